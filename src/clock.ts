@@ -1,0 +1,168 @@
+// Time is an input (ARCHITECTURE.md, principle 2). Core code never calls Date.now() or
+// setTimeout directly: it is handed a Clock. Production uses `realClock`; tests and the
+// simulator use a VirtualClock that only moves when told to.
+import { assert } from './assert.js';
+
+export type TimerId = number;
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch (virtual or real). */
+  now(): number;
+  /** Calls `callback` once, `delayMs` from now. Timers due at the same instant fire in the order set. */
+  setTimer(callback: () => void, delayMs: number): TimerId;
+  clearTimer(id: TimerId): void;
+}
+
+class RealClock implements Clock {
+  private readonly handles = new Map<TimerId, NodeJS.Timeout>();
+  private nextId = 1;
+
+  now(): number {
+    return Date.now();
+  }
+
+  setTimer(callback: () => void, delayMs: number): TimerId {
+    const id = this.nextId++;
+    const handle = setTimeout(() => {
+      this.handles.delete(id);
+      callback();
+    }, Math.max(0, delayMs));
+    this.handles.set(id, handle);
+    return id;
+  }
+
+  clearTimer(id: TimerId): void {
+    const handle = this.handles.get(id);
+    if (handle === undefined) return;
+    clearTimeout(handle);
+    this.handles.delete(id);
+  }
+}
+
+/** The wall clock. Only hosts (server, daemon, CLI) create it; core code receives it. */
+export const realClock: Clock = new RealClock();
+
+interface VirtualTimer {
+  readonly id: TimerId;
+  readonly dueMs: number;
+  readonly callback: () => void;
+}
+
+/**
+ * A clock that moves only when advanced. Timers fire in (due time, creation order), so a run is
+ * a pure function of its inputs. A timer set by a firing timer fires in the same advance if due.
+ */
+export class VirtualClock implements Clock {
+  private nowMs: number;
+  private nextId = 1;
+  private readonly heap: VirtualTimer[] = [];
+  private readonly cancelled = new Set<TimerId>();
+
+  constructor(startMs = 0) {
+    assert(Number.isSafeInteger(startMs), 'VirtualClock start must be an integer');
+    this.nowMs = startMs;
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  setTimer(callback: () => void, delayMs: number): TimerId {
+    assert(Number.isFinite(delayMs), 'timer delay must be finite');
+    const id = this.nextId++;
+    this.push({ id, dueMs: this.nowMs + Math.max(0, Math.ceil(delayMs)), callback });
+    return id;
+  }
+
+  clearTimer(id: TimerId): void {
+    if (id > 0 && id < this.nextId) this.cancelled.add(id);
+  }
+
+  /** Number of timers still pending. */
+  get pendingCount(): number {
+    return this.heap.length - this.cancelled.size;
+  }
+
+  /** Due time of the earliest pending timer, or undefined. */
+  nextDueMs(): number | undefined {
+    this.dropCancelledTop();
+    return this.heap[0]?.dueMs;
+  }
+
+  /** Moves time forward to `targetMs`, firing every timer due on the way, in order. */
+  advanceTo(targetMs: number): void {
+    assert(targetMs >= this.nowMs, `cannot move a clock backwards (${targetMs} < ${this.nowMs})`);
+    for (;;) {
+      this.dropCancelledTop();
+      const top = this.heap[0];
+      if (top === undefined || top.dueMs > targetMs) break;
+      this.pop();
+      this.nowMs = top.dueMs;
+      top.callback();
+    }
+    this.nowMs = targetMs;
+  }
+
+  advanceBy(deltaMs: number): void {
+    assert(deltaMs >= 0, 'advanceBy needs a non-negative delta');
+    this.advanceTo(this.nowMs + deltaMs);
+  }
+
+  /** Fires timers due now (e.g. those set with delay 0) without moving time. */
+  runDue(): void {
+    this.advanceTo(this.nowMs);
+  }
+
+  private dropCancelledTop(): void {
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined || !this.cancelled.has(top.id)) return;
+      this.pop();
+      this.cancelled.delete(top.id);
+    }
+  }
+
+  private before(a: VirtualTimer, b: VirtualTimer): boolean {
+    return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.id < b.id);
+  }
+
+  private push(timer: VirtualTimer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!this.before(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let index = 0;
+    for (;;) {
+      const left = index * 2 + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < heap.length && this.before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && this.before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === index) return;
+      [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+      index = smallest;
+    }
+  }
+}
+
+/**
+ * Advances in steps of at most `stepMs`, so that periodic timers (heartbeats, sweeps) fire once
+ * per period instead of once per big jump.
+ */
+export function advance(clock: VirtualClock, totalMs: number, stepMs: number): void {
+  assert(stepMs > 0, 'advance step must be positive');
+  const targetMs = clock.now() + totalMs;
+  while (clock.now() < targetMs) clock.advanceTo(Math.min(targetMs, clock.now() + stepMs));
+}

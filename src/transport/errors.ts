@@ -1,0 +1,56 @@
+// Stable error codes for everything that crosses the wire. A code never changes meaning once
+// published; new failures get new codes. Ranges per subsystem (as exchange-core does):
+//   1xxx transport and framing     2xxx identity, signatures, nonces
+//   3xxx market (bids, matching)   4xxx transactions        5xxx accounts and ledger
+//   6xxx CAFS and transfers        7xxx daemon              9xxx server internal
+// docs/protocol.md lists them all; test/transport/errors.test.ts keeps the two in step.
+
+export const ERRORS = {
+  malformed_frame: { code: 1001, message: 'the frame is not valid MessagePack within the limits' },
+  frame_too_large: { code: 1002, message: 'the frame exceeds the size limit' },
+  unsupported_version: { code: 1003, message: 'the protocol version is not supported' },
+  invalid_envelope: { code: 1004, message: 'the envelope does not match the schema' },
+  unknown_type: { code: 1005, message: 'the message type is unknown' },
+  invalid_body: { code: 1006, message: 'the message body does not match its schema' },
+  rate_limited: { code: 1007, message: 'too many messages; slow down' },
+  request_timeout: { code: 1008, message: 'no response arrived in time' },
+  connection_closed: { code: 1009, message: 'the connection closed before a response arrived' },
+  too_many_pending: { code: 1010, message: 'too many requests are awaiting a response' },
+  too_many_subscriptions: { code: 1011, message: 'the connection holds too many subscriptions' },
+  duplicate_request_id: { code: 1012, message: 'a request with this id is still pending' },
+  invalid_response: { code: 1013, message: 'the response does not match its schema' },
+
+  signature_invalid: { code: 2001, message: 'the signature does not verify for the address' },
+  signature_malformed: { code: 2002, message: 'the signature is not 65 bytes of base64' },
+  address_invalid: { code: 2003, message: 'the address is not a valid P2PKH address' },
+  address_wrong_network: { code: 2004, message: 'the address belongs to another Bitcoin network' },
+  nonce_invalid: { code: 2005, message: 'the nonce is malformed' },
+  nonce_reused: { code: 2006, message: 'the nonce was already used' },
+  nonce_expired: { code: 2007, message: 'the nonce is too old or from the future' },
+
+  internal: { code: 9001, message: 'internal error; the command had no effect' },
+} as const satisfies Record<string, { code: number; message: string }>;
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** The error a remote peer reported, or a local transport failure, with its stable code. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  readonly code: number;
+  readonly errorName: string;
+
+  constructor(errorName: string, code: number, message: string) {
+    super(message);
+    this.errorName = errorName;
+    this.code = code;
+  }
+
+  static of(name: ErrorName, detail?: string): ProtocolError {
+    const entry = ERRORS[name];
+    return new ProtocolError(name, entry.code, detail === undefined ? entry.message : `${entry.message}: ${detail}`);
+  }
+}
+
+export function isErrorName(name: string): name is ErrorName {
+  return Object.hasOwn(ERRORS, name);
+}
