@@ -1,8 +1,8 @@
 // Walks MessagePack bytes without decoding them, to enforce our limits before msgpackr sees
 // the data: msgpackr has no strict mode and recurses on nesting. The walk is iterative, reads
-// each header once and allocates nothing, so any input finishes in time linear in its length.
-// Rejected outright: extension types (we use none), the never-used byte 0xC1, non-string map
-// keys and the key "__proto__" (which a plain-object decoder could turn into a prototype).
+// each header once and allocates only two small stacks, so any input finishes in time linear in
+// its length. Rejected outright: extension types (we use none), the never-used byte 0xC1,
+// non-string map keys and the key "__proto__" (a plain-object decoder could make it a prototype).
 import { MESSAGE_DEPTH_MAX, MESSAGE_ENTRIES_MAX, MESSAGE_STRING_BYTES_MAX } from '../limits.js';
 
 export interface ScanLimits {
@@ -20,95 +20,118 @@ export const DEFAULT_SCAN_LIMITS: ScanLimits = {
 /** Why a frame is malformed, or undefined when it is one well-formed value within the limits. */
 export type ScanResult = undefined | string;
 
+// Header classes: how a head byte's payload length is found.
+const FIXED = 0; // payload length fixed (in LENGTH)
+const STR = 1; // string, payload length in the next LENGTH bytes (0 = fixstr, length in head)
+const BIN = 2; // binary, payload length in the next LENGTH bytes
+const ARRAY = 3; // array, entry count in the next LENGTH bytes (0 = fixarray)
+const MAP = 4; // map, entry count in the next LENGTH bytes (0 = fixmap)
+const BAD = 5; // never valid for us
+
+const CLASS = new Uint8Array(256);
+const LENGTH = new Uint8Array(256);
+function defineHeads(): void {
+  CLASS.fill(BAD);
+  const set = (from: number, to: number, kind: number, length: number): void => {
+    for (let head = from; head <= to; head++) {
+      CLASS[head] = kind;
+      LENGTH[head] = length;
+    }
+  };
+  set(0x00, 0x7f, FIXED, 0); // positive fixint
+  set(0xe0, 0xff, FIXED, 0); // negative fixint
+  set(0x80, 0x8f, MAP, 0);
+  set(0x90, 0x9f, ARRAY, 0);
+  set(0xa0, 0xbf, STR, 0);
+  set(0xc0, 0xc0, FIXED, 0); // nil
+  set(0xc2, 0xc3, FIXED, 0); // false, true
+  set(0xc4, 0xc4, BIN, 1);
+  set(0xc5, 0xc5, BIN, 2);
+  set(0xc6, 0xc6, BIN, 4);
+  set(0xca, 0xca, FIXED, 4); // float32
+  set(0xcb, 0xcb, FIXED, 8); // float64
+  set(0xcc, 0xcc, FIXED, 1);
+  set(0xcd, 0xcd, FIXED, 2);
+  set(0xce, 0xce, FIXED, 4);
+  set(0xcf, 0xcf, FIXED, 8);
+  set(0xd0, 0xd0, FIXED, 1);
+  set(0xd1, 0xd1, FIXED, 2);
+  set(0xd2, 0xd2, FIXED, 4);
+  set(0xd3, 0xd3, FIXED, 8);
+  set(0xd9, 0xd9, STR, 1);
+  set(0xda, 0xda, STR, 2);
+  set(0xdb, 0xdb, STR, 4);
+  set(0xdc, 0xdc, ARRAY, 2);
+  set(0xdd, 0xdd, ARRAY, 4);
+  set(0xde, 0xde, MAP, 2);
+  set(0xdf, 0xdf, MAP, 4);
+}
+defineHeads();
+
 const PROTO_KEY = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
+
+function readLength(bytes: Uint8Array, offset: number, size: number): number {
+  if (size === 1) return bytes[offset]!;
+  if (size === 2) return (bytes[offset]! << 8) | bytes[offset + 1]!;
+  return ((bytes[offset]! << 24) >>> 0) + ((bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!);
+}
+
+function isProtoKey(bytes: Uint8Array, offset: number, length: number): boolean {
+  if (length !== PROTO_KEY.length) return false;
+  for (let i = 0; i < length; i++) if (bytes[offset + i] !== PROTO_KEY[i]) return false;
+  return true;
+}
 
 /**
  * Classifies a frame. On a WebSocket one frame is one message, so "incomplete" (a truncated
  * value) is as malformed as garbage: both return a reason.
  */
 export function scanMessagePack(bytes: Uint8Array, limits: ScanLimits = DEFAULT_SCAN_LIMITS): ScanResult {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // remaining[d] = values still expected at depth d; keyNext[d] = next value at depth d is a map key.
-  const remaining: number[] = [1];
-  const isMap: boolean[] = [false];
-  const keyNext: boolean[] = [false];
+  // remaining[d]: values still expected at depth d. For maps, odd counts left mean "next is a value".
+  const remaining = new Float64Array(limits.depthMax + 2);
+  const isMap = new Uint8Array(limits.depthMax + 2);
+  let depth = 0;
+  remaining[0] = 1;
   let offset = 0;
-  while (remaining.length > 0) {
-    const depth = remaining.length - 1;
+  const end = bytes.length;
+  while (depth >= 0) {
     if (remaining[depth] === 0) {
-      remaining.pop();
-      isMap.pop();
-      keyNext.pop();
+      depth -= 1;
       continue;
     }
+    const expectKey = isMap[depth] === 1 && remaining[depth]! % 2 === 0;
     remaining[depth]! -= 1;
-    const expectKey = isMap[depth] === true && keyNext[depth] === true;
-    if (isMap[depth] === true) keyNext[depth] = !keyNext[depth];
-    if (offset >= bytes.length) return 'truncated: expected another value';
+    if (offset >= end) return 'truncated: expected another value';
     const head = bytes[offset]!;
     offset += 1;
-    let containerEntries = -1;
-    let containerIsMap = false;
-    let payloadBytes = 0;
-    let isString = false;
-    const need = (count: number): boolean => offset + count <= bytes.length;
-    if (head <= 0x7f || head >= 0xe0) {
-      payloadBytes = 0; // fixint
-    } else if (head >= 0x80 && head <= 0x8f) {
-      containerEntries = head & 0x0f;
-      containerIsMap = true;
-    } else if (head >= 0x90 && head <= 0x9f) {
-      containerEntries = head & 0x0f;
-    } else if (head >= 0xa0 && head <= 0xbf) {
-      payloadBytes = head & 0x1f;
-      isString = true;
-    } else {
-      switch (head) {
-        case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
-        case 0xc1: return 'byte 0xc1 is never used in MessagePack';
-        case 0xc4: case 0xd9:
-          if (!need(1)) return 'truncated length';
-          payloadBytes = bytes[offset]!; offset += 1; isString = head === 0xd9; break;
-        case 0xc5: case 0xda:
-          if (!need(2)) return 'truncated length';
-          payloadBytes = view.getUint16(offset); offset += 2; isString = head === 0xda; break;
-        case 0xc6: case 0xdb:
-          if (!need(4)) return 'truncated length';
-          payloadBytes = view.getUint32(offset); offset += 4; isString = head === 0xdb; break;
-        case 0xca: payloadBytes = 4; break;
-        case 0xcb: payloadBytes = 8; break;
-        case 0xcc: case 0xd0: payloadBytes = 1; break;
-        case 0xcd: case 0xd1: payloadBytes = 2; break;
-        case 0xce: case 0xd2: payloadBytes = 4; break;
-        case 0xcf: case 0xd3: payloadBytes = 8; break;
-        case 0xdc: case 0xde:
-          if (!need(2)) return 'truncated length';
-          containerEntries = view.getUint16(offset); offset += 2; containerIsMap = head === 0xde; break;
-        case 0xdd: case 0xdf:
-          if (!need(4)) return 'truncated length';
-          containerEntries = view.getUint32(offset); offset += 4; containerIsMap = head === 0xdf; break;
-        default:
-          return `extension type 0x${head.toString(16)} is not allowed`;
-      }
+    const kind = CLASS[head]!;
+    const size = LENGTH[head]!;
+    if (kind === BAD) return head === 0xc1 ? 'byte 0xc1 is never used in MessagePack' : `extension type 0x${head.toString(16)} is not allowed`;
+    if (expectKey && kind !== STR) return 'map keys must be strings';
+    if (kind === FIXED) {
+      if (offset + size > end) return 'truncated number';
+      offset += size;
+      continue;
     }
-    if (expectKey && !isString) return 'map keys must be strings';
-    if (isString && payloadBytes > limits.stringBytesMax) return `string of ${payloadBytes} bytes exceeds ${limits.stringBytesMax}`;
-    if (!need(payloadBytes)) return `truncated: ${payloadBytes} bytes announced, ${bytes.length - offset} left`;
-    if (expectKey && payloadBytes === PROTO_KEY.length && PROTO_KEY.every((b, i) => bytes[offset + i] === b)) {
-      return 'map key "__proto__" is not allowed';
+    if (offset + size > end) return 'truncated length';
+    const count = size === 0 ? head & (kind === STR ? 0x1f : 0x0f) : readLength(bytes, offset, size);
+    offset += size;
+    if (kind === STR || kind === BIN) {
+      if (kind === STR && count > limits.stringBytesMax) return `string of ${count} bytes exceeds ${limits.stringBytesMax}`;
+      if (offset + count > end) return `truncated: ${count} bytes announced, ${end - offset} left`;
+      if (expectKey && isProtoKey(bytes, offset, count)) return 'map key "__proto__" is not allowed';
+      offset += count;
+      continue;
     }
-    offset += payloadBytes;
-    if (containerEntries >= 0) {
-      if (containerEntries > limits.entriesMax) return `container of ${containerEntries} entries exceeds ${limits.entriesMax}`;
-      // Every entry takes at least one byte, so a header announcing more than is left is truncated.
-      const values = containerIsMap ? containerEntries * 2 : containerEntries;
-      if (values > bytes.length - offset) return `truncated: container announces ${containerEntries} entries`;
-      if (remaining.length > limits.depthMax) return `nesting deeper than ${limits.depthMax}`;
-      remaining.push(values);
-      isMap.push(containerIsMap);
-      keyNext.push(true);
-    }
+    if (count > limits.entriesMax) return `container of ${count} entries exceeds ${limits.entriesMax}`;
+    const values = kind === MAP ? count * 2 : count;
+    // Every value takes at least one byte, so a header announcing more than is left is truncated.
+    if (values > end - offset) return `truncated: container announces ${count} entries`;
+    if (depth + 1 > limits.depthMax) return `nesting deeper than ${limits.depthMax}`;
+    depth += 1;
+    remaining[depth] = values;
+    isMap[depth] = kind === MAP ? 1 : 0;
   }
-  if (offset !== bytes.length) return `${bytes.length - offset} trailing bytes after the value`;
+  if (offset !== end) return `${end - offset} trailing bytes after the value`;
   return undefined;
 }

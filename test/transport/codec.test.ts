@@ -9,7 +9,7 @@ import { ERRORS } from '../../src/transport/errors.js';
 import { MESSAGE_DEPTH_MAX, MESSAGE_ENTRIES_MAX, FRAME_BYTES_MAX } from '../../src/limits.js';
 import { z } from 'zod';
 
-const errorCodes = new Set(Object.values(ERRORS).map((entry) => entry.code));
+const errorCodes = new Set<number>(Object.values(ERRORS).map((entry) => entry.code));
 
 function assertProtocolErrorOrValue(bytes: Uint8Array): void {
   const result = decodeUntrusted(bytes);
