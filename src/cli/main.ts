@@ -1,0 +1,58 @@
+// `bitwrk`: one command with a subcommand per part of the system.
+import { readFileSync } from 'node:fs';
+import { UsageError, type Command } from './command.js';
+import { identityCommands } from './identity.js';
+
+const commands: readonly Command[] = [...identityCommands];
+
+function version(): string {
+  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
+function overview(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return [
+    'bitwrk: a peer-to-peer marketplace for computing power, paid in Bitcoin',
+    '',
+    'usage: bitwrk COMMAND [options]      (bitwrk COMMAND --help for details)',
+    '',
+    'commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'options:',
+    '  -h, --help     show this help',
+    '  --version      print the version',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(overview());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    console.log(version());
+    return 0;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (command === undefined) {
+    console.error(`bitwrk: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`bitwrk ${name}: ${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    console.error(`bitwrk ${name}: ${(error as Error).message}`);
+    return 1;
+  }
+}
