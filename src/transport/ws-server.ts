@@ -78,7 +78,7 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
         (socket) => new Promise<void>((resolve) => {
           socket.once('close', () => resolve());
           socket.close(CLOSE_CODES.goingAway, 'server shutting down');
-          setTimeout(() => socket.terminate(), 1000).unref();
+          setTimeout(() => socket.terminate(), 1000).unref(); // tidy-allow: real-socket shutdown fallback
         }),
       );
       await Promise.all(closing);

@@ -12,6 +12,7 @@ import { ReconnectingClient } from '../../src/transport/client.js';
 import { CLOSE_CODES } from '../../src/transport/connection.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { connectWebSocket } from '../../src/transport/ws-client.js';
+import { attachWebSocketServer } from '../../src/transport/ws-server.js';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { testHandlers, testProtocol } from '../support/test-protocol.js';
 import { startTestServer, waitFor } from '../support/ws-server.js';
@@ -168,5 +169,27 @@ test('connections per address are limited, and only the WebSocket path upgrades'
     third.close(CLOSE_CODES.normal, 'done');
   } finally {
     await server.stop();
+  }
+});
+
+test('polka routes and the WebSocket endpoint share one port', async () => {
+  const { default: polka } = await import('polka');
+  const app = polka().get('/health', (_request, response) => void response.end('ok'));
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', () => resolve()));
+  const httpServer = app.server as import('node:http').Server;
+  const endpoint = attachWebSocketServer(httpServer, {
+    clock: realClock,
+    onConnection: (connection) => new RpcPeer(connection, testProtocol, testHandlers(), { clock: realClock }),
+  });
+  try {
+    const port = (httpServer.address() as import('node:net').AddressInfo).port;
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(await health.text(), 'ok');
+    const client = new RpcPeer(await connectWebSocket(`ws://127.0.0.1:${port}/ws`, { clock: realClock }), testProtocol, {}, { clock: realClock });
+    assert.deepEqual(await client.request('echo', { text: 'same port' }), { text: 'same port' });
+    client.close();
+  } finally {
+    await endpoint.close();
+    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
   }
 });
