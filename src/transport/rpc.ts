@@ -76,6 +76,8 @@ export class RpcPeer<P extends ProtocolDefinition> {
   data: Record<string, unknown> = {};
 
   private readonly pending = new Map<number, PendingRequest>();
+  /** Ids of the peer's requests that a handler is still working on. */
+  private readonly handling = new Set<number>();
   private readonly pushListeners = new Map<string, Set<(body: unknown) => void>>();
   private readonly bucket: TokenBucket | undefined;
   private readonly requestTimeoutMs: number;
@@ -237,6 +239,9 @@ export class RpcPeer<P extends ProtocolDefinition> {
     }
     const checked = validate(definition.request, body, 'invalid_body');
     if (!checked.ok) return this.sendError(id, checked.error);
+    if (this.handling.has(id)) return this.sendError(id, ProtocolError.of('duplicate_request_id', `id ${id}`));
+    if (this.handling.size >= this.pendingRequestsMax) return this.sendError(id, ProtocolError.of('too_many_pending'));
+    this.handling.add(id);
     this.stats.requestsHandled += 1;
     try {
       const response: unknown = await handler(checked.value, { peer: this });
@@ -246,6 +251,8 @@ export class RpcPeer<P extends ProtocolDefinition> {
       if (error instanceof ProtocolError) return this.sendError(id, error);
       this.options.onHandlerError?.(error, type);
       this.sendError(id, ProtocolError.of('internal'));
+    } finally {
+      this.handling.delete(id);
     }
   }
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { memoryPair } from '../support/memory-pair.js';
 import { testHandlers, testProtocol } from '../support/test-protocol.js';
 import { ProtocolError } from '../../src/transport/errors.js';
-import { encode } from '../../src/transport/codec.js';
+import { decodeUntrusted, encode } from '../../src/transport/codec.js';
 import { CLOSE_CODES } from '../../src/transport/connection.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 
@@ -157,4 +157,16 @@ test('the number of requests awaiting an answer is bounded', async () => {
   const outcomes = [1, 2, 3].map(() => limited.request('never', {}).then(() => 0, (error: ProtocolError) => error.code));
   await flush();
   assert.equal(await outcomes[2], 1010);
+});
+
+test('a request id reused while the first is still being handled is rejected with 1012', async () => {
+  const { client, server, flush } = memoryPair(testProtocol, testHandlers());
+  const answers: unknown[] = [];
+  client.connection.setHandlers({ frame: (frame) => answers.push(decodeUntrusted(frame)), close: () => {} });
+  client.connection.send(encode({ v: 1, kind: 'request', id: 7, type: 'never', body: {} }));
+  client.connection.send(encode({ v: 1, kind: 'request', id: 7, type: 'echo', body: { text: 'x' } }));
+  await flush();
+  assert.equal(answers.length, 1);
+  assert.equal((answers[0] as { value: { code: number } }).value.code, 1012);
+  assert.equal(server.isOpen, true);
 });
