@@ -1,0 +1,44 @@
+// Goal: the worker-thread pool gives exactly the answers of the single-thread verifier, in order,
+// for valid, tampered and malformed items alike. Method: a seeded mix of items through both.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPrng } from '../../src/random.js';
+import { identityFromPrivateKey } from '../../src/crypto/keys.js';
+import { signMessage } from '../../src/crypto/signmessage.js';
+import { createVerifier } from '../../src/crypto/verifier.js';
+import { VerifierPool, type VerifyItem } from '../../src/crypto/verify-pool.js';
+
+function mixedItems(count: number, seed: number): VerifyItem[] {
+  const prng = createPrng(seed);
+  const signers = Array.from({ length: 5 }, (_, index) => identityFromPrivateKey(new Uint8Array(32).fill(index + 1), 'mainnet', index % 2 === 0));
+  return Array.from({ length: count }, (_, index) => {
+    const signer = signers[prng.nextInt(signers.length)]!;
+    const message = `message ${index}`;
+    const signature = signMessage(message, signer.privateKey, { compressed: signer.compressed });
+    switch (prng.nextInt(5)) {
+      case 0: return { message: `${message}!`, address: signer.address, signature }; // wrong message
+      case 1: return { message, address: signers[(signers.indexOf(signer) + 1) % 5]!.address, signature }; // wrong address
+      case 2: return { message, address: 'garbage', signature }; // malformed address
+      case 3: return { message, address: signer.address, signature: signature.slice(1) }; // malformed signature
+      default: return { message, address: signer.address, signature }; // valid
+    }
+  });
+}
+
+test('the pool answers exactly as the single verifier, in order, across batch boundaries', async () => {
+  const items = mixedItems(1300, 11);
+  const single = createVerifier();
+  const expected = items.map((item) => single.verify(item.message, item.address, item.signature));
+  assert.ok(expected.some(Boolean) && expected.some((answer) => !answer), 'the mix has both answers');
+  const pool = new VerifierPool({ size: 2 });
+  try {
+    assert.equal(pool.backend, 'native');
+    assert.deepEqual(await pool.verifyBatch(items), expected);
+    const [first, second] = await Promise.all([pool.verifyBatch(items.slice(0, 10)), pool.verifyBatch(items.slice(10, 700))]);
+    assert.deepEqual([...first, ...second], expected.slice(0, 700));
+    assert.deepEqual(await pool.verifyBatch([]), []);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.verifyBatch(items.slice(0, 1)), /closed/);
+});
