@@ -1,0 +1,162 @@
+// The journal: append-only records with consecutive sequence numbers, hash-chained so that an
+// auditor can replay it and detect any change, written with group commit (all appends queued
+// while one durable batch is in flight go out together in the next one).
+//
+//   key   journal/<seq, 16 digits>
+//   value hash (32 bytes) || payload
+//   hash  = SHA-256(previous hash || seq as 8 bytes big-endian || payload); before seq 1: 32 zeros
+//
+// `append` assigns the sequence number and hash at once (so order is append order) and resolves
+// only when the record is durable: that is the moment a command may be acknowledged.
+import { createHash } from 'node:crypto';
+import { assert } from '../assert.js';
+import { sequenceKey, type Store, type StoreOperation } from './store.js';
+
+export interface JournalRecord {
+  readonly sequence: number;
+  readonly hash: Uint8Array;
+  readonly payload: Uint8Array;
+}
+
+export interface JournalOptions {
+  /** Key prefix, to keep several journals in one store. */
+  readonly prefix?: string;
+  /** Most records in one durable batch. */
+  readonly groupRecordsMax?: number;
+}
+
+export const GENESIS_HASH = new Uint8Array(32);
+const HASH_BYTES = 32;
+
+export function chainHash(previous: Uint8Array, sequence: number, payload: Uint8Array): Uint8Array {
+  const sequenceBytes = Buffer.alloc(8);
+  sequenceBytes.writeBigUInt64BE(BigInt(sequence));
+  return new Uint8Array(createHash('sha256').update(previous).update(sequenceBytes).update(payload).digest());
+}
+
+interface PendingAppend {
+  readonly operation: StoreOperation;
+  readonly sequence: number;
+  resolve(sequence: number): void;
+  reject(error: Error): void;
+}
+
+export class Journal {
+  private readonly prefix: string;
+  private readonly groupRecordsMax: number;
+  private pending: PendingAppend[] = [];
+  private flushing = false;
+  private failure: Error | undefined;
+  private durableSequence: number;
+
+  private constructor(
+    private readonly store: Store,
+    private nextSequence: number,
+    private lastHash: Uint8Array,
+    options: JournalOptions,
+  ) {
+    this.prefix = options.prefix ?? 'journal/';
+    this.groupRecordsMax = options.groupRecordsMax ?? 10_000;
+    this.durableSequence = nextSequence - 1;
+  }
+
+  /** Opens the journal in `store`, continuing after its last record. */
+  static async open(store: Store, options: JournalOptions = {}): Promise<Journal> {
+    const prefix = options.prefix ?? 'journal/';
+    for await (const [key, value] of store.scan(prefix, { reverse: true, limit: 1 })) {
+      const sequence = Number(key.slice(prefix.length));
+      assert(Number.isSafeInteger(sequence) && sequence > 0, `corrupt journal key ${key}`);
+      return new Journal(store, sequence + 1, value.slice(0, HASH_BYTES), options);
+    }
+    return new Journal(store, 1, GENESIS_HASH, options);
+  }
+
+  /** Sequence number of the last record appended (durable or not); 0 when empty. */
+  get lastSequence(): number {
+    return this.nextSequence - 1;
+  }
+
+  /** Sequence number of the last record known to be durable. */
+  get lastDurableSequence(): number {
+    return this.durableSequence;
+  }
+
+  get headHash(): Uint8Array {
+    return this.lastHash;
+  }
+
+  /** Appends a record; resolves with its sequence number once it is durable. */
+  append(payload: Uint8Array): Promise<number> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const sequence = this.nextSequence++;
+    const hash = chainHash(this.lastHash, sequence, payload);
+    this.lastHash = hash;
+    const value = new Uint8Array(HASH_BYTES + payload.length);
+    value.set(hash, 0);
+    value.set(payload, HASH_BYTES);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ operation: { type: 'put', key: this.keyOf(sequence), value }, sequence, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** Records from `sequence` on, in order. */
+  async *readFrom(sequence: number): AsyncIterable<JournalRecord> {
+    for await (const [key, value] of this.store.scan(this.prefix, { from: this.keyOf(Math.max(1, sequence)) })) {
+      yield { sequence: Number(key.slice(this.prefix.length)), hash: value.slice(0, HASH_BYTES), payload: value.slice(HASH_BYTES) };
+    }
+  }
+
+  /**
+   * Checks the chain from `fromSequence` (whose predecessor hash must be `previousHash`): every
+   * sequence number present and every hash right. Returns the first problem, if any.
+   */
+  async verify(fromSequence = 1, previousHash: Uint8Array = GENESIS_HASH): Promise<{ ok: true; records: number; lastSequence: number } | { ok: false; sequence: number; reason: string }> {
+    let expected = fromSequence;
+    let previous = previousHash;
+    for await (const record of this.readFrom(fromSequence)) {
+      if (record.sequence !== expected) return { ok: false, sequence: expected, reason: `record ${expected} is missing (found ${record.sequence})` };
+      const hash = chainHash(previous, record.sequence, record.payload);
+      if (!Buffer.from(hash).equals(Buffer.from(record.hash))) return { ok: false, sequence: expected, reason: 'hash does not match the chain' };
+      previous = hash;
+      expected += 1;
+    }
+    return { ok: true, records: expected - fromSequence, lastSequence: expected - 1 };
+  }
+
+  /** Deletes records before `sequence` (after a snapshot has made them unnecessary). */
+  async deleteBefore(sequence: number): Promise<number> {
+    const operations: StoreOperation[] = [];
+    for await (const [key] of this.store.scan(this.prefix)) {
+      if (Number(key.slice(this.prefix.length)) >= sequence) break;
+      operations.push({ type: 'delete', key });
+    }
+    for (let start = 0; start < operations.length; start += 10_000) await this.store.batch(operations.slice(start, start + 10_000));
+    return operations.length;
+  }
+
+  private keyOf(sequence: number): string {
+    return `${this.prefix}${sequenceKey(sequence)}`;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, this.groupRecordsMax);
+      try {
+        await this.store.batch(group.map((append) => append.operation));
+      } catch (error) {
+        // Memory is now ahead of the disk: nothing more may be acknowledged. The host must restart
+        // and recover from what is durable.
+        this.failure = new Error(`journal write failed; restart to recover: ${(error as Error).message}`);
+        for (const append of [...group, ...this.pending.splice(0)]) append.reject(this.failure);
+        break;
+      }
+      this.durableSequence = group[group.length - 1]!.sequence;
+      for (const append of group) append.resolve(append.sequence);
+    }
+    this.flushing = false;
+  }
+}
