@@ -57,7 +57,7 @@ test('tampering with a record or removing one is found by verify and by recovery
   const key = 'journal/0000000000000003';
   const original = (await store.get(key))!;
   const tampered = original.slice();
-  tampered[tampered.length - 1] ^= 1;
+  tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
   await store.put(key, tampered);
   assert.deepEqual(await journal.verify(), { ok: false, sequence: 3, reason: 'hash does not match the chain' });
   await assert.rejects(recover(store, journal, { restore() {}, apply() {} }), RecoveryError);
@@ -82,7 +82,7 @@ test('snapshot + replay of the rest gives the same state as a full replay', asyn
   // State = running sum of payload bytes; snapshot it at 120.
   let sumAt120 = 0;
   for await (const record of journal.readFrom(1)) if (record.sequence <= 120) sumAt120 += record.payload[0]!;
-  let hashAt120 = new Uint8Array();
+  let hashAt120: Uint8Array = new Uint8Array();
   for await (const record of journal.readFrom(120)) { hashAt120 = record.hash; break; }
   await writeSnapshot(store, { sequence: 120, journalHash: hashAt120, state: Uint8Array.from(Buffer.from(String(sumAt120))) });
   const replay = async (): Promise<{ sum: number; report: Awaited<ReturnType<typeof recover>> }> => {
