@@ -89,7 +89,7 @@ export class ActorHost {
   }
 
   /** Delivers an event. Sent from inside an effect or listener, it is queued (run to completion). */
-  send(id: string, event: EventObject): SendResult {
+  send<E extends EventObject>(id: string, event: E): SendResult {
     const record = this.actors.get(id);
     if (record === undefined) return { ok: false, error: 'unknown_actor', detail: `no actor "${id}"` };
     if (record.kind.isFinal(record.state)) return { ok: false, error: 'actor_final', detail: `actor "${id}" has finished` };

@@ -1,0 +1,121 @@
+// What goes into the market core and what comes out. Every command carries its time (`nowMs`):
+// the core reads no clock. Participants are addresses the server layer has already
+// authenticated (signature and nonce checked); commands without a participant come from trusted
+// parts of the exchange (the payment processor, the arbiter, the operator).
+import type { ArticleSpec } from './articles.js';
+import type { TransferEvent } from './ledger.js';
+import type { RejectionName } from './rejections.js';
+import type { TxMessageType } from './tx-messages.js';
+import type { BidSide } from '../machines/bid.js';
+import type { TxPhase } from '../machines/transaction.js';
+
+interface Timed {
+  readonly nowMs: number;
+}
+
+export type MarketCommand =
+  | (Timed & { readonly type: 'advanceTime' })
+  | (Timed & { readonly type: 'defineArticle'; readonly article: ArticleSpec })
+  | (Timed & {
+      readonly type: 'placeBid';
+      readonly participant: string;
+      readonly side: BidSide;
+      readonly article: string;
+      readonly priceSats: number;
+    })
+  | (Timed & { readonly type: 'withdrawBid'; readonly participant: string; readonly bidId: string })
+  | (Timed & {
+      readonly type: 'txMessage';
+      readonly participant: string;
+      readonly txId: string;
+      readonly message: TxMessageType;
+      /** Exactly the fields TX_MESSAGE_FIELDS declares for the message, as strings. */
+      readonly fields: Readonly<Record<string, string>>;
+    })
+  | (Timed & { readonly type: 'resolveDispute'; readonly txId: string; readonly sellerSats: number })
+  | (Timed & { readonly type: 'credit'; readonly participant: string; readonly amountSats: number })
+  | (Timed & {
+      readonly type: 'depositSeen';
+      readonly participant: string;
+      readonly depositId: string;
+      readonly amountSats: number;
+    })
+  | (Timed & { readonly type: 'depositConfirmed'; readonly depositId: string })
+  | (Timed & { readonly type: 'depositDropped'; readonly depositId: string })
+  | (Timed & {
+      readonly type: 'requestPayout';
+      readonly participant: string;
+      readonly payoutId: string;
+      readonly amountSats: number;
+    })
+  | (Timed & { readonly type: 'payoutSent'; readonly payoutId: string })
+  | (Timed & { readonly type: 'payoutFailed'; readonly payoutId: string })
+  | (Timed & { readonly type: 'freezeAccount'; readonly participant: string })
+  | (Timed & { readonly type: 'unfreezeAccount'; readonly participant: string });
+
+export type MarketCommandType = MarketCommand['type'];
+export type CommandOf<T extends MarketCommandType> = Extract<MarketCommand, { readonly type: T }>;
+
+export type CoreEvent =
+  | TransferEvent
+  | { readonly type: 'articleDefined'; readonly article: ArticleSpec }
+  | {
+      readonly type: 'bidAccepted';
+      readonly bidId: string;
+      readonly participant: string;
+      readonly article: string;
+      readonly side: BidSide;
+      readonly priceSats: number;
+      readonly feeSats: number;
+      readonly holdSats: number;
+      readonly expiresMs: number;
+    }
+  | { readonly type: 'bidPlaced'; readonly bidId: string }
+  | { readonly type: 'bidExpired'; readonly bidId: string; readonly atMs: number }
+  | { readonly type: 'bidWithdrawn'; readonly bidId: string; readonly atMs: number }
+  | {
+      readonly type: 'trade';
+      readonly txId: string;
+      readonly article: string;
+      readonly buyBidId: string;
+      readonly sellBidId: string;
+      /** The earlier bid, whose price is the trade price. */
+      readonly restingBidId: string;
+      readonly buyer: string;
+      readonly seller: string;
+      readonly priceSats: number;
+      readonly feeSats: number;
+      readonly atMs: number;
+      readonly deadlineMs: number;
+    }
+  | {
+      readonly type: 'txMessageAccepted';
+      readonly txId: string;
+      readonly message: TxMessageType;
+      readonly from: TxPhase;
+      readonly to: TxPhase;
+      readonly deadlineMs: number;
+      readonly revision: number;
+    }
+  | {
+      readonly type: 'txRetired';
+      readonly txId: string;
+      readonly phase: TxPhase;
+      readonly atMs: number;
+      readonly sellerSats: number;
+      readonly feeSats: number;
+      readonly refundSats: number;
+      readonly byArbiter: boolean;
+    }
+  | { readonly type: 'accountFrozen'; readonly participant: string }
+  | { readonly type: 'accountUnfrozen'; readonly participant: string };
+
+export type CommandResult =
+  | { readonly status: 'accepted'; readonly events: readonly CoreEvent[] }
+  | {
+      readonly status: 'rejected';
+      readonly rejection: RejectionName;
+      readonly code: number;
+      /** Deadlines that fell due up to the command's time fire even when it is rejected. */
+      readonly events: readonly CoreEvent[];
+    };

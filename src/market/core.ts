@@ -1,0 +1,753 @@
+// The market core: order books, matching, transactions and the ledger, as one deterministic
+// function of its commands (exchange-core style). `execute(command)` first fires every deadline
+// up to the command's time (bid expiries, transaction retirements), then checks the command's
+// rejections in a fixed order and, if none applies, applies it. It reads no clock, draws no
+// randomness and does no I/O; the one outside function it calls is the injected receipt
+// verifier. Machines (bid, transaction, account) are stepped through their pure steppers.
+// The rules, with their reasons, are in docs/market-rules.md.
+import { assert, unreachable } from '../assert.js';
+import { articleProblem, copyArticle } from './articles.js';
+import type { ArticleSpec } from './articles.js';
+import { DeadlineQueue, ExpiryLane } from './deadlines.js';
+import type { TxDeadline } from './deadlines.js';
+import { Ledger } from './ledger.js';
+import type { Hold } from './ledger.js';
+import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
+import { OPEN_BIDS_PER_ARTICLE_MAX, PENDING_DEPOSITS_MAX, PENDING_PAYOUTS_MAX, REFERENCE_CHARS_MAX } from './limits.js';
+import { feeFor, isSats } from './money.js';
+import { OrderBook } from './order-book.js';
+import type { BookEntry, Depth, LastTrade } from './order-book.js';
+import { REJECTIONS } from './rejections.js';
+import type { RejectionName } from './rejections.js';
+import { isTxMessageType, TX_MESSAGE_FIELDS, txEventOf, txFieldsValid } from './tx-messages.js';
+import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
+import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
+import type { CommandOf, CommandResult, CoreEvent, MarketCommand } from './commands.js';
+import { accountMachine } from '../machines/account.js';
+import { bidMachine } from '../machines/bid.js';
+import type { BidState } from '../machines/bid.js';
+import { stepperOf } from '../machines/flat-machine.js';
+import type { StepperKind } from '../machines/flat-machine.js';
+import { txMachine, workSecretHashOf } from '../machines/transaction.js';
+import type { TxPhase, TxState } from '../machines/transaction.js';
+
+/**
+ * Checks the buyer's receipt: a Bitcoin signed-message signature (base64) by `buyerAddress`
+ * over the text `hashHex`. Returns false for a signature that does not verify; never throws
+ * for bad input.
+ */
+export type VerifyReceipt = (buyerAddress: string, hashHex: string, signatureBase64: string) => boolean;
+
+export interface MarketCoreOptions {
+  readonly verifyReceipt: VerifyReceipt;
+  /** How machines are stepped: 'compiled' (default, fast) or 'xstate' (XState's transition()). */
+  readonly stepper?: StepperKind;
+}
+
+export interface MarketCoreConfig {
+  readonly startMs?: number;
+  readonly articles?: readonly ArticleSpec[];
+  readonly openBidsPerArticleMax?: number;
+}
+
+interface BidRecord extends BookEntry {
+  state: BidState;
+  /** A BUY bid's escrow (price + fee); null for a SELL. */
+  readonly hold: Hold | null;
+}
+
+interface TxRecord {
+  state: TxState;
+  /** The BUY bid's escrow, adjusted at the match to price + fee. */
+  readonly hold: Hold;
+}
+
+interface ArticleRecord {
+  readonly spec: ArticleSpec;
+  readonly book: OrderBook<BidRecord>;
+  /** Resting bids per participant in this article (for the open-bid limit). */
+  readonly openBids: Map<string, number>;
+  /** This article's bids in expiry order (matched and withdrawn ones are skipped when due). */
+  readonly lane: ExpiryLane<BidRecord>;
+}
+
+interface PendingTransfer {
+  readonly participant: string;
+  readonly amountSats: number;
+}
+
+type Rejection = RejectionName | null;
+type Events = CoreEvent[];
+
+const REFERENCE_PATTERN = /^[A-Za-z0-9:_.-]+$/;
+
+export class MarketCore {
+  private nowMs: number;
+  private bidSeq = 0;
+  private txSeq = 0;
+  private readonly openBidsPerArticleMax: number;
+  private readonly articles = new Map<string, ArticleRecord>();
+  private readonly ledger: Ledger;
+  /** Resting bids and active transactions, by sequence number (cheaper keys than id strings). */
+  private readonly bids = new Map<number, BidRecord>();
+  private readonly txs = new Map<number, TxRecord>();
+  private readonly deadlines = new DeadlineQueue<BidRecord>();
+  private readonly pendingDeposits = new Map<string, PendingTransfer>();
+  private readonly closedDepositIds = new Set<string>();
+  private readonly pendingPayouts = new Map<string, PendingTransfer>();
+  private readonly closedPayoutIds = new Set<string>();
+  private readonly bidStepper;
+  private readonly txStepper;
+  private readonly verifyReceipt: VerifyReceipt;
+
+  constructor(options: MarketCoreOptions, config: MarketCoreConfig = {}) {
+    const kind = options.stepper ?? 'compiled';
+    this.bidStepper = stepperOf(bidMachine, kind);
+    this.txStepper = stepperOf(txMachine, kind);
+    this.ledger = new Ledger(stepperOf(accountMachine, kind));
+    this.verifyReceipt = options.verifyReceipt;
+    this.nowMs = config.startMs ?? 0;
+    this.openBidsPerArticleMax = config.openBidsPerArticleMax ?? OPEN_BIDS_PER_ARTICLE_DEFAULT;
+    assert(Number.isSafeInteger(this.nowMs) && this.nowMs >= 0, 'startMs is a whole, non-negative time');
+    assert(this.openBidsPerArticleMax >= 1 && this.openBidsPerArticleMax <= OPEN_BIDS_PER_ARTICLE_MAX, 'bid limit');
+    for (const article of config.articles ?? []) {
+      assert(articleProblem(article) === null, `article ${article.articleId}: ${articleProblem(article)}`);
+      assert(!this.articles.has(article.articleId), `article ${article.articleId} is defined once`);
+      this.articles.set(article.articleId, newArticleRecord(article));
+    }
+  }
+
+  /** Applies one command at its time. Hosts pass a time that never goes backwards. */
+  execute(command: MarketCommand): CommandResult {
+    assert(Number.isSafeInteger(command.nowMs), 'a command carries a whole-millisecond time');
+    // Messages are built only on failure: this runs for every command.
+    if (command.nowMs < this.nowMs) assert(false, `time went backwards: ${command.nowMs} < ${this.nowMs}`);
+    const events: Events = [];
+    this.advanceTo(command.nowMs, events);
+    const rejection = this.apply(command, events);
+    if (rejection === null) return { status: 'accepted', events };
+    return { status: 'rejected', rejection, code: REJECTIONS[rejection].code, events };
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  private apply(command: MarketCommand, events: Events): Rejection {
+    switch (command.type) {
+      case 'advanceTime':
+        return null;
+      case 'defineArticle':
+        return this.defineArticle(command, events);
+      case 'placeBid':
+        return this.placeBid(command, events);
+      case 'withdrawBid':
+        return this.withdrawBid(command, events);
+      case 'txMessage':
+        return this.txMessage(command, events);
+      case 'resolveDispute':
+        return this.resolveDispute(command, events);
+      case 'credit':
+        return this.credit(command, events);
+      case 'depositSeen':
+        return this.depositSeen(command, events);
+      case 'depositConfirmed':
+      case 'depositDropped':
+        return this.closeDeposit(command, events);
+      case 'requestPayout':
+        return this.requestPayout(command, events);
+      case 'payoutSent':
+      case 'payoutFailed':
+        return this.closePayout(command, events);
+      case 'freezeAccount':
+      case 'unfreezeAccount':
+        return this.setFrozen(command, events);
+      default:
+        return unreachable(command, 'unknown market command');
+    }
+  }
+
+  // ---- Time ------------------------------------------------------------------------------
+
+  /** Fires every deadline at or before `targetMs`, each at its own time, in canonical order. */
+  private advanceTo(targetMs: number, events: Events): void {
+    for (;;) {
+      const due = this.deadlines.popDue(targetMs);
+      if (due === undefined) break;
+      const dueMs = due.kind === 'bid' ? due.bid.expiresMs : due.deadline.dueMs;
+      assert(dueMs >= this.nowMs, 'deadlines fire in time order');
+      this.nowMs = dueMs;
+      if (due.kind === 'bid') this.expireBid(due.bid, events);
+      else this.retireAtDeadline(due.deadline, events);
+    }
+    this.nowMs = targetMs;
+  }
+
+  private expireBid(record: BidRecord, events: Events): void {
+    if (record.state.value !== 'placed') return; // Matched or withdrawn before it expired.
+    assert(this.bids.get(record.seq) === record, 'a placed bid rests');
+    const next = this.bidStepper.step(record.state, { type: 'EXPIRE', nowMs: record.expiresMs });
+    assert(next.value === 'expired', 'a resting bid expires at its deadline');
+    record.state = next;
+    this.unrest(record);
+    if (record.hold !== null) this.ledger.voidHold(record.hold, events);
+    events.push({ type: 'bidExpired', bidId: record.bidId, atMs: record.expiresMs });
+  }
+
+  private retireAtDeadline(due: TxDeadline, events: Events): void {
+    const record = this.txs.get(due.seq);
+    if (record === undefined) return; // Retired already (a final phase retires at once).
+    const deadlineMs = record.state.context.deadlineMs;
+    if (deadlineMs !== due.dueMs) {
+      assert(deadlineMs > due.dueMs, 'deadlines only move later; the later entry will fire');
+      return;
+    }
+    this.retire(record, { type: 'RETIRE', nowMs: due.dueMs }, events);
+  }
+
+  // ---- Catalogue -------------------------------------------------------------------------
+
+  private defineArticle(command: CommandOf<'defineArticle'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const spec = command.article;
+    if (typeof spec !== 'object' || spec === null || articleProblem(spec) !== null) return 'article_invalid';
+    if (this.articles.has(spec.articleId)) return 'article_exists';
+    if (this.articles.size >= ARTICLES_MAX) return 'articles_full';
+    const record = newArticleRecord(spec);
+    this.articles.set(spec.articleId, record);
+    events.push({ type: 'articleDefined', article: record.spec });
+    return null;
+  }
+
+  // ---- Bids and matching -----------------------------------------------------------------
+
+  private checkPlaceBid(command: CommandOf<'placeBid'>): Rejection {
+    // Test errors by descending precedence.
+    const article = this.articles.get(command.article);
+    if (article === undefined) return 'article_unknown';
+    if (command.side !== 'BUY' && command.side !== 'SELL') return 'bid_side_invalid';
+    const priceSats = command.priceSats;
+    if (!isSats(priceSats)) return 'bid_price_invalid';
+    if (priceSats < article.spec.priceSatsMin || priceSats > article.spec.priceSatsMax) return 'bid_price_out_of_range';
+    const account = this.ledger.account(command.participant);
+    if (account === undefined && this.ledger.accounts.size >= ACCOUNTS_MAX) return 'accounts_full';
+    if (account?.state.value === 'frozen') return 'account_frozen';
+    const open = article.openBids.get(command.participant) ?? 0;
+    if (open >= this.openBidsPerArticleMax) return 'bid_limit_reached';
+    if (command.side === 'BUY') {
+      const costSats = priceSats + feeFor(priceSats, article.spec);
+      if ((account?.state.context.availableSats ?? 0) < costSats) return 'insufficient_funds';
+    }
+    return null;
+  }
+
+  private placeBid(command: CommandOf<'placeBid'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    const rejection = this.checkPlaceBid(command);
+    if (rejection !== null) return rejection;
+    // Point of no return: the bid is accepted and gets an id.
+    const article = this.articles.get(command.article)!;
+    const { participant, side, priceSats } = command;
+    const feeSats = feeFor(priceSats, article.spec);
+    const holdSats = side === 'BUY' ? priceSats + feeSats : 0;
+    const seq = ++this.bidSeq;
+    const bidId = `b${seq}`;
+    const expiresMs = this.nowMs + article.spec.bidLifetimeMs;
+    const state = this.bidStepper.initial({
+      bidId,
+      seq,
+      participant,
+      article: article.spec.articleId,
+      side,
+      priceSats,
+      feeSats,
+      holdSats,
+      createdMs: this.nowMs,
+      expiresMs,
+    });
+    this.ledger.ensureAccount(participant);
+    events.push({ type: 'bidAccepted', bidId, participant, article: command.article, side, priceSats, feeSats, holdSats, expiresMs });
+    const hold = side === 'BUY' ? this.ledger.openHold(participant, bidId, holdSats, events) : null;
+    const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state, hold };
+    const resting = article.book.matchFor(side, priceSats);
+    if (resting === undefined) this.rest(article, record, events);
+    else this.match(article, record, resting, events);
+    return null;
+  }
+
+  private rest(article: ArticleRecord, record: BidRecord, events: Events): void {
+    const next = this.bidStepper.step(record.state, { type: 'PLACE' });
+    assert(next.value === 'placed', 'a queued bid that does not cross rests');
+    record.state = next;
+    article.book.insert(record);
+    this.bids.set(record.seq, record);
+    article.openBids.set(record.participant, (article.openBids.get(record.participant) ?? 0) + 1);
+    this.deadlines.expireInLane(article.lane, record);
+    events.push({ type: 'bidPlaced', bidId: record.bidId });
+  }
+
+  /** Takes a resting bid out of its book and the counts (it matched, expired or was withdrawn). */
+  private unrest(record: BidRecord): void {
+    const article = this.articles.get(record.state.context.article)!;
+    article.book.remove(record);
+    this.bids.delete(record.seq);
+    const open = article.openBids.get(record.participant);
+    assert(open !== undefined && open > 0, 'a resting bid is counted');
+    if (open === 1) article.openBids.delete(record.participant);
+    else article.openBids.set(record.participant, open - 1);
+  }
+
+  private match(article: ArticleRecord, incoming: BidRecord, resting: BidRecord, events: Events): void {
+    this.unrest(resting);
+    const buy = incoming.side === 'BUY' ? incoming : resting;
+    const sell = incoming.side === 'BUY' ? resting : incoming;
+    assert(sell.priceSats <= buy.priceSats, 'a match needs SELL price <= BUY price');
+    // The earlier (resting) bid sets the price; the fee is the article's fee on that price.
+    const priceSats = resting.priceSats;
+    const feeSats = feeFor(priceSats, article.spec);
+    const txSeq = ++this.txSeq;
+    const txId = `t${txSeq}`;
+    for (const record of [resting, incoming]) {
+      const next = this.bidStepper.step(record.state, { type: 'MATCH', txId, nowMs: this.nowMs });
+      assert(next.value === 'matched', 'both bids of a match are matched, once');
+      record.state = next;
+    }
+    // Keep exactly price + fee of the buyer's hold; give the rest back at once.
+    const hold = buy.hold;
+    assert(hold !== null && hold.amountSats >= priceSats + feeSats, 'the BUY hold covers the trade');
+    this.ledger.releaseFromHold(hold, hold.amountSats - (priceSats + feeSats), events);
+    const state = this.txStepper.initial({
+      txId,
+      seq: txSeq,
+      article: article.spec.articleId,
+      buyer: buy.participant,
+      seller: sell.participant,
+      buyBidId: buy.bidId,
+      sellBidId: sell.bidId,
+      priceSats,
+      feeSats,
+      createdMs: this.nowMs,
+    });
+    this.txs.set(txSeq, { state, hold });
+    const deadlineMs = state.context.deadlineMs;
+    this.deadlines.pushTx(deadlineMs, txSeq, txId);
+    article.book.lastTrade = { priceSats, txId, atMs: this.nowMs };
+    events.push({
+      type: 'trade',
+      txId,
+      article: article.spec.articleId,
+      buyBidId: buy.bidId,
+      sellBidId: sell.bidId,
+      restingBidId: resting.bidId,
+      buyer: buy.participant,
+      seller: sell.participant,
+      priceSats,
+      feeSats,
+      atMs: this.nowMs,
+      deadlineMs,
+    });
+  }
+
+  private withdrawBid(command: CommandOf<'withdrawBid'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    // Test errors by descending precedence.
+    const seq = seqOf(command.bidId, 'b');
+    const record = seq === null ? undefined : this.bids.get(seq);
+    if (record === undefined) return seq !== null && seq <= this.bidSeq ? 'bid_closed' : 'bid_not_found';
+    if (record.participant !== command.participant) return 'bid_not_owner';
+    // Point of no return.
+    const next = this.bidStepper.step(record.state, { type: 'WITHDRAW', nowMs: this.nowMs });
+    assert(next.value === 'withdrawn', 'a resting bid can be withdrawn');
+    record.state = next;
+    this.unrest(record);
+    if (record.hold !== null) this.ledger.voidHold(record.hold, events);
+    events.push({ type: 'bidWithdrawn', bidId: record.bidId, atMs: this.nowMs });
+    return null;
+  }
+
+  // ---- Transactions ----------------------------------------------------------------------
+
+  private txMessage(command: CommandOf<'txMessage'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    // Test errors by descending precedence.
+    const { message, fields, participant } = command;
+    if (!isTxMessageType(message)) return 'tx_message_unknown';
+    if (!txFieldsValid(message, fields)) return 'tx_fields_invalid';
+    const record = this.liveTx(command.txId);
+    if (record === undefined) return this.isIssuedTx(command.txId) ? 'tx_retired' : 'tx_not_found';
+    const context = record.state.context;
+    if (participant !== context.buyer && participant !== context.seller) return 'tx_not_party';
+    const rule = TX_MESSAGE_FIELDS[message];
+    if (participant !== (rule.sender === 'buyer' ? context.buyer : context.seller)) return 'tx_wrong_sender';
+    if (!txMachine.handles(record.state.value, rule.event)) return 'tx_wrong_phase';
+    if (message === 'buyersecret') {
+      assert(context.workHash !== null, 'a phase that takes the secret has the work hash');
+      if (workSecretHashOf(context.workHash, fields['buyersecret']!) !== context.workSecretHash) {
+        return 'tx_secret_mismatch';
+      }
+    }
+    // Last, because it is the costly check: the receipt signature over the encrypted result.
+    const receiptVerified =
+      message === 'encresult' && this.verifyReceipt(context.buyer, fields['encresulthash']!, fields['encresulthashsig']!);
+    if (message === 'encresult' && !receiptVerified) return 'tx_receipt_invalid';
+    // Point of no return.
+    assert(this.nowMs < context.deadlineMs, 'a live transaction is before its deadline');
+    const from = record.state.value as TxPhase;
+    const next = this.txStepper.step(record.state, txEventOf(message, fields, this.nowMs, receiptVerified));
+    assert(next !== record.state && next.value !== 'RETIRED', 'the machine takes what the checks let through');
+    record.state = next;
+    const { deadlineMs, revision, txId, seq } = next.context;
+    events.push({ type: 'txMessageAccepted', txId, message, from, to: next.value as TxPhase, deadlineMs, revision });
+    if (next.value === 'FINISHED' || next.value === 'WORK_DISPUTED') {
+      this.retire(record, { type: 'RETIRE', nowMs: this.nowMs }, events);
+    } else if (deadlineMs !== context.deadlineMs) {
+      assert(deadlineMs > context.deadlineMs, 'a phase grant moves the deadline later');
+      this.deadlines.pushTx(deadlineMs, seq, txId);
+    }
+    return null;
+  }
+
+  private resolveDispute(command: CommandOf<'resolveDispute'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const record = this.liveTx(command.txId);
+    if (record === undefined) return this.isIssuedTx(command.txId) ? 'tx_retired' : 'tx_not_found';
+    if (record.state.value !== 'RESULT_DISPUTED') return 'tx_not_disputed';
+    if (!isSats(command.sellerSats) || command.sellerSats > record.state.context.priceSats) return 'tx_share_invalid';
+    // Point of no return.
+    this.retire(record, { type: 'RESOLVE_DISPUTE', nowMs: this.nowMs, sellerSats: command.sellerSats }, events);
+    return null;
+  }
+
+  private liveTx(txId: string): TxRecord | undefined {
+    const seq = seqOf(txId, 't');
+    return seq === null ? undefined : this.txs.get(seq);
+  }
+
+  private isIssuedTx(txId: string): boolean {
+    const seq = seqOf(txId, 't');
+    return seq !== null && seq <= this.txSeq;
+  }
+
+  /** Retires a transaction (deadline, final phase or arbiter) and settles the buyer's hold. */
+  private retire(
+    record: TxRecord,
+    event: { readonly type: 'RETIRE' | 'RESOLVE_DISPUTE'; readonly nowMs: number; readonly sellerSats?: number },
+    events: Events,
+  ): void {
+    const phase = record.state.value as TxPhase;
+    const next =
+      event.type === 'RETIRE'
+        ? this.txStepper.step(record.state, { type: 'RETIRE', nowMs: event.nowMs })
+        : this.txStepper.step(record.state, { type: 'RESOLVE_DISPUTE', nowMs: event.nowMs, sellerSats: event.sellerSats! });
+    assert(next.value === 'RETIRED', 'a transaction retires when due');
+    const context = next.context;
+    const settlement = context.settlement;
+    assert(settlement !== null && context.retiredPhase === phase, 'a retired transaction has its settlement');
+    // A seller is paid only against the buyer's signed receipt (checked when it arrived).
+    if (settlement.sellerSats > 0) assert(context.encResultHashSig !== null, 'no payment without a receipt');
+    this.ledger.settleHold(record.hold, { seller: context.seller, ...settlement }, context.txId, events);
+    this.txs.delete(context.seq);
+    events.push({
+      type: 'txRetired',
+      txId: context.txId,
+      phase,
+      atMs: event.nowMs,
+      sellerSats: settlement.sellerSats,
+      feeSats: settlement.feeSats,
+      refundSats: settlement.refundSats,
+      byArbiter: event.type === 'RESOLVE_DISPUTE',
+    });
+  }
+
+  // ---- Accounts, deposits, payouts -------------------------------------------------------
+
+  private checkInflow(participant: string, amountSats: number): Rejection {
+    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
+    if (-this.ledger.worldSats + amountSats > MONEY_SATS_MAX) return 'supply_exceeded';
+    const exists = this.ledger.account(participant) !== undefined;
+    if (!exists && this.ledger.accounts.size >= ACCOUNTS_MAX) return 'accounts_full';
+    return null;
+  }
+
+  private credit(command: CommandOf<'credit'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    // Test errors by descending precedence.
+    const rejection = this.checkInflow(command.participant, command.amountSats);
+    if (rejection !== null) return rejection;
+    this.ledger.ensureAccount(command.participant);
+    this.ledger.transfer('credit', command.participant, command.participant, command.amountSats, 'credit', events);
+    return null;
+  }
+
+  private depositSeen(command: CommandOf<'depositSeen'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    // Test errors by descending precedence.
+    const { depositId, participant, amountSats } = command;
+    if (!isReference(depositId)) return 'reference_invalid';
+    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
+    if (this.pendingDeposits.has(depositId) || this.closedDepositIds.has(depositId)) return 'deposit_duplicate';
+    if (this.pendingDeposits.size >= PENDING_DEPOSITS_MAX) return 'deposits_full';
+    const rejection = this.checkInflow(participant, amountSats);
+    if (rejection !== null) return rejection;
+    this.ledger.ensureAccount(participant);
+    this.ledger.transfer('deposit_seen', participant, participant, amountSats, depositId, events);
+    this.pendingDeposits.set(depositId, { participant, amountSats });
+    return null;
+  }
+
+  /** Confirmed: the money becomes available. Dropped (a reorg): it leaves, and the id may recur. */
+  private closeDeposit(command: CommandOf<'depositConfirmed' | 'depositDropped'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const deposit = this.pendingDeposits.get(command.depositId);
+    if (deposit === undefined) return 'deposit_not_found';
+    const confirmed = command.type === 'depositConfirmed';
+    const kind = confirmed ? 'deposit_confirmed' : 'deposit_dropped';
+    this.ledger.transfer(kind, deposit.participant, deposit.participant, deposit.amountSats, command.depositId, events);
+    this.pendingDeposits.delete(command.depositId);
+    if (confirmed) this.closedDepositIds.add(command.depositId);
+    return null;
+  }
+
+  private requestPayout(command: CommandOf<'requestPayout'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    // Test errors by descending precedence.
+    const { payoutId, participant, amountSats } = command;
+    if (!isReference(payoutId)) return 'reference_invalid';
+    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
+    if (this.pendingPayouts.has(payoutId) || this.closedPayoutIds.has(payoutId)) return 'payout_duplicate';
+    if (this.pendingPayouts.size >= PENDING_PAYOUTS_MAX) return 'payouts_full';
+    const account = this.ledger.account(participant);
+    if (account === undefined) return 'account_not_found';
+    if (account.state.value === 'frozen') return 'account_frozen';
+    if (account.state.context.availableSats < amountSats) return 'insufficient_funds';
+    this.ledger.transfer('payout_requested', participant, participant, amountSats, payoutId, events);
+    this.pendingPayouts.set(payoutId, { participant, amountSats });
+    return null;
+  }
+
+  /** Sent: the money left for the chain. Failed: it comes back. Either way the id is used up. */
+  private closePayout(command: CommandOf<'payoutSent' | 'payoutFailed'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const payout = this.pendingPayouts.get(command.payoutId);
+    if (payout === undefined) return 'payout_not_found';
+    const kind = command.type === 'payoutSent' ? 'payout_sent' : 'payout_failed';
+    this.ledger.transfer(kind, payout.participant, payout.participant, payout.amountSats, command.payoutId, events);
+    this.pendingPayouts.delete(command.payoutId);
+    this.closedPayoutIds.add(command.payoutId);
+    return null;
+  }
+
+  private setFrozen(command: CommandOf<'freezeAccount' | 'unfreezeAccount'>, events: Events): Rejection {
+    assertAddress(command.participant);
+    // Test errors by descending precedence.
+    const account = this.ledger.account(command.participant);
+    if (account === undefined) return 'account_not_found';
+    const freeze = command.type === 'freezeAccount';
+    if (freeze && account.state.value === 'frozen') return 'account_frozen';
+    if (!freeze && account.state.value !== 'frozen') return 'account_not_frozen';
+    this.ledger.setFrozen(command.participant, freeze);
+    events.push({ type: freeze ? 'accountFrozen' : 'accountUnfrozen', participant: command.participant });
+    return null;
+  }
+
+  // ---- Queries ---------------------------------------------------------------------------
+
+  catalogue(): readonly ArticleSpec[] {
+    return [...this.articles.values()].map((article) => article.spec).sort((a, b) => compareStrings(a.articleId, b.articleId));
+  }
+
+  depth(articleId: string, levelsMax: number): Depth | undefined {
+    return this.articles.get(articleId)?.book.depth(levelsMax);
+  }
+
+  lastTrade(articleId: string): LastTrade | null | undefined {
+    return this.articles.get(articleId)?.book.lastTrade;
+  }
+
+  account(address: string): AccountSnapshot | undefined {
+    const record = this.ledger.account(address);
+    return record === undefined ? undefined : { ...record.state.context, frozen: record.state.value === 'frozen' };
+  }
+
+  /** A resting bid; closed bids are gone (their events tell how they ended). */
+  bid(bidId: string): BidSnapshot | undefined {
+    const seq = seqOf(bidId, 'b');
+    const record = seq === null ? undefined : this.bids.get(seq);
+    return record === undefined ? undefined : { ...record.state.context, state: record.state.value };
+  }
+
+  /** An active transaction; retired ones are gone (txRetired tells how they ended). */
+  transaction(txId: string): TxSnapshot | undefined {
+    const record = this.liveTx(txId);
+    return record === undefined ? undefined : { ...record.state.context, phase: record.state.value };
+  }
+
+  stateHash(): string {
+    return hashMarketState(this.exportState());
+  }
+
+  exportState(): MarketState {
+    const byKey = <T>(map: Map<string, T>): [string, T][] => [...map].sort((a, b) => compareStrings(a[0], b[0]));
+    const lastTrades = [];
+    for (const [article, record] of byKey(this.articles)) {
+      if (record.book.lastTrade !== null) lastTrades.push({ article, ...record.book.lastTrade });
+    }
+    return {
+      version: MARKET_STATE_VERSION,
+      nowMs: this.nowMs,
+      bidSeq: this.bidSeq,
+      txSeq: this.txSeq,
+      openBidsPerArticleMax: this.openBidsPerArticleMax,
+      articles: this.catalogue(),
+      lastTrades,
+      accounts: byKey(this.ledger.accounts).map(([address]) => this.account(address)!),
+      bids: [...this.bids.values()]
+        .sort((a, b) => a.seq - b.seq)
+        .map((record) => ({ ...record.state.context, state: record.state.value })),
+      transactions: [...this.txs.values()]
+        .sort((a, b) => a.state.context.seq - b.state.context.seq)
+        .map((record) => ({ ...record.state.context, phase: record.state.value })),
+      holds: this.openHolds()
+        .map(({ holdId, owner, amountSats }) => ({ holdId, owner, amountSats }))
+        .sort((a, b) => compareStrings(a.holdId, b.holdId)),
+      feesSats: this.ledger.feesSats,
+      worldSats: this.ledger.worldSats,
+      pendingDeposits: byKey(this.pendingDeposits).map(([id, deposit]) => ({ id, ...deposit })),
+      closedDepositIds: [...this.closedDepositIds].sort(compareStrings),
+      pendingPayouts: byKey(this.pendingPayouts).map(([id, payout]) => ({ id, ...payout })),
+      closedPayoutIds: [...this.closedPayoutIds].sort(compareStrings),
+    };
+  }
+
+  /** Rebuilds a core from exported state; its stateHash() equals the exporter's. */
+  static fromState(state: MarketState, options: MarketCoreOptions): MarketCore {
+    assert(state.version === MARKET_STATE_VERSION, `market state version ${state.version} is not supported`);
+    const core = new MarketCore(options, {
+      startMs: state.nowMs,
+      articles: state.articles,
+      openBidsPerArticleMax: state.openBidsPerArticleMax,
+    });
+    core.bidSeq = state.bidSeq;
+    core.txSeq = state.txSeq;
+    const holds = core.restoreLedger(state);
+    core.restoreBooks(state, holds);
+    for (const { phase, ...context } of state.transactions) {
+      assert(phase !== 'RETIRED' && context.seq <= state.txSeq, 'exported transactions are active');
+      const hold = holds.get(context.buyBidId);
+      assert(hold !== undefined, 'an exported transaction has its hold');
+      holds.delete(context.buyBidId);
+      core.txs.set(context.seq, { state: { value: phase, context }, hold });
+      core.deadlines.pushTx(context.deadlineMs, context.seq, context.txId);
+    }
+    assert(holds.size === 0, 'every exported hold belongs to a resting BUY bid or a transaction');
+    for (const { id, ...deposit } of state.pendingDeposits) core.pendingDeposits.set(id, deposit);
+    for (const id of state.closedDepositIds) core.closedDepositIds.add(id);
+    for (const { id, ...payout } of state.pendingPayouts) core.pendingPayouts.set(id, payout);
+    for (const id of state.closedPayoutIds) core.closedPayoutIds.add(id);
+    core.checkInvariants();
+    return core;
+  }
+
+  /** Restores accounts and balances; returns the holds by id, for their bids and transactions. */
+  private restoreLedger(state: MarketState): Map<string, Hold> {
+    for (const { frozen, ...context } of state.accounts) {
+      this.ledger.restoreAccount({ value: frozen ? 'frozen' : 'active', context });
+    }
+    this.ledger.feesSats = state.feesSats;
+    this.ledger.worldSats = state.worldSats;
+    const holds = new Map<string, Hold>();
+    for (const { holdId, owner, amountSats } of state.holds) {
+      assert(!holds.has(holdId), 'hold ids are unique');
+      holds.set(holdId, this.ledger.restoreHold(holdId, owner, amountSats));
+    }
+    return holds;
+  }
+
+  private restoreBooks(state: MarketState, holds: Map<string, Hold>): void {
+    for (const { article, priceSats, txId, atMs } of state.lastTrades) {
+      this.articles.get(article)!.book.lastTrade = { priceSats, txId, atMs };
+    }
+    for (const { state: value, ...context } of state.bids) {
+      assert(value === 'placed' && context.seq <= state.bidSeq, 'exported bids are resting');
+      const { bidId, seq, participant, side, priceSats, expiresMs } = context;
+      const hold = side === 'BUY' ? holds.get(bidId) ?? null : null;
+      assert((side === 'BUY') === (hold !== null), 'a resting BUY bid, and only a BUY, has its hold');
+      holds.delete(bidId);
+      const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state: { value, context }, hold };
+      const article = this.articles.get(context.article)!;
+      article.book.insert(record);
+      this.bids.set(seq, record);
+      article.openBids.set(participant, (article.openBids.get(participant) ?? 0) + 1);
+      this.deadlines.expireInLane(article.lane, record);
+    }
+  }
+
+  /**
+   * Checks the whole state against the money and book invariants (docs/market-rules.md,
+   * "Invariants"); throws AssertionError on the first violation. O(state): for tests, the
+   * simulator and restores, not for every command in production.
+   */
+  checkInvariants(): void {
+    const holds = this.openHolds();
+    const heldByOwner = new Map<string, number>();
+    for (const hold of holds) heldByOwner.set(hold.owner, (heldByOwner.get(hold.owner) ?? 0) + hold.amountSats);
+    let totalSats = this.ledger.feesSats + this.ledger.worldSats;
+    for (const [address, record] of this.ledger.accounts) {
+      const c = record.state.context;
+      for (const bucket of [c.availableSats, c.heldSats, c.depositPendingSats, c.payoutPendingSats]) {
+        assert(isSats(bucket), `${address}: every balance is whole and non-negative`);
+        totalSats += bucket;
+      }
+      assert(c.heldSats === (heldByOwner.get(address) ?? 0), `${address}: held equals the sum of its holds`);
+    }
+    assert(totalSats === 0, `money is conserved (all ledger accounts sum to ${totalSats}, not 0)`);
+    assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= 0, 'fees and world have their signs');
+    for (const [, record] of this.bids) {
+      const c = record.state.context;
+      assert(record.state.value === 'placed' && record.heapIndex >= 0, `${c.bidId} rests in the book`);
+      assert(c.expiresMs > this.nowMs, `${c.bidId} is past its expiry and still rests`);
+      assert(c.side === 'SELL' || record.hold?.amountSats === c.holdSats, `${c.bidId} holds its price + fee`);
+    }
+    for (const [, record] of this.txs) {
+      const c = record.state.context;
+      assert(c.deadlineMs > this.nowMs, `${c.txId} is past its deadline and not retired`);
+      assert(record.hold.amountSats === c.priceSats + c.feeSats, `${c.txId} holds price + fee`);
+      assert(record.hold.holdId === c.buyBidId && record.hold.owner === c.buyer, `${c.txId} holds the buyer's money`);
+    }
+    assert(holds.every((hold) => hold.open), 'live bids and transactions hold open holds');
+    let booked = 0;
+    for (const [, article] of this.articles) booked += article.book.size;
+    assert(booked === this.bids.size, 'the books hold exactly the resting bids');
+  }
+
+  private openHolds(): Hold[] {
+    const holds: Hold[] = [];
+    for (const [, record] of this.bids) if (record.hold !== null) holds.push(record.hold);
+    for (const [, record] of this.txs) holds.push(record.hold);
+    return holds;
+  }
+}
+
+function newArticleRecord(spec: ArticleSpec): ArticleRecord {
+  return { spec: copyArticle(spec), book: new OrderBook(), openBids: new Map(), lane: new ExpiryLane() };
+}
+
+/** The sequence number in an id this core issues ("b12" → 12), or null for any other value. */
+function seqOf(id: unknown, prefix: 'b' | 't'): number | null {
+  if (typeof id !== 'string' || id.length < 2 || id.length > 16 || id.charCodeAt(0) !== prefix.charCodeAt(0)) return null;
+  if (id.charCodeAt(1) === 48) return null; // No leading zero: one id per number.
+  for (let index = 1; index < id.length; index++) {
+    const code = id.charCodeAt(index);
+    if (code < 48 || code > 57) return null;
+  }
+  return Number(id.slice(1));
+}
+
+function isReference(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= REFERENCE_CHARS_MAX && REFERENCE_PATTERN.test(id);
+}
+
+/** Participants arrive authenticated; a malformed one is the host's bug. */
+function assertAddress(address: string): void {
+  assert(typeof address === 'string' && address.length > 0 && address.length <= ADDRESS_CHARS_MAX, 'participant address');
+}

@@ -1,0 +1,478 @@
+// A naive, obviously correct market: the oracle the fast core is compared with (STYLE.md
+// example 11, after exchange-core's reference book). Plain arrays scanned in full, its own
+// phase table, its own fee arithmetic (BigInt), its own hashing of the work secret, and no
+// XState. It accepts the same commands and exports the same MarketState, so two runs agree
+// exactly when their stateHash() values agree. Slow on purpose; never use it to serve.
+// Shared with the core only: the wire-format field checks (tx-messages.ts, tested on their
+// own), the article validity check, the limits and the state encoding.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { articleProblem, copyArticle } from './articles.js';
+import type { ArticleSpec } from './articles.js';
+import type { MarketCommand } from './commands.js';
+import type { VerifyReceipt } from './core.js';
+import { ACCOUNTS_MAX, ARTICLES_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from './limits.js';
+import type { RejectionName } from './rejections.js';
+import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
+import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
+import { isTxMessageType, txFieldsValid } from './tx-messages.js';
+import type { TxMessageType } from './tx-messages.js';
+import type { TxPhase } from '../machines/transaction.js';
+
+const MINUTE_MS = 60_000;
+const DISPUTE_WINDOW_MS = 7 * 24 * 60 * MINUTE_MS;
+
+/** Which party sends each message, and the phase it moves the transaction from and to. */
+const PHASE_TABLE: Record<TxMessageType, { sender: 'buyer' | 'seller'; moves: Partial<Record<TxPhase, TxPhase>> }> = {
+  workhash: { sender: 'buyer', moves: { ESTABLISHING: 'BUYER_ESTABLISHED', SELLER_ESTABLISHED: 'TRANSMITTING' } },
+  workerurl: { sender: 'seller', moves: { ESTABLISHING: 'SELLER_ESTABLISHED', BUYER_ESTABLISHED: 'TRANSMITTING' } },
+  buyersecret: { sender: 'seller', moves: { BUYER_ESTABLISHED: 'WORKING', TRANSMITTING: 'WORKING' } },
+  rejectwork: {
+    sender: 'seller',
+    moves: { SELLER_ESTABLISHED: 'WORK_DISPUTED', TRANSMITTING: 'WORK_DISPUTED', WORKING: 'WORK_DISPUTED' },
+  },
+  encresult: { sender: 'seller', moves: { WORKING: 'UNVERIFIED' } },
+  rejectresult: { sender: 'buyer', moves: { UNVERIFIED: 'RESULT_DISPUTED' } },
+  acceptresult: { sender: 'buyer', moves: { UNVERIFIED: 'FINISHED' } },
+};
+
+type Account = { -readonly [K in keyof AccountSnapshot]: AccountSnapshot[K] };
+type Bid = { -readonly [K in keyof BidSnapshot]: BidSnapshot[K] };
+type Tx = { -readonly [K in keyof TxSnapshot]: TxSnapshot[K] };
+type Pending = { id: string; participant: string; amountSats: number };
+type Result = { status: 'accepted' } | { status: 'rejected'; rejection: RejectionName };
+
+function fee(priceSats: number, article: ArticleSpec): number {
+  const product = BigInt(priceSats) * BigInt(article.feeNumerator);
+  const denominator = BigInt(article.feeDenominator);
+  return Number((product + denominator - 1n) / denominator);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+export class ReferenceMarket {
+  nowMs: number;
+  bidSeq = 0;
+  txSeq = 0;
+  readonly limit: number;
+  articles: ArticleSpec[] = [];
+  lastTrades: { article: string; priceSats: number; txId: string; atMs: number }[] = [];
+  accounts: Account[] = [];
+  bids: Bid[] = [];
+  txs: Tx[] = [];
+  holds: { holdId: string; owner: string; amountSats: number }[] = [];
+  feesSats = 0;
+  worldSats = 0;
+  deposits: Pending[] = [];
+  closedDeposits: string[] = [];
+  payouts: Pending[] = [];
+  closedPayouts: string[] = [];
+
+  constructor(
+    private readonly verifyReceipt: VerifyReceipt,
+    config: { startMs?: number; articles?: readonly ArticleSpec[]; openBidsPerArticleMax?: number } = {},
+  ) {
+    this.nowMs = config.startMs ?? 0;
+    this.limit = config.openBidsPerArticleMax ?? OPEN_BIDS_PER_ARTICLE_DEFAULT;
+    this.articles = (config.articles ?? []).map(copyArticle);
+  }
+
+  execute(command: MarketCommand): Result {
+    this.passTime(command.nowMs);
+    const rejection = this.apply(command);
+    return rejection === null ? { status: 'accepted' } : { status: 'rejected', rejection };
+  }
+
+  stateHash(): string {
+    return hashMarketState(this.exportState());
+  }
+
+  // ---- Time: repeatedly handle the earliest due thing ------------------------------------
+
+  private passTime(targetMs: number): void {
+    for (;;) {
+      const expiring = this.bids.filter((bid) => bid.expiresMs <= targetMs);
+      const dueTxs = this.txs.filter((tx) => tx.deadlineMs <= targetMs);
+      const firstBid = expiring.sort((a, b) => a.expiresMs - b.expiresMs || a.seq - b.seq)[0];
+      const firstTx = dueTxs.sort((a, b) => a.deadlineMs - b.deadlineMs || a.seq - b.seq)[0];
+      if (firstBid === undefined && firstTx === undefined) break;
+      if (firstBid !== undefined && (firstTx === undefined || firstBid.expiresMs <= firstTx.deadlineMs)) {
+        this.nowMs = firstBid.expiresMs;
+        this.closeBid(firstBid);
+      } else {
+        this.nowMs = firstTx!.deadlineMs;
+        this.retire(firstTx!, null);
+      }
+    }
+    this.nowMs = targetMs;
+  }
+
+  private closeBid(bid: Bid): void {
+    this.bids = this.bids.filter((other) => other !== bid);
+    if (bid.side === 'BUY') this.releaseHold(bid.bidId, bid.participant);
+  }
+
+  private releaseHold(holdId: string, owner: string): void {
+    const hold = this.holds.find((h) => h.holdId === holdId)!;
+    const account = this.account(owner)!;
+    account.heldSats -= hold.amountSats;
+    account.availableSats += hold.amountSats;
+    this.holds = this.holds.filter((h) => h !== hold);
+  }
+
+  private retire(tx: Tx, arbiterSellerSats: number | null): void {
+    const phase = tx.phase as TxPhase;
+    let sellerSats = 0;
+    let feeSats = 0;
+    if (arbiterSellerSats !== null) {
+      sellerSats = arbiterSellerSats;
+      feeSats = tx.feeSats;
+    } else if (phase === 'FINISHED' || phase === 'UNVERIFIED' || phase === 'RESULT_DISPUTED') {
+      sellerSats = tx.priceSats;
+      feeSats = tx.feeSats;
+    }
+    const buyer = this.account(tx.buyer)!;
+    const hold = this.holds.find((h) => h.holdId === tx.buyBidId)!;
+    buyer.heldSats -= hold.amountSats;
+    buyer.availableSats += hold.amountSats - sellerSats - feeSats;
+    this.account(tx.seller)!.availableSats += sellerSats;
+    this.feesSats += feeSats;
+    this.holds = this.holds.filter((h) => h !== hold);
+    this.txs = this.txs.filter((other) => other !== tx);
+  }
+
+  // ---- Commands --------------------------------------------------------------------------
+
+  private apply(command: MarketCommand): RejectionName | null {
+    switch (command.type) {
+      case 'advanceTime':
+        return null;
+      case 'defineArticle': {
+        const spec = command.article;
+        if (typeof spec !== 'object' || spec === null || articleProblem(spec) !== null) return 'article_invalid';
+        if (this.articles.some((a) => a.articleId === spec.articleId)) return 'article_exists';
+        if (this.articles.length >= ARTICLES_MAX) return 'articles_full';
+        this.articles.push(copyArticle(spec));
+        return null;
+      }
+      case 'placeBid':
+        return this.placeBid(command);
+      case 'withdrawBid': {
+        const bid = this.bids.find((b) => b.bidId === command.bidId);
+        if (bid === undefined) return this.issued(command.bidId, 'b', this.bidSeq) ? 'bid_closed' : 'bid_not_found';
+        if (bid.participant !== command.participant) return 'bid_not_owner';
+        this.closeBid(bid);
+        return null;
+      }
+      case 'txMessage':
+        return this.txMessage(command);
+      case 'resolveDispute': {
+        const tx = this.txs.find((t) => t.txId === command.txId);
+        if (tx === undefined) return this.issued(command.txId, 't', this.txSeq) ? 'tx_retired' : 'tx_not_found';
+        if (tx.phase !== 'RESULT_DISPUTED') return 'tx_not_disputed';
+        const share = command.sellerSats;
+        if (!Number.isSafeInteger(share) || share < 0 || share > tx.priceSats) return 'tx_share_invalid';
+        tx.revision += 1;
+        this.retire(tx, share);
+        return null;
+      }
+      default:
+        return this.applyMoney(command);
+    }
+  }
+
+  private placeBid(command: Extract<MarketCommand, { type: 'placeBid' }>): RejectionName | null {
+    const article = this.articles.find((a) => a.articleId === command.article);
+    if (article === undefined) return 'article_unknown';
+    if (command.side !== 'BUY' && command.side !== 'SELL') return 'bid_side_invalid';
+    const price = command.priceSats;
+    if (!Number.isSafeInteger(price) || price < 0 || price > MONEY_SATS_MAX) return 'bid_price_invalid';
+    if (price < article.priceSatsMin || price > article.priceSatsMax) return 'bid_price_out_of_range';
+    let account = this.account(command.participant);
+    if (account === undefined && this.accounts.length >= ACCOUNTS_MAX) return 'accounts_full';
+    if (account?.frozen === true) return 'account_frozen';
+    const open = this.bids.filter((b) => b.participant === command.participant && b.article === command.article);
+    if (open.length >= this.limit) return 'bid_limit_reached';
+    const feeSats = fee(price, article);
+    if (command.side === 'BUY' && (account?.availableSats ?? 0) < price + feeSats) return 'insufficient_funds';
+    account = account ?? this.openAccount(command.participant);
+    this.bidSeq += 1;
+    const bid: Bid = {
+      bidId: `b${this.bidSeq}`,
+      seq: this.bidSeq,
+      participant: command.participant,
+      article: command.article,
+      side: command.side,
+      priceSats: price,
+      feeSats,
+      holdSats: command.side === 'BUY' ? price + feeSats : 0,
+      createdMs: this.nowMs,
+      expiresMs: this.nowMs + article.bidLifetimeMs,
+      txId: null,
+      closedMs: null,
+      state: 'placed',
+    };
+    if (bid.side === 'BUY') {
+      account.availableSats -= bid.holdSats;
+      account.heldSats += bid.holdSats;
+      this.holds.push({ holdId: bid.bidId, owner: bid.participant, amountSats: bid.holdSats });
+    }
+    const resting = this.bestCounterpart(bid);
+    if (resting === undefined) this.bids.push(bid);
+    else this.trade(bid, resting, article);
+    return null;
+  }
+
+  /** Sort every crossing opposite bid by price, then expiry, then arrival; take the first. */
+  private bestCounterpart(bid: Bid): Bid | undefined {
+    const crossing = this.bids.filter(
+      (other) =>
+        other.article === bid.article &&
+        other.side !== bid.side &&
+        (bid.side === 'BUY' ? other.priceSats <= bid.priceSats : other.priceSats >= bid.priceSats),
+    );
+    crossing.sort(
+      (a, b) =>
+        (bid.side === 'BUY' ? a.priceSats - b.priceSats : b.priceSats - a.priceSats) ||
+        a.expiresMs - b.expiresMs ||
+        a.seq - b.seq,
+    );
+    return crossing[0];
+  }
+
+  private trade(incoming: Bid, resting: Bid, article: ArticleSpec): void {
+    this.bids = this.bids.filter((b) => b !== resting);
+    const buy = incoming.side === 'BUY' ? incoming : resting;
+    const sell = incoming.side === 'BUY' ? resting : incoming;
+    const priceSats = resting.priceSats;
+    const feeSats = fee(priceSats, article);
+    const hold = this.holds.find((h) => h.holdId === buy.bidId)!;
+    const refund = hold.amountSats - priceSats - feeSats;
+    hold.amountSats -= refund;
+    const buyer = this.account(buy.participant)!;
+    buyer.heldSats -= refund;
+    buyer.availableSats += refund;
+    this.txSeq += 1;
+    const txId = `t${this.txSeq}`;
+    this.txs.push({
+      txId,
+      seq: this.txSeq,
+      article: article.articleId,
+      buyer: buy.participant,
+      seller: sell.participant,
+      buyBidId: buy.bidId,
+      sellBidId: sell.bidId,
+      priceSats,
+      feeSats,
+      createdMs: this.nowMs,
+      deadlineMs: this.nowMs + MINUTE_MS,
+      revision: 0,
+      workHash: null,
+      workSecretHash: null,
+      workerUrl: null,
+      buyerSecret: null,
+      encResultHash: null,
+      encResultHashSig: null,
+      encResultKey: null,
+      rejectReason: null,
+      retiredPhase: null,
+      retiredMs: null,
+      settlement: null,
+      phase: 'ESTABLISHING',
+    });
+    this.lastTrades = this.lastTrades.filter((t) => t.article !== article.articleId);
+    this.lastTrades.push({ article: article.articleId, priceSats, txId, atMs: this.nowMs });
+  }
+
+  private txMessage(command: Extract<MarketCommand, { type: 'txMessage' }>): RejectionName | null {
+    const { message, fields, participant } = command;
+    if (!isTxMessageType(message)) return 'tx_message_unknown';
+    if (!txFieldsValid(message, fields)) return 'tx_fields_invalid';
+    const tx = this.txs.find((t) => t.txId === command.txId);
+    if (tx === undefined) return this.issued(command.txId, 't', this.txSeq) ? 'tx_retired' : 'tx_not_found';
+    if (participant !== tx.buyer && participant !== tx.seller) return 'tx_not_party';
+    const rule = PHASE_TABLE[message];
+    if (participant !== (rule.sender === 'buyer' ? tx.buyer : tx.seller)) return 'tx_wrong_sender';
+    const target = rule.moves[tx.phase as TxPhase];
+    if (target === undefined) return 'tx_wrong_phase';
+    if (message === 'buyersecret') {
+      const digest = hex(sha256(Buffer.from(tx.workHash! + fields['buyersecret']!, 'hex')));
+      if (digest !== tx.workSecretHash) return 'tx_secret_mismatch';
+    }
+    if (message === 'encresult' && !this.verifyReceipt(tx.buyer, fields['encresulthash']!, fields['encresulthashsig']!)) {
+      return 'tx_receipt_invalid';
+    }
+    this.record(tx, message, fields);
+    tx.revision += 1;
+    tx.phase = target;
+    if (target === 'TRANSMITTING') tx.deadlineMs += 2 * MINUTE_MS;
+    if (target === 'WORKING') tx.deadlineMs += 5 * MINUTE_MS;
+    if (target === 'UNVERIFIED') tx.deadlineMs += 15 * MINUTE_MS;
+    if (target === 'RESULT_DISPUTED') tx.deadlineMs = this.nowMs + DISPUTE_WINDOW_MS;
+    if (target === 'FINISHED' || target === 'WORK_DISPUTED') this.retire(tx, null);
+    return null;
+  }
+
+  private record(tx: Tx, message: TxMessageType, fields: Readonly<Record<string, string>>): void {
+    if (message === 'workhash') {
+      tx.workHash = fields['workhash']!;
+      tx.workSecretHash = fields['worksecrethash']!;
+    }
+    if (message === 'workerurl') tx.workerUrl = fields['workerurl']!;
+    if (message === 'buyersecret') tx.buyerSecret = fields['buyersecret']!;
+    if (message === 'encresult') {
+      tx.encResultHash = fields['encresulthash']!;
+      tx.encResultHashSig = fields['encresulthashsig']!;
+      tx.encResultKey = fields['encresultkey']!;
+    }
+    if (message === 'rejectwork' || message === 'rejectresult') tx.rejectReason = fields['reason']!;
+  }
+
+  private applyMoney(command: MarketCommand): RejectionName | null {
+    switch (command.type) {
+      case 'credit': {
+        const rejection = this.inflow(command.participant, command.amountSats);
+        if (rejection !== null) return rejection;
+        this.accountOrNew(command.participant).availableSats += command.amountSats;
+        this.worldSats -= command.amountSats;
+        return null;
+      }
+      case 'depositSeen': {
+        if (!this.reference(command.depositId)) return 'reference_invalid';
+        if (!this.positive(command.amountSats)) return 'amount_invalid';
+        const id = command.depositId;
+        if (this.deposits.some((d) => d.id === id) || this.closedDeposits.includes(id)) return 'deposit_duplicate';
+        const rejection = this.inflow(command.participant, command.amountSats);
+        if (rejection !== null) return rejection;
+        this.accountOrNew(command.participant).depositPendingSats += command.amountSats;
+        this.worldSats -= command.amountSats;
+        this.deposits.push({ id, participant: command.participant, amountSats: command.amountSats });
+        return null;
+      }
+      case 'depositConfirmed':
+      case 'depositDropped': {
+        const deposit = this.deposits.find((d) => d.id === command.depositId);
+        if (deposit === undefined) return 'deposit_not_found';
+        const account = this.account(deposit.participant)!;
+        account.depositPendingSats -= deposit.amountSats;
+        if (command.type === 'depositConfirmed') account.availableSats += deposit.amountSats;
+        else this.worldSats += deposit.amountSats;
+        this.deposits = this.deposits.filter((d) => d !== deposit);
+        if (command.type === 'depositConfirmed') this.closedDeposits.push(deposit.id);
+        return null;
+      }
+      default:
+        return this.applyAccount(command);
+    }
+  }
+
+  private applyAccount(command: MarketCommand): RejectionName | null {
+    switch (command.type) {
+      case 'requestPayout': {
+        if (!this.reference(command.payoutId)) return 'reference_invalid';
+        if (!this.positive(command.amountSats)) return 'amount_invalid';
+        const id = command.payoutId;
+        if (this.payouts.some((p) => p.id === id) || this.closedPayouts.includes(id)) return 'payout_duplicate';
+        const account = this.account(command.participant);
+        if (account === undefined) return 'account_not_found';
+        if (account.frozen) return 'account_frozen';
+        if (account.availableSats < command.amountSats) return 'insufficient_funds';
+        account.availableSats -= command.amountSats;
+        account.payoutPendingSats += command.amountSats;
+        this.payouts.push({ id, participant: command.participant, amountSats: command.amountSats });
+        return null;
+      }
+      case 'payoutSent':
+      case 'payoutFailed': {
+        const payout = this.payouts.find((p) => p.id === command.payoutId);
+        if (payout === undefined) return 'payout_not_found';
+        const account = this.account(payout.participant)!;
+        account.payoutPendingSats -= payout.amountSats;
+        if (command.type === 'payoutSent') this.worldSats += payout.amountSats;
+        else account.availableSats += payout.amountSats;
+        this.payouts = this.payouts.filter((p) => p !== payout);
+        this.closedPayouts.push(payout.id);
+        return null;
+      }
+      case 'freezeAccount':
+      case 'unfreezeAccount': {
+        const account = this.account(command.participant);
+        if (account === undefined) return 'account_not_found';
+        const freeze = command.type === 'freezeAccount';
+        if (freeze && account.frozen) return 'account_frozen';
+        if (!freeze && !account.frozen) return 'account_not_frozen';
+        account.frozen = freeze;
+        return null;
+      }
+      default:
+        throw new Error(`the reference market does not know ${command.type}`);
+    }
+  }
+
+  // ---- Helpers ---------------------------------------------------------------------------
+
+  private inflow(participant: string, amountSats: number): RejectionName | null {
+    if (!this.positive(amountSats)) return 'amount_invalid';
+    if (-this.worldSats + amountSats > MONEY_SATS_MAX) return 'supply_exceeded';
+    if (this.account(participant) === undefined && this.accounts.length >= ACCOUNTS_MAX) return 'accounts_full';
+    return null;
+  }
+
+  private positive(amountSats: number): boolean {
+    return Number.isSafeInteger(amountSats) && amountSats > 0 && amountSats <= MONEY_SATS_MAX;
+  }
+
+  private reference(id: string): boolean {
+    return typeof id === 'string' && id.length >= 1 && id.length <= REFERENCE_CHARS_MAX && /^[A-Za-z0-9:_.-]+$/.test(id);
+  }
+
+  private issued(id: string, prefix: string, seq: number): boolean {
+    const match = typeof id === 'string' ? new RegExp(`^${prefix}([1-9][0-9]{0,15})$`).exec(id) : null;
+    return match !== null && Number(match[1]) <= seq;
+  }
+
+  private account(address: string): Account | undefined {
+    return this.accounts.find((a) => a.address === address);
+  }
+
+  private accountOrNew(address: string): Account {
+    return this.account(address) ?? this.openAccount(address);
+  }
+
+  private openAccount(address: string): Account {
+    const account: Account = {
+      address,
+      frozen: false,
+      availableSats: 0,
+      heldSats: 0,
+      depositPendingSats: 0,
+      payoutPendingSats: 0,
+    };
+    this.accounts.push(account);
+    return account;
+  }
+
+  exportState(): MarketState {
+    const byString = <T>(key: (item: T) => string) => (a: T, b: T) => compareStrings(key(a), key(b));
+    return {
+      version: MARKET_STATE_VERSION,
+      nowMs: this.nowMs,
+      bidSeq: this.bidSeq,
+      txSeq: this.txSeq,
+      openBidsPerArticleMax: this.limit,
+      articles: [...this.articles].sort(byString((a) => a.articleId)),
+      lastTrades: [...this.lastTrades].sort(byString((t) => t.article)),
+      accounts: [...this.accounts].sort(byString((a) => a.address)),
+      bids: [...this.bids].sort((a, b) => a.seq - b.seq),
+      transactions: [...this.txs].sort((a, b) => a.seq - b.seq),
+      holds: [...this.holds].sort(byString((h) => h.holdId)),
+      feesSats: this.feesSats,
+      worldSats: this.worldSats,
+      pendingDeposits: [...this.deposits].sort(byString((d) => d.id)),
+      closedDepositIds: [...this.closedDeposits].sort(compareStrings),
+      pendingPayouts: [...this.payouts].sort(byString((p) => p.id)),
+      closedPayoutIds: [...this.closedPayouts].sort(compareStrings),
+    };
+  }
+}

@@ -1,0 +1,87 @@
+// The market's whole state as plain data: what the core exports for snapshots and rebuilds
+// from, what the reference model produces too, and what `stateHash()` hashes. Only live things
+// are in it (resting bids, active transactions, open holds, pending deposits and payouts):
+// closed ones left through events, which the journal keeps. Arrays are in a fixed order (by
+// sequence number or by id), and the hash is SHA-256 over JSON with sorted keys, so two
+// implementations that agree on the market agree on the hash.
+import { createHash } from 'node:crypto';
+import type { ArticleSpec } from './articles.js';
+import type { LastTrade } from './order-book.js';
+import type { BidContext, BidValue } from '../machines/bid.js';
+import type { TxContext, TxValue } from '../machines/transaction.js';
+
+export const MARKET_STATE_VERSION = 1;
+
+export interface AccountSnapshot {
+  readonly address: string;
+  readonly frozen: boolean;
+  readonly availableSats: number;
+  readonly heldSats: number;
+  readonly depositPendingSats: number;
+  readonly payoutPendingSats: number;
+}
+
+export type BidSnapshot = BidContext & { readonly state: BidValue };
+export type TxSnapshot = TxContext & { readonly phase: TxValue };
+
+export interface HoldSnapshot {
+  readonly holdId: string;
+  readonly owner: string;
+  readonly amountSats: number;
+}
+
+export interface PendingTransferSnapshot {
+  readonly id: string;
+  readonly participant: string;
+  readonly amountSats: number;
+}
+
+export interface MarketState {
+  readonly version: typeof MARKET_STATE_VERSION;
+  readonly nowMs: number;
+  readonly bidSeq: number;
+  readonly txSeq: number;
+  readonly openBidsPerArticleMax: number;
+  /** Sorted by articleId. */
+  readonly articles: readonly ArticleSpec[];
+  /** Sorted by article. */
+  readonly lastTrades: readonly (LastTrade & { readonly article: string })[];
+  /** Sorted by address. */
+  readonly accounts: readonly AccountSnapshot[];
+  /** Resting bids, sorted by seq. */
+  readonly bids: readonly BidSnapshot[];
+  /** Active transactions, sorted by seq. */
+  readonly transactions: readonly TxSnapshot[];
+  /** Sorted by holdId. */
+  readonly holds: readonly HoldSnapshot[];
+  readonly feesSats: number;
+  readonly worldSats: number;
+  /** Sorted by id; closed ids are kept so that an id is never used twice. */
+  readonly pendingDeposits: readonly PendingTransferSnapshot[];
+  readonly closedDepositIds: readonly string[];
+  readonly pendingPayouts: readonly PendingTransferSnapshot[];
+  readonly closedPayoutIds: readonly string[];
+}
+
+/** Code-unit order: the same everywhere, unlike localeCompare. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** JSON with the keys of every object sorted; undefined members are left out, as JSON does. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, member: unknown) => {
+    if (!isPlainObject(member)) return member;
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(member).sort(compareStrings)) sorted[key] = member[key];
+    return sorted;
+  });
+}
+
+export function hashMarketState(state: MarketState): string {
+  return createHash('sha256').update(canonicalJson(state)).digest('hex');
+}

@@ -1,0 +1,189 @@
+// Goal: every command checks its rejections in the documented fixed order, each rejection has a
+// stable, unique code in its range, and a rejected command changes nothing. Method: for each
+// command a table that starts from a command wrong in every way and fixes one thing per line,
+// so each line shows the next rejection in precedence (TigerBeetle's create_transfer tests);
+// after every rejection the state hash must be the one before it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { articleWithDefaults } from '../../src/market/articles.js';
+import type { MarketCommand } from '../../src/market/commands.js';
+import { MarketCore } from '../../src/market/core.js';
+import { REJECTIONS } from '../../src/market/rejections.js';
+import type { RejectionName } from '../../src/market/rejections.js';
+import { ERRORS } from '../../src/transport/errors.js';
+import { workSecretHashOf } from '../../src/machines/transaction.js';
+import { participant, sha256Hex, signText, verifyReceipt } from './support/participants.js';
+
+const T0 = 1_700_000_000_000;
+const alice = participant('alice');
+const bob = participant('bob');
+const carol = participant('carol');
+
+function newCore(): MarketCore {
+  return new MarketCore(
+    { verifyReceipt },
+    { startMs: T0, articles: [articleWithDefaults('fnord', { priceSatsMax: 1_000 })], openBidsPerArticleMax: 2 },
+  );
+}
+
+/** Runs `command`; expects `expected` (a rejection, or 'accepted'); a rejection must change nothing. */
+function expect(core: MarketCore, command: MarketCommand, expected: RejectionName | 'accepted'): void {
+  const before = core.stateHash();
+  const result = core.execute(command);
+  const verdict = result.status === 'accepted' ? 'accepted' : result.rejection;
+  assert.equal(verdict, expected, JSON.stringify(command));
+  if (result.status === 'rejected') {
+    assert.equal(result.code, REJECTIONS[result.rejection].code);
+    assert.equal(core.stateHash(), before, `${result.rejection} changed nothing`);
+  }
+}
+
+test('rejection codes are stable, unique, in their ranges and apart from the transport table', () => {
+  const codes = Object.values(REJECTIONS).map((entry) => entry.code);
+  assert.equal(new Set(codes).size, codes.length, 'codes are unique');
+  for (const [name, { code, message }] of Object.entries(REJECTIONS)) {
+    const range = name.startsWith('tx_') ? 4 : /^(articles?|bid)_/.test(name) ? 3 : 5;
+    assert.equal(Math.floor(code / 1000), range, `${name} is in the ${range}xxx range`);
+    assert.ok(message.length > 10, `${name} has a clear message`);
+    assert.ok(!Object.hasOwn(ERRORS, name), `${name} does not clash with a transport error name`);
+  }
+  const transportCodes = new Set(Object.values(ERRORS).map((entry) => entry.code as number));
+  for (const code of codes) assert.ok(!transportCodes.has(code), `${code} does not clash with a transport code`);
+});
+
+test('placeBid', () => {
+  const core = newCore();
+  expect(core, { type: 'credit', nowMs: T0, participant: bob.address, amountSats: 1_000 }, 'accepted');
+  expect(core, { type: 'freezeAccount', nowMs: T0, participant: bob.address }, 'accepted');
+  const bid = { type: 'placeBid' as const, nowMs: T0, participant: bob.address };
+  // Test errors by descending precedence.
+  expect(core, { ...bid, article: 'nope', side: 'HOLD' as 'BUY', priceSats: -1 }, 'article_unknown');
+  expect(core, { ...bid, article: 'fnord', side: 'HOLD' as 'BUY', priceSats: -1 }, 'bid_side_invalid');
+  expect(core, { ...bid, article: 'fnord', side: 'BUY', priceSats: -1 }, 'bid_price_invalid');
+  expect(core, { ...bid, article: 'fnord', side: 'BUY', priceSats: 1.5 }, 'bid_price_invalid');
+  expect(core, { ...bid, article: 'fnord', side: 'BUY', priceSats: 1_001 }, 'bid_price_out_of_range');
+  expect(core, { ...bid, article: 'fnord', side: 'BUY', priceSats: 900 }, 'account_frozen');
+  expect(core, { type: 'unfreezeAccount', nowMs: T0, participant: bob.address }, 'accepted');
+  expect(core, { ...bid, article: 'fnord', side: 'SELL', priceSats: 900 }, 'accepted');
+  expect(core, { ...bid, article: 'fnord', side: 'SELL', priceSats: 950 }, 'accepted');
+  expect(core, { ...bid, article: 'fnord', side: 'BUY', priceSats: 900 }, 'bid_limit_reached');
+  const fresh = { type: 'placeBid' as const, nowMs: T0, participant: carol.address, article: 'fnord', side: 'BUY' as const };
+  expect(core, { ...fresh, priceSats: 1 }, 'insufficient_funds');
+  expect(core, { type: 'credit', nowMs: T0, participant: carol.address, amountSats: 100 }, 'accepted');
+  expect(core, { ...fresh, priceSats: 98 }, 'insufficient_funds'); // 98 + ceil(2.94) = 101
+  expect(core, { ...fresh, priceSats: 97 }, 'accepted'); // 97 + ceil(2.91) = 100
+});
+
+test('withdrawBid', () => {
+  const core = newCore();
+  expect(core, { type: 'placeBid', nowMs: T0, participant: bob.address, article: 'fnord', side: 'SELL', priceSats: 10 }, 'accepted');
+  const withdraw = { type: 'withdrawBid' as const, nowMs: T0 };
+  // Test errors by descending precedence.
+  expect(core, { ...withdraw, participant: alice.address, bidId: 'b2' }, 'bid_not_found');
+  expect(core, { ...withdraw, participant: alice.address, bidId: 'b01' }, 'bid_not_found');
+  expect(core, { ...withdraw, participant: alice.address, bidId: 'b1' }, 'bid_not_owner');
+  expect(core, { ...withdraw, participant: bob.address, bidId: 'b1' }, 'accepted');
+  expect(core, { ...withdraw, participant: bob.address, bidId: 'b1' }, 'bid_closed');
+});
+
+test('txMessage', () => {
+  const core = newCore();
+  expect(core, { type: 'credit', nowMs: T0, participant: alice.address, amountSats: 10_000 }, 'accepted');
+  expect(core, { type: 'placeBid', nowMs: T0, participant: bob.address, article: 'fnord', side: 'SELL', priceSats: 100 }, 'accepted');
+  expect(core, { type: 'placeBid', nowMs: T0, participant: alice.address, article: 'fnord', side: 'BUY', priceSats: 100 }, 'accepted');
+  const work = sha256Hex('work');
+  const secret = sha256Hex('secret');
+  const message = (participant: string, txId: string, type: string, fields: Record<string, string>): MarketCommand =>
+    ({ type: 'txMessage', nowMs: T0, participant, txId, message: type as 'workhash', fields });
+  const workFields = { workhash: work, worksecrethash: workSecretHashOf(work, secret) };
+  // Test errors by descending precedence.
+  expect(core, message(carol.address, 't9', 'hello', {}), 'tx_message_unknown');
+  expect(core, message(carol.address, 't9', 'workhash', { workhash: work }), 'tx_fields_invalid');
+  expect(core, message(carol.address, 't9', 'workhash', workFields), 'tx_not_found');
+  expect(core, message(carol.address, 't1', 'workhash', workFields), 'tx_not_party');
+  expect(core, message(bob.address, 't1', 'workhash', workFields), 'tx_wrong_sender');
+  expect(core, message(alice.address, 't1', 'acceptresult', {}), 'tx_wrong_phase');
+  expect(core, message(alice.address, 't1', 'workhash', workFields), 'accepted');
+  expect(core, message(bob.address, 't1', 'workerurl', { workerurl: 'https://bob.example/' }), 'accepted');
+  expect(core, message(bob.address, 't1', 'buyersecret', { buyersecret: sha256Hex('guess') }), 'tx_secret_mismatch');
+  expect(core, message(bob.address, 't1', 'buyersecret', { buyersecret: secret }), 'accepted');
+  const hash = sha256Hex('encrypted result');
+  const receipt = (signer: typeof alice) => ({ encresulthash: hash, encresulthashsig: signText(hash, signer), encresultkey: sha256Hex('key') });
+  expect(core, message(bob.address, 't1', 'encresult', receipt(bob)), 'tx_receipt_invalid');
+  expect(core, message(bob.address, 't1', 'encresult', { ...receipt(alice), encresulthash: sha256Hex('other') }), 'tx_receipt_invalid');
+  expect(core, message(bob.address, 't1', 'encresult', receipt(alice)), 'accepted');
+  expect(core, message(alice.address, 't1', 'acceptresult', {}), 'accepted');
+  expect(core, message(alice.address, 't1', 'acceptresult', {}), 'tx_retired');
+});
+
+test('resolveDispute', () => {
+  const core = newCore();
+  expect(core, { type: 'credit', nowMs: T0, participant: alice.address, amountSats: 10_000 }, 'accepted');
+  expect(core, { type: 'placeBid', nowMs: T0, participant: bob.address, article: 'fnord', side: 'SELL', priceSats: 100 }, 'accepted');
+  expect(core, { type: 'placeBid', nowMs: T0, participant: alice.address, article: 'fnord', side: 'BUY', priceSats: 100 }, 'accepted');
+  const resolve = { type: 'resolveDispute' as const, nowMs: T0 };
+  // Test errors by descending precedence.
+  expect(core, { ...resolve, txId: 'x1', sellerSats: -1 }, 'tx_not_found');
+  expect(core, { ...resolve, txId: 't1', sellerSats: -1 }, 'tx_not_disputed');
+  expect(core, { type: 'advanceTime', nowMs: T0 + 60_000 }, 'accepted');
+  expect(core, { ...resolve, nowMs: T0 + 60_000, txId: 't1', sellerSats: -1 }, 'tx_retired');
+});
+
+test('credit, deposits and payouts', () => {
+  const core = newCore();
+  const at = { nowMs: T0 };
+  // Test errors by descending precedence.
+  expect(core, { ...at, type: 'credit', participant: alice.address, amountSats: 0 }, 'amount_invalid');
+  expect(core, { ...at, type: 'credit', participant: alice.address, amountSats: 21e14 + 1 }, 'amount_invalid');
+  expect(core, { ...at, type: 'credit', participant: alice.address, amountSats: 21e14 }, 'accepted');
+  expect(core, { ...at, type: 'credit', participant: bob.address, amountSats: 1 }, 'supply_exceeded');
+  expect(core, { ...at, type: 'requestPayout', participant: alice.address, payoutId: 'p1', amountSats: 21e14 }, 'accepted');
+  expect(core, { ...at, type: 'payoutSent', payoutId: 'p1' }, 'accepted');
+
+  const deposit = { ...at, type: 'depositSeen' as const, participant: bob.address };
+  expect(core, { ...deposit, depositId: 'bad id!', amountSats: 0 }, 'reference_invalid');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 0 }, 'amount_invalid');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 500 }, 'accepted');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 500 }, 'deposit_duplicate');
+  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:9' }, 'deposit_not_found');
+  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:0' }, 'accepted');
+  expect(core, { ...at, type: 'depositDropped', depositId: 'tx:0' }, 'deposit_not_found');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 500 }, 'deposit_duplicate');
+
+  const payout = { ...at, type: 'requestPayout' as const };
+  expect(core, { ...payout, participant: carol.address, payoutId: '', amountSats: 0 }, 'reference_invalid');
+  expect(core, { ...payout, participant: carol.address, payoutId: 'p2', amountSats: 0 }, 'amount_invalid');
+  expect(core, { ...payout, participant: carol.address, payoutId: 'p1', amountSats: 1 }, 'payout_duplicate');
+  expect(core, { ...payout, participant: carol.address, payoutId: 'p2', amountSats: 1 }, 'account_not_found');
+  expect(core, { ...at, type: 'freezeAccount', participant: bob.address }, 'accepted');
+  expect(core, { ...payout, participant: bob.address, payoutId: 'p2', amountSats: 1 }, 'account_frozen');
+  expect(core, { ...at, type: 'unfreezeAccount', participant: bob.address }, 'accepted');
+  expect(core, { ...payout, participant: bob.address, payoutId: 'p2', amountSats: 501 }, 'insufficient_funds');
+  expect(core, { ...payout, participant: bob.address, payoutId: 'p2', amountSats: 500 }, 'accepted');
+  expect(core, { ...at, type: 'payoutFailed', payoutId: 'p3' }, 'payout_not_found');
+  expect(core, { ...at, type: 'payoutFailed', payoutId: 'p2' }, 'accepted');
+  expect(core, { ...at, type: 'payoutSent', payoutId: 'p2' }, 'payout_not_found');
+});
+
+test('freeze and unfreeze', () => {
+  const core = newCore();
+  // Test errors by descending precedence.
+  expect(core, { type: 'freezeAccount', nowMs: T0, participant: alice.address }, 'account_not_found');
+  expect(core, { type: 'credit', nowMs: T0, participant: alice.address, amountSats: 1 }, 'accepted');
+  expect(core, { type: 'unfreezeAccount', nowMs: T0, participant: alice.address }, 'account_not_frozen');
+  expect(core, { type: 'freezeAccount', nowMs: T0, participant: alice.address }, 'accepted');
+  expect(core, { type: 'freezeAccount', nowMs: T0, participant: alice.address }, 'account_frozen');
+});
+
+test('defineArticle', () => {
+  const core = newCore();
+  const define = (article: object): MarketCommand => ({ type: 'defineArticle', nowMs: T0, article: article as never });
+  // Test errors by descending precedence.
+  expect(core, define({ ...articleWithDefaults('fnord'), feeNumerator: 101 }), 'article_invalid');
+  expect(core, define({ ...articleWithDefaults('bad id') }), 'article_invalid');
+  expect(core, define({ ...articleWithDefaults('x'), priceSatsMax: 21e14, feeNumerator: 5, feeDenominator: 5 }), 'article_invalid');
+  expect(core, define({ ...articleWithDefaults('x'), bidLifetimeMs: 999 }), 'article_invalid');
+  expect(core, define(articleWithDefaults('fnord')), 'article_exists');
+  expect(core, define(articleWithDefaults('net.bitwrk/blender/0/3.4/512M~trusted')), 'accepted');
+  assert.deepEqual(core.catalogue().map((a) => a.articleId), ['fnord', 'net.bitwrk/blender/0/3.4/512M~trusted']);
+});
