@@ -15,7 +15,7 @@ if (!existsSync(`bench/${name}.ts`)) {
   console.error(`unknown benchmark "${name}"; available: ${available.join(', ')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...rest], {
+const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', `bench/${name}.ts`, ...rest], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

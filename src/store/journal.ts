@@ -8,7 +8,7 @@
 //
 // `append` assigns the sequence number and hash at once (so order is append order) and resolves
 // only when the record is durable: that is the moment a command may be acknowledged.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { assert } from '../assert.js';
 import { sequenceKey, type Store, type StoreOperation } from './store.js';
 
@@ -28,10 +28,20 @@ export interface JournalOptions {
 export const GENESIS_HASH = new Uint8Array(32);
 const HASH_BYTES = 32;
 
+// chainHash is on the append and replay hot paths: one reused scratch buffer and node's one-shot
+// crypto.hash() (about 3x cheaper than createHash with three updates).
+let scratch = Buffer.alloc(4096);
+
 export function chainHash(previous: Uint8Array, sequence: number, payload: Uint8Array): Uint8Array {
-  const sequenceBytes = Buffer.alloc(8);
-  sequenceBytes.writeBigUInt64BE(BigInt(sequence));
-  return new Uint8Array(createHash('sha256').update(previous).update(sequenceBytes).update(payload).digest());
+  assert(Number.isSafeInteger(sequence) && sequence > 0, 'journal sequence must be a positive integer');
+  assert(previous.length === HASH_BYTES, 'previous journal hash must be 32 bytes');
+  const length = HASH_BYTES + 8 + payload.length;
+  if (scratch.length < length) scratch = Buffer.alloc(Math.max(length, scratch.length * 2));
+  scratch.set(previous, 0);
+  scratch.writeUInt32BE(Math.floor(sequence / 0x1_0000_0000), HASH_BYTES);
+  scratch.writeUInt32BE(sequence >>> 0, HASH_BYTES + 4);
+  scratch.set(payload, HASH_BYTES + 8);
+  return hash('sha256', scratch.subarray(0, length), 'buffer');
 }
 
 interface PendingAppend {
@@ -105,8 +115,18 @@ export class Journal {
 
   /** Records from `sequence` on, in order. */
   async *readFrom(sequence: number): AsyncIterable<JournalRecord> {
-    for await (const [key, value] of this.store.scan(this.prefix, { from: this.keyOf(Math.max(1, sequence)) })) {
-      yield { sequence: Number(key.slice(this.prefix.length)), hash: value.slice(0, HASH_BYTES), payload: value.slice(HASH_BYTES) };
+    for await (const chunk of this.readChunksFrom(sequence)) yield* chunk;
+  }
+
+  /** The same records in arrays (one await per chunk: what recovery uses). */
+  async *readChunksFrom(sequence: number): AsyncIterable<JournalRecord[]> {
+    for await (const entries of this.store.scanChunks(this.prefix, { from: this.keyOf(Math.max(1, sequence)) })) {
+      // The store hands out fresh copies, so views into them are safe.
+      yield entries.map(([key, value]) => ({
+        sequence: Number(key.slice(this.prefix.length)),
+        hash: value.subarray(0, HASH_BYTES),
+        payload: value.subarray(HASH_BYTES),
+      }));
     }
   }
 
@@ -120,7 +140,7 @@ export class Journal {
     for await (const record of this.readFrom(fromSequence)) {
       if (record.sequence !== expected) return { ok: false, sequence: expected, reason: `record ${expected} is missing (found ${record.sequence})` };
       const hash = chainHash(previous, record.sequence, record.payload);
-      if (!Buffer.from(hash).equals(Buffer.from(record.hash))) return { ok: false, sequence: expected, reason: 'hash does not match the chain' };
+      if (!equalHashes(hash, record.hash)) return { ok: false, sequence: expected, reason: 'hash does not match the chain' };
       previous = hash;
       expected += 1;
     }
@@ -159,4 +179,8 @@ export class Journal {
     }
     this.flushing = false;
   }
+}
+
+export function equalHashes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
 }

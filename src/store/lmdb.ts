@@ -3,7 +3,7 @@
 // AND the flush to disk (`db.flushed`), so "resolved" means durable, even across power loss.
 import { open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
-import { prefixEnd, STORE_KEY_BYTES_MAX, type ScanOptions, type Store, type StoreOperation } from './store.js';
+import { prefixEnd, SCAN_CHUNK_ENTRIES, STORE_KEY_BYTES_MAX, type ScanOptions, type Store, type StoreOperation } from './store.js';
 
 export class LmdbStore implements Store {
   readonly description: string;
@@ -37,8 +37,9 @@ export class LmdbStore implements Store {
 
   async batch(operations: readonly StoreOperation[]): Promise<void> {
     for (const operation of operations) assert(operation.key.length <= STORE_KEY_BYTES_MAX, 'store key too long');
-    // transaction() runs the callback in one write transaction: all or nothing.
-    await this.db.transaction(() => {
+    // batch() queues every write of the callback into one asynchronous transaction, executed on
+    // lmdb-js's writer thread: all or nothing.
+    await this.db.batch(() => {
       for (const operation of operations) {
         if (operation.type === 'put') void this.db.put(operation.key, Buffer.from(operation.value.buffer, operation.value.byteOffset, operation.value.byteLength));
         else void this.db.remove(operation.key);
@@ -48,14 +49,24 @@ export class LmdbStore implements Store {
   }
 
   async *scan(prefix: string, options: ScanOptions = {}): AsyncIterable<readonly [string, Uint8Array]> {
+    for await (const chunk of this.scanChunks(prefix, options)) yield* chunk;
+  }
+
+  async *scanChunks(prefix: string, options: ScanOptions = {}): AsyncIterable<ReadonlyArray<readonly [string, Uint8Array]>> {
     const reverse = options.reverse === true;
     const start = options.from ?? (reverse ? prefixEnd(prefix) : prefix);
     const end = reverse ? prefix : prefixEnd(prefix);
     const range = this.db.getRange({ start, end, reverse, ...(options.limit === undefined ? {} : { limit: options.limit }) });
+    let chunk: Array<readonly [string, Uint8Array]> = [];
     for (const { key, value } of range) {
       if (!key.startsWith(prefix)) continue;
-      yield [key, new Uint8Array(value)] as const;
+      chunk.push([key, new Uint8Array(value)]);
+      if (chunk.length === SCAN_CHUNK_ENTRIES) {
+        yield chunk;
+        chunk = [];
+      }
     }
+    if (chunk.length > 0) yield chunk;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 // An in-memory Store for tests and the simulator: the same contract, no durability.
 import { assert } from '../assert.js';
-import { STORE_KEY_BYTES_MAX, type ScanOptions, type Store, type StoreOperation } from './store.js';
+import { chunksOf, STORE_KEY_BYTES_MAX, type ScanOptions, type Store, type StoreOperation } from './store.js';
 
 export class MemoryStore implements Store {
   readonly description = 'memory';
@@ -42,6 +42,10 @@ export class MemoryStore implements Store {
       const value = this.entries.get(key);
       if (value !== undefined) yield [key, value.slice()] as const;
     }
+  }
+
+  scanChunks(prefix: string, options: ScanOptions = {}): AsyncIterable<ReadonlyArray<readonly [string, Uint8Array]>> {
+    return chunksOf(this.scan(prefix, options));
   }
 
   async close(): Promise<void> {

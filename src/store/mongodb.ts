@@ -4,7 +4,7 @@
 // majority write concern and journaling).
 import { Binary, MongoClient, type Collection } from 'mongodb';
 import { assert } from '../assert.js';
-import { prefixEnd, STORE_KEY_BYTES_MAX, type ScanOptions, type Store, type StoreOperation } from './store.js';
+import { chunksOf, prefixEnd, STORE_KEY_BYTES_MAX, type ScanOptions, type Store, type StoreOperation } from './store.js';
 
 interface Entry {
   _id: string;
@@ -68,6 +68,10 @@ export class MongoStore implements Store {
     let cursor = this.collection.find({ _id: range }).sort({ _id: reverse ? -1 : 1 });
     if (options.limit !== undefined) cursor = cursor.limit(options.limit);
     for await (const entry of cursor) yield [entry._id, new Uint8Array(entry.v.buffer)] as const;
+  }
+
+  scanChunks(prefix: string, options: ScanOptions = {}): AsyncIterable<ReadonlyArray<readonly [string, Uint8Array]>> {
+    return chunksOf(this.scan(prefix, options));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 // Recovery = the latest snapshot + a replay of the journal after it, checking the hash chain as
 // it goes. The caller supplies how to restore a snapshot and how to apply one record.
-import { chainHash, GENESIS_HASH, type Journal, type JournalRecord } from './journal.js';
+import { chainHash, equalHashes, GENESIS_HASH, type Journal, type JournalRecord } from './journal.js';
 import { readLatestSnapshot } from './snapshots.js';
 import type { Store } from './store.js';
 
@@ -26,13 +26,15 @@ export async function recover(store: Store, journal: Journal, handlers: Recovery
   handlers.restore(snapshot?.state, snapshotSequence);
   let previous = snapshot?.journalHash ?? GENESIS_HASH;
   let expected = snapshotSequence + 1;
-  for await (const record of journal.readFrom(expected)) {
-    if (record.sequence !== expected) throw new RecoveryError(`journal record ${expected} is missing (found ${record.sequence})`);
-    const hash = chainHash(previous, record.sequence, record.payload);
-    if (!Buffer.from(hash).equals(Buffer.from(record.hash))) throw new RecoveryError(`journal record ${expected} breaks the hash chain`);
-    handlers.apply(record);
-    previous = hash;
-    expected += 1;
+  for await (const records of journal.readChunksFrom(expected)) {
+    for (const record of records) {
+      if (record.sequence !== expected) throw new RecoveryError(`journal record ${expected} is missing (found ${record.sequence})`);
+      const hash = chainHash(previous, record.sequence, record.payload);
+      if (!equalHashes(hash, record.hash)) throw new RecoveryError(`journal record ${expected} breaks the hash chain`);
+      handlers.apply(record);
+      previous = hash;
+      expected += 1;
+    }
   }
   return { snapshotSequence, replayedRecords: expected - 1 - snapshotSequence, lastSequence: expected - 1 };
 }

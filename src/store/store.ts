@@ -27,9 +27,27 @@ export interface Store {
   delete(key: string): Promise<void>;
   /** Entries whose key starts with `prefix`, in key order (or reverse). */
   scan(prefix: string, options?: ScanOptions): AsyncIterable<readonly [string, Uint8Array]>;
+  /** The same entries in arrays of up to SCAN_CHUNK_ENTRIES (one await per chunk: for long scans). */
+  scanChunks(prefix: string, options?: ScanOptions): AsyncIterable<ReadonlyArray<readonly [string, Uint8Array]>>;
   /** Applies all operations atomically and durably, in order. */
   batch(operations: readonly StoreOperation[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Entries per chunk of scanChunks. */
+export const SCAN_CHUNK_ENTRIES = 1024;
+
+/** scanChunks for adapters whose natural scan yields single entries. */
+export async function* chunksOf<T>(entries: AsyncIterable<T>): AsyncIterable<T[]> {
+  let chunk: T[] = [];
+  for await (const entry of entries) {
+    chunk.push(entry);
+    if (chunk.length === SCAN_CHUNK_ENTRIES) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Largest key we store; longer keys are a programmer error. */

@@ -19,6 +19,10 @@ export const ERRORS = {
   too_many_subscriptions: { code: 1011, message: 'the connection holds too many subscriptions' },
   duplicate_request_id: { code: 1012, message: 'a request with this id is still pending' },
   invalid_response: { code: 1013, message: 'the response does not match its schema' },
+  actor_unknown: { code: 1101, message: 'no actor has this id' },
+  event_not_accepted: { code: 1102, message: 'this actor does not take that event from the network' },
+  actor_final: { code: 1103, message: 'the actor has finished and takes no more events' },
+  actor_failed: { code: 1104, message: 'the actor failed on this event; its state is unchanged' },
 
   signature_invalid: { code: 2001, message: 'the signature does not verify for the address' },
   signature_malformed: { code: 2002, message: 'the signature is not 65 bytes of base64' },
