@@ -34,6 +34,8 @@ test('core code reads no wall clock, no unseeded randomness and sets no bare tim
     if (ALLOWED_FILES.has(file)) continue;
     readFileSync(file, 'utf8').split('\n').forEach((line, index) => {
       if (line.includes('tidy-allow:')) return;
+      const trimmed = line.trim();
+      if (trimmed.startsWith('//') || trimmed.startsWith('*') || trimmed.startsWith('/*')) return; // comments may name the calls
       for (const [pattern, advice] of BANNED) {
         if (pattern.test(line)) problems.push(`${file}:${index + 1}: ${line.trim()}  -> ${advice}`);
       }
