@@ -35,8 +35,9 @@ test('core code reads no wall clock, no unseeded randomness and sets no bare tim
     readFileSync(file, 'utf8').split('\n').forEach((line, index) => {
       if (line.includes('tidy-allow:')) return;
       const trimmed = line.trim();
-      if (trimmed.startsWith('//') || trimmed.startsWith('*') || trimmed.startsWith('/*')) return; // comments may name the calls
+      const isComment = trimmed.startsWith('//') || trimmed.startsWith('*') || trimmed.startsWith('/*');
       for (const [pattern, advice] of BANNED) {
+        if (isComment && !pattern.source.includes('FIXME')) continue; // comments may name the calls
         if (pattern.test(line)) problems.push(`${file}:${index + 1}: ${line.trim()}  -> ${advice}`);
       }
     });
