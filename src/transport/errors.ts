@@ -31,6 +31,7 @@ export const ERRORS = {
   nonce_invalid: { code: 2005, message: 'the nonce is malformed' },
   nonce_reused: { code: 2006, message: 'the nonce was already used' },
   nonce_expired: { code: 2007, message: 'the nonce is too old or from the future' },
+  not_authorized: { code: 2008, message: 'this address may not send this command' },
 
   internal: { code: 9001, message: 'internal error; the command had no effect' },
 } as const satisfies Record<string, { code: number; message: string }>;

@@ -1,0 +1,259 @@
+// The exchange: the market core behind signed commands, journalled before they are acknowledged.
+//
+// A signed command goes: schema (transport) -> address and network -> signature (verified in
+// batches, on worker threads when a pool is given) -> nonce -> per-identity rate -> rights ->
+// core. The core decides at once, so later commands see its new state; an accepted command is
+// appended to the journal, and only when that append is durable does the sender get its answer
+// and do subscribers get the events (so nobody ever sees state that a crash could take back).
+// Deadlines fire on a tick that is journalled as an `advanceTime` command when it changes state.
+import { Packr } from 'msgpackr';
+import { assert } from '../assert.js';
+import { VirtualClock, type Clock, type TimerId } from '../clock.js';
+import { parseAddress } from '../crypto/address.js';
+import type { NetworkName } from '../crypto/networks.js';
+import { NonceRegistry, type NonceRegistryState } from '../crypto/nonce.js';
+import { createVerifier, type MessageVerifier } from '../crypto/verifier.js';
+import type { VerifierPool } from '../crypto/verify-pool.js';
+import { MarketCore } from '../market/core.js';
+import type { ArticleSpec } from '../market/articles.js';
+import type { CommandResult, CoreEvent, MarketCommand } from '../market/commands.js';
+import { REJECTIONS } from '../market/rejections.js';
+import type { MarketState } from '../market/state.js';
+import type { Journal } from '../store/journal.js';
+import { recover } from '../store/recovery.js';
+import { writeSnapshot } from '../store/snapshots.js';
+import type { Store } from '../store/store.js';
+import type { Connection } from '../transport/connection.js';
+import { ProtocolError } from '../transport/errors.js';
+import { TokenBucket } from '../transport/rate-limit.js';
+import { RpcPeer, type RpcPeerOptions } from '../transport/rpc.js';
+import { Topics } from '../transport/topics.js';
+import { exchangeProtocol, type ExchangeProtocol } from './protocol.js';
+import { routeEvents, EventIndex } from './event-routing.js';
+import { commandHandlers } from './handlers.js';
+
+export interface ExchangeOptions {
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly journal: Journal;
+  readonly exchangeId: string;
+  readonly network: NetworkName;
+  /** The address whose signature admin commands need. */
+  readonly adminAddress: string;
+  /** Articles defined (journalled) when the exchange starts on an empty store. */
+  readonly initialArticles?: readonly ArticleSpec[];
+  readonly verifierPool?: VerifierPool;
+  readonly version?: string;
+  /** Signed commands per identity per second (and burst). */
+  readonly identityRate?: { perSecond: number; burst: number };
+  readonly tickMs?: number;
+  readonly snapshotEveryRecords?: number;
+  /** Told of every command outcome (for metrics and logs). */
+  readonly observe?: (outcome: { type: string; rejection?: string; code?: number; verifySeconds?: number }) => void;
+}
+
+/** A journal record: a core command, with the nonce it consumed (if signed). */
+interface JournalEntry {
+  readonly command: MarketCommand;
+  readonly nonce?: readonly [address: string, nonce: string];
+}
+
+interface SnapshotState {
+  readonly market: MarketState;
+  readonly nonces: NonceRegistryState;
+}
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true });
+
+export class Exchange {
+  readonly topics = new Topics<ExchangeProtocol>();
+  readonly peers = new Set<RpcPeer<ExchangeProtocol>>();
+  core: MarketCore;
+  private nonces: NonceRegistry;
+  private readonly nonceClock = new VirtualClock(0);
+  private readonly index = new EventIndex();
+  private readonly identityBuckets = new Map<string, TokenBucket>();
+  private readonly verifier: MessageVerifier = createVerifier();
+  private tickTimer: TimerId | undefined;
+  private snapshotting = false;
+  private closed = false;
+
+  private constructor(readonly options: ExchangeOptions) {
+    this.core = this.newCore();
+    this.nonces = new NonceRegistry(this.nonceClock);
+  }
+
+  /** Opens the exchange on its store: latest snapshot + journal replay, then starts ticking. */
+  static async open(options: ExchangeOptions): Promise<Exchange> {
+    const exchange = new Exchange(options);
+    await exchange.recover();
+    if (exchange.options.journal.lastSequence === 0) await exchange.defineInitialArticles();
+    exchange.scheduleTick();
+    return exchange;
+  }
+
+  get exchangeId(): string {
+    return this.options.exchangeId;
+  }
+
+  /** The time at which the next command happens: the clock, never behind the core. */
+  commandTime(): number {
+    return Math.max(this.options.clock.now(), this.core.now());
+  }
+
+  /** Serves the exchange protocol on one connection. */
+  accept(connection: Connection, peerOptions: Omit<RpcPeerOptions, 'clock'> = {}): RpcPeer<ExchangeProtocol> {
+    const peer: RpcPeer<ExchangeProtocol> = new RpcPeer(connection, exchangeProtocol, commandHandlers(this), { ...peerOptions, clock: this.options.clock });
+    this.peers.add(peer);
+    void peer.closed.then(() => this.peers.delete(peer));
+    return peer;
+  }
+
+  // --- the command pipeline, used by handlers.ts -------------------------------------------
+
+  /** Checks address and network; throws the protocol error. */
+  checkAddress(address: string): void {
+    const parsed = parseAddress(address, this.options.network);
+    if (!parsed.ok) throw ProtocolError.of(parsed.error, parsed.detail);
+  }
+
+  /** Verifies a signature over `text` by `address` (batched on the pool when there is one). */
+  async verifySignature(text: string, address: string, signature: Uint8Array): Promise<void> {
+    const base64 = Buffer.from(signature).toString('base64');
+    const startNs = process.hrtime.bigint();
+    const pool = this.options.verifierPool;
+    const valid = pool === undefined ? this.verifier.verify(text, address, base64) : (await pool.verifyBatch([{ message: text, address, signature: base64 }]))[0] === true;
+    this.options.observe?.({ type: 'verify', verifySeconds: Number(process.hrtime.bigint() - startNs) / 1e9 });
+    if (!valid) throw ProtocolError.of('signature_invalid', `for ${address}`);
+  }
+
+  /**
+   * Runs an authenticated command: nonce, identity rate, then the core. Resolves once the
+   * command is durable with the core's events; throws a ProtocolError for any rejection.
+   */
+  async execute(signer: { address: string; nonce: string } | undefined, build: (nowMs: number) => MarketCommand): Promise<readonly CoreEvent[]> {
+    assert(!this.closed, 'the exchange is closed');
+    const nowMs = this.commandTime();
+    if (signer !== undefined) this.checkSigner(signer, nowMs);
+    const ticked = this.tick(nowMs);
+    const command = build(nowMs);
+    const result = this.core.execute(command);
+    assert(result.events.length === 0 || result.status === 'accepted', 'deadlines were fired by the tick before the command');
+    if (result.status === 'rejected') {
+      this.options.observe?.({ type: command.type, rejection: result.rejection, code: result.code });
+      await ticked;
+      throw new ProtocolError(result.rejection, result.code, REJECTIONS[result.rejection].message);
+    }
+    if (signer !== undefined) this.nonces.commit(signer.address, signer.nonce);
+    this.options.observe?.({ type: command.type });
+    await this.record({ command, ...(signer === undefined ? {} : { nonce: [signer.address, signer.nonce] as const }) }, result);
+    return result.events;
+  }
+
+  requireAdmin(address: string): void {
+    if (address !== this.options.adminAddress) throw ProtocolError.of('not_authorized', 'admin commands need the admin key');
+  }
+
+  // --- time, journal, events -----------------------------------------------------------------
+
+  /** Fires deadlines due by `nowMs`; journals the tick when it changed state. */
+  tick(nowMs: number = this.commandTime()): Promise<void> {
+    const command: MarketCommand = { type: 'advanceTime', nowMs };
+    const result = this.core.execute(command);
+    if (result.events.length === 0) return Promise.resolve();
+    return this.record({ command }, result);
+  }
+
+  private checkSigner(signer: { address: string; nonce: string }, nowMs: number): void {
+    if (this.nonceClock.now() < nowMs) this.nonceClock.advanceTo(nowMs);
+    const verdict = this.nonces.check(signer.address, signer.nonce);
+    if (verdict !== 'ok') throw ProtocolError.of(verdict, signer.nonce.slice(0, 64));
+    const rate = this.options.identityRate ?? { perSecond: 200, burst: 400 };
+    let bucket = this.identityBuckets.get(signer.address);
+    if (bucket === undefined) {
+      if (this.identityBuckets.size >= 100_000) this.identityBuckets.clear(); // bounded; a reset only forgives
+      this.identityBuckets.set(signer.address, (bucket = new TokenBucket(rate, this.options.clock)));
+    }
+    if (!bucket.take()) throw ProtocolError.of('rate_limited', `more than ${rate.perSecond} commands per second from ${signer.address}`);
+  }
+
+  /** Journals an accepted command; when durable, publishes its events. */
+  private async record(entry: JournalEntry, result: CommandResult): Promise<void> {
+    const routed = routeEvents(this.index, result.events);
+    await this.options.journal.append(packr.pack(entry));
+    for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: event as never });
+  }
+
+  private scheduleTick(): void {
+    if (this.closed) return;
+    this.tickTimer = this.options.clock.setTimer(() => {
+      void this.tick().then(() => this.maybeSnapshot()).finally(() => this.scheduleTick());
+    }, this.options.tickMs ?? 250);
+  }
+
+  /** Takes a snapshot once enough records have accumulated since the last one. */
+  private async maybeSnapshot(): Promise<void> {
+    const journal = this.options.journal;
+    const every = this.options.snapshotEveryRecords ?? 100_000;
+    if (this.snapshotting || journal.lastSequence - this.lastSnapshotSequence < every) return;
+    if (journal.lastDurableSequence !== journal.lastSequence) return;
+    this.snapshotting = true;
+    try {
+      await this.writeSnapshot();
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  private lastSnapshotSequence = 0;
+
+  /** Writes a snapshot of the whole exchange at the journal's current (durable) sequence. */
+  async writeSnapshot(): Promise<number> {
+    const journal = this.options.journal;
+    assert(journal.lastDurableSequence === journal.lastSequence, 'snapshot while appends are in flight');
+    const state: SnapshotState = { market: this.core.exportState(), nonces: this.nonces.export() };
+    await writeSnapshot(this.options.store, { sequence: journal.lastSequence, journalHash: journal.headHash, state: packr.pack(state) });
+    this.lastSnapshotSequence = journal.lastSequence;
+    return journal.lastSequence;
+  }
+
+  private newCore(state?: MarketState): MarketCore {
+    const verifyReceipt = (buyer: string, hashHex: string, signature: string): boolean => this.verifier.verify(hashHex, buyer, signature);
+    return state === undefined ? new MarketCore({ verifyReceipt }) : MarketCore.fromState(state, { verifyReceipt });
+  }
+
+  private async recover(): Promise<void> {
+    const report = await recover(this.options.store, this.options.journal, {
+      restore: (state) => {
+        if (state === undefined) return;
+        const snapshot = packr.unpack(state) as SnapshotState;
+        this.core = this.newCore(snapshot.market);
+        this.nonceClock.advanceTo(Math.max(this.nonceClock.now(), snapshot.market.nowMs));
+        this.nonces = NonceRegistry.import(snapshot.nonces, this.nonceClock);
+        this.index.rebuild(snapshot.market);
+      },
+      apply: (record) => {
+        const entry = packr.unpack(record.payload) as JournalEntry;
+        if (this.nonceClock.now() < entry.command.nowMs) this.nonceClock.advanceTo(entry.command.nowMs);
+        const result = this.core.execute(entry.command);
+        assert(result.status === 'accepted', `journal record ${record.sequence} is rejected on replay: ${result.status === 'rejected' ? result.rejection : ''}`);
+        routeEvents(this.index, result.events);
+        if (entry.nonce !== undefined) this.nonces.commit(entry.nonce[0], entry.nonce[1]);
+      },
+    });
+    this.lastSnapshotSequence = report.snapshotSequence;
+  }
+
+  private async defineInitialArticles(): Promise<void> {
+    for (const article of this.options.initialArticles ?? []) {
+      await this.execute(undefined, (nowMs) => ({ type: 'defineArticle', nowMs, article }));
+    }
+  }
+
+  /** Stops ticking and closes every connection (the caller closes the store afterwards). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.tickTimer !== undefined) this.options.clock.clearTimer(this.tickTimer);
+    for (const peer of this.peers) peer.close(1001, 'exchange shutting down');
+  }
+}

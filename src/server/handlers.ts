@@ -1,0 +1,116 @@
+// The exchange protocol's request handlers: each signed command checks its signer in the
+// documented order (address, signature, then in Exchange.execute: nonce, rate, rights, core),
+// and answers from the core's events once the command is durable.
+import { NONCE_TTL_MS } from '../limits.js';
+import { ProtocolError } from '../transport/errors.js';
+import type { Handlers } from '../transport/rpc.js';
+import type { CoreEvent } from '../market/commands.js';
+import type { TxMessageType } from '../market/tx-messages.js';
+import { REJECTIONS, type RejectionName } from '../market/rejections.js';
+import type { Exchange } from './exchange.js';
+import type { ExchangeProtocol } from './protocol.js';
+import { creditText, placeBidText, txMessageText, withdrawBidText } from './signed-commands.js';
+
+const VERSION = '0.1.0';
+
+function rejection(name: RejectionName, detail: string): ProtocolError {
+  return new ProtocolError(name, REJECTIONS[name].code, `${REJECTIONS[name].message}: ${detail}`);
+}
+
+function eventOf<T extends CoreEvent['type']>(events: readonly CoreEvent[], type: T): Extract<CoreEvent, { type: T }> {
+  const found = events.find((event) => event.type === type);
+  if (found === undefined) throw ProtocolError.of('internal', `no ${type} event`);
+  return found as Extract<CoreEvent, { type: T }>;
+}
+
+async function authenticate(exchange: Exchange, body: { address: string; signature: Uint8Array }, text: string): Promise<void> {
+  exchange.checkAddress(body.address);
+  await exchange.verifySignature(text, body.address, body.signature);
+}
+
+export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
+  const id = exchange.exchangeId;
+  return {
+    info: () => ({
+      exchangeId: id,
+      version: exchange.options.version ?? VERSION,
+      network: exchange.options.network,
+      nowMs: exchange.commandTime(),
+      nonceTtlMs: NONCE_TTL_MS,
+      articles: [...exchange.core.catalogue()],
+    }),
+
+    placeBid: async (body) => {
+      await authenticate(exchange, body, placeBidText(id, body));
+      const events = await exchange.execute(body, (nowMs) => ({
+        type: 'placeBid', nowMs, participant: body.address, side: body.side === 'buy' ? 'BUY' : 'SELL', article: body.article, priceSats: body.priceSats,
+      }));
+      const accepted = eventOf(events, 'bidAccepted');
+      return {
+        bidId: accepted.bidId,
+        feeSats: accepted.feeSats,
+        holdSats: accepted.holdSats,
+        expiresMs: accepted.expiresMs,
+        matched: events.some((event) => event.type === 'trade'),
+      };
+    },
+
+    withdrawBid: async (body) => {
+      await authenticate(exchange, body, withdrawBidText(id, body));
+      await exchange.execute(body, (nowMs) => ({ type: 'withdrawBid', nowMs, participant: body.address, bidId: body.bidId }));
+      return { bidId: body.bidId };
+    },
+
+    txMessage: async (body) => {
+      await authenticate(exchange, body, txMessageText(id, body));
+      const events = await exchange.execute(body, (nowMs) => ({
+        type: 'txMessage', nowMs, participant: body.address, txId: body.txId, message: body.message as TxMessageType, fields: body.fields,
+      }));
+      const accepted = eventOf(events, 'txMessageAccepted');
+      return { txId: body.txId, phase: accepted.to, deadlineMs: accepted.deadlineMs, revision: accepted.revision };
+    },
+
+    credit: async (body) => {
+      await authenticate(exchange, body, creditText(id, body));
+      exchange.requireAdmin(body.address);
+      exchange.checkAddress(body.participant);
+      await exchange.execute(body, (nowMs) => ({ type: 'credit', nowMs, participant: body.participant, amountSats: body.amountSats }));
+      return { participant: body.participant, availableSats: exchange.core.account(body.participant)?.availableSats ?? 0 };
+    },
+
+    account: ({ address }) => {
+      exchange.checkAddress(address);
+      const account = exchange.core.account(address);
+      return account ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 };
+    },
+
+    transaction: ({ txId }) => {
+      const tx = exchange.core.transaction(txId);
+      if (tx === undefined) throw rejection('tx_not_found', `no active transaction ${txId}`);
+      return { ...tx } as never;
+    },
+
+    bid: ({ bidId }) => {
+      const bid = exchange.core.bid(bidId);
+      if (bid === undefined) throw rejection('bid_not_found', `no open bid ${bidId}`);
+      return { ...bid } as never;
+    },
+
+    depth: ({ article, levels }) => {
+      const depth = exchange.core.depth(article, levels);
+      if (depth === undefined) throw rejection('article_unknown', article);
+      return { bids: [...depth.bids], asks: [...depth.asks] };
+    },
+
+    subscribe: ({ topic }, { peer }) => {
+      if (!/^(participant|market):[\x21-\x7e]{1,150}$/.test(topic)) throw ProtocolError.of('invalid_body', `unknown topic "${topic}"`);
+      exchange.topics.subscribe(peer, topic);
+      return { topic };
+    },
+
+    unsubscribe: ({ topic }, { peer }) => {
+      exchange.topics.unsubscribe(peer, topic);
+      return { topic };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// The exact text a participant signs for each exchange command (docs/protocol.md §8, §10).
+// Field order is fixed per command; `exchange` binds a command to one exchange, `address` and
+// `nonce` come last. The signature travels as 65 raw bytes; the signed text is what wallets show.
+import { signedText, type SignedFields } from '../crypto/signed-text.js';
+import { TX_MESSAGE_FIELDS, type TxMessageType } from '../market/tx-messages.js';
+import type { z } from 'zod';
+import type { creditRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './protocol.js';
+
+type Signer = { readonly address: string; readonly nonce: string };
+
+function withSigner(exchangeId: string, body: Signer, middle: SignedFields): SignedFields {
+  return [['exchange', exchangeId], ...middle, ['address', body.address], ['nonce', body.nonce]];
+}
+
+export function placeBidText(exchangeId: string, body: Omit<z.input<typeof placeBidRequest>, 'signature'>): string {
+  return signedText('bid.place', withSigner(exchangeId, body, [['article', body.article], ['side', body.side], ['price', body.priceSats]]));
+}
+
+export function withdrawBidText(exchangeId: string, body: Omit<z.input<typeof withdrawBidRequest>, 'signature'>): string {
+  return signedText('bid.withdraw', withSigner(exchangeId, body, [['bid', body.bidId]]));
+}
+
+export function txMessageText(exchangeId: string, body: Omit<z.input<typeof txMessageRequest>, 'signature'>): string {
+  const declared: readonly string[] = TX_MESSAGE_FIELDS[body.message as TxMessageType].fields;
+  // Missing fields are signed as empty strings; the core then rejects the message (tx_fields_invalid).
+  const messageFields = declared.map((name) => [name, body.fields[name] ?? ''] as const);
+  return signedText(`tx.${body.message}`, withSigner(exchangeId, body, [['tx', body.txId], ...messageFields]));
+}
+
+export function creditText(exchangeId: string, body: Omit<z.input<typeof creditRequest>, 'signature'>): string {
+  return signedText('admin.credit', withSigner(exchangeId, body, [['participant', body.participant], ['amount', body.amountSats]]));
+}
