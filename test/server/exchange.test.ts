@@ -165,3 +165,72 @@ test('a restart in the middle of a transaction loses nothing', async () => {
     await running.stop();
   }
 });
+
+/** Runs a transaction up to WORKING and returns what the later steps need. */
+async function toWorking(m: Awaited<ReturnType<typeof market>>, priceSats: number) {
+  await m.seller.client.placeBid(TEST_ARTICLE, 'sell', priceSats);
+  await m.buyer.client.placeBid(TEST_ARTICLE, 'buy', priceSats);
+  const txId = m.running.exchange.core.exportState().transactions[0]!.txId;
+  const work = workCommitment();
+  await m.buyer.client.txMessage(txId, 'workhash', { workhash: work.workhash, worksecrethash: work.worksecrethash });
+  await m.seller.client.txMessage(txId, 'workerurl', { workerurl: 'http://127.0.0.1:9/work' });
+  return { txId, work };
+}
+
+test('dispute and timeout paths settle exactly', async (t) => {
+  await t.test('a wrong buyer secret is refused (4008) and the seller may reject the work: full refund', async () => {
+    const m = await market();
+    try {
+      const { txId } = await toWorking(m, 1000);
+      const wrong = await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: hex(randomBytes(32)) }).then(() => 0, (error: ProtocolError) => error.code);
+      assert.equal(wrong, 4008);
+      assert.equal((await m.seller.client.txMessage(txId, 'rejectwork', { reason: 'worker failed' })).phase, 'WORK_DISPUTED');
+      assert.deepEqual(await balances(m.buyer.peer, m.buyerKey.address, m.sellerKey.address), [[1_000_000, 0], [0, 0]]);
+    } finally {
+      await m.running.stop();
+    }
+  });
+
+  await t.test('a receipt signed by someone else is refused (4009); only the buyer may accept (4006)', async () => {
+    const m = await market();
+    try {
+      const { txId, work } = await toWorking(m, 1000);
+      await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
+      const hash = hex(createHash('sha256').update('r').digest());
+      const forged = await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.seller.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) }).then(() => 0, (error: ProtocolError) => error.code);
+      assert.equal(forged, 4009);
+      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+      assert.equal(await m.seller.client.txMessage(txId, 'acceptresult').then(() => 0, (error: ProtocolError) => error.code), 4006);
+    } finally {
+      await m.running.stop();
+    }
+  });
+
+  await t.test('a buyer silent in UNVERIFIED pays when the deadline passes', async () => {
+    const m = await market();
+    try {
+      const { txId, work } = await toWorking(m, 1000);
+      await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
+      const hash = hex(createHash('sha256').update('r').digest());
+      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+      await waitFor(() => m.running.exchange.core.exportState().transactions.length === 0, { advance: (ms) => m.clock.advanceBy(ms), stepMs: 5000, attemptsMax: 1000 });
+      assert.deepEqual(await balances(m.buyer.peer, m.buyerKey.address, m.sellerKey.address), [[1_000_000 - 1030, 0], [1000, 0]]);
+    } finally {
+      await m.running.stop();
+    }
+  });
+
+  await t.test('a rejected result goes to RESULT_DISPUTED with the money held, not refunded', async () => {
+    const m = await market();
+    try {
+      const { txId, work } = await toWorking(m, 1000);
+      await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
+      const hash = hex(createHash('sha256').update('r').digest());
+      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+      assert.equal((await m.buyer.client.txMessage(txId, 'rejectresult', { reason: 'wrong colours' })).phase, 'RESULT_DISPUTED');
+      assert.deepEqual(await balances(m.buyer.peer, m.buyerKey.address, m.sellerKey.address), [[1_000_000 - 1030, 1030], [0, 0]]);
+    } finally {
+      await m.running.stop();
+    }
+  });
+});
