@@ -35,6 +35,7 @@ export class VerifierPool {
   private readonly running = new Map<Worker, Job>();
   private readonly fallback: MessageVerifier | undefined;
   private closed = false;
+  private readonly singles: Array<{ readonly item: VerifyItem; resolve(valid: boolean): void; reject(error: Error): void }> = [];
 
   constructor(options: { size?: number } = {}) {
     this.size = options.size ?? availableParallelism();
@@ -44,6 +45,27 @@ export class VerifierPool {
       return;
     }
     for (let index = 0; index < this.size; index++) this.startWorker();
+  }
+
+  /**
+   * Verifies one item, batched with the other single items of the same event-loop turn (so that
+   * a server handling many requests ships them to the workers together).
+   */
+  verify(item: VerifyItem): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.singles.push({ item, resolve, reject });
+      if (this.singles.length >= WORKER_BATCH_MAX) this.flushSingles();
+      else if (this.singles.length === 1) setImmediate(() => this.flushSingles());
+    });
+  }
+
+  private flushSingles(): void {
+    const waiting = this.singles.splice(0);
+    if (waiting.length === 0) return;
+    this.verifyBatch(waiting.map((single) => single.item)).then(
+      (answers) => waiting.forEach((single, index) => single.resolve(answers[index] === true)),
+      (error: Error) => waiting.forEach((single) => single.reject(error)),
+    );
   }
 
   get backend(): 'native' | 'noble' {

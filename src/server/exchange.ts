@@ -122,7 +122,7 @@ export class Exchange {
     const base64 = Buffer.from(signature).toString('base64');
     const startNs = process.hrtime.bigint();
     const pool = this.options.verifierPool;
-    const valid = pool === undefined ? this.verifier.verify(text, address, base64) : (await pool.verifyBatch([{ message: text, address, signature: base64 }]))[0] === true;
+    const valid = pool === undefined ? this.verifier.verify(text, address, base64) : await pool.verify({ message: text, address, signature: base64 });
     this.options.observe?.({ type: 'verify', verifySeconds: Number(process.hrtime.bigint() - startNs) / 1e9 });
     if (!valid) throw ProtocolError.of('signature_invalid', `for ${address}`);
   }

@@ -42,3 +42,15 @@ test('the pool answers exactly as the single verifier, in order, across batch bo
   }
   await assert.rejects(pool.verifyBatch(items.slice(0, 1)), /closed/);
 });
+
+test('single verifications made in one turn are batched and answered individually', async () => {
+  const items = mixedItems(300, 12);
+  const single = createVerifier();
+  const pool = new VerifierPool({ size: 2 });
+  try {
+    const answers = await Promise.all(items.map((item) => pool.verify(item)));
+    assert.deepEqual(answers, items.map((item) => single.verify(item.message, item.address, item.signature)));
+  } finally {
+    await pool.close();
+  }
+});
