@@ -1,9 +1,10 @@
 // `bitwrk`: one command with a subcommand per part of the system.
 import { readFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.js';
+import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
 
-const commands: readonly Command[] = [...identityCommands];
+const commands: readonly Command[] = [exchangeCommand, ...identityCommands];
 
 function version(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -1,0 +1,79 @@
+// `bitwrk exchange`: runs the exchange server on the embedded store (or MongoDB) until SIGTERM
+// or SIGINT, then shuts down cleanly (connections closed, journal flushed, snapshot written).
+import { join } from 'node:path';
+import { realClock } from '../clock.js';
+import { parseAddress } from '../crypto/address.js';
+import { loadOrCreateKeyFile } from '../crypto/keyfile.js';
+import { isNetworkName, type NetworkName } from '../crypto/networks.js';
+import { startExchangeServer } from '../server/serve.js';
+import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
+import { bitwrkHome, defaultKeyFile } from './paths.js';
+
+export const exchangeCommand: Command = {
+  name: 'exchange',
+  summary: 'run the exchange server (WebSocket + HTTP on one port)',
+  usage: `usage: bitwrk exchange [options]
+
+Runs the BitWrk exchange: signed bids, matching, transactions and accounts, journalled to disk
+before every acknowledgement. WebSocket API at ws://HOST:PORT/ws, HTTP API on the same port.
+Stops cleanly on SIGTERM or Ctrl-C.
+
+options:
+  --host HOST          interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --port PORT          port (default 8090; 0 picks a free one)
+  --data-dir DIR       where the embedded store lives (default ${join(bitwrkHome(), 'exchange')})
+  --mongodb-url URL    use MongoDB (a replica set) instead of the embedded store
+  --network NAME       mainnet, testnet (default) or regtest: the network of participants' addresses
+  --admin ADDRESS      address whose signature admin commands need (default: your key file's)
+  --exchange-id ID     the id signed into every command (default bitwrk-local)
+  --workers N          signature verification threads (default: one per core)`,
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'mongodb-url': { type: 'string' },
+      network: { type: 'string' },
+      admin: { type: 'string' },
+      'exchange-id': { type: 'string' },
+      workers: { type: 'string' },
+    });
+    const network: NetworkName = values.network === undefined ? 'testnet' : isNetworkName(values.network) ? values.network : invalid('--network must be mainnet, testnet or regtest');
+    const exchangeId = values['exchange-id'] ?? 'bitwrk-local';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(exchangeId)) invalid('--exchange-id must be 1-64 letters, digits, dots, dashes or underscores');
+    let adminAddress = values.admin;
+    if (adminAddress === undefined) adminAddress = loadOrCreateKeyFile(defaultKeyFile(), network).identity.address;
+    const parsed = parseAddress(adminAddress, network);
+    if (!parsed.ok) invalid(`--admin: ${parsed.detail}`);
+    const server = await startExchangeServer({
+      clock: realClock,
+      host: values.host ?? '127.0.0.1',
+      port: integerFlag(values.port, 'port', 8090, { min: 0, max: 65535 }),
+      dataDir: values['data-dir'] ?? join(bitwrkHome(), 'exchange'),
+      ...(values['mongodb-url'] === undefined ? {} : { mongodbUrl: values['mongodb-url'] }),
+      exchangeId,
+      network,
+      adminAddress,
+      ...(values.workers === undefined ? {} : { workers: integerFlag(values.workers, 'workers', 1, { min: 1, max: 64 }) }),
+    });
+    console.log(`exchange ${exchangeId} (${network}) on ${server.store.description}`);
+    console.log(`  WebSocket: ${server.wsUrl}`);
+    console.log(`  HTTP:      ${server.httpUrl}/health`);
+    console.log(`  admin:     ${adminAddress}`);
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string): void => {
+        console.log(`${signal}: shutting down`);
+        resolve();
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+    await server.stop();
+    console.log('stopped cleanly');
+    return 0;
+  },
+};
+
+function invalid(message: string): never {
+  throw new UsageError(message);
+}

@@ -1,0 +1,83 @@
+// Composes a running exchange server: store (lmdb by default, or MongoDB), journal, verifier
+// pool, the exchange, and one HTTP server carrying both the HTTP API and the WebSocket endpoint.
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import polka from 'polka';
+import type { Clock } from '../clock.js';
+import type { NetworkName } from '../crypto/networks.js';
+import { VerifierPool } from '../crypto/verify-pool.js';
+import { Journal } from '../store/journal.js';
+import { LmdbStore } from '../store/lmdb.js';
+import { MongoStore } from '../store/mongodb.js';
+import type { Store } from '../store/store.js';
+import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
+import { DEFAULT_ARTICLES } from './catalogue.js';
+import { Exchange } from './exchange.js';
+
+export interface ExchangeServerOptions {
+  readonly clock: Clock;
+  readonly host: string;
+  readonly port: number;
+  /** Where the embedded store lives (ignored with mongodbUrl). */
+  readonly dataDir: string;
+  readonly mongodbUrl?: string;
+  readonly exchangeId: string;
+  readonly network: NetworkName;
+  readonly adminAddress: string;
+  /** Verification worker threads (default: one per core). */
+  readonly workers?: number;
+}
+
+export interface RunningExchangeServer {
+  readonly exchange: Exchange;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  readonly store: Store;
+  /** Stops accepting, closes connections, waits for the journal, closes the store. */
+  stop(): Promise<void>;
+}
+
+export async function startExchangeServer(options: ExchangeServerOptions): Promise<RunningExchangeServer> {
+  let store: Store;
+  if (options.mongodbUrl !== undefined) store = await MongoStore.connect(options.mongodbUrl);
+  else {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    store = new LmdbStore(join(options.dataDir, 'store'));
+  }
+  const journal = await Journal.open(store);
+  const verifierPool = new VerifierPool(options.workers === undefined ? {} : { size: options.workers });
+  const exchange = await Exchange.open({
+    clock: options.clock,
+    store,
+    journal,
+    exchangeId: options.exchangeId,
+    network: options.network,
+    adminAddress: options.adminAddress,
+    initialArticles: DEFAULT_ARTICLES,
+    verifierPool,
+  });
+  const app = polka({ onNoMatch: (_request, response) => void response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"name":"not_found"}}') });
+  app.get('/health', (_request, response) => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, journalSequence: journal.lastSequence })));
+  await new Promise<void>((resolve) => app.listen(options.port, options.host, () => resolve()));
+  const httpServer = app.server as Server;
+  const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection) });
+  const { port } = httpServer.address() as AddressInfo;
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    exchange,
+    store,
+    httpUrl: `http://${hostForUrl}:${port}`,
+    wsUrl: `ws://${hostForUrl}:${port}${DEFAULT_WS_PATH}`,
+    async stop() {
+      await exchange.close();
+      await endpoint.close();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await exchange.tick();
+      if (journal.lastDurableSequence === journal.lastSequence && journal.lastSequence > 0) await exchange.writeSnapshot();
+      await verifierPool.close();
+      await store.close();
+    },
+  };
+}
