@@ -8,7 +8,8 @@ import { createNonce } from '../crypto/nonce.js';
 import { signMessage } from '../crypto/signmessage.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../server/protocol.js';
-import { creditText, placeBidText, txMessageText, withdrawBidText } from '../server/signed-commands.js';
+import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../server/signed-commands.js';
+import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
 /** Anything that can send exchange requests: an RpcPeer or a ReconnectingClient. */
@@ -56,6 +57,12 @@ export class ExchangeClient {
   credit(participant: string, amountSats: number) {
     const unsigned = { ...this.signer(), participant, amountSats };
     return this.requester.request('credit', { ...unsigned, signature: this.sign(creditText(this.exchangeId, unsigned)) });
+  }
+
+  /** Admin only: adds an article to the catalogue (articles never change once defined). */
+  defineArticle(article: ArticleSpec) {
+    const unsigned = { ...this.signer(), article };
+    return this.requester.request('defineArticle', { ...unsigned, signature: this.sign(defineArticleText(this.exchangeId, unsigned)) });
   }
 
   /** Signs a receipt: the buyer's Bitcoin signature over the hex hash of the encrypted result. */

@@ -9,7 +9,7 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from './protocol.js';
-import { creditText, placeBidText, txMessageText, withdrawBidText } from './signed-commands.js';
+import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from './signed-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -76,6 +76,13 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       exchange.checkAddress(body.participant);
       await exchange.execute(body, (nowMs) => ({ type: 'credit', nowMs, participant: body.participant, amountSats: body.amountSats }));
       return { participant: body.participant, availableSats: exchange.core.account(body.participant)?.availableSats ?? 0 };
+    },
+
+    defineArticle: async (body) => {
+      await authenticate(exchange, body, defineArticleText(id, body));
+      exchange.requireAdmin(body.address);
+      await exchange.execute(body, (nowMs) => ({ type: 'defineArticle', nowMs, article: body.article }));
+      return { articleId: body.article.articleId };
     },
 
     account: ({ address }) => {

@@ -31,6 +31,8 @@ const articleSpec = z.object({
   bidLifetimeMs: z.number().int(),
 });
 
+export const defineArticleRequest = z.object({ article: z.lazy(() => articleSpec), ...signedPart });
+
 /** A core event as pushed to subscribers: plain data with a `type` (see docs/protocol.md). */
 const coreEvent = z.looseObject({ type: z.string() });
 
@@ -58,6 +60,7 @@ export const exchangeProtocol = defineProtocol({
       response: z.object({ txId: z.string(), phase: z.string(), deadlineMs: z.number().int(), revision: z.number().int() }),
     },
     credit: { request: creditRequest, response: z.object({ participant: address, availableSats: sats }) },
+    defineArticle: { request: defineArticleRequest, response: z.object({ articleId }) },
     account: {
       request: z.object({ address }),
       response: z.object({

@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { TX_MESSAGE_FIELDS, type TxMessageType } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { creditRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './protocol.js';
+import type { creditRequest, defineArticleRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './protocol.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -29,4 +29,17 @@ export function txMessageText(exchangeId: string, body: Omit<z.input<typeof txMe
 
 export function creditText(exchangeId: string, body: Omit<z.input<typeof creditRequest>, 'signature'>): string {
   return signedText('admin.credit', withSigner(exchangeId, body, [['participant', body.participant], ['amount', body.amountSats]]));
+}
+
+export function defineArticleText(exchangeId: string, body: Omit<z.input<typeof defineArticleRequest>, 'signature'>): string {
+  const { article } = body;
+  return signedText('admin.article', withSigner(exchangeId, body, [
+    ['article', article.articleId],
+    ['description', article.description],
+    ['fee_numerator', article.feeNumerator],
+    ['fee_denominator', article.feeDenominator],
+    ['price_min', article.priceSatsMin],
+    ['price_max', article.priceSatsMax],
+    ['bid_lifetime', article.bidLifetimeMs],
+  ]));
 }

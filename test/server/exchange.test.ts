@@ -234,3 +234,19 @@ test('dispute and timeout paths settle exactly', async (t) => {
     }
   });
 });
+
+test('the admin defines an article; anyone else is refused; a defined article cannot change', async () => {
+  const { running, adminClient, buyer } = await market();
+  try {
+    const { articleWithDefaults } = await import('../../src/market/articles.js');
+    const article = articleWithDefaults('net.bitwrk/blender/0/4.0/512M', { feeNumerator: 2, feeDenominator: 100 });
+    assert.equal(await buyer.client.defineArticle(article).then(() => 0, (error: ProtocolError) => error.code), 2008);
+    assert.deepEqual(await adminClient.client.defineArticle(article), { articleId: article.articleId });
+    assert.equal(await adminClient.client.defineArticle({ ...article, feeNumerator: 1 }).then(() => 0, (error: ProtocolError) => error.code), 3003);
+    const info = await buyer.peer.request('info', {});
+    assert.ok(info.articles.some((spec) => spec.articleId === article.articleId && spec.feeNumerator === 2));
+    assert.ok(running.exchange.core.catalogue().length === 2);
+  } finally {
+    await running.stop();
+  }
+});
