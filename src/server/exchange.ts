@@ -43,6 +43,11 @@ export interface ExchangeOptions {
   /** Articles defined (journalled) when the exchange starts on an empty store. */
   readonly initialArticles?: readonly ArticleSpec[];
   readonly verifierPool?: VerifierPool;
+  /**
+   * Checks signatures and receipts when no pool is given (default: the fastest real backend).
+   * The simulator injects a cheap stand-in here; production never does.
+   */
+  readonly verifier?: MessageVerifier;
   readonly version?: string;
   /** Signed commands per identity per second (and burst). */
   readonly identityRate?: { perSecond: number; burst: number };
@@ -73,12 +78,13 @@ export class Exchange {
   private readonly nonceClock = new VirtualClock(0);
   private readonly index = new EventIndex();
   private readonly identityBuckets = new Map<string, TokenBucket>();
-  private readonly verifier: MessageVerifier = createVerifier();
+  private readonly verifier: MessageVerifier;
   private tickTimer: TimerId | undefined;
   private snapshotting = false;
   private closed = false;
 
   private constructor(readonly options: ExchangeOptions) {
+    this.verifier = options.verifier ?? createVerifier();
     this.core = this.newCore();
     this.nonces = new NonceRegistry(this.nonceClock);
   }
