@@ -2,6 +2,7 @@
 // setTimeout directly: it is handed a Clock. Production uses `realClock`; tests and the
 // simulator use a VirtualClock that only moves when told to.
 import { assert } from './assert.js';
+import { MinHeap } from './heap.js';
 
 export type TimerId = number;
 
@@ -55,7 +56,7 @@ interface VirtualTimer {
 export class VirtualClock implements Clock {
   private nowMs: number;
   private nextId = 1;
-  private readonly heap: VirtualTimer[] = [];
+  private readonly heap = new MinHeap<VirtualTimer>((a, b) => a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.id < b.id));
   private readonly cancelled = new Set<TimerId>();
 
   constructor(startMs = 0) {
@@ -70,7 +71,7 @@ export class VirtualClock implements Clock {
   setTimer(callback: () => void, delayMs: number): TimerId {
     assert(Number.isFinite(delayMs), 'timer delay must be finite');
     const id = this.nextId++;
-    this.push({ id, dueMs: this.nowMs + Math.max(0, Math.ceil(delayMs)), callback });
+    this.heap.push({ id, dueMs: this.nowMs + Math.max(0, Math.ceil(delayMs)), callback });
     return id;
   }
 
@@ -80,13 +81,13 @@ export class VirtualClock implements Clock {
 
   /** Number of timers still pending. */
   get pendingCount(): number {
-    return this.heap.length - this.cancelled.size;
+    return this.heap.size - this.cancelled.size;
   }
 
   /** Due time of the earliest pending timer, or undefined. */
   nextDueMs(): number | undefined {
     this.dropCancelledTop();
-    return this.heap[0]?.dueMs;
+    return this.heap.peek()?.dueMs;
   }
 
   /** Moves time forward to `targetMs`, firing every timer due on the way, in order. */
@@ -94,9 +95,9 @@ export class VirtualClock implements Clock {
     assert(targetMs >= this.nowMs, `cannot move a clock backwards (${targetMs} < ${this.nowMs})`);
     for (;;) {
       this.dropCancelledTop();
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || top.dueMs > targetMs) break;
-      this.pop();
+      this.heap.pop();
       this.nowMs = top.dueMs;
       top.callback();
     }
@@ -115,44 +116,10 @@ export class VirtualClock implements Clock {
 
   private dropCancelledTop(): void {
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || !this.cancelled.has(top.id)) return;
-      this.pop();
+      this.heap.pop();
       this.cancelled.delete(top.id);
-    }
-  }
-
-  private before(a: VirtualTimer, b: VirtualTimer): boolean {
-    return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.id < b.id);
-  }
-
-  private push(timer: VirtualTimer): void {
-    const heap = this.heap;
-    heap.push(timer);
-    let index = heap.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.before(heap[index]!, heap[parent]!)) break;
-      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
-      index = parent;
-    }
-  }
-
-  private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop()!;
-    if (heap.length === 0) return;
-    heap[0] = last;
-    let index = 0;
-    for (;;) {
-      const left = index * 2 + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < heap.length && this.before(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && this.before(heap[right]!, heap[smallest]!)) smallest = right;
-      if (smallest === index) return;
-      [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-      index = smallest;
     }
   }
 }
