@@ -42,7 +42,8 @@ export interface ExchangeOptions {
   readonly adminAddress: string;
   /** Articles defined (journalled) when the exchange starts on an empty store. */
   readonly initialArticles?: readonly ArticleSpec[];
-  readonly verifierPool?: VerifierPool;
+  /** Verifies signatures off the main thread (a VerifierPool); answers may come in any order. */
+  readonly verifierPool?: Pick<VerifierPool, 'verify'>;
   /**
    * Checks signatures and receipts when no pool is given (default: the fastest real backend).
    * The simulator injects a cheap stand-in here; production never does.
@@ -122,6 +123,36 @@ export class Exchange {
     const parsed = parseAddress(address, this.options.network);
     if (!parsed.ok) throw ProtocolError.of(parsed.error, parsed.detail);
   }
+
+  /**
+   * Runs a signed command: the address and the signature are checked as soon as it arrives
+   * (signatures of concurrent commands are verified together, on the pool), but commands reach
+   * the core strictly in arrival order, so a client's pipelined commands apply in the order sent.
+   */
+  submitSigned(
+    body: { address: string; nonce: string; signature: Uint8Array },
+    text: string,
+    build: (nowMs: number) => MarketCommand,
+    options: { admin?: boolean } = {},
+  ): Promise<readonly CoreEvent[]> {
+    let verified: Promise<void>;
+    try {
+      this.checkAddress(body.address);
+      verified = this.verifySignature(text, body.address, body.signature);
+    } catch (error) {
+      verified = Promise.reject(error);
+    }
+    // The turn wraps the command's promise in an object, so the next turn waits for this one to
+    // reach the core, not for it to become durable (group commit needs many in flight).
+    const turn = this.arrivalOrder.then(() => verified).then(() => {
+      if (options.admin === true) this.requireAdmin(body.address);
+      return { outcome: this.execute(body, build) };
+    });
+    this.arrivalOrder = turn.then(() => undefined, () => undefined);
+    return turn.then(({ outcome }) => outcome);
+  }
+
+  private arrivalOrder: Promise<void> = Promise.resolve();
 
   /** Verifies a signature over `text` by `address` (batched on the pool when there is one). */
   async verifySignature(text: string, address: string, signature: Uint8Array): Promise<void> {

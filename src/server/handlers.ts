@@ -23,11 +23,6 @@ function eventOf<T extends CoreEvent['type']>(events: readonly CoreEvent[], type
   return found as Extract<CoreEvent, { type: T }>;
 }
 
-async function authenticate(exchange: Exchange, body: { address: string; signature: Uint8Array }, text: string): Promise<void> {
-  exchange.checkAddress(body.address);
-  await exchange.verifySignature(text, body.address, body.signature);
-}
-
 export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
   const id = exchange.exchangeId;
   return {
@@ -41,8 +36,7 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
     }),
 
     placeBid: async (body) => {
-      await authenticate(exchange, body, placeBidText(id, body));
-      const events = await exchange.execute(body, (nowMs) => ({
+      const events = await exchange.submitSigned(body, placeBidText(id, body), (nowMs) => ({
         type: 'placeBid', nowMs, participant: body.address, side: body.side === 'buy' ? 'BUY' : 'SELL', article: body.article, priceSats: body.priceSats,
       }));
       const accepted = eventOf(events, 'bidAccepted');
@@ -56,14 +50,12 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
     },
 
     withdrawBid: async (body) => {
-      await authenticate(exchange, body, withdrawBidText(id, body));
-      await exchange.execute(body, (nowMs) => ({ type: 'withdrawBid', nowMs, participant: body.address, bidId: body.bidId }));
+      await exchange.submitSigned(body, withdrawBidText(id, body), (nowMs) => ({ type: 'withdrawBid', nowMs, participant: body.address, bidId: body.bidId }));
       return { bidId: body.bidId };
     },
 
     txMessage: async (body) => {
-      await authenticate(exchange, body, txMessageText(id, body));
-      const events = await exchange.execute(body, (nowMs) => ({
+      const events = await exchange.submitSigned(body, txMessageText(id, body), (nowMs) => ({
         type: 'txMessage', nowMs, participant: body.address, txId: body.txId, message: body.message as TxMessageType, fields: body.fields,
       }));
       const accepted = eventOf(events, 'txMessageAccepted');
@@ -71,17 +63,13 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
     },
 
     credit: async (body) => {
-      await authenticate(exchange, body, creditText(id, body));
-      exchange.requireAdmin(body.address);
       exchange.checkAddress(body.participant);
-      await exchange.execute(body, (nowMs) => ({ type: 'credit', nowMs, participant: body.participant, amountSats: body.amountSats }));
+      await exchange.submitSigned(body, creditText(id, body), (nowMs) => ({ type: 'credit', nowMs, participant: body.participant, amountSats: body.amountSats }), { admin: true });
       return { participant: body.participant, availableSats: exchange.core.account(body.participant)?.availableSats ?? 0 };
     },
 
     defineArticle: async (body) => {
-      await authenticate(exchange, body, defineArticleText(id, body));
-      exchange.requireAdmin(body.address);
-      await exchange.execute(body, (nowMs) => ({ type: 'defineArticle', nowMs, article: body.article }));
+      await exchange.submitSigned(body, defineArticleText(id, body), (nowMs) => ({ type: 'defineArticle', nowMs, article: body.article }), { admin: true });
       return { articleId: body.article.articleId };
     },
 

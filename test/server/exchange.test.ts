@@ -250,3 +250,30 @@ test('the admin defines an article; anyone else is refused; a defined article ca
     await running.stop();
   }
 });
+
+test('pipelined commands reach the core in the order sent, whatever order verification finishes in', async () => {
+  // A stand-in for the worker pool that answers later items first (a real pool may finish batches
+  // out of order, but not on demand): it checks with the real verifier, then resolves in reverse.
+  const { createVerifier } = await import('../../src/crypto/verifier.js');
+  const real = createVerifier();
+  const waiting: Array<() => void> = [];
+  const reversingPool = {
+    verify: (item: { message: string | Uint8Array; address: string; signature: string }) =>
+      new Promise<boolean>((resolve) => {
+        waiting.push(() => resolve(real.verify(item.message, item.address, item.signature)));
+        if (waiting.length === 1) setImmediate(() => { for (const answer of waiting.splice(0).reverse()) answer(); });
+      }),
+  };
+  const clock = new VirtualClock(START_MS);
+  const running = await startExchange(join(mkdtempSync(join(tmpdir(), 'bitwrk-exchange-')), 'db'), clock, newIdentity(), { extra: { verifierPool: reversingPool } });
+  try {
+    const seller = await connectClient(running.url, newIdentity(), clock);
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, index) => seller.client.placeBid(TEST_ARTICLE, 'sell', 1000 - index)));
+    const sequence = answers.map((answer) => Number(answer.bidId.slice(1)));
+    assert.deepEqual(sequence, [...sequence].sort((a, b) => a - b), 'bid ids follow the order the bids were sent');
+    const forged = await seller.peer.request('placeBid', { article: TEST_ARTICLE, side: 'sell', priceSats: 5, address: seller.client.address, nonce: `${START_MS}-${'1'.repeat(32)}`, signature: new Uint8Array(65).fill(3) }).then(() => 0, (error: ProtocolError) => error.code);
+    assert.equal(forged, 2001);
+  } finally {
+    await running.stop();
+  }
+});
