@@ -169,7 +169,7 @@ export class Exchange {
    * command is durable with the core's events; throws a ProtocolError for any rejection.
    */
   async execute(signer: { address: string; nonce: string } | undefined, build: (nowMs: number) => MarketCommand): Promise<readonly CoreEvent[]> {
-    assert(!this.closed, 'the exchange is closed');
+    if (this.closed) throw ProtocolError.of('internal', 'the exchange is shutting down; the command had no effect');
     const nowMs = this.commandTime();
     if (signer !== undefined) this.checkSigner(signer, nowMs);
     const ticked = this.tick(nowMs);
