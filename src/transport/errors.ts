@@ -33,6 +33,14 @@ export const ERRORS = {
   nonce_expired: { code: 2007, message: 'the nonce is too old or from the future' },
   not_authorized: { code: 2008, message: 'this address may not send this command' },
 
+  transfer_unknown: { code: 6001, message: 'no transfer with this id is in progress' },
+  transfer_limit: { code: 6002, message: 'the transfer exceeds a limit (chunks, size or transfers at once)' },
+  chunk_invalid: { code: 6003, message: 'the chunk does not match its key or size' },
+  chunk_index_invalid: { code: 6004, message: 'no chunk with this index was offered' },
+  transfer_incomplete: { code: 6005, message: 'chunks are still missing' },
+  file_mismatch: { code: 6006, message: 'the received file does not match its key' },
+  store_full: { code: 6007, message: 'the receiving store has no room' },
+
   internal: { code: 9001, message: 'internal error; the command had no effect' },
 } as const satisfies Record<string, { code: number; message: string }>;
 

@@ -1,0 +1,116 @@
+// The daemon's on-disk chunk store: survives restarts. Chunks are files named by their key under
+// chunks/<first two hex digits>/, manifests are JSON files under files/; every write goes to a
+// temporary file first and is renamed into place, so a crash leaves either nothing or a whole
+// file. Reference counts are rebuilt from the manifests at open, so they are right after a crash.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkChunk, chunkKey, KEY_PATTERN, MissingChunkError, RefCounts, type ChunkStore, type FileManifest } from './chunk-store.js';
+
+export class DiskChunkStore implements ChunkStore {
+  readonly description: string;
+  private readonly refs = new RefCounts();
+  private readonly present = new Set<string>();
+  private bytes = 0;
+  private temporaryCounter = 0;
+
+  constructor(private readonly directory: string) {
+    this.description = `disk:${directory}`;
+    mkdirSync(join(directory, 'chunks'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(directory, 'files'), { recursive: true, mode: 0o700 });
+    for (const shard of readdirSync(join(directory, 'chunks'))) {
+      for (const name of readdirSync(join(directory, 'chunks', shard))) {
+        if (!KEY_PATTERN.test(name)) continue; // a temporary file left by a crash
+        this.present.add(name);
+        this.bytes += statSync(join(directory, 'chunks', shard, name)).size;
+      }
+    }
+    for (const name of readdirSync(join(directory, 'files'))) {
+      if (!name.endsWith('.json')) continue;
+      const manifest = JSON.parse(readFileSync(join(directory, 'files', name), 'utf8')) as FileManifest;
+      for (const chunk of manifest.chunks) this.refs.add(chunk.key);
+    }
+  }
+
+  has(key: string): boolean {
+    return this.present.has(key);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    if (!KEY_PATTERN.test(key) || !this.present.has(key)) throw new MissingChunkError(`chunk ${key.slice(0, 16)}… is not in the store`);
+    return checkChunk(key, new Uint8Array(await readFile(this.chunkPath(key))));
+  }
+
+  async put(data: Uint8Array): Promise<string> {
+    const key = chunkKey(data);
+    if (this.present.has(key)) return key;
+    mkdirSync(join(this.directory, 'chunks', key.slice(0, 2)), { recursive: true, mode: 0o700 });
+    this.writeAtomically(this.chunkPath(key), data);
+    this.present.add(key);
+    this.bytes += data.length;
+    return key;
+  }
+
+  pin(key: string): void {
+    this.refs.add(key);
+  }
+
+  unpin(key: string): void {
+    this.refs.remove(key);
+  }
+
+  async saveFile(manifest: FileManifest): Promise<void> {
+    const path = this.filePath(manifest.fileKey);
+    if (existsSync(path)) return;
+    for (const chunk of manifest.chunks) if (!this.present.has(chunk.key)) throw new MissingChunkError(`file ${manifest.fileKey.slice(0, 16)}… lacks chunk ${chunk.key.slice(0, 16)}…`);
+    this.writeAtomically(path, Buffer.from(JSON.stringify(manifest)));
+    for (const chunk of manifest.chunks) this.refs.add(chunk.key);
+  }
+
+  async loadFile(fileKey: string): Promise<FileManifest | undefined> {
+    if (!KEY_PATTERN.test(fileKey)) return undefined;
+    const path = this.filePath(fileKey);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as FileManifest) : undefined;
+  }
+
+  async deleteFile(fileKey: string): Promise<void> {
+    const manifest = await this.loadFile(fileKey);
+    if (manifest === undefined) return;
+    rmSync(this.filePath(fileKey));
+    for (const chunk of manifest.chunks) this.refs.remove(chunk.key);
+  }
+
+  async gc(): Promise<{ removedChunks: number; freedBytes: number }> {
+    let removedChunks = 0;
+    let freedBytes = 0;
+    for (const key of [...this.present]) {
+      if (this.refs.held(key)) continue;
+      const path = this.chunkPath(key);
+      const size = statSync(path).size;
+      rmSync(path);
+      this.present.delete(key);
+      this.bytes -= size;
+      removedChunks += 1;
+      freedBytes += size;
+    }
+    return { removedChunks, freedBytes };
+  }
+
+  usage(): { chunks: number; bytes: number } {
+    return { chunks: this.present.size, bytes: this.bytes };
+  }
+
+  private chunkPath(key: string): string {
+    return join(this.directory, 'chunks', key.slice(0, 2), key);
+  }
+
+  private filePath(fileKey: string): string {
+    return join(this.directory, 'files', `${fileKey}.json`);
+  }
+
+  private writeAtomically(path: string, data: Uint8Array): void {
+    const temporary = `${path}.${process.pid}.${this.temporaryCounter++}.tmp`;
+    writeFileSync(temporary, data, { mode: 0o600 });
+    renameSync(temporary, path);
+  }
+}

@@ -1,0 +1,58 @@
+// Files in and out of a chunk store, streaming: a file never has to fit in memory. The file key
+// is the SHA-256 of the whole content (what a buyer commits to as the work hash).
+import { createHash } from 'node:crypto';
+import type { ChunkStore, FileManifest } from './chunk-store.js';
+import { Chunker, type ChunkerOptions } from './chunker.js';
+
+export class FileMismatchError extends Error {
+  override name = 'FileMismatchError';
+}
+
+/** Chunks a stream into the store and records the file; returns its manifest. */
+export async function importFile(store: ChunkStore, input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ChunkerOptions = {}): Promise<FileManifest> {
+  const chunker = new Chunker(options);
+  const whole = createHash('sha256');
+  const chunks: Array<{ key: string; size: number }> = [];
+  let size = 0;
+  const keep = async (pieces: Uint8Array[]): Promise<void> => {
+    for (const piece of pieces) {
+      const key = await store.put(piece);
+      store.pin(key); // held until the file is saved, so a budgeted store cannot evict it meanwhile
+      chunks.push({ key, size: piece.length });
+    }
+  };
+  for await (const data of input) {
+    whole.update(data);
+    size += data.length;
+    await keep(chunker.push(data));
+  }
+  await keep(chunker.end());
+  const manifest: FileManifest = { fileKey: whole.digest('hex'), size, chunks };
+  try {
+    await store.saveFile(manifest);
+  } finally {
+    for (const chunk of chunks) store.unpin(chunk.key);
+  }
+  return manifest;
+}
+
+/** The file's bytes, chunk by chunk, each checked; the whole is checked against the file key. */
+export async function* readFile(store: ChunkStore, manifest: FileManifest): AsyncIterable<Uint8Array> {
+  const whole = createHash('sha256');
+  let size = 0;
+  for (const chunk of manifest.chunks) {
+    const data = await store.get(chunk.key);
+    if (data.length !== chunk.size) throw new FileMismatchError(`chunk ${chunk.key.slice(0, 16)}… has ${data.length} bytes, the manifest says ${chunk.size}`);
+    whole.update(data);
+    size += data.length;
+    yield data;
+  }
+  if (size !== manifest.size || whole.digest('hex') !== manifest.fileKey) throw new FileMismatchError(`file ${manifest.fileKey.slice(0, 16)}… does not match its key`);
+}
+
+/** Reads a whole file into memory (for small files and tests). */
+export async function readFileBytes(store: ChunkStore, manifest: FileManifest): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of readFile(store, manifest)) parts.push(part);
+  return new Uint8Array(Buffer.concat(parts));
+}

@@ -1,0 +1,60 @@
+// Goal: content-defined chunking loses nothing, respects its size bounds, does not depend on how
+// the stream is split, and an edit changes only the chunks around it. Method: fast-check over
+// seeded random data, split points and edits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createPrng } from '../../src/random.js';
+import { Chunker, chunkAll } from '../../src/cafs/chunker.js';
+import { chunkKey } from '../../src/cafs/chunk-store.js';
+import { CHUNK_BYTES_MAX, CHUNK_BYTES_MIN } from '../../src/cafs/limits.js';
+
+const randomData = (seed: number, length: number): Uint8Array => createPrng(seed).nextBytes(length);
+
+test('chunks concatenate back to the data, within the size bounds, however the stream is split', () => {
+  fc.assert(
+    fc.property(fc.integer(), fc.integer({ min: 0, max: 400_000 }), fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 1, maxLength: 10 }), (seed, length, pieces) => {
+      const data = randomData(seed, length);
+      const whole = chunkAll(data);
+      assert.deepEqual(Buffer.concat(whole), Buffer.from(data));
+      whole.forEach((chunk, index) => {
+        assert.ok(chunk.length <= CHUNK_BYTES_MAX);
+        if (index < whole.length - 1) assert.ok(chunk.length > CHUNK_BYTES_MIN, `chunk ${index} has ${chunk.length} bytes`);
+      });
+      const chunker = new Chunker();
+      const streamed: Uint8Array[] = [];
+      let offset = 0;
+      for (let i = 0; offset < data.length; i++) {
+        const size = pieces[i % pieces.length]!;
+        streamed.push(...chunker.push(data.subarray(offset, offset + size)));
+        offset += size;
+      }
+      streamed.push(...chunker.end());
+      assert.deepEqual(streamed.map(chunkKey), whole.map(chunkKey));
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('an insertion or deletion changes only the chunks around it', () => {
+  fc.assert(
+    fc.property(fc.integer(), fc.integer({ min: 0, max: 999_999 }), fc.integer({ min: -64, max: 64 }), (seed, where, delta) => {
+      const data = randomData(seed, 1_000_000);
+      const position = where % data.length;
+      const edited = delta >= 0
+        ? Buffer.concat([data.subarray(0, position), randomData(seed + 1, delta), data.subarray(position)])
+        : Buffer.concat([data.subarray(0, position), data.subarray(Math.min(data.length, position - delta))]);
+      const before = new Set(chunkAll(data).map(chunkKey));
+      const after = chunkAll(new Uint8Array(edited)).map(chunkKey);
+      const changed = after.filter((key) => !before.has(key)).length;
+      assert.ok(changed <= 3, `${changed} new chunks for one edit of ${delta} bytes`);
+    }),
+    { numRuns: 30 },
+  );
+});
+
+test('the average chunk size is near 8 KiB on random data', () => {
+  const chunks = chunkAll(randomData(7, 8 * 1024 * 1024));
+  const average = (8 * 1024 * 1024) / chunks.length;
+  assert.ok(average > 6 * 1024 && average < 12 * 1024, `average ${average}`);
+});

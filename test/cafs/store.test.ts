@@ -1,0 +1,87 @@
+// Goal: both chunk stores keep any file byte for byte, deduplicate, never return a corrupt chunk,
+// collect only what no file or pin holds, and (on disk) survive a restart with the right reference
+// counts; the memory store keeps to its budget. Method: fast-check round trips, real files in a
+// temporary directory, corruption written straight to disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { createPrng } from '../../src/random.js';
+import { CorruptChunkError, type ChunkStore } from '../../src/cafs/chunk-store.js';
+import { DiskChunkStore } from '../../src/cafs/disk-store.js';
+import { MemoryChunkStore } from '../../src/cafs/memory-store.js';
+import { importFile, readFileBytes } from '../../src/cafs/files.js';
+import { StoreFullError } from '../../src/cafs/chunk-store.js';
+
+const stores: Array<[string, () => ChunkStore]> = [
+  ['memory', () => new MemoryChunkStore()],
+  ['disk', () => new DiskChunkStore(mkdtempSync(join(tmpdir(), 'bitwrk-cafs-')))],
+];
+
+for (const [name, open] of stores) {
+  test(`${name}: any data round-trips through importFile and readFile`, async () => {
+    const store = open();
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), fc.integer({ min: 0, max: 200_000 }), async (seed, length) => {
+        const data = createPrng(seed).nextBytes(length);
+        const manifest = await importFile(store, [data.subarray(0, length >> 1), data.subarray(length >> 1)]);
+        assert.equal(manifest.size, length);
+        assert.deepEqual(await readFileBytes(store, manifest), data);
+        assert.deepEqual(await store.loadFile(manifest.fileKey), manifest);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test(`${name}: the same data is stored once; gc keeps what files and pins hold`, async () => {
+    const store = open();
+    const data = createPrng(3).nextBytes(100_000);
+    const first = await importFile(store, [data]);
+    const used = store.usage().chunks;
+    await importFile(store, [data]);
+    assert.equal(store.usage().chunks, used, 'deduplicated');
+    const loose = await store.put(Uint8Array.of(1, 2, 3));
+    const pinned = await store.put(Uint8Array.of(4, 5, 6));
+    store.pin(pinned);
+    assert.deepEqual(await store.gc(), { removedChunks: 1, freedBytes: 3 });
+    assert.equal(store.has(loose), false);
+    assert.equal(store.has(pinned), true);
+    await store.deleteFile(first.fileKey);
+    assert.equal((await store.gc()).removedChunks, used);
+    assert.equal(store.usage().chunks, 1);
+  });
+}
+
+test('disk: a corrupt chunk is an error, never data', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
+  const store = new DiskChunkStore(directory);
+  const key = await store.put(new Uint8Array(5000).fill(9));
+  writeFileSync(join(directory, 'chunks', key.slice(0, 2), key), new Uint8Array(5000).fill(8));
+  await assert.rejects(store.get(key), CorruptChunkError);
+});
+
+test('disk: files, chunks and reference counts survive a restart', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
+  const manifest = await importFile(new DiskChunkStore(directory), [createPrng(4).nextBytes(150_000)]);
+  const reopened = new DiskChunkStore(directory);
+  await reopened.put(Uint8Array.of(7));
+  assert.equal((await reopened.gc()).removedChunks, 1, 'only the loose chunk is collected');
+  assert.equal((await readFileBytes(reopened, manifest)).length, 150_000);
+  assert.deepEqual(readdirSync(join(directory, 'files')), [`${manifest.fileKey}.json`]);
+});
+
+test('memory: the budget evicts chunks nobody holds, oldest first, and refuses what cannot fit', async () => {
+  const store = new MemoryChunkStore(10 * 1024);
+  const a = await store.put(new Uint8Array(3000).fill(1));
+  const b = await store.put(new Uint8Array(3000).fill(2));
+  await store.get(a); // a is now the most recently used
+  await store.put(new Uint8Array(3000).fill(3));
+  await store.put(new Uint8Array(3000).fill(4));
+  assert.equal(store.has(b), false, 'the least recently used went first');
+  assert.equal(store.has(a), true);
+  store.pin(a);
+  await assert.rejects(store.put(new Uint8Array(20_000)), StoreFullError);
+  assert.equal(store.has(a), true, 'a pinned chunk is never evicted');
+});
