@@ -10,7 +10,7 @@ import { defineProtocol, fields } from '../transport/protocol.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
 import { chunkKey, StoreFullError, type ChunkRef, type ChunkStore, type FileManifest } from './chunk-store.js';
 import { readFile } from './files.js';
-import { CHUNK_BYTES_MAX, CHUNKS_IN_FLIGHT_MAX, OFFER_PAGE_CHUNKS_MAX, TRANSFER_CHUNKS_MAX, TRANSFERS_MAX } from './limits.js';
+import { BATCH_BYTES_MAX, CHUNK_BYTES_MAX, CHUNKS_IN_FLIGHT_MAX, CHUNKS_PER_MESSAGE_MAX, OFFER_PAGE_CHUNKS_MAX, TRANSFER_CHUNKS_MAX, TRANSFERS_MAX } from './limits.js';
 import { createHash } from 'node:crypto';
 
 const transferId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
@@ -34,14 +34,17 @@ export const cafsProtocol = defineProtocol({
       /** Bit i (most significant bit first) set: chunk `first + i` is missing, send it. */
       response: z.object({ missing: fields.bytesMax(OFFER_PAGE_CHUNKS_MAX / 8 + 1) }),
     },
-    'cafs.chunk': {
+    /** Several chunks per message (at most CHUNKS_PER_MESSAGE_MAX, BATCH_BYTES_MAX in all). */
+    'cafs.chunks': {
       request: z.object({
         transferId,
-        index: z.number().int().min(0).max(TRANSFER_CHUNKS_MAX),
-        compressed: z.boolean(),
-        data: fields.bytesMax(CHUNK_BYTES_MAX + 1024),
+        chunks: z
+          .array(z.object({ index: z.number().int().min(0).max(TRANSFER_CHUNKS_MAX), compressed: z.boolean(), data: fields.bytesMax(CHUNK_BYTES_MAX + 1024) }))
+          .min(1)
+          .max(CHUNKS_PER_MESSAGE_MAX)
+          .refine((chunks) => chunks.reduce((sum, chunk) => sum + chunk.data.length, 0) <= BATCH_BYTES_MAX, { message: `at most ${BATCH_BYTES_MAX} bytes per message` }),
       }),
-      response: z.object({ stored: z.literal(true) }),
+      response: z.object({ stored: z.number().int() }),
     },
     'cafs.done': {
       request: z.object({ transferId }),
@@ -93,27 +96,26 @@ export function cafsReceiver(store: ChunkStore, onFile?: (manifest: FileManifest
       }
       return { missing };
     },
-    'cafs.chunk': async (message) => {
+    'cafs.chunks': async (message) => {
       const transfer = transferOf(message.transferId);
-      const expected = transfer.chunks[message.index];
-      if (expected === undefined) throw ProtocolError.of('chunk_index_invalid', `${message.index}`);
-      let data: Uint8Array = message.data;
-      if (message.compressed) {
+      // Check every chunk before storing any: a bad message stores nothing.
+      const checked = message.chunks.map((chunk) => {
+        const expected = transfer.chunks[chunk.index];
+        if (expected === undefined) throw ProtocolError.of('chunk_index_invalid', `${chunk.index}`);
+        const data = chunk.compressed ? inflate(chunk.data) : chunk.data;
+        if (data.length !== expected.size || chunkKey(data) !== expected.key) throw ProtocolError.of('chunk_invalid', `chunk ${chunk.index}`);
+        return { data, key: expected.key };
+      });
+      for (const { data, key } of checked) {
         try {
-          data = new Uint8Array(inflateRawSync(message.data, { maxOutputLength: CHUNK_BYTES_MAX }));
+          await store.put(data);
         } catch (error) {
-          throw ProtocolError.of('chunk_invalid', `does not decompress: ${(error as Error).message}`);
+          if (error instanceof StoreFullError) throw ProtocolError.of('store_full', error.message);
+          throw error;
         }
+        pinOnce(store, transfer, key);
       }
-      if (data.length !== expected.size || chunkKey(data) !== expected.key) throw ProtocolError.of('chunk_invalid', `chunk ${message.index}`);
-      try {
-        await store.put(data);
-      } catch (error) {
-        if (error instanceof StoreFullError) throw ProtocolError.of('store_full', error.message);
-        throw error;
-      }
-      pinOnce(store, transfer, expected.key);
-      return { stored: true as const };
+      return { stored: checked.length };
     },
     'cafs.done': async ({ transferId: id }) => {
       const transfer = transferOf(id);
@@ -141,6 +143,14 @@ export function cafsReceiver(store: ChunkStore, onFile?: (manifest: FileManifest
   };
 }
 
+function inflate(data: Uint8Array): Uint8Array {
+  try {
+    return new Uint8Array(inflateRawSync(data, { maxOutputLength: CHUNK_BYTES_MAX }));
+  } catch (error) {
+    throw ProtocolError.of('chunk_invalid', `does not decompress: ${(error as Error).message}`);
+  }
+}
+
 function pinOnce(store: ChunkStore, transfer: Transfer, key: string): void {
   if (transfer.pinned.has(key)) return;
   transfer.pinned.add(key);
@@ -151,6 +161,9 @@ function release(store: ChunkStore, transfer: Transfer): void {
   for (const key of transfer.pinned) store.unpin(key);
   transfer.pinned.clear();
 }
+
+/** Chunk messages a sender keeps in flight (flow control): the window in chunks over a batch. */
+const MESSAGES_IN_FLIGHT = Math.max(1, Math.floor(CHUNKS_IN_FLIGHT_MAX / CHUNKS_PER_MESSAGE_MAX));
 
 export interface SendReport {
   readonly chunks: number;
@@ -179,20 +192,29 @@ export async function sendFile(
   let bytesSent = 0;
   let sent = 0;
   let next = 0;
+  let incompressible = 0;
   const lane = async (): Promise<void> => {
     while (next < missing.length) {
-      const index = missing[next++]!;
-      const data = await store.get(manifest.chunks[index]!.key);
-      const packed = options.compress === false ? data : deflateRawSync(data, { level: 1 });
-      const compressed = packed.length < data.length * 0.9;
-      const payload = compressed ? new Uint8Array(packed) : data;
-      await peer.request('cafs.chunk', { transferId: options.transferId, index, compressed, data: payload as Uint8Array<ArrayBuffer> });
-      bytesSent += payload.length;
-      sent += 1;
+      const batch: Array<{ index: number; compressed: boolean; data: Uint8Array<ArrayBuffer> }> = [];
+      let batchBytes = 0;
+      while (next < missing.length && batch.length < CHUNKS_PER_MESSAGE_MAX && batchBytes + CHUNK_BYTES_MAX + 1024 <= BATCH_BYTES_MAX) {
+        const index = missing[next++]!;
+        const data = await store.get(manifest.chunks[index]!.key);
+        // Compression where it pays; after a run of chunks it did not help, stop trying for a while.
+        const attempt = options.compress !== false && incompressible < 8 ? deflateRawSync(data, { level: 1 }) : undefined;
+        const compressed = attempt !== undefined && attempt.length < data.length * 0.9;
+        incompressible = compressed ? 0 : incompressible >= 64 ? 0 : incompressible + 1;
+        const payload = (compressed ? new Uint8Array(attempt) : data) as Uint8Array<ArrayBuffer>;
+        batch.push({ index, compressed, data: payload });
+        batchBytes += payload.length;
+      }
+      await peer.request('cafs.chunks', { transferId: options.transferId, chunks: batch });
+      bytesSent += batchBytes;
+      sent += batch.length;
       options.onProgress?.(sent, missing.length);
     }
   };
-  const window = Math.min(options.window ?? CHUNKS_IN_FLIGHT_MAX, CHUNKS_IN_FLIGHT_MAX);
+  const window = Math.min(options.window ?? MESSAGES_IN_FLIGHT, MESSAGES_IN_FLIGHT);
   await Promise.all(Array.from({ length: window }, lane));
   const done = await peer.request('cafs.done', { transferId: options.transferId });
   return { chunks: manifest.chunks.length, chunksSent: sent, bytesSent, fileKey: done.fileKey };

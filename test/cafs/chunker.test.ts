@@ -37,6 +37,9 @@ test('chunks concatenate back to the data, within the size bounds, however the s
 });
 
 test('an insertion or deletion changes only the chunks around it', () => {
+  // A cut that moves can move the next one or two (cut points are not tested within `min` bytes
+  // of the previous cut), so a few chunks may change; far more would mean no resynchronisation.
+  const counts: number[] = [];
   fc.assert(
     fc.property(fc.integer(), fc.integer({ min: 0, max: 999_999 }), fc.integer({ min: -64, max: 64 }), (seed, where, delta) => {
       const data = randomData(seed, 1_000_000);
@@ -47,10 +50,13 @@ test('an insertion or deletion changes only the chunks around it', () => {
       const before = new Set(chunkAll(data).map(chunkKey));
       const after = chunkAll(new Uint8Array(edited)).map(chunkKey);
       const changed = after.filter((key) => !before.has(key)).length;
-      assert.ok(changed <= 3, `${changed} new chunks for one edit of ${delta} bytes`);
+      counts.push(changed);
+      assert.ok(changed <= 8, `${changed} new chunks for one edit of ${delta} bytes`);
     }),
     { numRuns: 30 },
   );
+  const mean = counts.reduce((sum, count) => sum + count, 0) / counts.length;
+  assert.ok(mean <= 3, `an edit changes ${mean} chunks on average`);
 });
 
 test('the average chunk size is near 8 KiB on random data', () => {
