@@ -177,6 +177,15 @@ async function toWorking(m: Awaited<ReturnType<typeof market>>, priceSats: numbe
   return { txId, work };
 }
 
+/** Runs a transaction up to UNVERIFIED: the seller has the secret and published the result key. */
+async function toUnverified(m: Awaited<ReturnType<typeof market>>, priceSats: number): Promise<string> {
+  const { txId, work } = await toWorking(m, priceSats);
+  await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
+  const hash = hex(createHash('sha256').update('r').digest());
+  await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+  return txId;
+}
+
 test('dispute and timeout paths settle exactly', async (t) => {
   await t.test('a wrong buyer secret is refused (4008) and the seller may reject the work: full refund', async () => {
     const m = await market();
@@ -209,10 +218,7 @@ test('dispute and timeout paths settle exactly', async (t) => {
   await t.test('a buyer silent in UNVERIFIED pays when the deadline passes', async () => {
     const m = await market();
     try {
-      const { txId, work } = await toWorking(m, 1000);
-      await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
-      const hash = hex(createHash('sha256').update('r').digest());
-      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+      const txId = await toUnverified(m, 1000);
       await waitFor(() => m.running.exchange.core.exportState().transactions.length === 0, { advance: (ms) => m.clock.advanceBy(ms), stepMs: 5000, attemptsMax: 1000 });
       assert.deepEqual(await balances(m.buyer.peer, m.buyerKey.address, m.sellerKey.address), [[1_000_000 - 1030, 0], [1000, 0]]);
     } finally {
@@ -223,10 +229,7 @@ test('dispute and timeout paths settle exactly', async (t) => {
   await t.test('a rejected result goes to RESULT_DISPUTED with the money held, not refunded', async () => {
     const m = await market();
     try {
-      const { txId, work } = await toWorking(m, 1000);
-      await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
-      const hash = hex(createHash('sha256').update('r').digest());
-      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+      const txId = await toUnverified(m, 1000);
       assert.equal((await m.buyer.client.txMessage(txId, 'rejectresult', { reason: 'wrong colours' })).phase, 'RESULT_DISPUTED');
       assert.deepEqual(await balances(m.buyer.peer, m.buyerKey.address, m.sellerKey.address), [[1_000_000 - 1030, 1030], [0, 0]]);
     } finally {
