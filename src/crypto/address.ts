@@ -1,6 +1,7 @@
 // P2PKH addresses (base58check of version || HASH160(public key)), through bitcoinjs-lib.
 // A participant in BitWrk is its address.
 import { address as bitcoinAddress, payments } from 'bitcoinjs-lib';
+import type { ErrorName } from '../transport/errors.js';
 import { checkBytes } from './check.js';
 import { hash160 } from './hash.js';
 import { bitcoinNetwork, type NetworkName } from './networks.js';
@@ -20,11 +21,17 @@ export interface ParsedAddress {
   readonly hash160: Uint8Array;
 }
 
+/** The wire error codes (src/transport/errors.ts) an address can fail with. */
+export type AddressError = Extract<ErrorName, 'address_invalid' | 'address_wrong_network'>;
+
 export type AddressResult =
   | { ok: true; address: ParsedAddress }
-  | { ok: false; error: 'address_invalid' | 'address_wrong_network'; detail: string };
+  | { ok: false; error: AddressError; detail: string };
 
-/** Parses a P2PKH address; when `expected` is given, an address of another network is an error. */
+/**
+ * Parses a P2PKH address; when `expected` is given, an address of another network is an error
+ * (regtest expects testnet-format addresses). Returns errors, never throws for bad input.
+ */
 export function parseAddress(text: string, expected?: NetworkName): AddressResult {
   if (typeof text !== 'string' || text.length < 26 || text.length > 35) {
     return { ok: false, error: 'address_invalid', detail: 'an address has 26 to 35 characters' };

@@ -1,8 +1,9 @@
 // Replay protection without a round trip. A client makes its own nonce:
 //   <milliseconds since the epoch>-<32 lowercase hex characters of randomness>
 // The server accepts a nonce once per address, only while its time is within NONCE_TTL_MS of the
-// server's clock (either way). It remembers used nonces until they expire, so memory is bounded
-// by the traffic of one TTL window, and a replay after that is refused as expired.
+// server's clock (either way). It remembers used nonces until they expire, pruned soonest-expiry
+// first, so memory is bounded by the accepted traffic of one window (nonce times within TTL of
+// now), and a replay after that is refused as expired.
 //
 // `check` does not record: the server calls `commit` only once the command is accepted, so a
 // command rejected for another reason (say, insufficient funds) does not burn its nonce, and the
@@ -10,16 +11,24 @@
 // the journalled state: replaying the journal rebuilds it.
 import { assert } from '../assert.js';
 import type { Clock } from '../clock.js';
-import { NONCE_TTL_MS } from '../limits.js';
+import { MinHeap } from '../heap.js';
+import { NONCE_BYTES, NONCE_TTL_MS } from '../limits.js';
 
 export type NonceRejection = 'nonce_invalid' | 'nonce_expired' | 'nonce_reused';
 
+/** 13 digits of milliseconds cover 2001-09-09 to 2286-11-20. */
 const NONCE_PATTERN = /^(\d{13})-[0-9a-f]{32}$/;
 
+/**
+ * A fresh client nonce. `randomBytes` is crypto randomness in production (node:crypto's
+ * randomBytes) or a seeded Prng's nextBytes in tests and simulations.
+ */
 export function createNonce(clock: Clock, randomBytes: (count: number) => Uint8Array): string {
-  const random = randomBytes(16);
-  assert(random.length === 16, 'nonce randomness must be 16 bytes');
-  return `${clock.now()}-${Buffer.from(random).toString('hex')}`;
+  const random = randomBytes(NONCE_BYTES);
+  assert(random.length === NONCE_BYTES, `nonce randomness must be ${NONCE_BYTES} bytes`);
+  const nonce = `${clock.now()}-${Buffer.from(random.buffer, random.byteOffset, random.byteLength).toString('hex')}`;
+  assert(NONCE_PATTERN.test(nonce), `the clock gives a time the nonce format cannot carry: ${clock.now()}`);
+  return nonce;
 }
 
 /** The time a nonce claims, or undefined if it is malformed. */
@@ -29,25 +38,27 @@ export function nonceTimeMs(nonce: string): number | undefined {
 }
 
 export interface NonceRegistryState {
-  /** [address, nonce, expiresAtMs], oldest first. */
+  /** [address, nonce, expiresAtMs] of every remembered nonce, soonest expiry first. */
   readonly entries: Array<[string, string, number]>;
 }
 
+type ExpiryEntry = readonly [key: string, expiresAtMs: number];
+
 export class NonceRegistry {
   private readonly used = new Map<string, number>(); // `${address} ${nonce}` -> expiresAtMs
-  private readonly expiry: Array<[string, number]> = []; // FIFO of keys by expiry
-  private expiryHead = 0;
+  private readonly expiry = new MinHeap<ExpiryEntry>((a, b) => a[1] < b[1]);
 
   constructor(
     private readonly clock: Clock,
     private readonly ttlMs: number = NONCE_TTL_MS,
   ) {}
 
+  /** Nonces remembered now (those of the last TTL window, once pruned). */
   get size(): number {
     return this.used.size;
   }
 
-  /** Test errors by descending precedence: malformed, expired, reused. Records nothing. */
+  /** Tests errors by descending precedence: malformed, expired, reused. Records nothing. */
   check(address: string, nonce: string): NonceRejection | 'ok' {
     const timeMs = nonceTimeMs(nonce);
     if (timeMs === undefined) return 'nonce_invalid';
@@ -57,48 +68,38 @@ export class NonceRegistry {
     return this.used.has(`${address} ${nonce}`) ? 'nonce_reused' : 'ok';
   }
 
-  /** Records a nonce of an accepted command. It must have passed `check` just before. */
+  /** Records the nonce of an accepted command. It must have passed `check` just before. */
   commit(address: string, nonce: string): void {
     const timeMs = nonceTimeMs(nonce);
     assert(timeMs !== undefined, 'commit of a malformed nonce');
     const key = `${address} ${nonce}`;
     assert(!this.used.has(key), 'commit of a used nonce');
-    // It must be remembered until it would be refused as expired anyway.
-    const expiresAtMs = Math.max(timeMs + this.ttlMs, this.clock.now()) + 1;
-    this.used.set(key, expiresAtMs);
-    this.expiry.push([key, expiresAtMs]);
+    // Remembered exactly as long as `check` would not refuse it as expired anyway.
+    this.remember(key, timeMs + this.ttlMs + 1);
   }
 
   export(): NonceRegistryState {
     this.prune(this.clock.now());
-    return { entries: [...this.used].map(([key, expiresAtMs]) => [...splitKey(key), expiresAtMs]) };
+    const entries = [...this.used].map(([key, expiresAtMs]): [string, string, number] => [...splitKey(key), expiresAtMs]);
+    return { entries: entries.sort((a, b) => a[2] - b[2]) };
   }
 
   static import(state: NonceRegistryState, clock: Clock, ttlMs: number = NONCE_TTL_MS): NonceRegistry {
     const registry = new NonceRegistry(clock, ttlMs);
-    for (const [address, nonce, expiresAtMs] of state.entries) {
-      const key = `${address} ${nonce}`;
-      registry.used.set(key, expiresAtMs);
-      registry.expiry.push([key, expiresAtMs]);
-    }
-    registry.expiry.sort((a, b) => a[1] - b[1]);
+    for (const [address, nonce, expiresAtMs] of state.entries) registry.remember(`${address} ${nonce}`, expiresAtMs);
     return registry;
   }
 
-  /**
-   * Forgets nonces whose time window has passed. It walks in commit order and stops at the first
-   * live entry: an entry is never forgotten early, and at most 2 x TTL late.
-   */
+  private remember(key: string, expiresAtMs: number): void {
+    this.used.set(key, expiresAtMs);
+    this.expiry.push([key, expiresAtMs]);
+  }
+
+  /** Forgets nonces whose window has passed, soonest expiry first, stopping at the first live one. */
   private prune(nowMs: number): void {
-    while (this.expiryHead < this.expiry.length) {
-      const [key, expiresAtMs] = this.expiry[this.expiryHead]!;
-      if (expiresAtMs > nowMs) break;
-      if (this.used.get(key) === expiresAtMs) this.used.delete(key);
-      this.expiryHead += 1;
-    }
-    if (this.expiryHead > 1024 && this.expiryHead * 2 > this.expiry.length) {
-      this.expiry.splice(0, this.expiryHead);
-      this.expiryHead = 0;
+    for (let next = this.expiry.peek(); next !== undefined && next[1] <= nowMs; next = this.expiry.peek()) {
+      this.expiry.pop();
+      if (this.used.get(next[0]) === next[1]) this.used.delete(next[0]);
     }
   }
 }

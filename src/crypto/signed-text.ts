@@ -22,16 +22,22 @@ for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
   SAFE_BYTES[character.charCodeAt(0)] = 1;
 }
 
+const utf8 = new TextEncoder();
+
 export function escapeValue(text: string): string {
   let escaped = '';
-  for (const byte of new TextEncoder().encode(text)) {
+  for (const byte of utf8.encode(text)) {
     escaped += SAFE_BYTES[byte] === 1 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return escaped;
 }
 
 function renderValue(value: SignedValue, key: string): string {
-  if (typeof value === 'string') return escapeValue(value);
+  if (typeof value === 'string') {
+    // A lone surrogate would be encoded as U+FFFD: two different strings, one text.
+    assert(!/\p{Surrogate}/u.test(value), `signed field "${key}" must be well-formed Unicode (it has a lone surrogate)`);
+    return escapeValue(value);
+  }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof Uint8Array) return toHex(value);
   assert(Number.isSafeInteger(value), `signed field "${key}" must be a safe integer, got ${value}`);

@@ -4,17 +4,23 @@
 // the exchange's intake, so batches can also go to a worker-thread pool (verify-pool.ts).
 import { createRequire } from 'node:module';
 import { parseAddress } from './address.js';
-import { checkString } from './check.js';
+import { checkBytes, checkString } from './check.js';
 import { hash160 } from './hash.js';
-import { equalBytes, messageDigest, parseSignature, verifyDigestNoble } from './signmessage.js';
+import { checkDigestArguments, equalBytes, messageDigest, parseSignature, verifyDigestNoble } from './signmessage.js';
 
 export type VerifierBackend = 'native' | 'noble';
 
+/**
+ * Checks Bitcoin signed messages. Both methods return false, never throw, for anything a peer can
+ * send (malformed base64, wrong length, header byte outside 27..34, unparsable address, a
+ * signature by another key) and accept high-S signatures and uncompressed keys; they throw
+ * TypeError / RangeError only for misuse, naming the argument (see verifyMessage).
+ */
 export interface MessageVerifier {
   readonly backend: VerifierBackend;
-  /** As verifyMessage: false for anything that does not verify; throws only for misuse. */
+  /** As verifyMessage. */
   verify(message: string | Uint8Array, address: string, signatureBase64: string): boolean;
-  /** The same on a precomputed signmessage digest and the address's HASH160. */
+  /** The same on a precomputed 32-byte signmessage digest and the address's 20-byte HASH160. */
   verifyDigest(digest: Uint8Array, addressHash160: Uint8Array, signatureBase64: string): boolean;
 }
 
@@ -36,11 +42,13 @@ export function loadNative(): NativeSecp256k1 | null {
 }
 
 function verifyDigestNative(native: NativeSecp256k1, digest: Uint8Array, addressHash160: Uint8Array, signatureBase64: string): boolean {
+  checkDigestArguments(digest, addressHash160, signatureBase64);
   const signature = parseSignature(signatureBase64);
   if (signature === undefined) return false;
   let publicKey: Uint8Array;
   try {
-    // libsecp256k1's recovery does not require low-S, matching the original's signatures.
+    // libsecp256k1's recovery does not require low-S (only verify does), so the original's
+    // high-S signatures recover as they are; the tests check it with the original's vectors.
     publicKey = native.ecdsaRecover(signature.compact, signature.recoveryId, digest, signature.compressed);
   } catch {
     return false;
@@ -53,6 +61,7 @@ function makeVerifier(backend: VerifierBackend, verifyDigest: MessageVerifier['v
     backend,
     verifyDigest,
     verify(message, address, signatureBase64) {
+      if (typeof message !== 'string') checkBytes(message, undefined, 'message');
       checkString(address, 'address');
       checkString(signatureBase64, 'signature');
       const parsed = parseAddress(address);
@@ -62,7 +71,10 @@ function makeVerifier(backend: VerifierBackend, verifyDigest: MessageVerifier['v
   };
 }
 
-/** A verifier on the named backend; throws if the native backend is asked for and missing. */
+/**
+ * A verifier on the named backend. 'auto' (the default) picks native when its binding loads,
+ * else noble, and logs nothing; asking for 'native' where it is missing throws.
+ */
 export function createVerifier(backend: VerifierBackend | 'auto' = 'auto'): MessageVerifier {
   const native = backend === 'noble' ? null : loadNative();
   if (native !== null) return makeVerifier('native', (digest, hash, signature) => verifyDigestNative(native, digest, hash, signature));

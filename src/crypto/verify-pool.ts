@@ -1,12 +1,18 @@
 // Verifies batches of signed messages on worker threads, one per core by default, so that the
 // exchange's intake is not bounded by one core. The main thread does the cheap parts (digest,
-// address decode, signature parse) and ships packed items; workers run libsecp256k1 recovery.
-// Without the native binding the pool verifies on the calling thread with the reference backend.
+// address decode, signature parse) and ships packed items; workers run the key recovery, with
+// libsecp256k1 when its binding loads here, else with the reference implementation.
+//
+// The worker is plain JS (verify-worker.js) importing only packages: a worker started from a .ts
+// URL would need `execArgv: ['--import', 'tsx']` under tsx and fails under a runner that does not
+// register tsx in workers; the .js file loads everywhere.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assert } from '../assert.js';
 import { parseAddress } from './address.js';
-import { createVerifier, loadNative, type MessageVerifier } from './verifier.js';
+import { checkString } from './check.js';
+import { ADDRESS_CACHE_ENTRIES_MAX, VERIFY_QUEUED_BATCHES_MAX, VERIFY_WORKER_BATCH_ITEMS_MAX } from './limits.js';
+import { loadNative, type VerifierBackend } from './verifier.js';
 import { messageDigest, parseSignature } from './signmessage.js';
 
 export interface VerifyItem {
@@ -15,11 +21,8 @@ export interface VerifyItem {
   readonly signature: string;
 }
 
+/** digest (32) || HASH160 (20) || flags (1) || r || s (64); verify-worker.js reads the same. */
 const ITEM_BYTES = 117;
-/** Largest batch sent to one worker at a time. */
-const WORKER_BATCH_MAX = 512;
-/** Batches queued beyond the ones running; more makes verifyBatch reject (back-pressure). */
-const QUEUED_BATCHES_MAX = 4096;
 
 interface Job {
   readonly items: Uint8Array;
@@ -27,23 +30,31 @@ interface Job {
   reject(error: Error): void;
 }
 
+interface Single {
+  readonly item: VerifyItem;
+  resolve(valid: boolean): void;
+  reject(error: Error): void;
+}
+
 export class VerifierPool {
   readonly size: number;
+  /** The backend inside the workers: 'native' when the libsecp256k1 binding loads. */
+  readonly backend: VerifierBackend;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private readonly queue: Job[] = [];
   private readonly running = new Map<Worker, Job>();
-  private readonly fallback: MessageVerifier | undefined;
+  private readonly singles: Single[] = [];
   private closed = false;
-  private readonly singles: Array<{ readonly item: VerifyItem; resolve(valid: boolean): void; reject(error: Error): void }> = [];
 
-  constructor(options: { size?: number } = {}) {
+  /** `size`: worker count, default the available cores; `backend`: 'auto' picks native if it loads. */
+  constructor(options: { size?: number; backend?: VerifierBackend | 'auto' } = {}) {
     this.size = options.size ?? availableParallelism();
-    assert(this.size >= 1, 'a pool needs at least one worker');
-    if (loadNative() === null) {
-      this.fallback = createVerifier('noble');
-      return;
-    }
+    assert(Number.isSafeInteger(this.size) && this.size >= 1, 'a pool needs at least one worker');
+    const wanted = options.backend ?? 'auto';
+    const nativeLoads = wanted !== 'noble' && loadNative() !== null;
+    assert(wanted !== 'native' || nativeLoads, 'the native secp256k1 binding could not be loaded');
+    this.backend = nativeLoads ? 'native' : 'noble';
     for (let index = 0; index < this.size; index++) this.startWorker();
   }
 
@@ -54,9 +65,41 @@ export class VerifierPool {
   verify(item: VerifyItem): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.singles.push({ item, resolve, reject });
-      if (this.singles.length >= WORKER_BATCH_MAX) this.flushSingles();
+      if (this.singles.length >= VERIFY_WORKER_BATCH_ITEMS_MAX) this.flushSingles();
       else if (this.singles.length === 1) setImmediate(() => this.flushSingles());
     });
+  }
+
+  /**
+   * Verifies every item; resolves with one boolean per item, in order, the answers of
+   * MessageVerifier.verify. Rejects when the pool is closed or its queue is full, and with a
+   * TypeError for misuse (an item whose fields are not strings).
+   */
+  async verifyBatch(items: readonly VerifyItem[]): Promise<boolean[]> {
+    if (this.closed) throw new Error('the verifier pool is closed');
+    const results = new Array<boolean>(items.length).fill(false);
+    // Pack everything first, so that misuse throws before any batch is in flight.
+    const packs: Array<{ readonly start: number; readonly packed: Uint8Array; readonly indexes: number[] }> = [];
+    for (let start = 0; start < items.length; start += VERIFY_WORKER_BATCH_ITEMS_MAX) {
+      const { packed, indexes } = pack(items.slice(start, start + VERIFY_WORKER_BATCH_ITEMS_MAX));
+      if (indexes.length > 0) packs.push({ start, packed, indexes });
+    }
+    await Promise.all(
+      packs.map(({ start, packed, indexes }) =>
+        this.run(packed).then((answers) => indexes.forEach((index, position) => (results[start + index] = answers[position] === 1))),
+      ),
+    );
+    return results;
+  }
+
+  /** Stops the workers; every unanswered batch rejects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const error = new Error('the verifier pool is closed');
+    for (const job of this.queue.splice(0)) job.reject(error);
+    for (const job of this.running.values()) job.reject(error);
+    this.running.clear();
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
   private flushSingles(): void {
@@ -68,34 +111,8 @@ export class VerifierPool {
     );
   }
 
-  get backend(): 'native' | 'noble' {
-    return this.fallback === undefined ? 'native' : 'noble';
-  }
-
-  /** Verifies every item; resolves with one boolean per item, in order. */
-  async verifyBatch(items: readonly VerifyItem[]): Promise<boolean[]> {
-    if (this.closed) throw new Error('the verifier pool is closed');
-    if (this.fallback !== undefined) return items.map((item) => this.fallback!.verify(item.message, item.address, item.signature));
-    const results = new Array<boolean>(items.length).fill(false);
-    const chunks: Promise<void>[] = [];
-    for (let start = 0; start < items.length; start += WORKER_BATCH_MAX) {
-      const slice = items.slice(start, start + WORKER_BATCH_MAX);
-      const { packed, indexes } = pack(slice);
-      if (indexes.length === 0) continue;
-      chunks.push(this.run(packed).then((answers) => indexes.forEach((index, position) => (results[start + index] = answers[position] === 1))));
-    }
-    await Promise.all(chunks);
-    return results;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error('the verifier pool is closed'));
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
-  }
-
   private run(items: Uint8Array): Promise<Uint8Array> {
-    if (this.queue.length >= QUEUED_BATCHES_MAX) return Promise.reject(new Error('the verifier pool is overloaded'));
+    if (this.queue.length >= VERIFY_QUEUED_BATCHES_MAX) return Promise.reject(new Error('the verifier pool is overloaded'));
     return new Promise((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       this.dispatch();
@@ -107,12 +124,12 @@ export class VerifierPool {
       const worker = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.running.set(worker, job);
-      worker.postMessage({ id: 0, items: job.items }, [job.items.buffer as ArrayBuffer]);
+      worker.postMessage({ items: job.items }, [job.items.buffer as ArrayBuffer]);
     }
   }
 
   private startWorker(): void {
-    const worker = new Worker(new URL('./verify-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { backend: this.backend } });
     worker.on('message', ({ results }: { results: Uint8Array }) => {
       const job = this.running.get(worker);
       this.running.delete(worker);
@@ -125,34 +142,40 @@ export class VerifierPool {
       this.running.get(worker)?.reject(error);
       this.running.delete(worker);
       this.workers.splice(this.workers.indexOf(worker), 1);
-      if (!this.closed) this.startWorker();
+      const idleIndex = this.idle.indexOf(worker);
+      if (idleIndex >= 0) this.idle.splice(idleIndex, 1);
+      if (!this.closed) {
+        this.startWorker();
+        this.dispatch();
+      }
     });
     this.workers.push(worker);
     this.idle.push(worker);
   }
 }
 
-/** Decoded addresses (base58check is the costliest part of packing); cleared when full. */
 const addressCache = new Map<string, Uint8Array | null>();
-const ADDRESS_CACHE_MAX = 65_536;
 
 function addressHash160(address: string): Uint8Array | null {
   let hash = addressCache.get(address);
   if (hash !== undefined) return hash;
   const parsed = parseAddress(address);
   hash = parsed.ok ? parsed.address.hash160 : null;
-  if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.clear();
+  if (addressCache.size >= ADDRESS_CACHE_ENTRIES_MAX) addressCache.clear();
   addressCache.set(address, hash);
   return hash;
 }
 
-/** Packs the items that can be checked at all; malformed ones stay false without a worker. */
+/**
+ * Packs the items that can be checked at all; malformed ones stay false without a worker.
+ * Misuse (an address or signature that is not a string) throws TypeError, as the verifier does.
+ */
 function pack(items: readonly VerifyItem[]): { packed: Uint8Array; indexes: number[] } {
   const packed = new Uint8Array(items.length * ITEM_BYTES);
   const indexes: number[] = [];
   items.forEach((item, index) => {
-    const hash = addressHash160(item.address);
-    const signature = parseSignature(item.signature);
+    const hash = addressHash160(checkString(item.address, 'address'));
+    const signature = parseSignature(checkString(item.signature, 'signature'));
     if (hash === null || signature === undefined) return;
     const offset = indexes.length * ITEM_BYTES;
     packed.set(messageDigest(item.message), offset);

@@ -3,7 +3,7 @@
 // random keys; real files in a temporary directory, with their modes checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -32,6 +32,10 @@ test('WIF round-trips the key, its compression and its network', () => {
 test('a WIF key of another network or a malformed one is refused with a reason', () => {
   const identity = identityFromPrivateKey(new Uint8Array(32).fill(3), 'mainnet');
   assert.equal(decodeWif(encodeWif(identity), 'testnet'), 'the key is for mainnet, expected testnet');
+  const testnet = identityFromPrivateKey(new Uint8Array(32).fill(3), 'regtest', false);
+  assert.equal(decodeWif(encodeWif(testnet), 'mainnet'), 'the key is for testnet/regtest, expected mainnet');
+  assert.match(encodeWif(testnet), /^9/, 'an uncompressed testnet WIF starts with 9');
+  assert.match(encodeWif(identity), /^[KL]/, 'a compressed mainnet WIF starts with K or L');
   assert.match(String(decodeWif('5Kb8kLf9zgWQnogidDA76MzPL6TsZZY36hWXMssSzNydYXYB9KX', 'mainnet')), /not a valid WIF/);
 });
 
@@ -58,28 +62,48 @@ test('malformed addresses are address_invalid with a detail', () => {
   assert.throws(() => addressFromPublicKey(new Uint8Array(20), 'mainnet'), RangeError);
 });
 
-test('the key file is created with mode 0600 in a 0700 directory and loads back', () => {
+test('the key file is created with mode 0600 in a 0700 directory, atomically, and loads back', () => {
   const directory = join(mkdtempSync(join(tmpdir(), 'bitwrk-key-')), 'nested');
   const path = join(directory, 'key.wif');
   const { identity, created } = loadOrCreateKeyFile(path, 'testnet');
   assert.equal(created, true);
   assert.equal(statSync(path).mode & 0o777, 0o600);
   assert.equal(statSync(directory).mode & 0o777, 0o700);
+  assert.deepEqual(readdirSync(directory), ['key.wif'], 'no temporary file is left behind');
   assert.match(readFileSync(path, 'utf8'), /^c[1-9A-HJ-NP-Za-km-z]{51}\n$/);
-  const again = loadOrCreateKeyFile(path, 'testnet');
+  const again = loadOrCreateKeyFile(path, 'regtest');
   assert.equal(again.created, false);
-  assert.equal(again.identity.address, identity.address);
-  assert.throws(() => createKeyFile(path, 'testnet'), /never overwritten/);
+  assert.equal(again.identity.address, identity.address, 'testnet and regtest share the key format');
 });
 
-test('a key file others can read is refused with the chmod fix; a corrupt one names the problem', () => {
+test('an existing key file is never overwritten, even a broken one', () => {
   const directory = mkdtempSync(join(tmpdir(), 'bitwrk-key-'));
   const path = join(directory, 'key.wif');
+  writeFileSync(path, 'not a key\n', { mode: 0o600 });
+  assert.throws(() => createKeyFile(path, 'mainnet'), { name: 'KeyFileError', message: /exists already; it is never overwritten/ });
+  assert.throws(() => loadOrCreateKeyFile(path, 'mainnet'), { name: 'KeyFileError', message: /not a valid WIF/ });
+  assert.equal(readFileSync(path, 'utf8'), 'not a key\n');
+  assert.deepEqual(readdirSync(directory), ['key.wif']);
+});
+
+// Test errors by descending precedence: missing, unsafe mode, other network, malformed.
+test('a key file that is missing, open to group or others, of another network or corrupt is refused with the fix', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-key-'));
+  const path = join(directory, 'key.wif');
+  assert.throws(() => loadKeyFile(path, 'mainnet'), { name: 'KeyFileError', message: new RegExp(`key file ${path} cannot be read`) });
   createKeyFile(path, 'mainnet');
-  chmodSync(path, 0o644);
-  assert.throws(() => loadKeyFile(path, 'mainnet'), { name: 'KeyFileError', message: /mode 0644.*chmod 600/ });
+  for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602, 0o700 | 0o010]) {
+    chmodSync(path, mode);
+    const shown = (mode & 0o777).toString(8).padStart(4, '0');
+    assert.throws(() => loadKeyFile(path, 'mainnet'), {
+      name: 'KeyFileError',
+      message: `key file ${path} has mode ${shown}: group or others can read or write it. Fix it with: chmod 600 ${path}`,
+    });
+  }
+  chmodSync(path, 0o400);
+  assert.equal(typeof loadKeyFile(path, 'mainnet').address, 'string', 'owner-only modes are fine');
   chmodSync(path, 0o600);
-  assert.throws(() => loadKeyFile(path, 'testnet'), /expected testnet/);
+  assert.throws(() => loadKeyFile(path, 'testnet'), { name: 'KeyFileError', message: `key file ${path}: the key is for mainnet, expected testnet` });
   writeFileSync(path, 'garbage\n', { mode: 0o600 });
-  assert.throws(() => loadKeyFile(path, 'mainnet'), /not a valid WIF/);
+  assert.throws(() => loadKeyFile(path, 'mainnet'), { name: 'KeyFileError', message: new RegExp(`key file ${path}: not a valid WIF`) });
 });

@@ -1,6 +1,6 @@
 // Goal: a nonce is accepted at most once per address, never when it is outside the time window,
-// and the registry's memory is bounded by one window of traffic. Method: model-based fast-check
-// against a plain set, on a virtual clock.
+// survives a snapshot (export/import), and the registry's memory is exactly one window of
+// traffic. Method: model-based fast-check against a plain set, on a virtual clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -11,22 +11,27 @@ import { createNonce, NonceRegistry } from '../../src/crypto/nonce.js';
 const TTL_MS = 180_000;
 const START_MS = 1_764_000_000_000;
 
-type Step = { kind: 'use'; address: number; age: number; pick: number } | { kind: 'wait'; ms: number };
+type Step = { kind: 'use'; address: number; age: number; pick: number } | { kind: 'wait'; ms: number } | { kind: 'snapshot' };
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('use' as const), address: fc.nat(2), age: fc.integer({ min: -200_000, max: 200_000 }), pick: fc.nat(9) }),
   fc.record({ kind: fc.constant('wait' as const), ms: fc.nat(120_000) }),
+  fc.record({ kind: fc.constant('snapshot' as const) }),
 );
 
-test('a nonce is accepted at most once, and never outside the window', () => {
+test('a nonce is accepted at most once, never outside the window, and remembered only within it', () => {
   fc.assert(
     fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
       const clock = new VirtualClock(START_MS);
-      const registry = new NonceRegistry(clock, TTL_MS);
+      let registry = new NonceRegistry(clock, TTL_MS);
       const accepted = new Set<string>();
       const issued: string[] = [];
       for (const current of steps) {
         if (current.kind === 'wait') {
           clock.advanceBy(current.ms);
+          continue;
+        }
+        if (current.kind === 'snapshot') {
+          registry = NonceRegistry.import(structuredClone(registry.export()), clock, TTL_MS);
           continue;
         }
         // Reuse an earlier nonce half of the time, to exercise replays.
@@ -42,6 +47,11 @@ test('a nonce is accepted at most once, and never outside the window', () => {
         if (verdict === 'ok') {
           registry.commit(address, nonce);
           accepted.add(`${address} ${nonce}`);
+        }
+        if (verdict !== 'nonce_expired') {
+          // check pruned: exactly the accepted nonces still inside the window are remembered.
+          const live = [...accepted].filter((key) => Number(key.split(' ')[1]!.split('-')[0]) + TTL_MS >= clock.now());
+          assert.equal(registry.size, live.length);
         }
       }
     }),
@@ -76,7 +86,7 @@ test('memory is bounded by one window, and export/import keeps the used set', ()
     clock.advanceBy(1000);
   }
   registry.check('a', createNonce(clock, prng.nextBytes)); // triggers pruning
-  assert.ok(registry.size <= 10 * (TTL_MS / 1000 + 2), `size ${registry.size}`);
+  assert.equal(registry.size, 10 * (TTL_MS / 1000), 'one window of traffic (the last 180 s), no more');
   const last = createNonce(clock, prng.nextBytes);
   registry.commit('a', last);
   const restored = NonceRegistry.import(structuredClone(registry.export()), clock, TTL_MS);

@@ -1,5 +1,6 @@
 // Goal: the worker-thread pool gives exactly the answers of the single-thread verifier, in order,
-// for valid, tampered and malformed items alike. Method: a seeded mix of items through both.
+// for valid, tampered and malformed items alike, on either backend inside its workers; misuse and
+// a closed pool reject. Method: a seeded mix of items through both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrng } from '../../src/random.js';
@@ -53,4 +54,26 @@ test('single verifications made in one turn are batched and answered individuall
   } finally {
     await pool.close();
   }
+});
+
+test('a pool on the reference backend (no native binding) answers the same', async () => {
+  const items = mixedItems(60, 13);
+  const reference = createVerifier('noble');
+  const pool = new VerifierPool({ size: 2, backend: 'noble' });
+  try {
+    assert.equal(pool.backend, 'noble');
+    assert.deepEqual(await pool.verifyBatch(items), items.map((item) => reference.verify(item.message, item.address, item.signature)));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('misuse rejects with a TypeError; closing rejects the batches still in flight', async () => {
+  const items = mixedItems(2000, 14);
+  const pool = new VerifierPool({ size: 1 });
+  await assert.rejects(pool.verifyBatch([{ message: 'm', address: 5 as never, signature: '' }]), { name: 'TypeError', message: /"address" expected string/ });
+  const inFlight = assert.rejects(pool.verifyBatch(items), /closed/);
+  await pool.close();
+  await inFlight;
+  await assert.rejects(pool.verify(items[0]!), /closed/);
 });
