@@ -32,8 +32,12 @@ export interface ChunkStore {
   has(key: string): boolean;
   /** The chunk's bytes, checked against its key; throws MissingChunkError or CorruptChunkError. */
   get(key: string): Promise<Uint8Array>;
-  /** Stores a chunk (a no-op when present) and returns its key. */
-  put(data: Uint8Array): Promise<string>;
+  /**
+   * Stores a chunk (a no-op when present) and returns its key. `knownKey` is the SHA-256 the
+   * caller has just computed itself (chunk-hasher.ts), saving a second hash; never pass a key
+   * that came from elsewhere. Reads check every chunk regardless.
+   */
+  put(data: Uint8Array, knownKey?: string): Promise<string>;
   /** Keeps a chunk from eviction and collection (e.g. while a transfer is in progress). */
   pin(key: string): void;
   unpin(key: string): void;

@@ -9,6 +9,7 @@
 // masks use its top bits, which depend on the last 32 bytes.
 import { createHash } from 'node:crypto';
 import { assert } from '../assert.js';
+import { WasmGearCutter } from './gear-wasm.js';
 import { CHUNK_BYTES_AVERAGE, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN } from './limits.js';
 
 export interface ChunkerOptions {
@@ -18,7 +19,7 @@ export interface ChunkerOptions {
 }
 
 // Int32Array, not Uint32Array: values above 2^31 would leave V8's fast integer path.
-const GEAR = new Int32Array(256);
+export const GEAR = new Int32Array(256);
 for (let index = 0; index < 256; index++) {
   GEAR[index] = createHash('sha256').update('bitwrk-cafs-gear').update(Uint8Array.of(index)).digest().readInt32BE(0);
 }
@@ -70,45 +71,94 @@ export function findCut(data: Uint8Array, start: number, end: number, boundaries
   return limit;
 }
 
+/** Input is copied into the chunker's wasm window in pieces of at most this many bytes. */
+const PIECE_BYTES = 1024 * 1024;
+
+/** Consecutive chunks in one buffer: chunk i is the `sizes[i]` bytes after chunks 0..i-1. */
+export interface ChunkBlock {
+  readonly bytes: Uint8Array;
+  readonly sizes: readonly number[];
+}
+
+/** The chunks of a block as views into it. */
+export function splitBlock(block: ChunkBlock): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const size of block.sizes) {
+    chunks.push(block.bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  return chunks;
+}
+
 /**
- * A streaming chunker: push data in pieces of any size, get whole chunks back; `end()` returns
- * the last, possibly short, chunk. Holds at most `max` bytes of pending data.
+ * A streaming chunker: push data in pieces of any size, get whole chunks back (in fresh buffers:
+ * the input may be reused); `end()` returns the last, possibly short, chunk. Holds at most `max`
+ * bytes of pending data. Cuts with the wasm loop (gear-wasm.ts), which finds the cuts `findCut` finds.
  */
 export class Chunker {
   private readonly boundaries: ChunkBoundaries;
-  private pending: Uint8Array = new Uint8Array(0);
+  private readonly cutter: WasmGearCutter;
+  /** Pending data lies at cutter.window[0, pendingBytes). */
+  private pendingBytes = 0;
 
   constructor(options: ChunkerOptions = {}) {
     this.boundaries = chunkBoundaries(options);
+    this.cutter = new WasmGearCutter(GEAR, this.boundaries.maxBytes + PIECE_BYTES);
   }
 
   push(data: Uint8Array): Uint8Array[] {
-    const input = this.pending.length === 0 ? data : concat(this.pending, data);
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    // Only cut where a full `max` window is available: a cut found with less data could move
-    // once more data arrives.
-    while (input.length - offset >= this.boundaries.maxBytes) {
-      const cut = findCut(input, offset, input.length, this.boundaries);
-      chunks.push(input.subarray(offset, offset + cut));
-      offset += cut;
+    return this.pushBlocks(data).flatMap(splitBlock);
+  }
+
+  end(): Uint8Array[] {
+    return splitBlock(this.endBlock());
+  }
+
+  /** Like `push`, with the chunks packed in blocks (one copy per megabyte of input, not per chunk). */
+  pushBlocks(data: Uint8Array): ChunkBlock[] {
+    const blocks: ChunkBlock[] = [];
+    for (let offset = 0; offset < data.length; offset += PIECE_BYTES) {
+      const piece = data.subarray(offset, offset + PIECE_BYTES);
+      this.cutter.window.set(piece, this.pendingBytes);
+      this.pendingBytes += piece.length;
+      // Only cut where a full `max` window is available: a cut found with less data could move
+      // once more data arrives.
+      const block = this.cutWhileAtLeast(this.boundaries.maxBytes);
+      if (block.sizes.length > 0) blocks.push(block);
     }
-    this.pending = input.slice(offset);
-    return chunks;
+    return blocks;
   }
 
   /** The remaining data as chunks (the last one may be shorter than `min`). */
-  end(): Uint8Array[] {
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    const input = this.pending;
-    while (offset < input.length) {
-      const cut = findCut(input, offset, input.length, this.boundaries);
-      chunks.push(input.subarray(offset, offset + cut));
-      offset += cut;
+  endBlock(): ChunkBlock {
+    return this.cutWhileAtLeast(1);
+  }
+
+  /** Cuts chunks off the pending data while at least `bytes` remain; the rest moves to the start. */
+  private cutWhileAtLeast(bytes: number): ChunkBlock {
+    const window = this.cutter.window;
+    const sizes: number[] = [];
+    let start = 0;
+    while (this.pendingBytes - start >= bytes) {
+      const length = this.cutLength(start, this.pendingBytes);
+      sizes.push(length);
+      start += length;
     }
-    this.pending = new Uint8Array(0);
-    return chunks;
+    const block = { bytes: window.slice(0, start), sizes };
+    window.copyWithin(0, start, this.pendingBytes);
+    this.pendingBytes -= start;
+    return block;
+  }
+
+  /** `findCut` over the window, with the loop in wasm. */
+  private cutLength(start: number, end: number): number {
+    const { minBytes, averageBytes, maxBytes, maskStrict, maskLoose } = this.boundaries;
+    const length = end - start;
+    if (length <= minBytes) return length;
+    const limit = Math.min(length, maxBytes);
+    const normal = Math.min(limit, averageBytes);
+    return this.cutter.cut(start + minBytes, start + normal, start + limit, maskStrict, maskLoose) - start;
   }
 }
 
@@ -116,11 +166,4 @@ export class Chunker {
 export function chunkAll(data: Uint8Array, options: ChunkerOptions = {}): Uint8Array[] {
   const chunker = new Chunker(options);
   return [...chunker.push(data), ...chunker.end()];
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a, 0);
-  joined.set(b, a.length);
-  return joined;
 }

@@ -41,8 +41,8 @@ export class DiskChunkStore implements ChunkStore {
     return checkChunk(key, new Uint8Array(await readFile(this.chunkPath(key))));
   }
 
-  async put(data: Uint8Array): Promise<string> {
-    const key = chunkKey(data);
+  async put(data: Uint8Array, knownKey?: string): Promise<string> {
+    const key = knownKey ?? chunkKey(data);
     if (this.present.has(key)) return key;
     mkdirSync(join(this.directory, 'chunks', key.slice(0, 2)), { recursive: true, mode: 0o700 });
     this.writeAtomically(this.chunkPath(key), data);

@@ -2,38 +2,41 @@
 // is the SHA-256 of the whole content (what a buyer commits to as the work hash).
 import { createHash } from 'node:crypto';
 import type { ChunkStore, FileManifest } from './chunk-store.js';
-import { Chunker, type ChunkerOptions } from './chunker.js';
+import { hashedChunks, type ChunkHashOptions } from './chunk-hasher.js';
 
 export class FileMismatchError extends Error {
   override name = 'FileMismatchError';
 }
 
-/** Chunks a stream into the store and records the file; returns its manifest. */
-export async function importFile(store: ChunkStore, input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ChunkerOptions = {}): Promise<FileManifest> {
-  const chunker = new Chunker(options);
+/**
+ * Chunks a stream into the store and records the file; returns its manifest. With
+ * `options.hasher` the chunks are hashed on that worker thread, overlapped with chunking.
+ */
+export async function importFile(store: ChunkStore, input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ChunkHashOptions = {}): Promise<FileManifest> {
   const whole = createHash('sha256');
-  const chunks: Array<{ key: string; size: number }> = [];
   let size = 0;
-  const keep = async (pieces: Uint8Array[]): Promise<void> => {
-    for (const piece of pieces) {
-      const key = await store.put(piece);
-      store.pin(key); // held until the file is saved, so a budgeted store cannot evict it meanwhile
-      chunks.push({ key, size: piece.length });
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const data of input) {
+      whole.update(data);
+      size += data.length;
+      yield data;
     }
-  };
-  for await (const data of input) {
-    whole.update(data);
-    size += data.length;
-    await keep(chunker.push(data));
   }
-  await keep(chunker.end());
-  const manifest: FileManifest = { fileKey: whole.digest('hex'), size, chunks };
+  const chunks: Array<{ key: string; size: number }> = [];
   try {
+    for await (const block of hashedChunks(counted(), options)) {
+      for (const chunk of block) {
+        const key = await store.put(chunk.data, chunk.key);
+        store.pin(key); // held until the file is saved, so a budgeted store cannot evict it meanwhile
+        chunks.push({ key, size: chunk.data.length });
+      }
+    }
+    const manifest: FileManifest = { fileKey: whole.digest('hex'), size, chunks };
     await store.saveFile(manifest);
+    return manifest;
   } finally {
     for (const chunk of chunks) store.unpin(chunk.key);
   }
-  return manifest;
 }
 
 /** The file's bytes, chunk by chunk, each checked; the whole is checked against the file key. */

@@ -30,8 +30,8 @@ export class MemoryChunkStore implements ChunkStore {
     return checkChunk(key, data).slice();
   }
 
-  async put(data: Uint8Array): Promise<string> {
-    const key = chunkKey(data);
+  async put(data: Uint8Array, knownKey?: string): Promise<string> {
+    const key = knownKey ?? chunkKey(data);
     if (this.chunks.has(key)) return key;
     const cost = data.length + ENTRY_OVERHEAD_BYTES;
     this.makeRoom(cost);

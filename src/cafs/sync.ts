@@ -108,7 +108,7 @@ export function cafsReceiver(store: ChunkStore, onFile?: (manifest: FileManifest
       });
       for (const { data, key } of checked) {
         try {
-          await store.put(data);
+          await store.put(data, key); // just checked against this key: no second hash
         } catch (error) {
           if (error instanceof StoreFullError) throw ProtocolError.of('store_full', error.message);
           throw error;

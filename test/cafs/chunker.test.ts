@@ -1,11 +1,12 @@
 // Goal: content-defined chunking loses nothing, respects its size bounds, does not depend on how
 // the stream is split, and an edit changes only the chunks around it. Method: fast-check over
-// seeded random data, split points and edits.
+// seeded random data, split points and edits; the wasm cut loop is checked against the JS
+// reference loop (findCut) on random and low-entropy data with random size bounds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createPrng } from '../../src/random.js';
-import { Chunker, chunkAll } from '../../src/cafs/chunker.js';
+import { Chunker, chunkAll, chunkBoundaries, findCut } from '../../src/cafs/chunker.js';
 import { chunkKey } from '../../src/cafs/chunk-store.js';
 import { CHUNK_BYTES_MAX, CHUNK_BYTES_MIN } from '../../src/cafs/limits.js';
 
@@ -63,4 +64,43 @@ test('the average chunk size is near 8 KiB on random data', () => {
   const chunks = chunkAll(randomData(7, 8 * 1024 * 1024));
   const average = (8 * 1024 * 1024) / chunks.length;
   assert.ok(average > 6 * 1024 && average < 12 * 1024, `average ${average}`);
+});
+
+/** Chunk lengths by the JS reference loop. */
+function referenceCuts(data: Uint8Array, options: { minBytes: number; averageBytes: number; maxBytes: number }): number[] {
+  const boundaries = chunkBoundaries(options);
+  const lengths: number[] = [];
+  for (let offset = 0; offset < data.length;) {
+    const length = findCut(data, offset, data.length, boundaries);
+    lengths.push(length);
+    offset += length;
+  }
+  return lengths;
+}
+
+test('the wasm chunker cuts exactly where the JS reference loop does', () => {
+  const bounds = fc.integer({ min: 7, max: 14 }).chain((averageLog) => fc.record({
+    minBytes: fc.integer({ min: 64, max: 2 ** averageLog - 1 }),
+    averageBytes: fc.constant(2 ** averageLog),
+    maxBytes: fc.integer({ min: 2 ** averageLog + 1, max: CHUNK_BYTES_MAX }),
+  }));
+  // Low-entropy data (few distinct bytes, long runs) reaches the max-size and loose-mask paths.
+  const data = fc.tuple(fc.integer(), fc.integer({ min: 0, max: 300_000 }), fc.integer({ min: 1, max: 256 })).map(([seed, length, alphabet]) =>
+    randomData(seed, length).map((byte) => (alphabet === 1 ? 0 : byte % alphabet)));
+  fc.assert(
+    fc.property(data, bounds, (bytes, options) => {
+      assert.deepEqual(chunkAll(bytes, options).map((chunk) => chunk.length), referenceCuts(bytes, options));
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('chunks are copies: reusing the input buffer does not change them', () => {
+  const data = randomData(11, 300_000);
+  const chunker = new Chunker();
+  const chunks = chunker.push(data);
+  const keys = chunks.map(chunkKey);
+  data.fill(0);
+  assert.ok(chunks.length > 0);
+  assert.deepEqual(chunks.map(chunkKey), keys);
 });
