@@ -2,10 +2,16 @@
 // chunks/<first two hex digits>/, manifests are JSON files under files/; every write goes to a
 // temporary file first and is renamed into place, so a crash leaves either nothing or a whole
 // file. Reference counts are rebuilt from the manifests at open, so they are right after a crash.
+// A large file's chunk list is stored as a tree: list nodes kept as chunks (chunk-list.ts), and a
+// manifest that names them.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decodeListNode, encodeListNodes, INLINE_LIST_ENTRIES_MAX } from './chunk-list.js';
 import { checkChunk, chunkKey, KEY_PATTERN, MissingChunkError, RefCounts, type ChunkStore, type FileManifest } from './chunk-store.js';
+
+/** A manifest as stored: the chunk list inline, or (for large files) the keys of its list nodes. */
+type StoredManifest = FileManifest | { readonly fileKey: string; readonly size: number; readonly chunkCount: number; readonly listNodes: string[] };
 
 export class DiskChunkStore implements ChunkStore {
   readonly description: string;
@@ -27,8 +33,8 @@ export class DiskChunkStore implements ChunkStore {
     }
     for (const name of readdirSync(join(directory, 'files'))) {
       if (!name.endsWith('.json')) continue;
-      const manifest = JSON.parse(readFileSync(join(directory, 'files', name), 'utf8')) as FileManifest;
-      for (const chunk of manifest.chunks) this.refs.add(chunk.key);
+      const { manifest, listNodes } = this.readStored(join(directory, 'files', name));
+      for (const key of [...manifest.chunks.map((chunk) => chunk.key), ...listNodes]) this.refs.add(key);
     }
   }
 
@@ -63,21 +69,37 @@ export class DiskChunkStore implements ChunkStore {
     const path = this.filePath(manifest.fileKey);
     if (existsSync(path)) return;
     for (const chunk of manifest.chunks) if (!this.present.has(chunk.key)) throw new MissingChunkError(`file ${manifest.fileKey.slice(0, 16)}… lacks chunk ${chunk.key.slice(0, 16)}…`);
-    this.writeAtomically(path, Buffer.from(JSON.stringify(manifest)));
-    for (const chunk of manifest.chunks) this.refs.add(chunk.key);
+    let stored: StoredManifest = manifest;
+    const listNodes: string[] = [];
+    if (manifest.chunks.length > INLINE_LIST_ENTRIES_MAX) {
+      for (const node of encodeListNodes(manifest.chunks)) listNodes.push(await this.put(node));
+      stored = { fileKey: manifest.fileKey, size: manifest.size, chunkCount: manifest.chunks.length, listNodes };
+    }
+    this.writeAtomically(path, Buffer.from(JSON.stringify(stored)));
+    for (const key of [...manifest.chunks.map((chunk) => chunk.key), ...listNodes]) this.refs.add(key);
   }
 
   async loadFile(fileKey: string): Promise<FileManifest | undefined> {
     if (!KEY_PATTERN.test(fileKey)) return undefined;
     const path = this.filePath(fileKey);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as FileManifest) : undefined;
+    return existsSync(path) ? this.readStored(path).manifest : undefined;
   }
 
   async deleteFile(fileKey: string): Promise<void> {
-    const manifest = await this.loadFile(fileKey);
-    if (manifest === undefined) return;
-    rmSync(this.filePath(fileKey));
-    for (const chunk of manifest.chunks) this.refs.remove(chunk.key);
+    const path = this.filePath(fileKey);
+    if (!KEY_PATTERN.test(fileKey) || !existsSync(path)) return;
+    const { manifest, listNodes } = this.readStored(path);
+    rmSync(path);
+    for (const key of [...manifest.chunks.map((chunk) => chunk.key), ...listNodes]) this.refs.remove(key);
+  }
+
+  /** Reads a stored manifest, following its list nodes (each checked against its key). */
+  private readStored(path: string): { manifest: FileManifest; listNodes: string[] } {
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredManifest;
+    if (!('listNodes' in stored)) return { manifest: stored, listNodes: [] };
+    const chunks = stored.listNodes.flatMap((key) => decodeListNode(checkChunk(key, new Uint8Array(readFileSync(this.chunkPath(key))))));
+    if (chunks.length !== stored.chunkCount) throw new MissingChunkError(`file ${stored.fileKey.slice(0, 16)}…: its list nodes hold ${chunks.length} of ${stored.chunkCount} chunks`);
+    return { manifest: { fileKey: stored.fileKey, size: stored.size, chunks }, listNodes: stored.listNodes };
   }
 
   async gc(): Promise<{ removedChunks: number; freedBytes: number }> {

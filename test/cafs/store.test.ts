@@ -4,7 +4,7 @@
 // temporary directory, corruption written straight to disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -84,4 +84,21 @@ test('memory: the budget evicts chunks nobody holds, oldest first, and refuses w
   store.pin(a);
   await assert.rejects(store.put(new Uint8Array(20_000)), StoreFullError);
   assert.equal(store.has(a), true, 'a pinned chunk is never evicted');
+});
+
+test('disk: a large file keeps its chunk list as a tree of list-node chunks', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
+  const store = new DiskChunkStore(directory);
+  const data = createPrng(12).nextBytes(12 * 1024 * 1024); // about 1,300 chunks: more than fit inline
+  const manifest = await importFile(store, [data]);
+  assert.ok(manifest.chunks.length > 1024);
+  const stored = JSON.parse(readFileSync(join(directory, 'files', `${manifest.fileKey}.json`), 'utf8')) as { listNodes?: string[]; chunks?: unknown };
+  assert.equal(stored.chunks, undefined, 'the manifest names list nodes, not chunks');
+  assert.equal(stored.listNodes?.length, 1);
+  const reopened = new DiskChunkStore(directory);
+  assert.deepEqual(await reopened.loadFile(manifest.fileKey), manifest);
+  assert.equal((await reopened.gc()).removedChunks, 0, 'list nodes and chunks are held by the file');
+  assert.deepEqual(await readFileBytes(reopened, manifest), data);
+  await reopened.deleteFile(manifest.fileKey);
+  assert.equal((await reopened.gc()).removedChunks, manifest.chunks.length + 1, 'the list node goes with the file');
 });
