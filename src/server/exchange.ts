@@ -31,6 +31,7 @@ import { Topics } from '../transport/topics.js';
 import { exchangeProtocol, type ExchangeProtocol } from './protocol.js';
 import { routeEvents, EventIndex } from './event-routing.js';
 import { commandHandlers } from './handlers.js';
+import { PriceHistory } from './candles.js';
 
 export interface ExchangeOptions {
   readonly clock: Clock;
@@ -73,6 +74,8 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefine
 
 export class Exchange {
   readonly topics = new Topics<ExchangeProtocol>();
+  /** One-minute candles per article, fed by trades (live and during replay). */
+  readonly priceHistory = new PriceHistory();
   readonly peers = new Set<RpcPeer<ExchangeProtocol>>();
   core: MarketCore;
   private nonces: NonceRegistry;
@@ -218,7 +221,21 @@ export class Exchange {
   private async record(entry: JournalEntry, result: CommandResult): Promise<void> {
     const routed = routeEvents(this.index, result.events);
     await this.options.journal.append(packr.pack(entry));
+    this.chart(result.events);
     for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: event as never });
+  }
+
+  private chart(events: readonly CoreEvent[]): void {
+    for (const event of events) if (event.type === 'trade') this.priceHistory.record(event);
+  }
+
+  /** Open bids and active transactions (for metrics). */
+  get openBidCount(): number {
+    return this.index.bidOwner.size;
+  }
+
+  get activeTransactionCount(): number {
+    return this.index.txParties.size;
   }
 
   private scheduleTick(): void {
@@ -275,6 +292,7 @@ export class Exchange {
         const result = this.core.execute(entry.command);
         assert(result.status === 'accepted', `journal record ${record.sequence} is rejected on replay: ${result.status === 'rejected' ? result.rejection : ''}`);
         routeEvents(this.index, result.events);
+        this.chart(result.events);
         if (entry.nonce !== undefined) this.nonces.commit(entry.nonce[0], entry.nonce[1]);
       },
     });

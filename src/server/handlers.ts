@@ -23,17 +23,22 @@ function eventOf<T extends CoreEvent['type']>(events: readonly CoreEvent[], type
   return found as Extract<CoreEvent, { type: T }>;
 }
 
+/** What `info` (WebSocket) and `/api/info` (HTTP) tell about the exchange. */
+export function serverInfo(exchange: Exchange) {
+  return {
+    exchangeId: exchange.exchangeId,
+    version: exchange.options.version ?? VERSION,
+    network: exchange.options.network,
+    nowMs: exchange.commandTime(),
+    nonceTtlMs: NONCE_TTL_MS,
+    articles: [...exchange.core.catalogue()],
+  };
+}
+
 export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
   const id = exchange.exchangeId;
   return {
-    info: () => ({
-      exchangeId: id,
-      version: exchange.options.version ?? VERSION,
-      network: exchange.options.network,
-      nowMs: exchange.commandTime(),
-      nonceTtlMs: NONCE_TTL_MS,
-      articles: [...exchange.core.catalogue()],
-    }),
+    info: () => serverInfo(exchange),
 
     placeBid: async (body) => {
       const events = await exchange.submitSigned(body, placeBidText(id, body), (nowMs) => ({

@@ -4,7 +4,6 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import polka from 'polka';
 import type { Clock } from '../clock.js';
 import type { NetworkName } from '../crypto/networks.js';
 import { VerifierPool } from '../crypto/verify-pool.js';
@@ -15,6 +14,9 @@ import type { Store } from '../store/store.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
 import { DEFAULT_ARTICLES } from './catalogue.js';
 import { Exchange } from './exchange.js';
+import { createExchangeMetrics } from './exchange-metrics.js';
+import { serverInfo } from './handlers.js';
+import { createHttpApi } from './http-api.js';
 
 export interface ExchangeServerOptions {
   readonly clock: Clock;
@@ -48,7 +50,9 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
   }
   const journal = await Journal.open(store);
   const verifierPool = new VerifierPool(options.workers === undefined ? {} : { size: options.workers });
+  const metrics = createExchangeMetrics();
   const exchange = await Exchange.open({
+    observe: metrics.observe,
     clock: options.clock,
     store,
     journal,
@@ -58,11 +62,16 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
     initialArticles: DEFAULT_ARTICLES,
     verifierPool,
   });
-  const app = polka({ onNoMatch: (_request, response) => void response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"name":"not_found"}}') });
-  app.get('/health', (_request, response) => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, journalSequence: journal.lastSequence })));
+  metrics.attach(exchange, journal);
+  const app = createHttpApi({
+    exchange,
+    metrics: metrics.registry,
+    info: () => serverInfo(exchange),
+    health: () => ({ ok: journal.lastSequence - journal.lastDurableSequence < 100_000, journalSequence: journal.lastSequence, journalLagRecords: journal.lastSequence - journal.lastDurableSequence, connections: exchange.peers.size }),
+  });
   await new Promise<void>((resolve) => app.listen(options.port, options.host, () => resolve()));
   const httpServer = app.server as Server;
-  const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection) });
+  const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
   const { port } = httpServer.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
