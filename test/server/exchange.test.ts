@@ -280,3 +280,25 @@ test('pipelined commands reach the core in the order sent, whatever order verifi
     await running.stop();
   }
 });
+
+test('an expired or malformed nonce (2007, 2005) and a signer over its command rate (1007) are refused', async () => {
+  const clock = new VirtualClock(START_MS);
+  const running = await startExchange(join(mkdtempSync(join(tmpdir(), 'bitwrk-exchange-')), 'db'), clock, newIdentity(), { extra: { identityRate: { perSecond: 1, burst: 3 } } });
+  try {
+    const sellerKey = newIdentity();
+    const seller = await connectClient(running.url, sellerKey, clock);
+    const { placeBidText } = await import('../../src/server/signed-commands.js');
+    const { signMessage } = await import('../../src/crypto/signmessage.js');
+    const signed = (nonce: string) => {
+      const unsigned = { article: TEST_ARTICLE, side: 'sell' as const, priceSats: 5, address: sellerKey.address, nonce };
+      return { ...unsigned, signature: new Uint8Array(Buffer.from(signMessage(placeBidText('bitwrk-test', unsigned), sellerKey.privateKey), 'base64')) };
+    };
+    const code = (promise: Promise<unknown>) => promise.then(() => 0, (error: ProtocolError) => error.code);
+    assert.equal(await code(seller.peer.request('placeBid', signed(`${START_MS - 200_000}-${'a'.repeat(32)}`))), 2007);
+    assert.equal(await code(seller.peer.request('placeBid', signed('not-a-nonce'))), 2005);
+    const burst = await Promise.all(Array.from({ length: 5 }, () => code(seller.client.placeBid(TEST_ARTICLE, 'sell', 5))));
+    assert.deepEqual(burst, [0, 0, 0, 1007, 1007]);
+  } finally {
+    await running.stop();
+  }
+});
