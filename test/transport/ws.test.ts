@@ -47,7 +47,7 @@ test('the client reconnects after a server restart and re-sends its subscription
     connect: () => connectWebSocket(`ws://127.0.0.1:${port}/ws`, { clock }),
     reconnectDelayMinMs: 100,
     reconnectDelayMaxMs: 1000,
-    onStateChange: (state, detail) => { states.push(state); if (process.env.DEBUG_WS) console.log(state, detail); },
+    onStateChange: (state) => states.push(state),
   });
   const ticks: number[] = [];
   client.onPush('tick', ({ n }) => ticks.push(n));
