@@ -15,7 +15,8 @@ const keyOptions = {
 } as const;
 
 function networkFlag(value: string | undefined): NetworkName {
-  if (value === undefined) return 'mainnet';
+  // Testnet by default, like `bitwrk exchange`: no real money moves until deposits exist.
+  if (value === undefined) return 'testnet';
   if (!isNetworkName(value)) throw new UsageError(`--network must be mainnet, testnet or regtest, got "${value}"`);
   return value;
 }
@@ -41,7 +42,7 @@ wallet, and anyone who can read it can spend your money. It is never overwritten
 
 options:
   --key-file PATH   key file to use (default: ${defaultKeyFile()}; $BITWRK_HOME moves the folder)
-  --network NAME    Bitcoin network of the key: mainnet (default), testnet or regtest`,
+  --network NAME    Bitcoin network of the key: testnet (default, as the exchange), mainnet or regtest`,
   async run(argv) {
     const { values } = parseFlags(argv, keyOptions);
     const path = values['key-file'] ?? defaultKeyFile();
