@@ -79,3 +79,9 @@ export class RefCounts {
     return this.counts.has(key);
   }
 }
+
+/** Throws MissingChunkError unless every chunk of `manifest` is present. */
+export function assertChunksPresent(manifest: FileManifest, has: (key: string) => boolean): void {
+  const missing = manifest.chunks.find((chunk) => !has(chunk.key));
+  if (missing !== undefined) throw new MissingChunkError(`file ${manifest.fileKey.slice(0, 16)}… lacks chunk ${missing.key.slice(0, 16)}…`);
+}

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeListNode, encodeListNodes, INLINE_LIST_ENTRIES_MAX } from './chunk-list.js';
-import { checkChunk, chunkKey, KEY_PATTERN, MissingChunkError, RefCounts, type ChunkStore, type FileManifest } from './chunk-store.js';
+import { assertChunksPresent, checkChunk, chunkKey, KEY_PATTERN, MissingChunkError, RefCounts, type ChunkStore, type FileManifest } from './chunk-store.js';
 
 /** A manifest as stored: the chunk list inline, or (for large files) the keys of its list nodes. */
 type StoredManifest = FileManifest | { readonly fileKey: string; readonly size: number; readonly chunkCount: number; readonly listNodes: string[] };
@@ -68,7 +68,7 @@ export class DiskChunkStore implements ChunkStore {
   async saveFile(manifest: FileManifest): Promise<void> {
     const path = this.filePath(manifest.fileKey);
     if (existsSync(path)) return;
-    for (const chunk of manifest.chunks) if (!this.present.has(chunk.key)) throw new MissingChunkError(`file ${manifest.fileKey.slice(0, 16)}… lacks chunk ${chunk.key.slice(0, 16)}…`);
+    assertChunksPresent(manifest, (key) => this.present.has(key));
     let stored: StoredManifest = manifest;
     const listNodes: string[] = [];
     if (manifest.chunks.length > INLINE_LIST_ENTRIES_MAX) {

@@ -1,7 +1,7 @@
 // A chunk store in memory with a byte budget: chunks no file or pin holds are evicted, oldest use
 // first, when room is needed; a put that cannot make room fails with StoreFullError.
 import { assert } from '../assert.js';
-import { checkChunk, chunkKey, MissingChunkError, RefCounts, StoreFullError, type ChunkStore, type FileManifest } from './chunk-store.js';
+import { assertChunksPresent, checkChunk, chunkKey, MissingChunkError, RefCounts, StoreFullError, type ChunkStore, type FileManifest } from './chunk-store.js';
 
 /** Bookkeeping per entry counted against the budget (as the original did). */
 const ENTRY_OVERHEAD_BYTES = 112;
@@ -50,7 +50,7 @@ export class MemoryChunkStore implements ChunkStore {
 
   async saveFile(manifest: FileManifest): Promise<void> {
     if (this.files.has(manifest.fileKey)) return;
-    for (const chunk of manifest.chunks) if (!this.chunks.has(chunk.key)) throw new MissingChunkError(`file ${manifest.fileKey.slice(0, 16)}… lacks chunk ${chunk.key.slice(0, 16)}…`);
+    assertChunksPresent(manifest, (key) => this.chunks.has(key));
     for (const chunk of manifest.chunks) this.refs.add(chunk.key);
     this.files.set(manifest.fileKey, manifest);
   }
