@@ -4,7 +4,8 @@ import { UsageError, type Command } from './command.js';
 import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
 
-const commands: readonly Command[] = [exchangeCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, ...identityCommands];
+let commands: readonly Command[] = builtIn;
 
 function version(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,7 +28,9 @@ function overview(): string {
   ].join('\n');
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs the command line; `extra` adds commands that live outside src/ (the simulator). */
+export async function main(argv: readonly string[], extra: readonly Command[] = []): Promise<number> {
+  commands = [...builtIn, ...extra].sort((a, b) => (a.name < b.name ? -1 : 1));
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(overview());
