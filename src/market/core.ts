@@ -582,6 +582,24 @@ export class MarketCore {
     return record === undefined ? undefined : { ...record.state.context, phase: record.state.value };
   }
 
+  /** A participant's open bids and active transactions (what a restarted daemon reconciles with). */
+  participantView(address: string, limit = 1000): { bids: BidSnapshot[]; transactions: TxSnapshot[] } {
+    const bids: BidSnapshot[] = [];
+    for (const record of this.bids.values()) {
+      if (bids.length >= limit) break;
+      if (record.participant === address) bids.push({ ...record.state.context, state: record.state.value });
+    }
+    const transactions: TxSnapshot[] = [];
+    for (const record of this.txs.values()) {
+      if (transactions.length >= limit) break;
+      const context = record.state.context;
+      if (record.state.value !== 'RETIRED' && (context.buyer === address || context.seller === address)) {
+        transactions.push({ ...context, phase: record.state.value });
+      }
+    }
+    return { bids, transactions };
+  }
+
   stateHash(): string {
     return hashMarketState(this.exportState());
   }

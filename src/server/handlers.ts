@@ -96,6 +96,12 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       return { ...bid } as never;
     },
 
+    participant: ({ address }) => {
+      exchange.checkAddress(address);
+      const view = exchange.core.participantView(address);
+      return { bids: view.bids as never, transactions: view.transactions as never };
+    },
+
     depth: ({ article, levels }) => {
       const depth = exchange.core.depth(article, levels);
       if (depth === undefined) throw rejection('article_unknown', article);

@@ -74,6 +74,11 @@ export const exchangeProtocol = defineProtocol({
     },
     transaction: { request: z.object({ txId: z.string().min(1).max(32) }), response: z.looseObject({ txId: z.string(), phase: z.string() }) },
     bid: { request: z.object({ bidId: z.string().min(1).max(32) }), response: z.looseObject({ bidId: z.string(), state: z.string() }) },
+    /** A participant's open bids and active transactions, for a daemon reconciling after a restart. */
+    participant: {
+      request: z.object({ address }),
+      response: z.object({ bids: z.array(z.looseObject({ bidId: z.string(), state: z.string() })), transactions: z.array(z.looseObject({ txId: z.string(), phase: z.string() })) }),
+    },
     depth: {
       request: z.object({ article: articleId, levels: z.number().int().min(1).max(100).default(20) }),
       response: z.object({

@@ -41,6 +41,15 @@ export const ERRORS = {
   file_mismatch: { code: 6006, message: 'the received file does not match its key' },
   store_full: { code: 6007, message: 'the receiving store has no room' },
 
+  peer_not_authenticated: { code: 7001, message: 'say peer.hello first' },
+  peer_trade_unknown: { code: 7002, message: 'this daemon sells in no transaction with this id' },
+  peer_not_party: { code: 7003, message: 'the signer is not this transaction\'s buyer' },
+  work_mismatch: { code: 7004, message: 'the work received does not match the published work hash' },
+  buyer_secret_wrong: { code: 7005, message: 'the buyer secret does not match the published hash' },
+  work_failed: { code: 7006, message: 'the worker failed on this work; the work is rejected' },
+  receipt_invalid: { code: 7007, message: 'the receipt is not the buyer\'s signature over the encrypted result\'s hash' },
+  peer_out_of_order: { code: 7008, message: 'the trade is not at the step this request belongs to' },
+
   internal: { code: 9001, message: 'internal error; the command had no effect' },
 } as const satisfies Record<string, { code: number; message: string }>;
 

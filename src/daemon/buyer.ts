@@ -1,0 +1,408 @@
+// The buyer side: each purchase is a buy trade. It is cleared (a worker of this daemon takes it
+// locally and free; or a buy mandate or the request's own price allows a bid), bids, and on a match
+// commits to the work, sends it to the seller with the buyer secret, receives the encrypted
+// result, signs the receipt, gets the key, decrypts and checks the result, and accepts it. A failed
+// transaction costs an attempt and the trade bids again while attempts remain.
+import { importFile, readFileBytes } from '../cafs/files.js';
+import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
+import { createNonce } from '../crypto/nonce.js';
+import { signMessage, verifyMessage } from '../crypto/signmessage.js';
+import { buyTradeMachine, type BuyContext, type BuyEvent, type BuyInput, type BuyState, type BuyValue } from '../machines/trade.js';
+import { ProtocolError } from '../transport/errors.js';
+import { RpcPeer } from '../transport/rpc.js';
+import { connectWebSocket } from '../transport/ws-client.js';
+import { TxRetiredError, type TxView } from './exchange-link.js';
+import { decryptResult, ResultDecryptionError, workSecretHash } from './fair-exchange.js';
+import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
+import type { Seller } from './seller.js';
+import { TradeActor } from './trade-actor.js';
+import { describe, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';
+
+export type BuyActor = TradeActor<BuyValue, BuyContext, BuyEvent>;
+
+/** What a buy request may say about permission (not saved: a restart before clearance cancels). */
+export interface BuyPermission {
+  /** An explicit price limit: bid at once at this price, no mandate needed. */
+  readonly priceSats?: number;
+  /** How long to wait for a mandate or a local worker before giving up (default: not at all). */
+  readonly waitMs?: number;
+}
+
+/** Pause between attempts to reach a seller that dropped the connection. */
+const RECONNECT_PAUSE_MS = 2_000;
+const BID_GRACE_MS = 60_000;
+/** How long to wait for the seller to announce its peer URL: the transaction's own deadline ends it sooner. */
+const SELLER_WAIT_MS = 10 * 60_000;
+
+export class Buyer {
+  readonly actors = new Map<string, BuyActor>();
+  private readonly permissions = new Map<string, BuyPermission>();
+  private readonly sessions = new Map<string, RpcPeer<PeerProtocol>>();
+  private counter = 0;
+
+  constructor(
+    private readonly deps: TradeDeps,
+    private readonly seller: Seller,
+    private readonly attemptsMax: number,
+  ) {}
+
+  resume(states: readonly BuyState[]): void {
+    for (const state of states) {
+      this.counter = Math.max(this.counter, Number(state.context.tradeId.split('-')[1]) || 0);
+      if (buyTradeMachine.compiled.isFinal(state.value)) continue;
+      this.track(new TradeActor('buy', state.context.tradeId, state, buyTradeMachine.compiled, this.save));
+    }
+  }
+
+  /** Starts a purchase of `article` for work already in CAFS. */
+  async buy(article: string, work: { fileKey: string; size: number }, permission: BuyPermission): Promise<BuyActor> {
+    const input: BuyInput = { tradeId: `b-${++this.counter}`, article, workFileKey: work.fileKey, workSize: work.size, attemptsMax: this.attemptsMax, nowMs: this.deps.clock.now() };
+    const state = buyTradeMachine.compiled.initial(input);
+    await this.save('buy', input.tradeId, state);
+    const actor = new TradeActor('buy', input.tradeId, state, buyTradeMachine.compiled, this.save);
+    this.permissions.set(input.tradeId, permission);
+    this.track(actor);
+    return actor;
+  }
+
+  private readonly save = (side: 'buy' | 'sell', tradeId: string, state: BuyState): Promise<void> => this.deps.store.saveTrade(side, tradeId, state);
+
+  private readonly drivers = new Set<Promise<void>>();
+
+  /** Resolves when every driver has returned (after the daemon's stop signal). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.drivers]);
+  }
+
+  private track(actor: BuyActor): void {
+    this.actors.set(actor.tradeId, actor);
+    const driver = this.drive(actor).finally(() => this.drivers.delete(driver));
+    this.drivers.add(driver);
+  }
+
+  private async drive(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    try {
+      while (!actor.isFinal && !deps.stopping.aborted) await this.advance(actor);
+    } catch (error) {
+      if (!deps.stopping.aborted) {
+        const failed = await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: describe(error) });
+        if (!failed) await actor.send({ type: 'CANCEL', nowMs: deps.clock.now(), reason: describe(error) });
+        if (!actor.isFinal) return this.drive(actor); // FAIL started a new attempt
+      }
+    } finally {
+      this.permissions.delete(actor.tradeId);
+    }
+    if (actor.isFinal) {
+      this.closeSession(actor.tradeId);
+      deps.log(`buy ${actor.tradeId} ${actor.state.value}${actor.state.context.error === null ? '' : `: ${actor.state.context.error}`}`);
+    }
+  }
+
+  private async advance(actor: BuyActor): Promise<void> {
+    const { value } = actor.state;
+    switch (value) {
+      case 'clearance':
+        return this.clear(actor);
+      case 'local':
+        return this.runLocally(actor);
+      case 'bidding':
+        return this.placeBid(actor);
+      case 'bidPlaced':
+        return this.awaitMatch(actor);
+      case 'matched':
+        return this.commit(actor);
+      case 'transferring':
+        return this.transfer(actor);
+      case 'receipted':
+        return this.fetchKey(actor);
+      case 'verifying':
+        return this.verify(actor);
+      default:
+        return;
+    }
+  }
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
+
+  /** Local first, then a mandate, then the request's own price; else wait for one of them or give up. */
+  private async clear(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { article } = actor.state.context;
+    const permission = this.permissions.get(actor.tradeId);
+    if (permission === undefined) {
+      await actor.send({ type: 'CANCEL', nowMs: this.now(), reason: 'the daemon restarted before this buy was cleared' });
+      return;
+    }
+    const deadlineMs = this.now() + (permission.waitMs ?? 0);
+    for (;;) {
+      const workerId = await this.seller.lendWorker(article);
+      if (workerId !== undefined) {
+        await actor.send({ type: 'LOCAL', nowMs: this.now(), workerId });
+        return;
+      }
+      const mandate = deps.mandates.find('buy', article);
+      if (mandate !== undefined) {
+        await deps.mandates.use(mandate.mandateId);
+        await actor.send({ type: 'CLEARED', nowMs: this.now(), priceSats: mandate.priceSats, clearedBy: mandate.mandateId });
+        return;
+      }
+      if (permission.priceSats !== undefined) {
+        await actor.send({ type: 'CLEARED', nowMs: this.now(), priceSats: permission.priceSats, clearedBy: 'request' });
+        return;
+      }
+      if (this.now() >= deadlineMs) {
+        await actor.send({ type: 'CANCEL', nowMs: this.now(), reason: `no permission to buy ${article}: create a buy mandate (POST /mandates) or give a price (?price=)` });
+        return;
+      }
+      await this.nextChange(deadlineMs - this.now());
+    }
+  }
+
+  /** Resolves when mandates or workers change, or after `ms`. */
+  private nextChange(ms: number): Promise<void> {
+    const { deps } = this;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        stopMandates();
+        stopWorkers();
+        deps.clock.clearTimer(timer);
+        resolve();
+      };
+      const stopMandates = deps.mandates.onChange(done);
+      const stopWorkers = deps.workers.onChange(done);
+      const timer = deps.clock.setTimer(done, ms);
+    });
+  }
+
+  private async runLocally(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { context } = actor.state;
+    const workerId = context.clearedBy?.slice('local:'.length) ?? '';
+    try {
+      const work = await this.readWork(context);
+      const result = await deps.workers.run(workerId, work, context.tradeId, deps.stopping);
+      this.check(context.article, work, result);
+      const stored = await importFile(deps.cafs, [result]);
+      await actor.send({ type: 'VERIFIED', nowMs: this.now(), resultFileKey: stored.fileKey });
+    } finally {
+      this.seller.returnWorker(workerId);
+    }
+  }
+
+  private async placeBid(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { article, priceSats } = actor.state.context;
+    try {
+      const placed = await deps.link.client.placeBid(article, 'buy', priceSats!);
+      await actor.send({ type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId });
+    } catch (error) {
+      if (!isUncertain(error)) throw error;
+      // The bid may have been placed without our hearing of it: withdraw bids no trade knows, then bid again.
+      await pause(deps, RECONNECT_PAUSE_MS);
+      await this.withdrawOrphans().catch(() => undefined);
+    }
+  }
+
+  /** Withdraws our open buy bids that no live trade of this daemon holds. */
+  async withdrawOrphans(alsoKnown: ReadonlySet<string | null> = new Set()): Promise<number> {
+    const { deps } = this;
+    const known = new Set([...alsoKnown, ...[...this.actors.values()].map((actor) => actor.state.context.bidId)]);
+    for (const sell of this.seller.actors.values()) known.add(sell.state.context.bidId);
+    let withdrawn = 0;
+    for (const bidId of await deps.link.openBids()) {
+      if (known.has(bidId)) continue;
+      await deps.link.client.withdrawBid(bidId).then(() => withdrawn++, () => undefined);
+    }
+    return withdrawn;
+  }
+
+  private async awaitMatch(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { article, bidId } = actor.state.context;
+    const lifetimeMs = deps.link.info.articles.find((spec) => spec.articleId === article)?.bidLifetimeMs ?? 120_000;
+    const outcome = await deps.link.waitUntil(
+      async () => {
+        const found = await deps.link.bidOutcome(bidId!);
+        return found.kind === 'open' ? undefined : found;
+      },
+      lifetimeMs + BID_GRACE_MS,
+      `the outcome of bid ${bidId}`,
+      deps.stopping,
+    );
+    if (outcome.kind === 'matched') {
+      await actor.send({ type: 'MATCHED', nowMs: this.now(), txId: outcome.txId, buyerSecret: randomHex(deps, 32) });
+    } else {
+      await actor.send({ type: 'BID_ENDED', nowMs: this.now(), reason: `no seller took the bid (${actor.state.context.attempts} bids placed)` });
+    }
+  }
+
+  /** Publishes the work hash and its secret hash, then waits for the seller's peer URL. */
+  private async commit(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { txId, workFileKey, buyerSecret } = actor.state.context;
+    const tx = await this.transaction(txId!, 'the seller never answered');
+    if (tx['workHash'] === null) {
+      await deps.link.client.txMessage(txId!, 'workhash', { workhash: workFileKey, worksecrethash: workSecretHash(workFileKey, buyerSecret!) });
+    }
+    const workerUrl = await deps.link.waitUntil(
+      async () => {
+        const current = await this.transaction(txId!, 'the seller never answered');
+        return typeof current['workerUrl'] === 'string' ? current['workerUrl'] : undefined;
+      },
+      SELLER_WAIT_MS,
+      `the seller of ${txId}`,
+      deps.stopping,
+    );
+    await actor.send({ type: 'SELLER_READY', nowMs: this.now(), workerUrl });
+  }
+
+  /** The transaction; its end becomes an error that names what went wrong. */
+  private async transaction(txId: string, whenEnded: string): Promise<TxView> {
+    try {
+      return await this.deps.link.transaction(txId);
+    } catch (error) {
+      if (error instanceof TxRetiredError) throw new Error(`${whenEnded}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** Sends the work and the secret, and receives the encrypted result. */
+  private async transfer(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { txId, workFileKey, buyerSecret } = actor.state.context;
+    const manifest = await deps.cafs.loadFile(workFileKey);
+    if (manifest === undefined) throw new Error(`the work ${workFileKey} is missing from CAFS`);
+    const result = await this.withSeller(actor, async (peer) => {
+      await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: workTransferId(txId!) });
+      await peer.request('peer.secret', { txId: txId!, buyerSecret: buyerSecret! });
+      return peer.request('peer.result', { txId: txId! }, { timeoutMs: PEER_RESULT_TIMEOUT_MS });
+    });
+    if ((await deps.cafs.loadFile(result.encryptedFileKey)) === undefined) throw new Error('the seller named an encrypted result it never sent');
+    await actor.send({ type: 'RESULT_RECEIVED', nowMs: this.now(), encryptedFileKey: result.encryptedFileKey });
+  }
+
+  /** Signs the receipt and gets the key: from the seller directly, or as published on the exchange. */
+  private async fetchKey(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { txId, encryptedFileKey } = actor.state.context;
+    const receipt = deps.link.client.signReceipt(encryptedFileKey!);
+    const stop = new AbortController();
+    const fromSeller = this.withSeller(actor, (peer) => peer.request('peer.receipt', { txId: txId!, signature: receipt }), stop.signal).then((answer) => answer.resultKey);
+    const fromExchange = deps.link.waitUntil(
+      async () => {
+        const tx = await this.transaction(txId!, 'no key was published');
+        return typeof tx['encResultKey'] === 'string' ? tx['encResultKey'] : undefined;
+      },
+      24 * 3600_000,
+      `the key of ${txId}`,
+      stop.signal,
+    );
+    try {
+      const resultKey = await firstSuccess([fromSeller, fromExchange]);
+      await actor.send({ type: 'KEY', nowMs: this.now(), resultKey });
+    } finally {
+      stop.abort('done');
+    }
+  }
+
+  /** Decrypts, checks and accepts the result; a result that fails is rejected on the exchange. */
+  private async verify(actor: BuyActor): Promise<void> {
+    const { deps } = this;
+    const { context } = actor.state;
+    const manifest = await deps.cafs.loadFile(context.encryptedFileKey!);
+    if (manifest === undefined) throw new Error('the encrypted result is missing from CAFS');
+    let result: Uint8Array;
+    try {
+      result = decryptResult(await readFileBytes(deps.cafs, manifest), context.resultKey!);
+      this.check(context.article, await this.readWork(context), result);
+    } catch (error) {
+      const reason = describe(error).slice(0, 200);
+      await deps.link.client.txMessage(context.txId!, 'rejectresult', { reason }).catch(() => undefined);
+      throw error;
+    }
+    const stored = await importFile(deps.cafs, [result]);
+    try {
+      await deps.link.client.txMessage(context.txId!, 'acceptresult');
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') throw error; // retired meanwhile: paid at the deadline
+    }
+    await actor.send({ type: 'VERIFIED', nowMs: this.now(), resultFileKey: stored.fileKey });
+  }
+
+  private check(article: string, work: Uint8Array, result: Uint8Array): void {
+    const verifier = this.deps.verifiers[article];
+    if (verifier !== undefined && !verifier(work, result)) throw new ResultDecryptionError(`the result is wrong: it fails the check for ${article}`);
+  }
+
+  private async readWork(context: BuyContext): Promise<Uint8Array> {
+    const manifest = await this.deps.cafs.loadFile(context.workFileKey);
+    if (manifest === undefined) throw new Error(`the work ${context.workFileKey} is missing from CAFS`);
+    return readFileBytes(this.deps.cafs, manifest);
+  }
+
+  /**
+   * Runs `exchange` over an authenticated session with the transaction's seller, reconnecting after
+   * a dropped connection while the transaction is still active. Protocol refusals end it.
+   */
+  private async withSeller<T>(actor: BuyActor, exchange: (peer: RpcPeer<PeerProtocol>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { deps } = this;
+    for (;;) {
+      if (deps.stopping.aborted) throw new StoppedError('the daemon is stopping');
+      if (signal?.aborted) throw new StoppedError('no longer needed');
+      try {
+        return await exchange(await this.session(actor));
+      } catch (error) {
+        const dropped = error instanceof ProtocolError ? isUncertain(error) : true;
+        if (!dropped) throw error;
+        this.closeSession(actor.tradeId);
+        await this.transaction(actor.state.context.txId!, `the seller went away (${describe(error)})`);
+        await pause(deps, RECONNECT_PAUSE_MS);
+      }
+    }
+  }
+
+  /** The open, authenticated connection to this trade's seller, or a new one. */
+  private async session(actor: BuyActor): Promise<RpcPeer<PeerProtocol>> {
+    const { deps } = this;
+    const open = this.sessions.get(actor.tradeId);
+    if (open?.isOpen) return open;
+    const { txId, workerUrl } = actor.state.context;
+    const tx = await this.transaction(txId!, 'the transaction ended');
+    const receiver = cafsReceiver(deps.cafs);
+    const resultOnly = <B extends { transferId: string }>(body: B): B => {
+      if (body.transferId !== resultTransferId(txId!)) throw ProtocolError.of('invalid_body', `expected transfer "${resultTransferId(txId!)}"`);
+      return body;
+    };
+    const peer = new RpcPeer(await connectWebSocket(workerUrl!, { clock: deps.clock }), peerProtocol, {
+      'cafs.offer': (body, context) => receiver['cafs.offer']!(resultOnly(body), context as never),
+      'cafs.chunks': (body, context) => receiver['cafs.chunks']!(resultOnly(body), context as never),
+      'cafs.done': (body, context) => receiver['cafs.done']!(resultOnly(body), context as never),
+    }, { clock: deps.clock, requestTimeoutMs: PEER_RESULT_TIMEOUT_MS });
+    const exchangeId = deps.link.info.exchangeId;
+    const nonce = createNonce(deps.clock, deps.random);
+    const signature = signMessage(helloText(exchangeId, txId!, deps.identity.address, nonce), deps.identity.privateKey, { compressed: deps.identity.compressed });
+    const welcome = await peer.request('peer.hello', { txId: txId!, buyer: deps.identity.address, nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) });
+    const seller = String(tx['seller']);
+    if (welcome.seller !== seller || !verifyMessage(welcomeText(exchangeId, txId!, seller, nonce), seller, Buffer.from(welcome.signature).toString('base64'))) {
+      peer.close(1000, 'not the seller');
+      throw new Error(`the peer at ${workerUrl} is not the transaction's seller ${seller}`);
+    }
+    this.sessions.set(actor.tradeId, peer);
+    return peer;
+  }
+
+  private closeSession(tradeId: string): void {
+    this.sessions.get(tradeId)?.close(1000, 'trade over');
+    this.sessions.delete(tradeId);
+  }
+}
+
+/** The first promise to resolve; rejects only when all reject (with the first rejection). */
+function firstSuccess<T>(promises: readonly Promise<T>[]): Promise<T> {
+  return Promise.any(promises).catch((error: AggregateError) => {
+    throw error.errors[0];
+  });
+}

@@ -1,0 +1,185 @@
+// The daemon: one participant's agent on the market (docs/daemon.md). It composes the identity,
+// the embedded store (trades and mandates), the on-disk CAFS, the link to the exchange, the
+// worker registry, the buyer and seller drivers, the peer endpoint buyers reach it at, and the
+// local HTTP API. Trades resume where they were after a restart.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DiskChunkStore } from '../cafs/disk-store.js';
+import type { Clock } from '../clock.js';
+import type { Identity } from '../crypto/keys.js';
+import { createPrng, type Prng } from '../random.js';
+import { LmdbStore } from '../store/lmdb.js';
+import { RpcPeer } from '../transport/rpc.js';
+import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-server.js';
+import { Buyer, type BuyActor } from './buyer.js';
+import { DaemonStore } from './daemon-store.js';
+import { ExchangeLink } from './exchange-link.js';
+import { BUILT_IN_VERIFIERS, type ResultVerifier } from './hash-work.js';
+import { createLocalApi } from './local-api.js';
+import { Mandates } from './mandates.js';
+import { peerProtocol } from './peer-protocol.js';
+import { Seller, type SellActor } from './seller.js';
+import type { TradeDeps } from './trading.js';
+import { WorkerRegistry } from './workers.js';
+
+export interface DaemonOptions {
+  readonly clock: Clock;
+  readonly identity: Identity;
+  readonly dataDir: string;
+  /** The exchange's WebSocket URL, e.g. ws://127.0.0.1:8090/ws. */
+  readonly exchangeUrl: string;
+  /** Local API (default 127.0.0.1:8091; port 0 picks a free one). */
+  readonly apiHost?: string;
+  readonly apiPort?: number;
+  /** Peer endpoint for buyers (default 127.0.0.1, port 0 = a free one). */
+  readonly peerHost?: string;
+  readonly peerPort?: number;
+  /** The URL buyers are told (default ws://<peerHost>:<port>/peer); for NAT port forwarding. */
+  readonly peerPublicUrl?: string;
+  /** Bids a buy may place before it fails (default 3). */
+  readonly attemptsMax?: number;
+  readonly verifiers?: Readonly<Record<string, ResultVerifier>>;
+  readonly random?: (count: number) => Uint8Array;
+  readonly prng?: Prng;
+  readonly log?: (line: string) => void;
+}
+
+export const PEER_PATH = '/peer';
+
+export class Daemon {
+  apiUrl = '';
+  peerUrl = '';
+  readonly link: ExchangeLink;
+  readonly cafs: DiskChunkStore;
+  readonly workers: WorkerRegistry;
+  readonly mandates: Mandates;
+  readonly buyer: Buyer;
+  readonly seller: Seller;
+  private readonly store: LmdbStore;
+  private readonly stopping = new AbortController();
+  private apiServer: Server | undefined;
+  private peerServer: Server | undefined;
+  private peerEndpoint: WebSocketEndpoint | undefined;
+
+  private constructor(readonly options: DaemonOptions) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    this.store = new LmdbStore(join(options.dataDir, 'store'));
+    this.cafs = new DiskChunkStore(join(options.dataDir, 'cafs'));
+    const random = options.random ?? ((count: number) => new Uint8Array(randomBytes(count)));
+    const prng = options.prng ?? createPrng(Buffer.from(random(4)).readUInt32BE(0));
+    const log = options.log ?? (() => {});
+    this.link = new ExchangeLink({ url: options.exchangeUrl, identity: options.identity, clock: options.clock, prng, random, onState: (state, detail) => log(`exchange ${state}: ${detail}`) });
+    const daemonStore = new DaemonStore(this.store);
+    this.workers = new WorkerRegistry(options.clock);
+    this.mandates = new Mandates(daemonStore, options.clock);
+    const deps: TradeDeps = {
+      link: this.link,
+      cafs: this.cafs,
+      store: daemonStore,
+      workers: this.workers,
+      mandates: this.mandates,
+      clock: options.clock,
+      identity: options.identity,
+      random,
+      verifiers: options.verifiers ?? BUILT_IN_VERIFIERS,
+      log,
+      stopping: this.stopping.signal,
+    };
+    this.seller = new Seller(deps, async () => this.peerUrl);
+    this.buyer = new Buyer(deps, this.seller, options.attemptsMax ?? 3);
+  }
+
+  get identity(): Identity {
+    return this.options.identity;
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const daemon = new Daemon(options);
+    try {
+      await daemon.open();
+    } catch (error) {
+      await daemon.stop();
+      throw error;
+    }
+    return daemon;
+  }
+
+  private async open(): Promise<void> {
+    const { options } = this;
+    await this.link.start();
+    await this.mandates.load();
+    await this.startPeerEndpoint();
+    const records = await new DaemonStore(this.store).loadTrades();
+    // Bids placed just before a crash, whose answer never arrived, belong to no trade: withdraw them.
+    await this.buyer.withdrawOrphans(new Set(records.map((record) => record.state.context.bidId)));
+    this.seller.resume(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
+    this.buyer.resume(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
+    const app = createLocalApi(this, apiToken(options.dataDir));
+    await new Promise<void>((resolve) => app.listen(options.apiPort ?? 8091, options.apiHost ?? '127.0.0.1', () => resolve()));
+    this.apiServer = app.server as Server;
+    this.apiUrl = urlOf('http', options.apiHost ?? '127.0.0.1', (this.apiServer.address() as AddressInfo).port, '');
+    this.seller.offer();
+  }
+
+  private async startPeerEndpoint(): Promise<void> {
+    const { options } = this;
+    const host = options.peerHost ?? '127.0.0.1';
+    this.peerServer = createServer((_request, response) => response.writeHead(404).end());
+    this.peerEndpoint = attachWebSocketServer(this.peerServer, {
+      clock: options.clock,
+      path: PEER_PATH,
+      onConnection: (connection) => new RpcPeer(connection, peerProtocol, this.seller.peerHandlers(), { clock: options.clock }),
+    });
+    const server = this.peerServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.peerPort ?? 0, host, () => resolve());
+    });
+    this.peerUrl = options.peerPublicUrl ?? urlOf('ws', host, (server.address() as AddressInfo).port, PEER_PATH);
+  }
+
+  info() {
+    return {
+      address: this.identity.address,
+      network: this.identity.network,
+      exchangeUrl: this.options.exchangeUrl,
+      exchangeId: this.link.info?.exchangeId ?? null,
+      exchangeState: this.link.connection.state,
+      apiUrl: this.apiUrl,
+      peerUrl: this.peerUrl,
+    };
+  }
+
+  trades(): Array<BuyActor | SellActor> {
+    return [...this.buyer.actors.values(), ...this.seller.actors.values()].sort((a, b) => a.state.context.createdMs - b.state.context.createdMs);
+  }
+
+  /** Stops taking work, ends waits (trades stay saved where they are), closes everything. */
+  async stop(): Promise<void> {
+    this.stopping.abort('the daemon is stopping');
+    await Promise.allSettled([this.buyer.idle(), this.seller.idle()]);
+    if (this.apiServer !== undefined) {
+      this.apiServer.closeAllConnections();
+      await new Promise<void>((resolve) => this.apiServer!.close(() => resolve()));
+    }
+    await this.peerEndpoint?.close();
+    if (this.peerServer?.listening) await new Promise<void>((resolve) => this.peerServer!.close(() => resolve()));
+    this.link.close();
+    await this.store.close();
+  }
+}
+
+function urlOf(scheme: string, host: string, port: number, path: string): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `${scheme}://${shown}:${port}${path}`;
+}
+
+/** The token callers from other machines must show; created on first start, readable only by the user. */
+function apiToken(dataDir: string): string {
+  const path = join(dataDir, 'api-token');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString('hex'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+}

@@ -1,0 +1,20 @@
+// The test article's work (net.bitwrk/test/hash/0): the result is SHA-256 applied ROUNDS times to
+// the work (H¹ = SHA-256(work), Hᵏ = SHA-256(Hᵏ⁻¹)) as lowercase hex and a newline. Cheap enough to
+// run anywhere, costly enough to be real work, and a buyer can check a result by redoing it.
+import { createHash } from 'node:crypto';
+import { TEST_HASH_ARTICLE } from '../server/catalogue.js';
+
+export const HASH_ROUNDS = 100_000;
+
+export function hashWork(work: Uint8Array, rounds = HASH_ROUNDS): Uint8Array {
+  let digest = createHash('sha256').update(work).digest();
+  for (let round = 1; round < rounds; round++) digest = createHash('sha256').update(digest).digest();
+  return new TextEncoder().encode(`${digest.toString('hex')}\n`);
+}
+
+/** Result checks the buyer runs before accepting, per article. Articles without one are accepted as delivered. */
+export type ResultVerifier = (work: Uint8Array, result: Uint8Array) => boolean;
+
+export const BUILT_IN_VERIFIERS: Readonly<Record<string, ResultVerifier>> = {
+  [TEST_HASH_ARTICLE]: (work, result) => Buffer.from(hashWork(work)).equals(Buffer.from(result)),
+};

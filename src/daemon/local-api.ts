@@ -1,0 +1,214 @@
+// The daemon's local HTTP API (docs/daemon.md): programs buy work through it, worker programs
+// register with it, the user grants and revokes mandates and watches trades. It listens on
+// loopback by default; a caller from another address must show the API token. Bad input gets 4xx
+// with `{ error: { name, message } }` and changes nothing.
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import polka, { type Polka } from 'polka';
+import { z } from 'zod';
+import { importFile, readFile } from '../cafs/files.js';
+import { ARTICLE_ID_PATTERN } from '../market/articles.js';
+import { MONEY_SATS_MAX } from '../market/limits.js';
+import type { BuyActor } from './buyer.js';
+import type { Daemon } from './daemon.js';
+import { mandateRequest } from './mandates.js';
+import { renderStatusPage } from './status-page.js';
+import { workerRegistration } from './workers.js';
+
+/** Largest work a program may post (CAFS would take more; this is what one trade should carry). */
+export const WORK_BYTES_MAX = 1024 * 1024 * 1024;
+const JSON_BODY_BYTES_MAX = 64 * 1024;
+/** Longest a buy request may wait for permission. */
+const WAIT_SECONDS_MAX = 3600;
+
+type Request = IncomingMessage & { params: Record<string, string>; query: Record<string, string | string[]>; path: string };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) return void response.destroy();
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+function fail(response: ServerResponse, error: unknown): void {
+  if (error instanceof HttpError) return send(response, error.status, { error: { name: error.errorName, message: error.message } });
+  send(response, 500, { error: { name: 'internal', message: (error as Error).message } });
+}
+
+/** A single query parameter (repeats are refused: which one would count?). */
+function queryValue(request: Request, name: string): string | undefined {
+  const value = request.query[name];
+  if (Array.isArray(value)) throw new HttpError(400, 'invalid_query', `query parameter "${name}" appears more than once`);
+  return value;
+}
+
+function integerQuery(request: Request, name: string, range: { min: number; max: number }): number | undefined {
+  const raw = queryValue(request, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(raw)) throw new HttpError(400, 'invalid_query', `query parameter "${name}": expected a whole number, got "${raw.slice(0, 40)}"`);
+  const value = Number(raw);
+  if (value < range.min || value > range.max) throw new HttpError(400, 'invalid_query', `query parameter "${name}" must be between ${range.min} and ${range.max}`);
+  return value;
+}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of request as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limit) throw new HttpError(413, 'body_too_large', `the body exceeds ${limit} bytes`);
+    parts.push(part);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A JSON body, or an url-encoded form (the original's worker registration), checked by `schema`. */
+async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: S, formNames: Record<string, string> = {}): Promise<z.output<S>> {
+  const text = await readBody(request, JSON_BODY_BYTES_MAX);
+  let data: unknown;
+  if ((request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams(text);
+    data = Object.fromEntries([...form.keys()].map((key) => [formNames[key] ?? key, form.get(key)]));
+  } else {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+    }
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new HttpError(400, 'invalid_body', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+export function tradeView(actor: BuyActor | { side: string; tradeId: string; state: { value: string; context: object } }): Record<string, unknown> {
+  return { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, ...actor.state.context };
+}
+
+export function createLocalApi(daemon: Daemon, apiToken: string): Polka {
+  const app = polka({ onError: (error, _request, response) => fail(response as ServerResponse, error), onNoMatch: (_request, response) => fail(response, new HttpError(404, 'not_found', 'no such endpoint (see docs/daemon.md)')) });
+  const token = Buffer.from(`Bearer ${apiToken}`);
+  app.use((request, response, next) => {
+    if (isLoopback(request.socket.remoteAddress)) return next();
+    const given = Buffer.from(request.headers.authorization ?? '');
+    if (given.length === token.length && timingSafeEqual(given, token)) return next();
+    send(response, 403, { error: { name: 'forbidden', message: 'callers from other machines must send "Authorization: Bearer <token>" (the api-token file in the data directory)' } });
+  });
+  const route = (handler: (request: Request, response: ServerResponse) => Promise<void> | void) => (request: IncomingMessage, response: ServerResponse) => {
+    Promise.resolve()
+      .then(() => handler(request as Request, response))
+      .catch((error: unknown) => fail(response, error));
+  };
+
+  app.get('/', route((_request, response) => void response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(renderStatusPage(daemon))));
+  app.get('/id', route((_request, response) => void response.writeHead(200, { 'content-type': 'text/plain' }).end('BitWrk daemon')));
+  app.get('/info', route((_request, response) => send(response, 200, daemon.info())));
+  app.get('/account', route(async (_request, response) => send(response, 200, await daemon.link.connection.request('account', { address: daemon.identity.address }))));
+
+  app.post('/buy/*', route(async (request, response) => buy(daemon, request, response)));
+  app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map(tradeView))));
+  app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(tradeOf(daemon, request)))));
+  app.get('/trades/:id/result', route(async (request, response) => {
+    const actor = tradeOf(daemon, request);
+    if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale; results belong to buys`);
+    await sendResult(daemon, actor as BuyActor, response);
+  }));
+  app.get('/file/:key', route(async (request, response) => {
+    const key = request.params['key'] ?? '';
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new HttpError(400, 'invalid_key', 'a file key is 64 lowercase hex digits');
+    await streamFile(daemon, key, response, {});
+  }));
+
+  app.get('/mandates', route((_request, response) => send(response, 200, daemon.mandates.list())));
+  app.post('/mandates', route(async (request, response) => send(response, 201, await daemon.mandates.add(await parseBody(request, mandateRequest)))));
+  app.delete('/mandates/:id', route(async (request, response) => {
+    if (!(await daemon.mandates.revoke(request.params['id'] ?? ''))) throw new HttpError(404, 'mandate_unknown', `no mandate ${request.params['id']}`);
+    send(response, 200, { revoked: request.params['id'] });
+  }));
+
+  const register = route(async (request, response) => send(response, 200, daemon.workers.register(await parseBody(request, workerRegistration, { pushurl: 'pushUrl' }))));
+  const unregister = (id: string, response: ServerResponse): void => {
+    if (!daemon.workers.unregister(id)) throw new HttpError(404, 'worker_unknown', `no worker ${id}`);
+    send(response, 200, { unregistered: id });
+  };
+  app.get('/workers', route((_request, response) => send(response, 200, daemon.workers.list())));
+  app.post('/workers', register);
+  app.post('/registerworker', register);
+  app.delete('/workers/:id', route((request, response) => unregister(request.params['id'] ?? '', response)));
+  app.post('/unregisterworker', route((request, response) => unregister(queryValue(request, 'id') ?? '', response)));
+  return app;
+}
+
+function tradeOf(daemon: Daemon, request: Request): BuyActor | ReturnType<Daemon['trades']>[number] {
+  const actor = daemon.trades().find((trade) => trade.tradeId === request.params['id']);
+  if (actor === undefined) throw new HttpError(404, 'trade_unknown', `no trade ${request.params['id']}`);
+  return actor;
+}
+
+async function buy(daemon: Daemon, request: Request, response: ServerResponse): Promise<void> {
+  const article = request.params['*'] ?? '';
+  if (!ARTICLE_ID_PATTERN.test(article)) throw new HttpError(400, 'invalid_article', `"${article.slice(0, 80)}" is not an article id`);
+  if (daemon.link.info.articles.every((spec) => spec.articleId !== article)) throw new HttpError(404, 'article_unknown', `the exchange does not trade ${article}`);
+  const priceSats = integerQuery(request, 'price', { min: 0, max: MONEY_SATS_MAX });
+  const waitSeconds = integerQuery(request, 'wait', { min: 0, max: WAIT_SECONDS_MAX });
+  const asynchronous = queryValue(request, 'async');
+  if (asynchronous !== undefined && asynchronous !== '1') throw new HttpError(400, 'invalid_query', 'query parameter "async" must be 1');
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > WORK_BYTES_MAX) throw new HttpError(413, 'body_too_large', `work is limited to ${WORK_BYTES_MAX} bytes`);
+  let size = 0;
+  async function* limited(): AsyncGenerator<Uint8Array> {
+    for await (const part of request as AsyncIterable<Buffer>) {
+      size += part.length;
+      if (size > WORK_BYTES_MAX) throw new HttpError(413, 'body_too_large', `work is limited to ${WORK_BYTES_MAX} bytes`);
+      yield part;
+    }
+  }
+  const work = await importFile(daemon.cafs, limited());
+  const actor = await daemon.buyer.buy(article, work, {
+    ...(priceSats === undefined ? {} : { priceSats }),
+    ...(waitSeconds === undefined ? {} : { waitMs: waitSeconds * 1000 }),
+  });
+  if (asynchronous === '1') {
+    response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify({ tradeId: actor.tradeId }));
+    return;
+  }
+  await sendResult(daemon, actor, response);
+}
+
+/** Waits for the buy to end; streams the result, or answers why there is none. */
+async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerResponse): Promise<void> {
+  const final = await actor.finished();
+  if (final.value === 'done') {
+    return streamFile(daemon, final.context.resultFileKey!, response, { 'x-bitwrk-trade': actor.tradeId });
+  }
+  const cleared = final.context.clearedBy !== null;
+  const error = cleared
+    ? new HttpError(502, 'trade_failed', `the trade ${actor.tradeId} failed: ${final.context.error}`)
+    : new HttpError(402, 'no_permission', final.context.error ?? 'the buy was not cleared');
+  send(response, error.status, { error: { name: error.errorName, message: error.message }, trade: tradeView(actor) });
+}
+
+async function streamFile(daemon: Daemon, fileKey: string, response: ServerResponse, headers: Record<string, string>): Promise<void> {
+  const manifest = await daemon.cafs.loadFile(fileKey);
+  if (manifest === undefined) throw new HttpError(404, 'file_unknown', `no file ${fileKey}`);
+  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(manifest.size), 'x-bitwrk-file': fileKey, ...headers });
+  for await (const part of readFile(daemon.cafs, manifest)) {
+    if (!response.write(part)) await new Promise((resolve) => response.once('drain', resolve));
+  }
+  response.end();
+}

@@ -1,0 +1,120 @@
+// Mandates: the user's standing permission for the daemon to trade (reference §6.4). A mandate
+// names a side, an article and a price limit, and may be limited to a number of trades and an
+// expiry. No bid is placed without one, or without an explicit price on the buy request itself.
+// A buy mandate is used when it clears a buy; a sell mandate when a sell bid matches.
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import { ARTICLE_ID_PATTERN } from '../market/articles.js';
+import { MONEY_SATS_MAX } from '../market/limits.js';
+import type { DaemonStore } from './daemon-store.js';
+
+export interface Mandate {
+  readonly mandateId: string;
+  readonly side: 'buy' | 'sell';
+  readonly article: string;
+  readonly priceSats: number;
+  /** Trades it still allows; null: no limit. */
+  readonly tradesLeft: number | null;
+  /** When it stops (ms since the epoch); null: never. */
+  readonly expiresMs: number | null;
+  readonly createdMs: number;
+}
+
+/** The body of POST /mandates. */
+export const mandateRequest = z.strictObject({
+  side: z.enum(['buy', 'sell']),
+  article: z.string().min(1).max(128).regex(ARTICLE_ID_PATTERN, 'not an article id'),
+  priceSats: z.number().int().min(0).max(MONEY_SATS_MAX),
+  trades: z.number().int().min(1).max(1_000_000).optional(),
+  validForSeconds: z.number().int().min(1).max(366 * 24 * 3600).optional(),
+});
+export type MandateRequest = z.output<typeof mandateRequest>;
+
+export class Mandates {
+  private readonly byId = new Map<string, Mandate>();
+  private readonly listeners = new Set<() => void>();
+  private counter = 0;
+
+  constructor(
+    private readonly store: DaemonStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async load(): Promise<void> {
+    for (const mandate of await this.store.loadMandates()) {
+      this.byId.set(mandate.mandateId, mandate);
+      this.counter = Math.max(this.counter, Number(mandate.mandateId.slice(1)) || 0);
+    }
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  list(): Mandate[] {
+    this.dropSpent();
+    return [...this.byId.values()];
+  }
+
+  async add(request: MandateRequest): Promise<Mandate> {
+    const nowMs = this.clock.now();
+    const mandate: Mandate = {
+      mandateId: `m${++this.counter}`,
+      side: request.side,
+      article: request.article,
+      priceSats: request.priceSats,
+      tradesLeft: request.trades ?? null,
+      expiresMs: request.validForSeconds === undefined ? null : nowMs + request.validForSeconds * 1000,
+      createdMs: nowMs,
+    };
+    await this.store.saveMandate(mandate);
+    this.byId.set(mandate.mandateId, mandate);
+    this.changed();
+    return mandate;
+  }
+
+  async revoke(mandateId: string): Promise<boolean> {
+    if (!this.byId.has(mandateId)) return false;
+    await this.store.deleteMandate(mandateId);
+    this.byId.delete(mandateId);
+    this.changed();
+    return true;
+  }
+
+  /** The oldest mandate that allows a trade on this side and article now. */
+  find(side: 'buy' | 'sell', article: string): Mandate | undefined {
+    this.dropSpent();
+    for (const mandate of this.byId.values()) if (mandate.side === side && mandate.article === article) return mandate;
+    return undefined;
+  }
+
+  /** Spends one trade of a mandate (gone mandates are fine: the trade was already allowed). */
+  async use(mandateId: string): Promise<void> {
+    const mandate = this.byId.get(mandateId);
+    if (mandate === undefined || mandate.tradesLeft === null) return;
+    const next = { ...mandate, tradesLeft: mandate.tradesLeft - 1 };
+    if (next.tradesLeft <= 0) {
+      await this.store.deleteMandate(mandateId);
+      this.byId.delete(mandateId);
+    } else {
+      await this.store.saveMandate(next);
+      this.byId.set(mandateId, next);
+    }
+    this.changed();
+  }
+
+  private dropSpent(): void {
+    const nowMs = this.clock.now();
+    for (const [id, mandate] of this.byId) {
+      if (mandate.expiresMs !== null && nowMs >= mandate.expiresMs) {
+        this.byId.delete(id);
+        void this.store.deleteMandate(id);
+      }
+    }
+  }
+
+  private changed(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+}

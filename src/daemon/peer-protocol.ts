@@ -1,0 +1,53 @@
+// The protocol between a buyer's daemon and a seller's daemon, over one WebSocket (direct to the
+// seller's peer endpoint, or piped through the exchange's relay). MessagePack RPC as everywhere
+// (docs/protocol.md §1-4); the CAFS sync requests move the work (buyer → seller) and the
+// encrypted result (seller → buyer, the seller then being the one who asks).
+//   1. peer.hello: the buyer proves it is the transaction's buyer, the seller answers with its own
+//      signature over the buyer's nonce: both sides are authenticated by their BitWrk keys, not
+//      by IP or URL (a relay can read nothing it could use).
+//   2. cafs.offer/chunks/done (transferId = "work:<txId>"): the work.
+//   3. peer.secret: the buyer secret; the seller checks it against the published hash.
+//   4. peer.result: waits for the worker; the seller first sends the encrypted result with CAFS
+//      (transferId = "result:<txId>"), then answers with its key (hash) and size.
+//   5. peer.receipt: the buyer's signature over that hash; the seller publishes it with the
+//      decryption key on the exchange and answers with the key too.
+import { z } from 'zod';
+import { cafsProtocol } from '../cafs/sync.js';
+import { signedText } from '../crypto/signed-text.js';
+import { defineProtocol, fields } from '../transport/protocol.js';
+
+const txId = z.string().min(1).max(32);
+const address = z.string().min(26).max(35);
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/);
+const nonce = z.string().min(1).max(64);
+
+/** How long a buyer waits for the seller's worker (the exchange's WORKING grant is 5 min). */
+export const PEER_RESULT_TIMEOUT_MS = 6 * 60_000;
+
+export const peerProtocol = defineProtocol({
+  name: 'bitwrk-peer',
+  requests: {
+    ...cafsProtocol.requests,
+    'peer.hello': {
+      request: z.object({ txId, buyer: address, nonce, signature: fields.bytes(65) }),
+      response: z.object({ seller: address, signature: fields.bytes(65) }),
+    },
+    'peer.secret': { request: z.object({ txId, buyerSecret: hex32 }), response: z.object({ txId }) },
+    'peer.result': { request: z.object({ txId }), response: z.object({ encryptedFileKey: hex32, size: fields.nonNegativeInteger() }) },
+    'peer.receipt': { request: z.object({ txId, signature: z.string().length(88) }), response: z.object({ resultKey: hex32 }) },
+  },
+  pushes: {},
+});
+
+export type PeerProtocol = typeof peerProtocol;
+
+export const workTransferId = (txId: string): string => `work:${txId}`;
+export const resultTransferId = (txId: string): string => `result:${txId}`;
+
+export function helloText(exchangeId: string, txId: string, buyer: string, helloNonce: string): string {
+  return signedText('peer.hello', [['exchange', exchangeId], ['txid', txId], ['buyer', buyer], ['nonce', helloNonce]]);
+}
+
+export function welcomeText(exchangeId: string, txId: string, seller: string, helloNonce: string): string {
+  return signedText('peer.welcome', [['exchange', exchangeId], ['txid', txId], ['seller', seller], ['nonce', helloNonce]]);
+}

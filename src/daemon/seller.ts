@@ -1,0 +1,345 @@
+// The seller side: keeps registered workers busy. While a worker is idle and a sell mandate for its
+// article allows, a sell trade places a sell bid; on a match the daemon announces its peer URL,
+// receives the work from the buyer (peer protocol), checks the buyer secret, runs the worker,
+// encrypts the result, hands it over, and publishes the key with the buyer's receipt.
+import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
+import { importFile, readFileBytes } from '../cafs/files.js';
+import { nonceTimeMs } from '../crypto/nonce.js';
+import { signMessage, verifyMessage } from '../crypto/signmessage.js';
+import { sellTradeMachine, type SellContext, type SellEvent, type SellState, type SellValue } from '../machines/trade.js';
+import { ProtocolError } from '../transport/errors.js';
+import type { Handlers, RpcPeer } from '../transport/rpc.js';
+import { TxRetiredError } from './exchange-link.js';
+import { encryptResult, workSecretHash } from './fair-exchange.js';
+import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
+import { TradeActor } from './trade-actor.js';
+import { describe, isUncertain, randomHex, type TradeDeps } from './trading.js';
+
+export type SellActor = TradeActor<SellValue, SellContext, SellEvent>;
+
+/** How far a peer.hello's nonce time may be from ours. */
+const HELLO_CLOCK_SKEW_MS = 5 * 60_000;
+/** Extra time a bid's outcome is awaited beyond its lifetime. */
+const BID_GRACE_MS = 60_000;
+
+export class Seller {
+  readonly actors = new Map<string, SellActor>();
+  private readonly byTx = new Map<string, SellActor>();
+  private readonly byWorker = new Map<string, SellActor>();
+  /** Workers lent to a local buy: no sell bids for them meanwhile. */
+  private readonly lent = new Set<string>();
+  private readonly receiver;
+  private counter = 0;
+
+  constructor(
+    private readonly deps: TradeDeps,
+    /** The URL buyers reach this daemon's peer endpoint at (direct or through the relay). */
+    private readonly peerUrl: () => Promise<string>,
+  ) {
+    this.receiver = cafsReceiver(deps.cafs);
+    deps.workers.onChange(() => this.offer());
+    deps.mandates.onChange(() => this.offer());
+  }
+
+  /** Takes up saved trades after a restart. */
+  resume(states: readonly SellState[]): void {
+    for (const state of states) {
+      this.counter = Math.max(this.counter, Number(state.context.tradeId.split('-')[1]) || 0);
+      if (sellTradeMachine.compiled.isFinal(state.value)) continue;
+      this.track(new TradeActor('sell', state.context.tradeId, state, sellTradeMachine.compiled, this.save));
+    }
+  }
+
+  /** Places a sell bid for every idle worker a sell mandate covers. */
+  offer(): void {
+    if (this.deps.stopping.aborted || this.deps.link.client === undefined) return;
+    for (const worker of this.deps.workers.available()) {
+      if (this.byWorker.has(worker.id) || this.lent.has(worker.id)) continue;
+      const mandate = this.deps.mandates.find('sell', worker.article);
+      if (mandate === undefined) continue;
+      const tradeId = `s-${++this.counter}`;
+      const input = { tradeId, article: worker.article, workerId: worker.id, priceSats: mandate.priceSats, mandateId: mandate.mandateId, nowMs: this.deps.clock.now() };
+      this.track(new TradeActor('sell', tradeId, sellTradeMachine.compiled.initial(input), sellTradeMachine.compiled, this.save));
+    }
+  }
+
+  /**
+   * Lends an idle worker of `article` to a buy of this same daemon (local first): no market, no
+   * money. A worker waiting with a sell bid is taken only if its bid can still be withdrawn.
+   */
+  async lendWorker(article: string): Promise<string | undefined> {
+    for (const worker of this.deps.workers.available(article)) {
+      if (this.lent.has(worker.id)) continue;
+      const sell = this.byWorker.get(worker.id);
+      if (sell !== undefined && !(await this.withdrawForLocal(sell))) continue;
+      if (this.lent.has(worker.id) || this.byWorker.has(worker.id)) continue;
+      this.lent.add(worker.id);
+      return worker.id;
+    }
+    return undefined;
+  }
+
+  returnWorker(workerId: string): void {
+    this.lent.delete(workerId);
+    this.offer();
+  }
+
+  private async withdrawForLocal(sell: SellActor): Promise<boolean> {
+    const { value, context } = sell.state;
+    if (value === 'bidding') return false; // its bid is on the way; the next idle worker may do
+    if (value !== 'bidPlaced' || context.bidId === null) return false;
+    try {
+      await this.deps.link.client.withdrawBid(context.bidId);
+    } catch {
+      return false; // matched meanwhile, or the exchange is unreachable
+    }
+    await sell.send({ type: 'BID_ENDED', nowMs: this.deps.clock.now(), reason: 'withdrawn for a local buy' });
+    return true;
+  }
+
+  private readonly save = (side: 'buy' | 'sell', tradeId: string, state: SellState): Promise<void> => this.deps.store.saveTrade(side, tradeId, state);
+
+  private readonly drivers = new Set<Promise<void>>();
+
+  /** Resolves when every driver has returned (after the daemon's stop signal). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.drivers]);
+  }
+
+  private track(actor: SellActor): void {
+    this.actors.set(actor.tradeId, actor);
+    this.byWorker.set(actor.state.context.workerId, actor);
+    if (actor.state.context.txId !== null) this.byTx.set(actor.state.context.txId, actor);
+    const driver = this.drive(actor).finally(() => this.drivers.delete(driver));
+    this.drivers.add(driver);
+  }
+
+  private async drive(actor: SellActor): Promise<void> {
+    const { deps } = this;
+    try {
+      while (!actor.isFinal && !deps.stopping.aborted) await this.advance(actor);
+    } catch (error) {
+      if (!deps.stopping.aborted) {
+        deps.log(`sell ${actor.tradeId}: ${describe(error)}`);
+        await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: describe(error) });
+      }
+    }
+    if (deps.stopping.aborted) return;
+    const { value, context } = actor.state;
+    deps.log(`sell ${actor.tradeId} ${value}${context.error === null ? '' : `: ${context.error}`}`);
+    if (value === 'failed') deps.workers.block(context.workerId, context.error ?? 'sell failed');
+    if (this.byWorker.get(context.workerId) === actor) this.byWorker.delete(context.workerId);
+    if (context.txId !== null) this.byTx.delete(context.txId);
+    this.offer();
+  }
+
+  /** Does what the trade's state asks for, then steps it. */
+  private async advance(actor: SellActor): Promise<void> {
+    const { deps } = this;
+    const { value, context } = actor.state;
+    const nowMs = (): number => deps.clock.now();
+    switch (value) {
+      case 'bidding': {
+        const placed = await deps.link.client.placeBid(context.article, 'sell', context.priceSats);
+        await actor.send({ type: 'BID_PLACED', nowMs: nowMs(), bidId: placed.bidId });
+        return;
+      }
+      case 'bidPlaced': {
+        const lifetimeMs = deps.link.info.articles.find((article) => article.articleId === context.article)?.bidLifetimeMs ?? 120_000;
+        const outcome = await deps.link.waitUntil(
+          async () => {
+            if (actor.state.value !== 'bidPlaced') return { kind: 'ended' as const };
+            const found = await deps.link.bidOutcome(context.bidId!);
+            return found.kind === 'open' ? undefined : found;
+          },
+          lifetimeMs + BID_GRACE_MS,
+          `the outcome of bid ${context.bidId}`,
+          deps.stopping,
+        );
+        if (actor.state.value !== 'bidPlaced') return; // withdrawn for a local buy meanwhile
+        if (outcome.kind === 'matched') {
+          this.byTx.set(outcome.txId, actor);
+          await actor.send({ type: 'MATCHED', nowMs: nowMs(), txId: outcome.txId, buyer: outcome.counterparty });
+          await deps.mandates.use(context.mandateId);
+        } else {
+          await actor.send({ type: 'BID_ENDED', nowMs: nowMs(), reason: 'the bid ended unmatched' });
+        }
+        return;
+      }
+      case 'matched': {
+        const tx = await deps.link.transaction(context.txId!);
+        if (tx['workerUrl'] === null) await deps.link.client.txMessage(context.txId!, 'workerurl', { workerurl: await this.peerUrl() });
+        await this.waitWhile(actor, 'matched', 'the buyer never sent the work');
+        return;
+      }
+      case 'working':
+        return this.work(actor);
+      case 'delivering':
+        await this.waitWhile(actor, 'delivering', 'no receipt from the buyer');
+        return;
+      case 'receipted':
+        return this.publish(actor);
+      default:
+        return;
+    }
+  }
+
+  /** Waits for the peer handlers to move the trade on; fails it when the transaction ends first. */
+  private async waitWhile(actor: SellActor, value: SellValue, failure: string): Promise<void> {
+    const { deps } = this;
+    const stop = new AbortController();
+    const onStop = (): void => stop.abort('stopping');
+    deps.stopping.addEventListener('abort', onStop);
+    try {
+      const ended = deps.link
+        .waitUntil(
+          async () => {
+            try {
+              await deps.link.transaction(actor.state.context.txId!);
+              return undefined;
+            } catch (error) {
+              if (error instanceof TxRetiredError) return error;
+              throw error;
+            }
+          },
+          24 * 3600_000,
+          `transaction ${actor.state.context.txId}`,
+          stop.signal,
+        )
+        .catch(() => undefined);
+      const moved = actor.until((state) => state.value !== value, stop.signal).catch(() => undefined);
+      const first = await Promise.race([moved.then(() => 'moved' as const), ended.then((error) => error)]);
+      if (first !== 'moved' && first !== undefined && actor.state.value === value) {
+        await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: `${failure} (${first.message})` });
+      }
+    } finally {
+      stop.abort('done');
+      deps.stopping.removeEventListener('abort', onStop);
+    }
+  }
+
+  private async work(actor: SellActor): Promise<void> {
+    const { deps } = this;
+    const { context } = actor.state;
+    const manifest = await deps.cafs.loadFile(context.workFileKey!);
+    if (manifest === undefined) throw new Error(`the work ${context.workFileKey} is missing from CAFS`);
+    const work = await readFileBytes(deps.cafs, manifest);
+    let result: Uint8Array;
+    try {
+      result = await deps.workers.run(context.workerId, work, context.txId!, deps.stopping);
+    } catch (error) {
+      if (deps.stopping.aborted) throw error;
+      const reason = describe(error).slice(0, 200);
+      await deps.link.client.txMessage(context.txId!, 'rejectwork', { reason }).catch(() => undefined);
+      throw error;
+    }
+    const resultKey = randomHex(deps, 32);
+    const encrypted = await importFile(deps.cafs, [encryptResult(result, resultKey)]);
+    await actor.send({ type: 'RESULT_READY', nowMs: deps.clock.now(), encryptedFileKey: encrypted.fileKey, resultKey });
+  }
+
+  private async publish(actor: SellActor): Promise<void> {
+    const { deps } = this;
+    const { context } = actor.state;
+    try {
+      const tx = await deps.link.transaction(context.txId!);
+      if (tx.phase === 'WORKING') {
+        await deps.link.client.txMessage(context.txId!, 'encresult', {
+          encresulthash: context.encryptedFileKey!,
+          encresulthashsig: context.receipt!,
+          encresultkey: context.resultKey!,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof TxRetiredError) || !['UNVERIFIED', 'FINISHED', 'RESULT_DISPUTED'].includes(error.retired?.phase ?? '')) throw error;
+    }
+    await actor.send({ type: 'PUBLISHED', nowMs: deps.clock.now() });
+  }
+
+  /** Handlers for one peer connection: a buyer proves who it is, then moves its transaction on. */
+  peerHandlers(): Handlers<PeerProtocol> {
+    const { deps } = this;
+    let txId: string | undefined;
+    const authenticated = (): SellActor => {
+      if (txId === undefined) throw ProtocolError.of('peer_not_authenticated');
+      const actor = this.byTx.get(txId);
+      if (actor === undefined) throw ProtocolError.of('peer_trade_unknown', txId);
+      return actor;
+    };
+    const workTransfer = <B extends { transferId: string }>(body: B): B => {
+      authenticated();
+      if (body.transferId !== workTransferId(txId!)) throw ProtocolError.of('invalid_body', `this connection sends "${workTransferId(txId!)}"`);
+      return body;
+    };
+    return {
+      'peer.hello': (body) => {
+        const actor = this.byTx.get(body.txId);
+        if (actor === undefined) throw ProtocolError.of('peer_trade_unknown', body.txId);
+        const sentMs = nonceTimeMs(body.nonce);
+        if (sentMs === undefined) throw ProtocolError.of('nonce_invalid');
+        if (Math.abs(sentMs - deps.clock.now()) > HELLO_CLOCK_SKEW_MS) throw ProtocolError.of('nonce_expired');
+        const exchangeId = deps.link.info.exchangeId;
+        const signature = Buffer.from(body.signature).toString('base64');
+        if (!verifyMessage(helloText(exchangeId, body.txId, body.buyer, body.nonce), body.buyer, signature)) throw ProtocolError.of('signature_invalid');
+        if (body.buyer !== actor.state.context.buyer) throw ProtocolError.of('peer_not_party');
+        txId = body.txId;
+        const welcome = signMessage(welcomeText(exchangeId, body.txId, deps.identity.address, body.nonce), deps.identity.privateKey, { compressed: deps.identity.compressed });
+        return { seller: deps.identity.address, signature: new Uint8Array(Buffer.from(welcome, 'base64')) };
+      },
+      'cafs.offer': (body, context) => this.receiver['cafs.offer']!(workTransfer(body), context as never),
+      'cafs.chunks': (body, context) => this.receiver['cafs.chunks']!(workTransfer(body), context as never),
+      'cafs.done': (body, context) => this.receiver['cafs.done']!(workTransfer(body), context as never),
+      'peer.secret': async ({ buyerSecret }) => {
+        const actor = authenticated();
+        await this.takeSecret(actor, buyerSecret);
+        return { txId: txId! };
+      },
+      'peer.result': async (_body, { peer }) => {
+        const actor = authenticated();
+        const state = await actor.until((s) => s.value !== 'matched' && s.value !== 'working');
+        if (state.context.encryptedFileKey === null) throw ProtocolError.of('work_failed', state.context.error ?? state.value);
+        const manifest = await deps.cafs.loadFile(state.context.encryptedFileKey);
+        if (manifest === undefined) throw ProtocolError.of('internal', 'the encrypted result is gone');
+        await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: resultTransferId(txId!) });
+        return { encryptedFileKey: manifest.fileKey, size: manifest.size };
+      },
+      'peer.receipt': async ({ signature }) => {
+        const actor = authenticated();
+        const { value, context } = actor.state;
+        if (context.encryptedFileKey === null || !['delivering', 'receipted', 'done'].includes(value)) throw ProtocolError.of('peer_out_of_order', value);
+        if (!verifyMessage(context.encryptedFileKey, context.buyer!, signature)) throw ProtocolError.of('receipt_invalid');
+        if (value === 'delivering') await actor.send({ type: 'RECEIPT', nowMs: deps.clock.now(), receipt: signature });
+        const final = await actor.until((s) => s.value !== 'delivering' && s.value !== 'receipted');
+        if (final.value !== 'done') throw ProtocolError.of('peer_out_of_order', `the sale ended ${final.value}: ${final.context.error ?? ''}`);
+        return { resultKey: final.context.resultKey! };
+      },
+    };
+  }
+
+  /** Checks the buyer secret against the transaction and publishes it; a wrong one ends the sale. */
+  private async takeSecret(actor: SellActor, buyerSecret: string): Promise<void> {
+    const { deps } = this;
+    const { value, context } = actor.state;
+    if (value !== 'matched') {
+      if (context.buyerSecret === buyerSecret) return; // a resent secret after a reconnect
+      throw ProtocolError.of('peer_out_of_order', value);
+    }
+    const tx = await deps.link.transaction(context.txId!);
+    const workHash = tx['workHash'];
+    if (typeof workHash !== 'string') throw ProtocolError.of('peer_out_of_order', 'the buyer has not published its work hash');
+    if ((await deps.cafs.loadFile(workHash)) === undefined) throw ProtocolError.of('work_mismatch', `the work ${workHash} has not arrived`);
+    if (workSecretHash(workHash, buyerSecret) !== tx['workSecretHash']) {
+      await deps.link.client.txMessage(context.txId!, 'rejectwork', { reason: 'the buyer secret does not match' }).catch(() => undefined);
+      await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: 'the buyer sent a wrong buyer secret; the work was rejected' });
+      throw ProtocolError.of('buyer_secret_wrong');
+    }
+    try {
+      await deps.link.client.txMessage(context.txId!, 'buyersecret', { buyersecret: buyerSecret });
+    } catch (error) {
+      if (!isUncertain(error)) throw error;
+      const after = await deps.link.transaction(context.txId!);
+      if (after['buyerSecret'] !== buyerSecret) throw error;
+    }
+    await actor.send({ type: 'WORK_RECEIVED', nowMs: deps.clock.now(), workFileKey: workHash, buyerSecret });
+  }
+}

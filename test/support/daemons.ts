@@ -1,0 +1,97 @@
+// A small market for daemon tests: an exchange on a loopback port (the real server pieces, lmdb
+// journal) trading the test hash article, an admin who credits accounts, daemons with their own
+// data directories, and worker programs. Everything runs on one VirtualClock that the tests move
+// (`settle`), so deadlines of minutes pass in milliseconds; sockets and HTTP are real.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VirtualClock } from '../../src/clock.js';
+import type { Identity } from '../../src/crypto/keys.js';
+import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
+import { hashWork } from '../../src/daemon/hash-work.js';
+import { startWorkerServer, type RunningWorker } from '../../src/daemon/worker-server.js';
+import { DEFAULT_ARTICLES, TEST_HASH_ARTICLE } from '../../src/server/catalogue.js';
+import { connectClient, newIdentity, startExchange, type RunningExchange } from './exchange.js';
+
+export { TEST_HASH_ARTICLE };
+export const START_MS = Date.UTC(2026, 10, 25, 12);
+
+export interface Market {
+  readonly clock: VirtualClock;
+  readonly admin: Identity;
+  exchange: RunningExchange;
+  readonly directory: string;
+  credit(address: string, amountSats: number): Promise<void>;
+  daemon(name: string, overrides?: Partial<DaemonOptions>): Promise<Daemon>;
+  restartExchange(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startMarket(): Promise<Market> {
+  const clock = new VirtualClock(START_MS);
+  const admin = newIdentity();
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-daemon-test-'));
+  const open = (port?: number) =>
+    startExchange(join(directory, 'exchange'), clock, admin, { ...(port === undefined ? {} : { port }), extra: { initialArticles: DEFAULT_ARTICLES } });
+  const daemons: Daemon[] = [];
+  const identities = new Map<string, Identity>();
+  const market: Market = {
+    clock,
+    admin,
+    exchange: await open(),
+    directory,
+    async credit(address, amountSats) {
+      const { client, peer } = await connectClient(market.exchange.url, admin, clock);
+      await client.credit(address, amountSats);
+      peer.close(1000, 'done');
+    },
+    async daemon(name, overrides = {}) {
+      const identity = identities.get(name) ?? newIdentity();
+      identities.set(name, identity);
+      const daemon = await Daemon.start({
+        clock,
+        identity,
+        dataDir: join(directory, name),
+        exchangeUrl: market.exchange.url,
+        apiPort: 0,
+        peerPort: 0,
+        ...overrides,
+      });
+      daemons.push(daemon);
+      return daemon;
+    },
+    async restartExchange() {
+      const port = market.exchange.port;
+      await market.exchange.stop();
+      market.exchange = await open(port);
+    },
+    async stop() {
+      await Promise.allSettled(daemons.map((daemon) => daemon.stop()));
+      await market.exchange.stop();
+    },
+  };
+  return market;
+}
+
+/** Moves virtual time in small steps, letting real I/O run between them, until `predicate` holds. */
+export async function settle(clock: VirtualClock, predicate: () => boolean | Promise<boolean>, options: { stepMs?: number; limitMs?: number; what?: string } = {}): Promise<void> {
+  const stepMs = options.stepMs ?? 100;
+  const limitMs = options.limitMs ?? 30 * 60_000;
+  const startMs = clock.now();
+  for (;;) {
+    if (await predicate()) return;
+    if (clock.now() - startMs > limitMs) throw new Error(`not reached within ${limitMs} virtual ms: ${options.what ?? 'condition'}`);
+    clock.advanceBy(stepMs);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** A hash worker registered with `daemon` (in this process; see worker-process.ts for a child process). */
+export function hashWorker(daemon: Daemon, id: string, compute: (work: Uint8Array) => Uint8Array = (work) => hashWork(work)): Promise<RunningWorker> {
+  return startWorkerServer({ daemonUrl: daemon.apiUrl, id, article: TEST_HASH_ARTICLE, compute });
+}
+
+export async function balance(market: Market, address: string): Promise<{ availableSats: number; heldSats: number }> {
+  const account = market.exchange.exchange.core.account(address);
+  return { availableSats: account?.availableSats ?? 0, heldSats: account?.heldSats ?? 0 };
+}
