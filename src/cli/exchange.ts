@@ -8,6 +8,7 @@ import { isNetworkName, type NetworkName } from '../crypto/networks.js';
 import { startExchangeServer } from '../server/serve.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { bitwrkHome, defaultKeyFile } from './paths.js';
+import { untilSignal } from './signals.js';
 
 export const exchangeCommand: Command = {
   name: 'exchange',
@@ -60,14 +61,7 @@ options:
     console.log(`  WebSocket: ${server.wsUrl}`);
     console.log(`  HTTP:      ${server.httpUrl}/health`);
     console.log(`  admin:     ${adminAddress}`);
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string): void => {
-        console.log(`${signal}: shutting down`);
-        resolve();
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-    });
+    console.log(`${await untilSignal()}: shutting down`);
     await server.stop();
     console.log('stopped cleanly');
     return 0;

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.js';
 import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
+import { workerCommand } from './worker.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, workerCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {

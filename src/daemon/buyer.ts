@@ -394,6 +394,11 @@ export class Buyer {
     return peer;
   }
 
+  /** Closes every peer connection (the daemon is stopping): pending requests on them fail at once. */
+  closeSessions(): void {
+    for (const tradeId of [...this.sessions.keys()]) this.closeSession(tradeId);
+  }
+
   private closeSession(tradeId: string): void {
     this.sessions.get(tradeId)?.close(1000, 'trade over');
     this.sessions.delete(tradeId);

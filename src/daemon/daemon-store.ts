@@ -4,11 +4,13 @@ import type { MachineState } from '../machines/flat-machine.js';
 import type { BuyState, SellState } from '../machines/trade.js';
 import type { Store } from '../store/store.js';
 import type { Mandate } from './mandates.js';
+import type { WorkerRegistration } from './workers.js';
 
 export type TradeRecord = { readonly side: 'buy'; readonly state: BuyState } | { readonly side: 'sell'; readonly state: SellState };
 
 const TRADE_PREFIX = 'trade/';
 const MANDATE_PREFIX = 'mandate/';
+const WORKER_PREFIX = 'worker/';
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
@@ -37,5 +39,19 @@ export class DaemonStore {
     const mandates: Mandate[] = [];
     for await (const [, value] of this.store.scan(MANDATE_PREFIX)) mandates.push(JSON.parse(fromUtf8.decode(value)) as Mandate);
     return mandates;
+  }
+
+  saveWorker(registration: WorkerRegistration): Promise<void> {
+    return this.store.put(WORKER_PREFIX + registration.id, utf8.encode(JSON.stringify(registration)));
+  }
+
+  deleteWorker(id: string): Promise<void> {
+    return this.store.delete(WORKER_PREFIX + id);
+  }
+
+  async loadWorkers(): Promise<WorkerRegistration[]> {
+    const workers: WorkerRegistration[] = [];
+    for await (const [, value] of this.store.scan(WORKER_PREFIX)) workers.push(JSON.parse(fromUtf8.decode(value)) as WorkerRegistration);
+    return workers;
   }
 }

@@ -63,6 +63,7 @@ export class Daemon {
   private apiServer: Server | undefined;
   private peerServer: Server | undefined;
   private peerEndpoint: WebSocketEndpoint | undefined;
+  private stopped: Promise<void> | undefined;
 
   private constructor(readonly options: DaemonOptions) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -73,7 +74,7 @@ export class Daemon {
     const log = options.log ?? (() => {});
     this.link = new ExchangeLink({ url: options.exchangeUrl, identity: options.identity, clock: options.clock, prng, random, onState: (state, detail) => log(`exchange ${state}: ${detail}`) });
     const daemonStore = new DaemonStore(this.store);
-    this.workers = new WorkerRegistry(options.clock);
+    this.workers = new WorkerRegistry(options.clock, daemonStore);
     this.mandates = new Mandates(daemonStore, options.clock);
     const deps: TradeDeps = {
       link: this.link,
@@ -111,6 +112,7 @@ export class Daemon {
     const { options } = this;
     await this.link.start();
     await this.mandates.load();
+    await this.workers.load();
     await this.startPeerEndpoint();
     const records = await new DaemonStore(this.store).loadTrades();
     // Bids placed just before a crash, whose answer never arrived, belong to no trade: withdraw them.
@@ -157,16 +159,23 @@ export class Daemon {
     return [...this.buyer.actors.values(), ...this.seller.actors.values()].sort((a, b) => a.state.context.createdMs - b.state.context.createdMs);
   }
 
-  /** Stops taking work, ends waits (trades stay saved where they are), closes everything. */
-  async stop(): Promise<void> {
+  /** Stops taking work, ends waits (trades stay saved where they are), closes everything. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutDown();
+    return this.stopped;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopping.abort('the daemon is stopping');
+    // Peer connections first: a driver waiting on a peer's answer then ends its wait at once.
+    this.buyer.closeSessions();
+    await this.peerEndpoint?.close();
+    if (this.peerServer?.listening) await new Promise<void>((resolve) => this.peerServer!.close(() => resolve()));
     await Promise.allSettled([this.buyer.idle(), this.seller.idle()]);
     if (this.apiServer !== undefined) {
       this.apiServer.closeAllConnections();
       await new Promise<void>((resolve) => this.apiServer!.close(() => resolve()));
     }
-    await this.peerEndpoint?.close();
-    if (this.peerServer?.listening) await new Promise<void>((resolve) => this.peerServer!.close(() => resolve()));
     this.link.close();
     await this.store.close();
   }

@@ -141,9 +141,9 @@ export function createLocalApi(daemon: Daemon, apiToken: string): Polka {
     send(response, 200, { revoked: request.params['id'] });
   }));
 
-  const register = route(async (request, response) => send(response, 200, daemon.workers.register(await parseBody(request, workerRegistration, { pushurl: 'pushUrl' }))));
-  const unregister = (id: string, response: ServerResponse): void => {
-    if (!daemon.workers.unregister(id)) throw new HttpError(404, 'worker_unknown', `no worker ${id}`);
+  const register = route(async (request, response) => send(response, 200, await daemon.workers.register(await parseBody(request, workerRegistration, { pushurl: 'pushUrl' }))));
+  const unregister = async (id: string, response: ServerResponse): Promise<void> => {
+    if (!(await daemon.workers.unregister(id))) throw new HttpError(404, 'worker_unknown', `no worker ${id}`);
     send(response, 200, { unregistered: id });
   };
   app.get('/workers', route((_request, response) => send(response, 200, daemon.workers.list())));

@@ -42,6 +42,7 @@ export function randomHex(deps: Pick<TradeDeps, 'random'>, bytes: number): strin
 /** Waits `ms` on the daemon's clock (backoff between reconnects); ends early when the daemon stops. */
 export function pause(deps: Pick<TradeDeps, 'clock' | 'stopping'>, ms: number): Promise<void> {
   return new Promise((resolve) => {
+    if (deps.stopping.aborted) return resolve();
     const timer = deps.clock.setTimer(done, ms);
     function done(): void {
       deps.clock.clearTimer(timer);

@@ -14,6 +14,8 @@ export interface WorkerServerOptions {
   readonly id: string;
   readonly article: string;
   readonly compute: (work: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+  /** The daemon's API token, needed when the daemon is on another machine. */
+  readonly token?: string;
   readonly host?: string;
   readonly port?: number;
   readonly log?: (line: string) => void;
@@ -50,9 +52,10 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<R
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve()));
   const pushUrl = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/work`;
+  const authorization: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   const registered = await fetch(`${options.daemonUrl}/workers`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization },
     body: JSON.stringify({ id: options.id, article: options.article, pushUrl }),
   });
   if (!registered.ok) {
@@ -65,7 +68,7 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<R
       return jobs;
     },
     async stop() {
-      await fetch(`${options.daemonUrl}/workers/${encodeURIComponent(options.id)}`, { method: 'DELETE' }).catch(() => undefined);
+      await fetch(`${options.daemonUrl}/workers/${encodeURIComponent(options.id)}`, { method: 'DELETE', headers: authorization }).catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

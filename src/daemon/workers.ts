@@ -3,11 +3,14 @@
 // the response body is the result. Registering again with a known id means "I am idle"; a worker
 // is also idle again as soon as it has answered. Each worker is a worker machine
 // (src/machines/worker.ts); a worker that failed is left alone for a while before it gets work again.
+// Registrations are saved, so a restarted daemon still knows its workers (a gone one fails its
+// next push and backs off until it registers again or is unregistered).
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { WorkerState } from '../machines/worker.js';
 import { workerMachine } from '../machines/worker.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
+import type { DaemonStore } from './daemon-store.js';
 
 /** The result a worker may return. */
 export const RESULT_BYTES_MAX = 256 * 1024 * 1024;
@@ -48,7 +51,14 @@ export class WorkerRegistry {
   private readonly listeners = new Set<() => void>();
   private readonly step = workerMachine.compiled.step;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly store: DaemonStore,
+  ) {}
+
+  async load(): Promise<void> {
+    for (const registration of await this.store.loadWorkers()) await this.register(registration, false);
+  }
 
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -56,13 +66,14 @@ export class WorkerRegistry {
   }
 
   /** Registers a worker, or marks a known one idle (a changed article or URL replaces it). */
-  register(registration: WorkerRegistration): WorkerView {
+  async register(registration: WorkerRegistration, save = true): Promise<WorkerView> {
     const nowMs = this.clock.now();
     const known = this.workers.get(registration.id);
     if (known !== undefined && known.state.value === 'busy') return view(known); // it answers the push first
     if (known === undefined || known.registration.article !== registration.article || known.registration.pushUrl !== registration.pushUrl) {
       const state = this.step(workerMachine.compiled.initial({ workerId: registration.id, article: registration.article, nowMs }), { type: 'READY', nowMs });
       this.workers.set(registration.id, { registration, state, blockedUntilMs: 0, lastError: null });
+      if (save) await this.store.saveWorker(registration);
     } else if (known.state.value === 'offline') {
       known.state = this.step(this.step(known.state, { type: 'REGISTER', nowMs, article: registration.article }), { type: 'READY', nowMs });
     }
@@ -70,10 +81,11 @@ export class WorkerRegistry {
     return view(this.workers.get(registration.id)!);
   }
 
-  unregister(id: string): boolean {
+  async unregister(id: string): Promise<boolean> {
     const entry = this.workers.get(id);
     if (entry === undefined) return false;
     this.workers.delete(id);
+    await this.store.deleteWorker(id);
     this.changed();
     return true;
   }

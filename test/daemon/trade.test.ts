@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hashWork } from '../../src/daemon/hash-work.js';
-import { balance, hashWorker, settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
+import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
 
 let market: Market;
 before(async () => {
@@ -18,7 +18,7 @@ test('a buy through a mandate trades with a seller daemon, and balances are exac
   const seller = await market.daemon('seller');
   const buyer = await market.daemon('buyer');
   await market.credit(buyer.identity.address, 10_000);
-  const worker = await hashWorker(seller, 'hash-1');
+  const worker = await market.workerProcess(seller, 'hash-1');
   await seller.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 1000 });
   await settle(market.clock, () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 5)!.asks.length === 1, { what: 'the sell bid' });
   await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1200, trades: 1 });
@@ -38,7 +38,6 @@ test('a buy through a mandate trades with a seller daemon, and balances are exac
   // The seller's bid rested first: price 1000, fee ceil(3 % of 1000) = 30, paid by the buyer.
   assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
   assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 1000, heldSats: 0 });
-  assert.equal(worker.jobs, 1);
+  assert.equal(worker.lines.filter((line) => line.startsWith('job ')).length, 1, 'the worker process did the work once');
   assert.equal(buyer.mandates.list().length, 0, 'the one-trade mandate is spent');
-  await worker.stop();
 });

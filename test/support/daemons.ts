@@ -12,6 +12,7 @@ import { hashWork } from '../../src/daemon/hash-work.js';
 import { startWorkerServer, type RunningWorker } from '../../src/daemon/worker-server.js';
 import { DEFAULT_ARTICLES, TEST_HASH_ARTICLE } from '../../src/server/catalogue.js';
 import { connectClient, newIdentity, startExchange, type RunningExchange } from './exchange.js';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 export { TEST_HASH_ARTICLE };
 export const START_MS = Date.UTC(2026, 10, 25, 12);
@@ -23,6 +24,10 @@ export interface Market {
   readonly directory: string;
   credit(address: string, amountSats: number): Promise<void>;
   daemon(name: string, overrides?: Partial<DaemonOptions>): Promise<Daemon>;
+  /** A hash worker in this process, registered with `daemon`; `compute` replaces the honest work. */
+  worker(daemon: Daemon, id: string, compute?: (work: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<RunningWorker>;
+  /** A real `bitwrk worker hash` child process registered with `daemon`. */
+  workerProcess(daemon: Daemon, id: string): Promise<WorkerProcess>;
   restartExchange(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -34,6 +39,7 @@ export async function startMarket(): Promise<Market> {
   const open = (port?: number) =>
     startExchange(join(directory, 'exchange'), clock, admin, { ...(port === undefined ? {} : { port }), extra: { initialArticles: DEFAULT_ARTICLES } });
   const daemons: Daemon[] = [];
+  const workers: Array<{ stop(): Promise<void> }> = [];
   const identities = new Map<string, Identity>();
   const market: Market = {
     clock,
@@ -60,12 +66,23 @@ export async function startMarket(): Promise<Market> {
       daemons.push(daemon);
       return daemon;
     },
+    async worker(daemon, id, compute = (work) => hashWork(work)) {
+      const worker = await startWorkerServer({ daemonUrl: daemon.apiUrl, id, article: TEST_HASH_ARTICLE, compute });
+      workers.push(worker);
+      return worker;
+    },
+    async workerProcess(daemon, id) {
+      const worker = await startWorkerProcess(daemon.apiUrl, id);
+      workers.push(worker);
+      return worker;
+    },
     async restartExchange() {
       const port = market.exchange.port;
       await market.exchange.stop();
       market.exchange = await open(port);
     },
     async stop() {
+      await Promise.allSettled(workers.map((worker) => worker.stop()));
       await Promise.allSettled(daemons.map((daemon) => daemon.stop()));
       await market.exchange.stop();
     },
@@ -84,11 +101,6 @@ export async function settle(clock: VirtualClock, predicate: () => boolean | Pro
     clock.advanceBy(stepMs);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
-}
-
-/** A hash worker registered with `daemon` (in this process; see worker-process.ts for a child process). */
-export function hashWorker(daemon: Daemon, id: string, compute: (work: Uint8Array) => Uint8Array = (work) => hashWork(work)): Promise<RunningWorker> {
-  return startWorkerServer({ daemonUrl: daemon.apiUrl, id, article: TEST_HASH_ARTICLE, compute });
 }
 
 export async function balance(market: Market, address: string): Promise<{ availableSats: number; heldSats: number }> {

@@ -1,0 +1,204 @@
+// Goal: every way a trade can go wrong ends cleanly, with exact money: the seller vanishes (the
+// buyer bids again and another seller delivers), the buyer vanishes (the buyer is refunded, the
+// seller offers its worker again), a worker returns a wrong result (the buyer rejects it; the
+// money stays held for the arbiter), a buyer sends a wrong secret (the seller rejects the work,
+// the buyer is refunded), and a daemon restarts in the middle of a trade (it resumes; paid once).
+// Method: real exchange, daemons and sockets on a VirtualClock (support/daemons.ts); a "gate"
+// worker holds its answer until the test lets it go, so the test can strike mid-trade.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { importFile } from '../../src/cafs/files.js';
+import { MemoryChunkStore } from '../../src/cafs/memory-store.js';
+import { sendFile, type CafsProtocol } from '../../src/cafs/sync.js';
+import { createNonce } from '../../src/crypto/nonce.js';
+import { signMessage } from '../../src/crypto/signmessage.js';
+import { workSecretHash } from '../../src/daemon/fair-exchange.js';
+import { hashWork } from '../../src/daemon/hash-work.js';
+import { helloText, peerProtocol, workTransferId } from '../../src/daemon/peer-protocol.js';
+import { ProtocolError } from '../../src/transport/errors.js';
+import { RpcPeer } from '../../src/transport/rpc.js';
+import { connectWebSocket } from '../../src/transport/ws-client.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import { connectClient, newIdentity } from '../support/exchange.js';
+import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
+
+const WORK = new TextEncoder().encode('a scene to render');
+
+/** A worker that answers only when released. */
+function gate() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started = 0;
+  return {
+    release,
+    get started() {
+      return started;
+    },
+    compute: async (work: Uint8Array) => {
+      started++;
+      await released;
+      return hashWork(work);
+    },
+  };
+}
+
+async function sellerWith(market: Market, name: string, compute?: (work: Uint8Array) => Uint8Array | Promise<Uint8Array>, extra = {}): Promise<Daemon> {
+  const daemon = await market.daemon(name, extra);
+  await market.worker(daemon, `${name}-worker`, compute);
+  await daemon.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 1000 });
+  await settle(market.clock, () => daemon.trades().some((trade) => trade.state.value === 'bidPlaced'), { what: `${name}'s sell bid` });
+  return daemon;
+}
+
+function startBuy(daemon: Daemon, query = ''): { response: () => Response | undefined } {
+  let response: Response | undefined;
+  void fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}${query}`, { method: 'POST', body: WORK }).then((value) => (response = value), () => undefined);
+  return { response: () => response };
+}
+
+const noTransactions = (market: Market) => () => market.exchange.exchange.core.exportState().transactions.length === 0;
+
+test('the seller vanishes mid-work: the buyer bids again, another seller delivers, the buyer pays once', async () => {
+  const market = await startMarket();
+  try {
+    const held = gate();
+    const seller = await sellerWith(market, 'seller', held.compute);
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1200 });
+    const buy = startBuy(buyer);
+    await settle(market.clock, () => held.started === 1, { what: 'the first seller working' });
+    await seller.stop();
+    const other = await sellerWith(market, 'other');
+    await settle(market.clock, () => buy.response() !== undefined, { stepMs: 1000, what: 'the result' });
+    const response = buy.response()!;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(new Uint8Array(await response.arrayBuffer()), hashWork(WORK));
+    const trade = buyer.buyer.actors.get(response.headers.get('x-bitwrk-trade')!)!;
+    assert.equal(trade.state.context.attempts, 2);
+    await settle(market.clock, noTransactions(market), { stepMs: 1000 });
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
+    assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
+    assert.deepEqual(await balance(market, other.identity.address), { availableSats: 1000, heldSats: 0 });
+    held.release();
+  } finally {
+    await market.stop();
+  }
+});
+
+test('the buyer vanishes after sending the work: refunded in full, the seller offers its worker again', async () => {
+  const market = await startMarket();
+  try {
+    const held = gate();
+    const seller = await sellerWith(market, 'seller', held.compute);
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    startBuy(buyer, '?price=1200');
+    await settle(market.clock, () => held.started === 1, { what: 'the seller working' });
+    await buyer.stop();
+    held.release();
+    await settle(market.clock, noTransactions(market), { stepMs: 1000, what: 'the transaction to time out' });
+    const sale = [...seller.seller.actors.values()].find((trade) => trade.state.context.txId !== null)!;
+    await settle(market.clock, () => sale.isFinal);
+    assert.equal(sale.state.value, 'failed');
+    assert.match(sale.state.context.error ?? '', /no receipt/);
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000, heldSats: 0 });
+    assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
+    await settle(market.clock, () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 5)!.asks.length === 1, { stepMs: 1000, what: 'a new sell bid' });
+  } finally {
+    await market.stop();
+  }
+});
+
+test('a worker returns a wrong result: the buyer rejects it and the money stays held for the arbiter', async () => {
+  const market = await startMarket();
+  try {
+    const cheat = (work: Uint8Array): Uint8Array => new TextEncoder().encode(`${'0'.repeat(64)}\n${work.length}`);
+    const seller = await sellerWith(market, 'seller', cheat);
+    const buyer = await market.daemon('buyer', { attemptsMax: 1 });
+    await market.credit(buyer.identity.address, 10_000);
+    const buy = startBuy(buyer, '?price=1200');
+    await settle(market.clock, () => buy.response() !== undefined, { what: 'the answer' });
+    const response = buy.response()!;
+    assert.equal(response.status, 502);
+    const body = (await response.json()) as { error: { name: string; message: string } };
+    assert.equal(body.error.name, 'trade_failed');
+    assert.match(body.error.message, /result is wrong/);
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 1030 });
+    assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
+  } finally {
+    await market.stop();
+  }
+});
+
+test('a buyer that sends a wrong secret (or is not the buyer) is refused; the buyer is refunded', async () => {
+  const market = await startMarket();
+  try {
+    const seller = await sellerWith(market, 'seller');
+    const buyerKey = newIdentity();
+    await market.credit(buyerKey.address, 10_000);
+    const { client, peer } = await connectClient(market.exchange.url, buyerKey, market.clock);
+    const placed = await client.placeBid(TEST_HASH_ARTICLE, 'buy', 1200);
+    assert.equal(placed.matched, true);
+    const txId = market.exchange.exchange.core.exportState().transactions[0]!.txId;
+    const store = new MemoryChunkStore();
+    const work = await importFile(store, [WORK]);
+    const secret = 'aa'.repeat(32);
+    await client.txMessage(txId, 'workhash', { workhash: work.fileKey, worksecrethash: workSecretHash(work.fileKey, secret) });
+    await settle(market.clock, () => typeof market.exchange.exchange.core.transaction(txId)?.workerUrl === 'string');
+    const workerUrl = market.exchange.exchange.core.transaction(txId)!.workerUrl!;
+    const link = new RpcPeer(await connectWebSocket(workerUrl, { clock: market.clock }), peerProtocol, {}, { clock: market.clock });
+    const hello = async (who: typeof buyerKey) => {
+      const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(7));
+      const signature = signMessage(helloText('bitwrk-test', txId, who.address, nonce), who.privateKey);
+      return link.request('peer.hello', { txId, buyer: who.address, nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) });
+    };
+    await assert.rejects(hello(newIdentity()), (error: ProtocolError) => error.errorName === 'peer_not_party');
+    await assert.rejects(link.request('peer.secret', { txId, buyerSecret: secret }), (error: ProtocolError) => error.errorName === 'peer_not_authenticated');
+    const welcome = await hello(buyerKey);
+    assert.equal(welcome.seller, seller.identity.address);
+    await sendFile(link as unknown as RpcPeer<CafsProtocol>, store, work, { transferId: workTransferId(txId) });
+    await assert.rejects(link.request('peer.secret', { txId, buyerSecret: 'bb'.repeat(32) }), (error: ProtocolError) => error.errorName === 'buyer_secret_wrong');
+    await settle(market.clock, noTransactions(market));
+    assert.deepEqual(await balance(market, buyerKey.address), { availableSats: 10_000, heldSats: 0 });
+    assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
+    const sale = [...seller.seller.actors.values()].find((trade) => trade.state.context.txId === txId)!;
+    assert.equal(sale.state.value, 'failed');
+    link.close(1000, 'done');
+    peer.close(1000, 'done');
+  } finally {
+    await market.stop();
+  }
+});
+
+test('buyer and seller daemons restart mid-trade: the trade resumes, the result arrives, money moves once', async () => {
+  const market = await startMarket();
+  try {
+    const held = gate();
+    let seller = await sellerWith(market, 'seller', held.compute);
+    const peerPort = Number(new URL(seller.peerUrl).port);
+    let buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    const accepted = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1200&async=1`, { method: 'POST', body: WORK });
+    assert.equal(accepted.status, 202);
+    const { tradeId } = (await accepted.json()) as { tradeId: string };
+    await settle(market.clock, () => held.started === 1, { what: 'the seller working' });
+    await buyer.stop();
+    await seller.stop();
+    seller = await market.daemon('seller', { peerPort });
+    buyer = await market.daemon('buyer');
+    await settle(market.clock, () => held.started === 2, { what: 'the restarted seller running its worker again' });
+    held.release();
+    let response: Response | undefined;
+    void fetch(`${buyer.apiUrl}/trades/${tradeId}/result`).then((value) => (response = value));
+    await settle(market.clock, () => response !== undefined, { what: 'the result after the restarts' });
+    assert.equal(response!.status, 200, await response!.clone().text());
+    assert.deepEqual(new Uint8Array(await response!.arrayBuffer()), hashWork(WORK));
+    await settle(market.clock, noTransactions(market));
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
+    assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 1000, heldSats: 0 });
+  } finally {
+    await market.stop();
+  }
+});
