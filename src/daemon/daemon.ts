@@ -1,7 +1,7 @@
 // The daemon: one participant's agent on the market (docs/daemon.md). It composes the identity,
 // the embedded store (trades and mandates), the on-disk CAFS, the link to the exchange, the
-// worker registry, the buyer and seller drivers, the peer endpoint buyers reach it at, and the
-// local HTTP API. Trades resume where they were after a restart.
+// worker registry, the buyer and seller drivers, the peer endpoint buyers reach it at (directly or
+// through the exchange's relay), and the local HTTP API. Trades resume where they were after a restart.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
 import { createPrng, type Prng } from '../random.js';
 import { LmdbStore } from '../store/lmdb.js';
+import { CLOSE_CODES, type Connection } from '../transport/connection.js';
 import { RpcPeer } from '../transport/rpc.js';
 import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-server.js';
 import { Buyer, type BuyActor } from './buyer.js';
@@ -20,7 +21,8 @@ import { ExchangeLink } from './exchange-link.js';
 import { BUILT_IN_VERIFIERS, type ResultVerifier } from './hash-work.js';
 import { createLocalApi } from './local-api.js';
 import { Mandates } from './mandates.js';
-import { peerProtocol } from './peer-protocol.js';
+import { peerProtocol, type PeerProtocol } from './peer-protocol.js';
+import { RelayListener } from './relay-listener.js';
 import { Seller, type SellActor } from './seller.js';
 import type { TradeDeps } from './trading.js';
 import { WorkerRegistry } from './workers.js';
@@ -39,6 +41,12 @@ export interface DaemonOptions {
   readonly peerPort?: number;
   /** The URL buyers are told (default ws://<peerHost>:<port>/peer); for NAT port forwarding. */
   readonly peerPublicUrl?: string;
+  /**
+   * Whether buyers reach this daemon through the exchange's relay: 'always', 'never', or 'auto'
+   * (the default): directly when a public peer URL is set or the exchange is on this machine,
+   * else through the relay.
+   */
+  readonly relay?: 'auto' | 'always' | 'never';
   /** Bids a buy may place before it fails (default 3). */
   readonly attemptsMax?: number;
   readonly verifiers?: Readonly<Record<string, ResultVerifier>>;
@@ -63,7 +71,13 @@ export class Daemon {
   private apiServer: Server | undefined;
   private peerServer: Server | undefined;
   private peerEndpoint: WebSocketEndpoint | undefined;
+  private relayListener: RelayListener | undefined;
+  /** Open connections from buyers, direct or relayed. */
+  private readonly peers = new Set<RpcPeer<PeerProtocol>>();
   private stopped: Promise<void> | undefined;
+  private readonly random: (count: number) => Uint8Array;
+  private readonly prng: Prng;
+  private readonly log: (line: string) => void;
 
   private constructor(readonly options: DaemonOptions) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -72,6 +86,9 @@ export class Daemon {
     const random = options.random ?? ((count: number) => new Uint8Array(randomBytes(count)));
     const prng = options.prng ?? createPrng(Buffer.from(random(4)).readUInt32BE(0));
     const log = options.log ?? (() => {});
+    this.random = random;
+    this.prng = prng;
+    this.log = log;
     this.link = new ExchangeLink({ url: options.exchangeUrl, identity: options.identity, clock: options.clock, prng, random, onState: (state, detail) => log(`exchange ${state}: ${detail}`) });
     const daemonStore = new DaemonStore(this.store);
     this.workers = new WorkerRegistry(options.clock, daemonStore);
@@ -114,6 +131,7 @@ export class Daemon {
     await this.mandates.load();
     await this.workers.load();
     await this.startPeerEndpoint();
+    if (usesRelay(options)) await this.startRelayListener();
     const records = await new DaemonStore(this.store).loadTrades();
     // Bids placed just before a crash, whose answer never arrived, belong to no trade: withdraw them.
     await this.buyer.withdrawOrphans(new Set(records.map((record) => record.state.context.bidId)));
@@ -133,7 +151,7 @@ export class Daemon {
     this.peerEndpoint = attachWebSocketServer(this.peerServer, {
       clock: options.clock,
       path: PEER_PATH,
-      onConnection: (connection) => new RpcPeer(connection, peerProtocol, this.seller.peerHandlers(), { clock: options.clock }),
+      onConnection: (connection) => this.acceptPeer(connection),
     });
     const server = this.peerServer;
     await new Promise<void>((resolve, reject) => {
@@ -141,6 +159,30 @@ export class Daemon {
       server.listen(options.peerPort ?? 0, host, () => resolve());
     });
     this.peerUrl = options.peerPublicUrl ?? urlOf('ws', host, (server.address() as AddressInfo).port, PEER_PATH);
+  }
+
+  private async startRelayListener(): Promise<void> {
+    const { options } = this;
+    this.relayListener = new RelayListener({
+      exchangeUrl: options.exchangeUrl,
+      exchangeId: this.link.info.exchangeId,
+      identity: options.identity,
+      clock: options.clock,
+      prng: this.prng,
+      random: this.random,
+      onConnection: (connection) => this.acceptPeer(connection),
+      log: this.log,
+    });
+    await this.relayListener.start();
+    this.peerUrl = this.relayListener.dialUrl;
+  }
+
+  /** A buyer's connection (direct or relayed) speaks the peer protocol with the seller side. */
+  private acceptPeer(connection: Connection): void {
+    if (this.stopping.signal.aborted) return connection.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
+    const peer = new RpcPeer(connection, peerProtocol, this.seller.peerHandlers(), { clock: this.options.clock });
+    this.peers.add(peer);
+    void peer.closed.then(() => this.peers.delete(peer));
   }
 
   info() {
@@ -169,6 +211,8 @@ export class Daemon {
     this.stopping.abort('the daemon is stopping');
     // Peer connections first: a driver waiting on a peer's answer then ends its wait at once.
     this.buyer.closeSessions();
+    this.relayListener?.close();
+    for (const peer of this.peers) peer.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
     await this.peerEndpoint?.close();
     if (this.peerServer?.listening) await new Promise<void>((resolve) => this.peerServer!.close(() => resolve()));
     await Promise.allSettled([this.buyer.idle(), this.seller.idle()]);
@@ -179,6 +223,16 @@ export class Daemon {
     this.link.close();
     await this.store.close();
   }
+}
+
+function usesRelay(options: DaemonOptions): boolean {
+  const relay = options.relay ?? 'auto';
+  if (relay !== 'auto') return relay === 'always';
+  return options.peerPublicUrl === undefined && !isLoopbackHost(new URL(options.exchangeUrl).hostname);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
 }
 
 function urlOf(scheme: string, host: string, port: number, path: string): string {

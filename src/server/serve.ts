@@ -1,5 +1,6 @@
 // Composes a running exchange server: store (lmdb by default, or MongoDB), journal, verifier
-// pool, the exchange, and one HTTP server carrying both the HTTP API and the WebSocket endpoint.
+// pool, the exchange, and one HTTP server carrying the HTTP API, the WebSocket endpoint and the
+// relay for sellers that buyers cannot reach directly.
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import { Exchange } from './exchange.js';
 import { createExchangeMetrics } from './exchange-metrics.js';
 import { serverInfo } from './handlers.js';
 import { createHttpApi } from './http-api.js';
+import { Relay, RELAY_PATH } from './relay.js';
 
 export interface ExchangeServerOptions {
   readonly clock: Clock;
@@ -34,6 +36,7 @@ export interface ExchangeServerOptions {
 
 export interface RunningExchangeServer {
   readonly exchange: Exchange;
+  readonly relay: Relay;
   readonly httpUrl: string;
   readonly wsUrl: string;
   readonly store: Store;
@@ -72,15 +75,19 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
   await new Promise<void>((resolve) => app.listen(options.port, options.host, () => resolve()));
   const httpServer = app.server as Server;
   const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
+  const relay = new Relay(exchange, options.clock);
+  const relayEndpoint = attachWebSocketServer(httpServer, { clock: options.clock, path: RELAY_PATH, prefix: true, onConnection: (connection, { path }) => relay.accept(connection, path) });
   const { port } = httpServer.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     exchange,
+    relay,
     store,
     httpUrl: `http://${hostForUrl}:${port}`,
     wsUrl: `ws://${hostForUrl}:${port}${DEFAULT_WS_PATH}`,
     async stop() {
       await exchange.close();
+      await relayEndpoint.close();
       await endpoint.close();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await exchange.tick();

@@ -5,14 +5,16 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../clock.js';
 import { FRAME_BYTES_MAX } from '../limits.js';
-import { CLOSE_CODES, type ConnectionListener } from './connection.js';
+import { CLOSE_CODES, type Connection } from './connection.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface WebSocketEndpointOptions {
   readonly clock: Clock;
-  readonly onConnection: ConnectionListener;
-  /** URL path that upgrades; other paths are refused with 404. */
+  readonly onConnection: (connection: Connection, request: { readonly path: string }) => void;
+  /** URL path that upgrades. Several endpoints may share one server; a path none takes gets 404. */
   readonly path?: string;
+  /** Also take every path below `path` ("/relay" takes "/relay/dial/x"); onConnection sees which. */
+  readonly prefix?: boolean;
   readonly frameBytesMax?: number;
   readonly sendQueueBytesMax?: number;
   readonly connectionsPerAddressMax?: number;
@@ -42,11 +44,9 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
   });
   server.on('error', () => {}); // errors surface per socket
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+  const matches = (requestPath: string): boolean => requestPath === path || (options.prefix === true && requestPath.startsWith(`${path}/`));
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, requestPath: string): void => {
     const address = request.socket.remoteAddress ?? 'unknown';
-    const requestPath = (request.url ?? '/').split('?')[0];
-    if (requestPath !== path) return refuse(socket, 404, 'Not Found');
     if ((perAddress.get(address) ?? 0) >= perAddressMax) return refuse(socket, 429, 'Too Many Connections');
     perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     server.handleUpgrade(request, socket, head, (webSocket) => {
@@ -63,17 +63,18 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
         remoteAddress: `${address}:${request.socket.remotePort ?? 0}`,
         ...pick(options, ['sendQueueBytesMax', 'heartbeatIntervalMs', 'heartbeatTimeoutMs']),
       });
-      options.onConnection(connection);
+      options.onConnection(connection, { path: requestPath });
     });
   };
-  httpServer.on('upgrade', onUpgrade);
+  const route: UpgradeRoute = { matches, upgrade: onUpgrade };
+  const stopRouting = addRoute(httpServer, route);
 
   return {
     get connectionCount() {
       return sockets.size;
     },
     async close() {
-      httpServer.off('upgrade', onUpgrade);
+      stopRouting();
       const closing = [...sockets].map(
         (socket) => new Promise<void>((resolve) => {
           socket.once('close', () => resolve());
@@ -87,7 +88,40 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
   };
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
+interface UpgradeRoute {
+  matches(path: string): boolean;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, path: string): void;
+}
+
+/** The endpoints on each server; one 'upgrade' listener per server picks the endpoint by path. */
+const routers = new WeakMap<Server, { routes: Set<UpgradeRoute>; dispatch: (request: IncomingMessage, socket: Duplex, head: Buffer) => void }>();
+
+function addRoute(httpServer: Server, route: UpgradeRoute): () => void {
+  let router = routers.get(httpServer);
+  if (router === undefined) {
+    const routes = new Set<UpgradeRoute>();
+    const dispatch = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      socket.on('error', () => socket.destroy());
+      const requestPath = (request.url ?? '/').split('?')[0] ?? '/';
+      const target = [...routes].find((candidate) => candidate.matches(requestPath));
+      if (target === undefined) return refuse(socket, 404, 'Not Found');
+      target.upgrade(request, socket, head, requestPath);
+    };
+    router = { routes, dispatch };
+    routers.set(httpServer, router);
+    httpServer.on('upgrade', dispatch);
+  }
+  const { routes, dispatch } = router;
+  routes.add(route);
+  return () => {
+    routes.delete(route);
+    if (routes.size > 0) return;
+    httpServer.off('upgrade', dispatch);
+    routers.delete(httpServer);
+  };
+}
+
+export function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 

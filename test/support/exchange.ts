@@ -1,11 +1,12 @@
 // An exchange on a free loopback port for tests: lmdb store in a directory, journal, WebSocket
-// endpoint, and signed clients for freshly generated test identities.
+// endpoint, the relay, and signed clients for freshly generated test identities.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../src/clock.js';
 import { generatePrivateKey, identityFromPrivateKey, type Identity } from '../../src/crypto/keys.js';
 import { articleWithDefaults } from '../../src/market/articles.js';
 import { Exchange, type ExchangeOptions } from '../../src/server/exchange.js';
+import { Relay, RELAY_PATH } from '../../src/server/relay.js';
 import { exchangeProtocol } from '../../src/server/protocol.js';
 import { ExchangeClient } from '../../src/daemon/exchange-client.js';
 import { Journal } from '../../src/store/journal.js';
@@ -19,6 +20,7 @@ export const EXCHANGE_ID = 'bitwrk-test';
 
 export interface RunningExchange {
   readonly exchange: Exchange;
+  readonly relay: Relay;
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
@@ -44,14 +46,18 @@ export async function startExchange(
   });
   const httpServer: Server = createServer((_request, response) => response.writeHead(404).end());
   const endpoint: WebSocketEndpoint = attachWebSocketServer(httpServer, { clock, onConnection: (connection) => exchange.accept(connection) });
+  const relay = new Relay(exchange, clock);
+  const relayEndpoint = attachWebSocketServer(httpServer, { clock, path: RELAY_PATH, prefix: true, onConnection: (connection, { path }) => relay.accept(connection, path) });
   await new Promise<void>((resolve) => httpServer.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const port = (httpServer.address() as AddressInfo).port;
   return {
     exchange,
+    relay,
     url: `ws://127.0.0.1:${port}/ws`,
     port,
     async stop() {
       await exchange.close();
+      await relayEndpoint.close();
       await endpoint.close();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await store.close();
