@@ -1,11 +1,13 @@
 // `bitwrk`: one command with a subcommand per part of the system.
 import { readFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.js';
+import { daemonCommand } from './daemon.js';
 import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
+import { playgroundCommand } from './playground.js';
 import { workerCommand } from './worker.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, workerCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, playgroundCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {

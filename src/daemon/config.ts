@@ -60,7 +60,7 @@ export function readConfigFile(dataDir: string): DaemonConfigFile {
   const parsed = daemonConfigFile.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${path}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
+    throw new ConfigError(`${path}: ${issue.path.length === 0 ? '' : `${issue.path.join('.')}: `}${issue.message}`);
   }
   return parsed.data;
 }

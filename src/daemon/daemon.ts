@@ -4,8 +4,7 @@
 // through the exchange's relay), and the local HTTP API. Trades resume where they were after a restart.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { DiskChunkStore } from '../cafs/disk-store.js';
 import type { Clock } from '../clock.js';
@@ -13,6 +12,7 @@ import type { Identity } from '../crypto/keys.js';
 import { createPrng, type Prng } from '../random.js';
 import { LmdbStore } from '../store/lmdb.js';
 import { CLOSE_CODES, type Connection } from '../transport/connection.js';
+import { listen } from '../transport/listen.js';
 import { RpcPeer } from '../transport/rpc.js';
 import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-server.js';
 import { Buyer, type BuyActor } from './buyer.js';
@@ -138,9 +138,9 @@ export class Daemon {
     this.seller.resume(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
     this.buyer.resume(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
     const app = createLocalApi(this, apiToken(options.dataDir));
-    await new Promise<void>((resolve) => app.listen(options.apiPort ?? 8091, options.apiHost ?? '127.0.0.1', () => resolve()));
-    this.apiServer = app.server as Server;
-    this.apiUrl = urlOf('http', options.apiHost ?? '127.0.0.1', (this.apiServer.address() as AddressInfo).port, '');
+    this.apiServer = createServer(app.handler as RequestListener);
+    const apiPort = await listen(this.apiServer, options.apiPort ?? 8091, options.apiHost ?? '127.0.0.1', "the daemon's API");
+    this.apiUrl = urlOf('http', options.apiHost ?? '127.0.0.1', apiPort, '');
     this.seller.offer();
   }
 
@@ -153,12 +153,8 @@ export class Daemon {
       path: PEER_PATH,
       onConnection: (connection) => this.acceptPeer(connection),
     });
-    const server = this.peerServer;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.peerPort ?? 0, host, () => resolve());
-    });
-    this.peerUrl = options.peerPublicUrl ?? urlOf('ws', host, (server.address() as AddressInfo).port, PEER_PATH);
+    const port = await listen(this.peerServer, options.peerPort ?? 0, host, "the daemon's peer endpoint");
+    this.peerUrl = options.peerPublicUrl ?? urlOf('ws', host, port, PEER_PATH);
   }
 
   private async startRelayListener(): Promise<void> {

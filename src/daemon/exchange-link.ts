@@ -76,7 +76,14 @@ export class ExchangeLink {
   /** Connects (retrying until `timeoutMs`), learns the exchange's id and subscribes. */
   async start(timeoutMs = 30_000): Promise<void> {
     this.connection.start();
-    this.info = await this.connection.request('info', {}, { timeoutMs });
+    try {
+      this.info = await this.connection.request('info', {}, { timeoutMs });
+    } catch (error) {
+      if (error instanceof ProtocolError && error.errorName === 'request_timeout') {
+        throw new Error(`could not reach the exchange at ${this.options.url} within ${timeoutMs / 1000} s: is it running?`);
+      }
+      throw error;
+    }
     if (this.info.network !== this.options.identity.network) {
       throw new Error(`the exchange runs on ${this.info.network}, this daemon's key is for ${this.options.identity.network}`);
     }

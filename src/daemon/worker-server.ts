@@ -3,7 +3,7 @@
 // `bitwrk worker hash` runs it with the test article's work; any program in any language can do
 // the same with two HTTP calls (docs/daemon.md, "Selling: workers").
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../transport/listen.js';
 
 /** Work larger than this is refused with 413 (the daemon sends at most one trade's work). */
 const WORK_BYTES_MAX = 1024 * 1024 * 1024;
@@ -50,8 +50,8 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<R
         .catch((error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(String((error as Error).message)));
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve()));
-  const pushUrl = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/work`;
+  const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', `worker ${options.id}`);
+  const pushUrl = `http://${options.host ?? '127.0.0.1'}:${port}/work`;
   const authorization: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   const registered = await fetch(`${options.daemonUrl}/workers`, {
     method: 'POST',

@@ -2,7 +2,7 @@
 // pool, the exchange, and one HTTP server carrying the HTTP API, the WebSocket endpoint and the
 // relay for sellers that buyers cannot reach directly.
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -12,6 +12,7 @@ import { Journal } from '../store/journal.js';
 import { LmdbStore } from '../store/lmdb.js';
 import { MongoStore } from '../store/mongodb.js';
 import type { Store } from '../store/store.js';
+import { listen } from '../transport/listen.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
 import { DEFAULT_ARTICLES } from './catalogue.js';
 import { Exchange } from './exchange.js';
@@ -72,8 +73,15 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
     info: () => serverInfo(exchange),
     health: () => ({ ok: journal.lastSequence - journal.lastDurableSequence < 100_000, journalSequence: journal.lastSequence, journalLagRecords: journal.lastSequence - journal.lastDurableSequence, connections: exchange.peers.size }),
   });
-  await new Promise<void>((resolve) => app.listen(options.port, options.host, () => resolve()));
-  const httpServer = app.server as Server;
+  const httpServer = createServer(app.handler as RequestListener);
+  try {
+    await listen(httpServer, options.port, options.host, 'the exchange');
+  } catch (error) {
+    await exchange.close();
+    await verifierPool.close();
+    await store.close();
+    throw error;
+  }
   const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
   const relay = new Relay(exchange, options.clock);
   const relayEndpoint = attachWebSocketServer(httpServer, { clock: options.clock, path: RELAY_PATH, prefix: true, onConnection: (connection, { path }) => relay.accept(connection, path) });
