@@ -70,11 +70,10 @@ export class Seller {
   async lendWorker(article: string): Promise<string | undefined> {
     for (const worker of this.deps.workers.available(article)) {
       if (this.lent.has(worker.id)) continue;
+      this.lent.add(worker.id); // reserved: no new sell bid for it while its old one is withdrawn
       const sell = this.byWorker.get(worker.id);
-      if (sell !== undefined && !(await this.withdrawForLocal(sell))) continue;
-      if (this.lent.has(worker.id) || this.byWorker.has(worker.id)) continue;
-      this.lent.add(worker.id);
-      return worker.id;
+      if (sell === undefined || (await this.withdrawForLocal(sell))) return worker.id;
+      this.lent.delete(worker.id);
     }
     return undefined;
   }
@@ -85,8 +84,8 @@ export class Seller {
   }
 
   private async withdrawForLocal(sell: SellActor): Promise<boolean> {
-    const { value, context } = sell.state;
-    if (value === 'bidding') return false; // its bid is on the way; the next idle worker may do
+    // A bid on its way is withdrawn as soon as it is placed (one round trip to the exchange).
+    const { value, context } = await sell.until((state) => state.value !== 'bidding', this.deps.stopping).catch(() => sell.state);
     if (value !== 'bidPlaced' || context.bidId === null) return false;
     try {
       await this.deps.link.client.withdrawBid(context.bidId);
@@ -94,6 +93,7 @@ export class Seller {
       return false; // matched meanwhile, or the exchange is unreachable
     }
     await sell.send({ type: 'BID_ENDED', nowMs: this.deps.clock.now(), reason: 'withdrawn for a local buy' });
+    if (this.byWorker.get(context.workerId) === sell) this.byWorker.delete(context.workerId);
     return true;
   }
 

@@ -41,3 +41,43 @@ test('a buy through a mandate trades with a seller daemon, and balances are exac
   assert.equal(worker.lines.filter((line) => line.startsWith('job ')).length, 1, 'the worker process did the work once');
   assert.equal(buyer.mandates.list().length, 0, 'the one-trade mandate is spent');
 });
+
+test('local first: a buy in a daemon with its own idle worker runs there, without a bid or money', async () => {
+  const daemon = await market.daemon('own-machines');
+  await market.credit(daemon.identity.address, 5_000);
+  await market.worker(daemon, 'own-worker');
+  // A sell mandate puts the idle worker on the market; the local buy must win it back.
+  await daemon.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 900 });
+  await settle(market.clock, () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 5)!.asks.some((level) => level.priceSats === 900), { what: 'the sell bid' });
+  const transactionsBefore = market.exchange.exchange.core.exportState().transactions.length;
+
+  const work = new TextEncoder().encode('render on my own machine');
+  let response: Response | undefined;
+  // No buy mandate and no price: only a local worker can clear this buy.
+  void fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work }).then((value) => (response = value));
+  await settle(market.clock, () => response !== undefined, { what: 'the local result' });
+  assert.equal(response!.status, 200, await response!.clone().text());
+  assert.deepEqual(new Uint8Array(await response!.arrayBuffer()), hashWork(work));
+  const trade = daemon.buyer.actors.get(response!.headers.get('x-bitwrk-trade')!)!;
+  assert.equal(trade.state.context.clearedBy, 'local:own-worker');
+  assert.equal(trade.state.context.bidId, null);
+  assert.equal(market.exchange.exchange.core.exportState().transactions.length, transactionsBefore, 'no transaction on the exchange');
+  assert.deepEqual(await balance(market, daemon.identity.address), { availableSats: 5_000, heldSats: 0 });
+  // The withdrawn sell bid is gone from the book; once the worker is free again it is offered anew.
+  await settle(market.clock, () => daemon.trades().filter((sale) => sale.side === 'sell' && sale.state.value === 'bidPlaced').length === 1, { what: 'the worker offered again' });
+});
+
+test('a buy without a mandate or a price is refused with 402 and places no bid', async () => {
+  const daemon = await market.daemon('no-permission');
+  const response = await fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: 'work' });
+  assert.equal(response.status, 402);
+  const body = (await response.json()) as { error: { name: string; message: string }; trade: { bidId: string | null } };
+  assert.equal(body.error.name, 'no_permission');
+  assert.match(body.error.message, /mandate/);
+  assert.equal(body.trade.bidId, null);
+  const unknown = await fetch(`${daemon.apiUrl}/buy/net.bitwrk/no-such/0`, { method: 'POST', body: 'work' });
+  assert.equal(unknown.status, 404);
+  const badPrice = await fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=-3`, { method: 'POST', body: 'work' });
+  assert.equal(badPrice.status, 400);
+  assert.equal(daemon.trades().length, 1, 'the refused requests started no trade');
+});
