@@ -16,7 +16,7 @@ import { decryptResult, ResultDecryptionError, workSecretHash } from './fair-exc
 import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
 import type { Seller } from './seller.js';
 import { TradeActor } from './trade-actor.js';
-import { describe, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';
+import { describe, forgetOldTrades, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';
 
 export type BuyActor = TradeActor<BuyValue, BuyContext, BuyEvent>;
 
@@ -46,12 +46,15 @@ export class Buyer {
     private readonly attemptsMax: number,
   ) {}
 
-  resume(states: readonly BuyState[]): void {
+  /** Takes up saved trades after a restart (oldest first): ended ones as history, the rest resume. */
+  async resume(states: readonly BuyState[]): Promise<void> {
     for (const state of states) {
       this.counter = Math.max(this.counter, Number(state.context.tradeId.split('-')[1]) || 0);
-      if (buyTradeMachine.compiled.isFinal(state.value)) continue;
-      this.track(new TradeActor('buy', state.context.tradeId, state, buyTradeMachine.compiled, this.save));
+      const actor = new TradeActor('buy', state.context.tradeId, state, buyTradeMachine.compiled, this.save);
+      if (actor.isFinal) this.actors.set(actor.tradeId, actor);
+      else this.track(actor);
     }
+    await forgetOldTrades(this.actors, this.deps.store);
   }
 
   /** Starts a purchase of `article` for work already in CAFS. */
@@ -96,6 +99,7 @@ export class Buyer {
     if (actor.isFinal) {
       this.closeSession(actor.tradeId);
       deps.log(`buy ${actor.tradeId} ${actor.state.value}${actor.state.context.error === null ? '' : `: ${actor.state.context.error}`}`);
+      await forgetOldTrades(this.actors, deps.store);
     }
   }
 

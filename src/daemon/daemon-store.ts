@@ -21,10 +21,15 @@ export class DaemonStore {
     return this.store.put(TRADE_PREFIX + tradeId, utf8.encode(JSON.stringify({ side, state })));
   }
 
+  /** Every saved trade, oldest first. */
   async loadTrades(): Promise<TradeRecord[]> {
     const records: TradeRecord[] = [];
     for await (const [, value] of this.store.scan(TRADE_PREFIX)) records.push(JSON.parse(fromUtf8.decode(value)) as TradeRecord);
-    return records;
+    return records.sort((a, b) => a.state.context.createdMs - b.state.context.createdMs);
+  }
+
+  deleteTrade(tradeId: string): Promise<void> {
+    return this.store.delete(TRADE_PREFIX + tradeId);
   }
 
   saveMandate(mandate: Mandate): Promise<void> {

@@ -135,8 +135,8 @@ export class Daemon {
     const records = await new DaemonStore(this.store).loadTrades();
     // Bids placed just before a crash, whose answer never arrived, belong to no trade: withdraw them.
     await this.buyer.withdrawOrphans(new Set(records.map((record) => record.state.context.bidId)));
-    this.seller.resume(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
-    this.buyer.resume(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
+    await this.seller.resume(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
+    await this.buyer.resume(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
     const app = createLocalApi(this, apiToken(options.dataDir));
     this.apiServer = createServer(app.handler as RequestListener);
     const apiPort = await listen(this.apiServer, options.apiPort ?? 8091, options.apiHost ?? '127.0.0.1', "the daemon's API");

@@ -13,7 +13,7 @@ import { TxRetiredError } from './exchange-link.js';
 import { encryptResult, workSecretHash } from './fair-exchange.js';
 import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
 import { TradeActor } from './trade-actor.js';
-import { describe, isUncertain, randomHex, type TradeDeps } from './trading.js';
+import { describe, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
 
 export type SellActor = TradeActor<SellValue, SellContext, SellEvent>;
 
@@ -41,13 +41,15 @@ export class Seller {
     deps.mandates.onChange(() => this.offer());
   }
 
-  /** Takes up saved trades after a restart. */
-  resume(states: readonly SellState[]): void {
+  /** Takes up saved trades after a restart (oldest first): ended ones as history, the rest resume. */
+  async resume(states: readonly SellState[]): Promise<void> {
     for (const state of states) {
       this.counter = Math.max(this.counter, Number(state.context.tradeId.split('-')[1]) || 0);
-      if (sellTradeMachine.compiled.isFinal(state.value)) continue;
-      this.track(new TradeActor('sell', state.context.tradeId, state, sellTradeMachine.compiled, this.save));
+      const actor = new TradeActor('sell', state.context.tradeId, state, sellTradeMachine.compiled, this.save);
+      if (actor.isFinal) this.actors.set(actor.tradeId, actor);
+      else this.track(actor);
     }
+    await forgetOldTrades(this.actors, this.deps.store);
   }
 
   /** Places a sell bid for every idle worker a sell mandate covers. */
@@ -131,6 +133,7 @@ export class Seller {
     if (this.byWorker.get(context.workerId) === actor) this.byWorker.delete(context.workerId);
     if (context.txId !== null) this.byTx.delete(context.txId);
     this.offer();
+    await forgetOldTrades(this.actors, deps.store);
   }
 
   /** Does what the trade's state asks for, then steps it. */

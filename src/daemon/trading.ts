@@ -53,6 +53,22 @@ export function pause(deps: Pick<TradeDeps, 'clock' | 'stopping'>, ms: number): 
   });
 }
 
+/** Ended trades kept per side (in memory and on disk) for the page and for results; older ones are forgotten. */
+export const TRADE_HISTORY_MAX = 500;
+
+/** Forgets the oldest ended trades beyond TRADE_HISTORY_MAX (`actors` is in creation order). */
+export async function forgetOldTrades(actors: Map<string, { readonly isFinal: boolean }>, store: DaemonStore): Promise<void> {
+  let ended = 0;
+  for (const actor of actors.values()) if (actor.isFinal) ended++;
+  for (const [tradeId, actor] of actors) {
+    if (ended <= TRADE_HISTORY_MAX) return;
+    if (!actor.isFinal) continue;
+    actors.delete(tradeId);
+    await store.deleteTrade(tradeId);
+    ended--;
+  }
+}
+
 export class StoppedError extends Error {
   override name = 'StoppedError';
 }

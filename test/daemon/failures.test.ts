@@ -198,6 +198,12 @@ test('buyer and seller daemons restart mid-trade: the trade resumes, the result 
     await settle(market.clock, noTransactions(market));
     assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
     assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 1000, heldSats: 0 });
+    // The finished purchase and its result outlive one more restart.
+    await buyer.stop();
+    buyer = await market.daemon('buyer');
+    const again = await fetch(`${buyer.apiUrl}/trades/${tradeId}/result`);
+    assert.equal(again.status, 200, await again.clone().text());
+    assert.deepEqual(new Uint8Array(await again.arrayBuffer()), hashWork(WORK));
   } finally {
     await market.stop();
   }
