@@ -19,6 +19,8 @@ export class DiskChunkStore implements ChunkStore {
   private readonly present = new Set<string>();
   private bytes = 0;
   private temporaryCounter = 0;
+  /** Shard folders known to exist (a mkdir per chunk costs more than the write). */
+  private readonly shards = new Set<string>();
 
   constructor(private readonly directory: string) {
     this.description = `disk:${directory}`;
@@ -50,7 +52,11 @@ export class DiskChunkStore implements ChunkStore {
   async put(data: Uint8Array, knownKey?: string): Promise<string> {
     const key = knownKey ?? chunkKey(data);
     if (this.present.has(key)) return key;
-    mkdirSync(join(this.directory, 'chunks', key.slice(0, 2)), { recursive: true, mode: 0o700 });
+    const shard = key.slice(0, 2);
+    if (!this.shards.has(shard)) {
+      mkdirSync(join(this.directory, 'chunks', shard), { recursive: true, mode: 0o700 });
+      this.shards.add(shard);
+    }
     this.writeAtomically(this.chunkPath(key), data);
     this.present.add(key);
     this.bytes += data.length;

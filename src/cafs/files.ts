@@ -40,11 +40,22 @@ export async function importFile(store: ChunkStore, input: AsyncIterable<Uint8Ar
 }
 
 /** The file's bytes, chunk by chunk, each checked; the whole is checked against the file key. */
+/** Chunk reads kept in flight ahead of the one being returned. */
+const READ_AHEAD_CHUNKS = 8;
+
 export async function* readFile(store: ChunkStore, manifest: FileManifest): AsyncIterable<Uint8Array> {
   const whole = createHash('sha256');
   let size = 0;
+  // A few reads in flight: a disk store's reads then overlap instead of waiting on each other.
+  const reads: Promise<Uint8Array>[] = [];
+  let nextIndex = 0;
   for (const chunk of manifest.chunks) {
-    const data = await store.get(chunk.key);
+    while (reads.length < READ_AHEAD_CHUNKS && nextIndex < manifest.chunks.length) {
+      const read = store.get(manifest.chunks[nextIndex++]!.key);
+      read.catch(() => undefined); // awaited in turn below; an early stop must not leave it unhandled
+      reads.push(read);
+    }
+    const data = await reads.shift()!;
     if (data.length !== chunk.size) throw new FileMismatchError(`chunk ${chunk.key.slice(0, 16)}… has ${data.length} bytes, the manifest says ${chunk.size}`);
     whole.update(data);
     size += data.length;

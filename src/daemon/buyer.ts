@@ -186,9 +186,8 @@ export class Buyer {
     const { context } = actor.state;
     const workerId = context.clearedBy?.slice('local:'.length) ?? '';
     try {
-      const work = await this.readWork(context);
-      const result = await deps.workers.run(workerId, work, context.tradeId, deps.stopping);
-      this.check(context.article, work, result);
+      const result = await deps.workers.run(workerId, await this.readWork(context), context.tradeId, deps.stopping);
+      await this.check(context, result);
       const stored = await importFile(deps.cafs, [result]);
       await actor.send({ type: 'VERIFIED', nowMs: this.now(), resultFileKey: stored.fileKey });
     } finally {
@@ -321,7 +320,7 @@ export class Buyer {
     let result: Uint8Array;
     try {
       result = decryptResult(await readFileBytes(deps.cafs, manifest), context.resultKey!);
-      this.check(context.article, await this.readWork(context), result);
+      await this.check(context, result);
     } catch (error) {
       const reason = describe(error).slice(0, 200);
       await deps.link.client.txMessage(context.txId!, 'rejectresult', { reason }).catch(() => undefined);
@@ -336,9 +335,11 @@ export class Buyer {
     await actor.send({ type: 'VERIFIED', nowMs: this.now(), resultFileKey: stored.fileKey });
   }
 
-  private check(article: string, work: Uint8Array, result: Uint8Array): void {
-    const verifier = this.deps.verifiers[article];
-    if (verifier !== undefined && !verifier(work, result)) throw new ResultDecryptionError(`the result is wrong: it fails the check for ${article}`);
+  /** Runs the article's result check, if it has one (reading the work only then). */
+  private async check(context: BuyContext, result: Uint8Array): Promise<void> {
+    const verifier = this.deps.verifiers[context.article];
+    if (verifier === undefined) return;
+    if (!verifier(await this.readWork(context), result)) throw new ResultDecryptionError(`the result is wrong: it fails the check for ${context.article}`);
   }
 
   private async readWork(context: BuyContext): Promise<Uint8Array> {

@@ -204,6 +204,7 @@ export class Daemon {
   }
 
   private async shutDown(): Promise<void> {
+    if (this.link.client !== undefined) await this.seller.withdrawOpenBids();
     this.stopping.abort('the daemon is stopping');
     // Peer connections first: a driver waiting on a peer's answer then ends its wait at once.
     this.buyer.closeSessions();

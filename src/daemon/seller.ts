@@ -30,6 +30,8 @@ export class Seller {
   private readonly lent = new Set<string>();
   private readonly receiver;
   private counter = 0;
+  /** Set when the daemon stops: no new sell bids. */
+  private closing = false;
 
   constructor(
     private readonly deps: TradeDeps,
@@ -54,7 +56,7 @@ export class Seller {
 
   /** Places a sell bid for every idle worker a sell mandate covers. */
   offer(): void {
-    if (this.deps.stopping.aborted || this.deps.link.client === undefined) return;
+    if (this.closing || this.deps.stopping.aborted || this.deps.link.client === undefined) return;
     for (const worker of this.deps.workers.available()) {
       if (this.byWorker.has(worker.id) || this.lent.has(worker.id)) continue;
       const mandate = this.deps.mandates.find('sell', worker.article);
@@ -74,7 +76,7 @@ export class Seller {
       if (this.lent.has(worker.id)) continue;
       this.lent.add(worker.id); // reserved: no new sell bid for it while its old one is withdrawn
       const sell = this.byWorker.get(worker.id);
-      if (sell === undefined || (await this.withdrawForLocal(sell))) return worker.id;
+      if (sell === undefined || (await this.withdraw(sell, 'withdrawn for a local buy'))) return worker.id;
       this.lent.delete(worker.id);
     }
     return undefined;
@@ -85,7 +87,18 @@ export class Seller {
     this.offer();
   }
 
-  private async withdrawForLocal(sell: SellActor): Promise<boolean> {
+  /**
+   * The daemon is stopping: no new offers, and the bids of sales still waiting for a buyer are
+   * withdrawn, so no buyer matches a seller that is gone (it would wait for the transaction's
+   * deadline for nothing). Sales already matched stay saved and resume after the restart.
+   */
+  async withdrawOpenBids(): Promise<void> {
+    this.closing = true;
+    const waiting = [...this.actors.values()].filter((sell) => sell.state.value === 'bidPlaced' || sell.state.value === 'bidding');
+    await Promise.allSettled(waiting.map((sell) => this.withdraw(sell, 'withdrawn: the daemon stopped')));
+  }
+
+  private async withdraw(sell: SellActor, reason: string): Promise<boolean> {
     // A bid on its way is withdrawn as soon as it is placed (one round trip to the exchange).
     const { value, context } = await sell.until((state) => state.value !== 'bidding', this.deps.stopping).catch(() => sell.state);
     if (value !== 'bidPlaced' || context.bidId === null) return false;
@@ -94,7 +107,7 @@ export class Seller {
     } catch {
       return false; // matched meanwhile, or the exchange is unreachable
     }
-    await sell.send({ type: 'BID_ENDED', nowMs: this.deps.clock.now(), reason: 'withdrawn for a local buy' });
+    await sell.send({ type: 'BID_ENDED', nowMs: this.deps.clock.now(), reason });
     if (this.byWorker.get(context.workerId) === sell) this.byWorker.delete(context.workerId);
     return true;
   }

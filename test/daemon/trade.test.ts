@@ -81,3 +81,16 @@ test('a buy without a mandate or a price is refused with 402 and places no bid',
   assert.equal(badPrice.status, 400);
   assert.equal(daemon.trades().length, 1, 'the refused requests started no trade');
 });
+
+test('a seller daemon that stops withdraws its waiting sell bids, and offers again after a restart', async () => {
+  const asks = () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 20)!.asks.filter((level) => level.priceSats === 777).reduce((sum, level) => sum + level.count, 0);
+  let daemon = await market.daemon('stopping-seller');
+  await market.worker(daemon, 'stopping-worker');
+  await daemon.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 777 });
+  await settle(market.clock, () => asks() === 1, { what: 'the sell bid' });
+  await daemon.stop();
+  assert.equal(asks(), 0, 'no buyer can match a seller that is gone');
+  const sale = (await (await fetch(`${(daemon = await market.daemon('stopping-seller')).apiUrl}/trades`)).json()) as Array<{ state: string; error: string }>;
+  assert.deepEqual(sale.map(({ state, error }) => ({ state, error })).slice(0, 1), [{ state: 'ended', error: 'withdrawn: the daemon stopped' }]);
+  await settle(market.clock, () => asks() === 1, { what: 'the sell bid after the restart' });
+});
