@@ -4,7 +4,9 @@
 // money stays held for the arbiter), a buyer sends a wrong secret (the seller rejects the work,
 // the buyer is refunded), and a daemon restarts in the middle of a trade (it resumes; paid once).
 // Method: real exchange, daemons and sockets on a VirtualClock (support/daemons.ts); a "gate"
-// worker holds its answer until the test lets it go, so the test can strike mid-trade.
+// worker holds its answer until the test lets it go, so the test can strike mid-trade. These
+// workers are HTTP servers in the test's own process (each test must hold or falsify the answer);
+// the worker program as a separate process (`bitwrk worker hash`) is in trade.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AddressInfo } from 'node:net';
