@@ -16,7 +16,7 @@ import { decryptResult, ResultDecryptionError, workSecretHash } from './fair-exc
 import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
 import type { Seller } from './seller.js';
 import { TradeActor } from './trade-actor.js';
-import { describe, forgetOldTrades, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';
+import { describe, Drivers, forgetOldTrades, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';
 
 export type BuyActor = TradeActor<BuyValue, BuyContext, BuyEvent>;
 
@@ -70,17 +70,16 @@ export class Buyer {
 
   private readonly save = (side: 'buy' | 'sell', tradeId: string, state: BuyState): Promise<void> => this.deps.store.saveTrade(side, tradeId, state);
 
-  private readonly drivers = new Set<Promise<void>>();
+  private readonly drivers = new Drivers();
 
   /** Resolves when every driver has returned (after the daemon's stop signal). */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.drivers]);
+  idle(): Promise<void> {
+    return this.drivers.idle();
   }
 
   private track(actor: BuyActor): void {
     this.actors.set(actor.tradeId, actor);
-    const driver = this.drive(actor).finally(() => this.drivers.delete(driver));
-    this.drivers.add(driver);
+    this.drivers.start(() => this.drive(actor));
   }
 
   private async drive(actor: BuyActor): Promise<void> {

@@ -13,7 +13,7 @@ import { TxRetiredError } from './exchange-link.js';
 import { encryptResult, workSecretHash } from './fair-exchange.js';
 import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
 import { TradeActor } from './trade-actor.js';
-import { describe, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
+import { describe, Drivers, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
 
 export type SellActor = TradeActor<SellValue, SellContext, SellEvent>;
 
@@ -114,19 +114,18 @@ export class Seller {
 
   private readonly save = (side: 'buy' | 'sell', tradeId: string, state: SellState): Promise<void> => this.deps.store.saveTrade(side, tradeId, state);
 
-  private readonly drivers = new Set<Promise<void>>();
+  private readonly drivers = new Drivers();
 
   /** Resolves when every driver has returned (after the daemon's stop signal). */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.drivers]);
+  idle(): Promise<void> {
+    return this.drivers.idle();
   }
 
   private track(actor: SellActor): void {
     this.actors.set(actor.tradeId, actor);
     this.byWorker.set(actor.state.context.workerId, actor);
     if (actor.state.context.txId !== null) this.byTx.set(actor.state.context.txId, actor);
-    const driver = this.drive(actor).finally(() => this.drivers.delete(driver));
-    this.drivers.add(driver);
+    this.drivers.start(() => this.drive(actor));
   }
 
   private async drive(actor: SellActor): Promise<void> {

@@ -69,6 +69,20 @@ export async function forgetOldTrades(actors: Map<string, { readonly isFinal: bo
   }
 }
 
+/** The running drivers of one side's trades, so that a stopping daemon can wait for them. */
+export class Drivers {
+  private readonly running = new Set<Promise<void>>();
+
+  start(drive: () => Promise<void>): void {
+    const driver = drive().finally(() => this.running.delete(driver));
+    this.running.add(driver);
+  }
+
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+}
+
 export class StoppedError extends Error {
   override name = 'StoppedError';
 }
