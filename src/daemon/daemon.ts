@@ -188,6 +188,7 @@ export class Daemon {
       exchangeUrl: this.options.exchangeUrl,
       exchangeId: this.link.info?.exchangeId ?? null,
       exchangeState: this.link.connection.state,
+      articles: this.link.info?.articles.map((article) => article.articleId) ?? [],
       apiUrl: this.apiUrl,
       peerUrl: this.peerUrl,
     };

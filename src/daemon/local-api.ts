@@ -3,6 +3,7 @@
 // loopback by default; a caller from another address must show the API token. Bad input gets 4xx
 // with `{ error: { name, message } }` and changes nothing.
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import polka, { type Polka } from 'polka';
 import { z } from 'zod';
@@ -12,7 +13,6 @@ import { MONEY_SATS_MAX } from '../market/limits.js';
 import type { BuyActor } from './buyer.js';
 import type { Daemon } from './daemon.js';
 import { mandateRequest } from './mandates.js';
-import { renderStatusPage } from './status-page.js';
 import { workerRegistration } from './workers.js';
 
 /** Largest work a program may post (CAFS would take more; this is what one trade should carry). */
@@ -96,7 +96,7 @@ function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
-export function tradeView(actor: BuyActor | { side: string; tradeId: string; state: { value: string; context: object } }): Record<string, unknown> {
+function tradeView(actor: BuyActor | { side: string; tradeId: string; state: { value: string; context: object } }): Record<string, unknown> {
   return { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, ...actor.state.context };
 }
 
@@ -115,7 +115,8 @@ export function createLocalApi(daemon: Daemon, apiToken: string): Polka {
       .catch((error: unknown) => fail(response, error));
   };
 
-  app.get('/', route((_request, response) => void response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(renderStatusPage(daemon))));
+  app.get('/', route((_request, response) => sendPageFile(response, 'index.html')));
+  app.get('/ui/:name', route((request, response) => sendPageFile(response, request.params['name'] ?? '')));
   app.get('/id', route((_request, response) => void response.writeHead(200, { 'content-type': 'text/plain' }).end('BitWrk daemon')));
   app.get('/info', route((_request, response) => send(response, 200, daemon.info())));
   app.get('/account', route(async (_request, response) => send(response, 200, await daemon.link.connection.request('account', { address: daemon.identity.address }))));
@@ -152,6 +153,22 @@ export function createLocalApi(daemon: Daemon, apiToken: string): Polka {
   app.delete('/workers/:id', route((request, response) => unregister(request.params['id'] ?? '', response)));
   app.post('/unregisterworker', route((request, response) => unregister(queryValue(request, 'id') ?? '', response)));
   return app;
+}
+
+/** The browser page's files (src/daemon/ui/), read once: the page is a client of this same API. */
+const PAGE_FILES: ReadonlyMap<string, { readonly type: string; readonly body: Buffer }> = new Map(
+  ([['index.html', 'text/html; charset=utf-8'], ['app.js', 'text/javascript; charset=utf-8'], ['style.css', 'text/css; charset=utf-8']] as const).map(([name, type]) => [
+    name,
+    { type, body: readFileSync(new URL(`./ui/${name}`, import.meta.url)) },
+  ]),
+);
+
+function sendPageFile(response: ServerResponse, name: string): void {
+  const file = PAGE_FILES.get(name);
+  if (file === undefined) throw new HttpError(404, 'not_found', `no page file ${name.slice(0, 40)}`);
+  response
+    .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', 'content-security-policy': "default-src 'self'", 'x-content-type-options': 'nosniff' })
+    .end(file.body);
 }
 
 function tradeOf(daemon: Daemon, request: Request): BuyActor | ReturnType<Daemon['trades']>[number] {

@@ -1,0 +1,125 @@
+// The daemon's page: reads the local API once a second and renders it; the forms call the same
+// API a program would (docs/daemon.md). Every value is written as text, never as HTML.
+const REFRESH_MS = 1000;
+
+async function api(path, init) {
+  const response = await fetch(path, init);
+  const body = response.headers.get('content-type')?.startsWith('application/json') ? await response.json() : await response.text();
+  if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  return body;
+}
+
+function cell(row, value, className) {
+  const td = row.insertCell();
+  if (value instanceof Node) td.append(value);
+  else td.textContent = value === null || value === undefined ? '' : String(value);
+  if (className) td.className = className;
+  return td;
+}
+
+function button(label, onClick) {
+  const element = document.createElement('button');
+  element.type = 'button';
+  element.className = 'small';
+  element.textContent = label;
+  element.addEventListener('click', onClick);
+  return element;
+}
+
+function fill(tableId, rows, render) {
+  const body = document.querySelector(`#${tableId} tbody`);
+  body.replaceChildren();
+  for (const item of rows) render(body.insertRow(), item);
+}
+
+const when = (ms) => (ms === null ? '' : new Date(ms).toLocaleString());
+
+function showProblem(error) {
+  const problem = document.getElementById('problem');
+  problem.hidden = error === undefined;
+  problem.textContent = error === undefined ? '' : `The daemon does not answer: ${error.message}`;
+}
+
+async function refresh() {
+  try {
+    const [info, account, trades, workers, mandates] = await Promise.all([
+      api('/info'),
+      api('/account').catch(() => undefined),
+      api('/trades'),
+      api('/workers'),
+      api('/mandates'),
+    ]);
+    showProblem(undefined);
+    document.getElementById('identity').textContent = `${info.address} on ${info.network} · exchange ${info.exchangeUrl} (${info.exchangeState}) · buyers reach it at ${info.peerUrl}`;
+    document.getElementById('account').textContent = account === undefined ? 'account: unknown' : `account: ${account.availableSats} sat available, ${account.heldSats} sat held`;
+    for (const select of document.querySelectorAll('select[name=article]')) {
+      if (select.options.length > 0) continue;
+      for (const article of info.articles) select.add(new Option(article, article));
+    }
+    fill('mandates', mandates, (row, mandate) => {
+      for (const value of [mandate.mandateId, mandate.side, mandate.article, mandate.priceSats, mandate.tradesLeft ?? 'any', when(mandate.expiresMs)]) cell(row, value);
+      cell(row, button('Revoke', () => api(`/mandates/${encodeURIComponent(mandate.mandateId)}`, { method: 'DELETE' }).then(refresh, showProblem)));
+    });
+    fill('trades', [...trades].reverse(), (row, trade) => {
+      for (const value of [trade.tradeId, trade.side]) cell(row, value);
+      cell(row, trade.state, `state-${trade.state}`);
+      for (const value of [trade.article, trade.priceSats, trade.txId ?? (trade.clearedBy?.startsWith('local:') ? 'local' : ''), trade.attempts ?? '', trade.error]) cell(row, value);
+      if (trade.side === 'buy' && trade.state === 'done') {
+        const link = document.createElement('a');
+        link.href = `/trades/${encodeURIComponent(trade.tradeId)}/result`;
+        link.textContent = 'result';
+        link.download = `${trade.tradeId}.result`;
+        cell(row, link);
+      } else cell(row, '');
+    });
+    fill('workers', workers, (row, worker) => {
+      for (const value of [worker.id, worker.article, worker.state, worker.pushUrl, worker.lastError]) cell(row, value);
+      cell(row, button('Remove', () => api(`/workers/${encodeURIComponent(worker.id)}`, { method: 'DELETE' }).then(refresh, showProblem)));
+    });
+  } catch (error) {
+    showProblem(error);
+  }
+}
+
+function optionalInteger(value) {
+  return value === '' ? undefined : Number(value);
+}
+
+document.getElementById('mandate-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const output = document.getElementById('mandate-error');
+  const minutes = optionalInteger(form.get('validMinutes'));
+  const request = {
+    side: form.get('side'),
+    article: form.get('article'),
+    priceSats: Number(form.get('priceSats')),
+    ...(optionalInteger(form.get('trades')) === undefined ? {} : { trades: optionalInteger(form.get('trades')) }),
+    ...(minutes === undefined ? {} : { validForSeconds: minutes * 60 }),
+  };
+  try {
+    await api('/mandates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    output.textContent = '';
+    await refresh();
+  } catch (error) {
+    output.textContent = error.message;
+  }
+});
+
+document.getElementById('buy-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const output = document.getElementById('buy-error');
+  const price = form.get('priceSats');
+  const query = new URLSearchParams({ async: '1', ...(price === '' ? {} : { price }) });
+  try {
+    await api(`/buy/${form.get('article')}?${query}`, { method: 'POST', body: form.get('work') });
+    output.textContent = '';
+    await refresh();
+  } catch (error) {
+    output.textContent = error.message;
+  }
+});
+
+await refresh();
+setInterval(refresh, REFRESH_MS); // tidy-allow: the browser page polls the local API
