@@ -1,24 +1,61 @@
-// A simulation scenario: how many synthetic traders of which kinds, for how long, on which
-// article. Validated with zod so that a scenario file with a mistake gets an error naming the field.
+// A simulation scenario: how many synthetic traders of which kinds, on how many articles, for how
+// long, over what network, with which market parameters and faults. Validated with zod, so that a
+// scenario file with a mistake gets an error naming the field; every field has a default.
 import { z } from 'zod';
 
-export const scenarioSchema = z.strictObject({
-  seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
-  buyers: z.number().int().min(1).max(100_000).default(1000),
-  sellers: z.number().int().min(1).max(100_000).default(1000),
-  hours: z.number().min(0.01).max(24 * 7).default(1),
-  /** Mean time between a buyer's purchases, and a seller's work time, in seconds. */
-  buyerIntervalSeconds: z.number().min(1).max(86_400).default(600),
-  workSeconds: z.number().min(1).max(3600).default(60),
-  feeNumerator: z.number().int().min(0).max(100).default(3),
-  bidLifetimeSeconds: z.number().int().min(1).max(3600).default(120),
-  /** Shares of seller behaviours; the rest are honest fixed-price sellers. */
-  adaptiveSellers: z.number().min(0).max(1).default(0.3),
-  flakySellers: z.number().min(0).max(1).default(0.05),
-  cheatingSellers: z.number().min(0).max(1).default(0.02),
-  /** Shares of buyer behaviours; the rest pay a fixed valuation. */
-  priceTakers: z.number().min(0).max(1).default(0.2),
-  silentBuyers: z.number().min(0).max(1).default(0.02),
+const share = z.number().min(0).max(1);
+
+export const networkSchema = z.strictObject({
+  /** One-way delay of every frame, drawn uniformly from [min, max] milliseconds. */
+  latencyMinMs: z.number().int().min(0).max(10_000).default(5),
+  latencyMaxMs: z.number().int().min(0).max(10_000).default(40),
+  /** Probability that one frame is lost (requests then time out and are sent again). */
+  lossProbability: z.number().min(0).max(0.2).default(0),
 });
 
+export const scenarioSchema = z
+  .strictObject({
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    buyers: z.number().int().min(1).max(100_000).default(1000),
+    sellers: z.number().int().min(1).max(100_000).default(1000),
+    hours: z.number().min(0.01).max(24 * 7).default(1),
+    /** Articles traded (each agent trades one); article k's usual price is 1000 × (1 + k/2) sat. */
+    articles: z.number().int().min(1).max(20).default(1),
+    /** How buyers arrive: a Poisson process, or in bursts (ten minutes on, ten off, twice the rate). */
+    arrivals: z.enum(['poisson', 'bursts']).default('poisson'),
+    /** Mean time between one buyer's purchases, and a seller's mean work time, in seconds. */
+    buyerIntervalSeconds: z.number().min(1).max(86_400).default(600),
+    workSeconds: z.number().min(1).max(3600).default(60),
+    /** Size of one purchase's work and the peers' bandwidth (the transfer takes size / bandwidth). */
+    workMiB: z.number().min(0).max(1024).default(4),
+    bandwidthMiBPerSecond: z.number().min(0.01).max(10_000).default(20),
+    /** The fee (numerator over 100) and the bid lifetime the exchange applies. */
+    feeNumerator: z.number().int().min(0).max(100).default(3),
+    bidLifetimeSeconds: z.number().int().min(1).max(3600).default(120),
+    /** Bids one purchase may place before the buyer gives up. */
+    attemptsMax: z.number().int().min(1).max(20).default(3),
+    /** Shares of seller behaviours; the rest are honest sellers with a fixed ask. */
+    adaptiveSellers: share.default(0.3),
+    flakySellers: share.default(0.05),
+    cheatingSellers: share.default(0.02),
+    /** Sellers that publish a forged receipt instead of delivering (the exchange must refuse it). */
+    forgingSellers: share.default(0.01),
+    /** Shares of buyer behaviours; the rest bid their fixed valuation. */
+    priceTakers: share.default(0.2),
+    silentBuyers: share.default(0.02),
+    network: networkSchema.default({ latencyMinMs: 5, latencyMaxMs: 40, lossProbability: 0 }),
+    /** The exchange restarts from its journal every N simulated minutes (0: never), down this long. */
+    restartEveryMinutes: z.number().min(0).max(10_000).default(0),
+    restartDowntimeSeconds: z.number().min(0).max(600).default(5),
+  })
+  .refine((scenario) => scenario.network.latencyMinMs <= scenario.network.latencyMaxMs, { message: 'network.latencyMinMs must not exceed latencyMaxMs', path: ['network'] })
+  .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })
+  .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] });
+
 export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+/** Article k's id and usual price. */
+export function simArticle(index: number): { readonly articleId: string; readonly usualPriceSats: number } {
+  return { articleId: `net.bitwrk/sim/${index}`, usualPriceSats: Math.round(1000 * (1 + index / 2)) };
+}

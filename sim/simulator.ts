@@ -1,40 +1,45 @@
-// The market simulator: synthetic buyers and sellers trade on virtual time against the real market
-// core (src/market/core.ts) through the same commands the exchange gives it. Deterministic: every
-// random draw comes from the seeded PRNG, every time from the virtual clock, so a seed reproduces
-// a run byte for byte. Invariants (money conserved, no negative balance, no double match, deadlines
-// kept, receipts required) are checked by the core's own checker as the run goes.
+// The market simulator: thousands of synthetic buyers and sellers (sim/agents.ts: the daemon's trade
+// machines) trade with the production exchange (sim/exchange-host.ts: signed commands, nonces,
+// journal, pushes, restarts from the journal) over the in-process network (src/transport/memory.ts:
+// seeded latency and loss), all on one virtual clock (sim/kernel.ts). Deterministic: every random
+// draw comes from the seeded PRNG and every time from the virtual clock, so a seed reproduces a run
+// byte for byte.
 //
-// Signatures are not simulated: receipts are a stand-in "signature" derived from the buyer and the
-// hash (simulation only), checked by an injected verifier, because real secp256k1 signing would cost
-// more than the whole market.
-import { createHash } from 'node:crypto';
-import { MinHeap } from '../src/heap.js';
-import { createPrng, type Prng } from '../src/random.js';
+// The market's promises are checked as the run goes, twice over: by the core's own invariant
+// checker (money conserved, no negative balance, holds consistent, ...) and by the auditor
+// (sim/auditor.ts), which follows the events independently. A violation stops the run. The run
+// ends with a liveness phase: no new work, time runs on until every transaction has retired.
 import { articleWithDefaults } from '../src/market/articles.js';
-import type { CoreEvent, MarketCommand } from '../src/market/commands.js';
-import { MarketCore } from '../src/market/core.js';
-import type { TxMessageType } from '../src/market/tx-messages.js';
-import type { Scenario } from './scenario.js';
+import type { CoreEvent } from '../src/market/commands.js';
+import { createPrng, type Prng } from '../src/random.js';
+import { MemoryNetwork } from '../src/transport/memory.js';
+import { AgentLink } from './agent-link.js';
+import { BuyerAgent, SellerAgent, type AgentContext, type BuyerKind, type SellerKind } from './agents.js';
+import { Auditor, InvariantViolation } from './auditor.js';
+import { SimExchange } from './exchange-host.js';
+import { agentAddress } from './identities.js';
+import { Kernel } from './kernel.js';
+import { Metrics, type MinuteRow } from './metrics.js';
+import { simArticle, type Scenario } from './scenario.js';
 
-export const SIM_ARTICLE = 'sim/work';
-const START_MS = 1_700_000_000_000;
+export const START_MS = 1_700_000_000_000;
 const MINUTE_MS = 60_000;
+/** Money each buyer starts with: enough never to run short (a short buyer is not what is studied). */
+const BUYER_CREDIT_SATS = 100_000_000;
+/** Credits sent before the admin waits for their answers (an exchange connection's pending limit is 10,000). */
+const CREDIT_BATCH = 2_000;
+/** After the last new work, how long normal transactions get to finish before disputes are timed out. */
+const DRAIN_MS = 30 * MINUTE_MS;
 
-type SellerKind = 'fixed' | 'adaptive' | 'flaky' | 'cheater';
-type BuyerKind = 'fixed' | 'taker' | 'silent';
-
-interface Seller { readonly id: string; readonly kind: SellerKind; askSats: number; busy: boolean }
-interface Buyer { readonly id: string; readonly kind: BuyerKind; readonly valueSats: number }
-
-interface Wakeup { readonly atMs: number; readonly order: number; readonly run: () => void }
-
-export interface MinuteRow {
-  minute: number;
+export interface Totals {
   trades: number;
   volumeSats: number;
   feesSats: number;
-  bidsPlaced: number;
+  buyBids: number;
+  sellBids: number;
   bidsExpired: number;
+  buyBidsMatched: number;
+  matchWaitMsTotal: number;
   finished: number;
   disputed: number;
   timedOut: number;
@@ -42,173 +47,216 @@ export interface MinuteRow {
 
 export interface SimulationResult {
   readonly scenario: Scenario;
-  readonly minutes: MinuteRow[];
-  readonly totals: MinuteRow & { commands: number; rejected: number; invariantChecks: number };
+  readonly articles: readonly string[];
+  readonly minutes: readonly MinuteRow[];
+  readonly totals: Totals;
+  /** How the agents' trades ended ("buy done", "sell failed", ...). */
+  readonly ended: Readonly<Record<string, number>>;
+  readonly checks: { readonly coreInvariantChecks: number; readonly auditorChecks: number; readonly eventsAudited: number };
+  readonly faults: { readonly resentCommands: number; readonly orphanBids: number; readonly restarts: number };
   readonly stateHash: string;
+  readonly journalRecords: number;
+  readonly kernelSteps: number;
 }
 
-function fakeSignature(buyer: string, hashHex: string): string {
-  const digest = createHash('sha256').update(`${buyer}|${hashHex}`).digest();
-  return Buffer.concat([digest, digest, digest.subarray(0, 1)]).toString('base64');
+export interface SimulateOptions {
+  /** Told of progress (0..1) as simulated time passes. */
+  readonly onProgress?: (fraction: number) => void;
+  /**
+   * Test only: a planted bug, to show that the checks catch it. 'accept-any-receipt' makes the
+   * exchange accept every receipt, so forging sellers get paid without one.
+   */
+  readonly plant?: 'accept-any-receipt';
 }
 
-function hexOf(prng: Prng): string {
-  return Buffer.from(prng.nextBytes(32)).toString('hex');
+function pickKind<K extends string>(prng: Prng, shares: ReadonlyArray<readonly [K, number]>, fallback: K): K {
+  let draw = prng.nextFloat();
+  for (const [kind, share] of shares) if ((draw -= share) < 0) return kind;
+  return fallback;
 }
 
-export function simulate(scenario: Scenario, onProgress?: (fraction: number) => void): SimulationResult {
+export async function simulate(scenario: Scenario, options: SimulateOptions = {}): Promise<SimulationResult> {
+  const kernel = new Kernel(START_MS);
+  const { clock } = kernel;
   const prng = createPrng(scenario.seed);
-  const core = new MarketCore(
-    { verifyReceipt: (buyer, hashHex, signature) => signature === fakeSignature(buyer, hashHex) },
-    { startMs: START_MS, articles: [articleWithDefaults(SIM_ARTICLE, { feeNumerator: scenario.feeNumerator, bidLifetimeMs: scenario.bidLifetimeSeconds * 1000, priceSatsMax: 10_000_000 })] },
-  );
-  const queue = new MinHeap<Wakeup>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order));
-  let order = 0;
-  let nowMs = START_MS;
-  const at = (delayMs: number, run: () => void): void => queue.push({ atMs: nowMs + Math.max(0, Math.round(delayMs)), order: order++, run });
-  const endMs = START_MS + Math.round(scenario.hours * 3_600_000);
-  const minutes: MinuteRow[] = [];
-  const row = (): MinuteRow => {
-    // Settlements after the drain phase (disputes waiting out their window) count in the last row.
-    const minute = Math.floor((Math.min(nowMs, endMs + 30 * MINUTE_MS) - START_MS) / MINUTE_MS);
-    while (minutes.length <= minute) minutes.push({ minute: minutes.length, trades: 0, volumeSats: 0, feesSats: 0, bidsPlaced: 0, bidsExpired: 0, finished: 0, disputed: 0, timedOut: 0 });
-    return minutes[minute]!;
+  const network = new MemoryNetwork({ clock, prng: prng.fork(), faults: { latencyMs: { min: scenario.network.latencyMinMs, max: scenario.network.latencyMaxMs }, lossProbability: scenario.network.lossProbability } });
+  const articles = Array.from({ length: scenario.articles }, (_, index) => simArticle(index));
+  const articleIds = articles.map((article) => article.articleId);
+  const auditor = new Auditor();
+  const metrics = new Metrics(START_MS, articleIds, scenario.bidLifetimeSeconds * 1000);
+  let violation: unknown;
+  const onEvents = (events: readonly CoreEvent[]): void => {
+    try {
+      auditor.observe(events);
+      metrics.observe(events, clock.now());
+    } catch (error) {
+      violation ??= error; // raised by the kernel loop: this runs inside the exchange's own promise
+    }
   };
-  // The checker walks the whole state: every 97 commands in small markets, and once per as many
-  // commands as there are agents in large ones (so checking costs O(1) per command).
-  const agents = scenario.buyers + scenario.sellers;
-  const invariantEveryCommands = agents <= 2000 ? 97 : agents;
-  let commands = 0;
-  let rejected = 0;
-  let invariantChecks = 0;
+  const adminAddress = agentAddress('admin');
+  const host = new SimExchange({
+    clock,
+    network,
+    adminAddress,
+    articles: articles.map(({ articleId }) => articleWithDefaults(articleId, { feeNumerator: scenario.feeNumerator, bidLifetimeMs: scenario.bidLifetimeSeconds * 1000, priceSatsMax: 10_000_000 })),
+    onEvents,
+    settle: () => kernel.settle(),
+    ...(options.plant === 'accept-any-receipt' ? { acceptAnyReceipt: true } : {}),
+  });
+  await host.start();
 
-  const sellers = new Map<string, Seller>();
-  const buyers = new Map<string, Buyer>();
-  const bidOwner = new Map<string, string>();
-  const exponential = (meanMs: number): number => -Math.log(1 - prng.nextFloat()) * meanMs;
-  const pick = <K extends string>(shares: Array<[K, number]>, fallback: K): K => {
-    let draw = prng.nextFloat();
-    for (const [kind, share] of shares) if ((draw -= share) < 0) return kind;
-    return fallback;
+  const context: AgentContext = {
+    scenario,
+    clock,
+    prng: prng.fork(),
+    network,
+    auditor,
+    open: true,
+    sellersByAddress: new Map(),
+    buyersByAddress: new Map(),
+    ended: {},
+    orphanBids: 0,
+    resent: 0,
   };
+  const sellers: SellerAgent[] = [];
   for (let index = 0; index < scenario.sellers; index++) {
-    const kind = pick<SellerKind>([['adaptive', scenario.adaptiveSellers], ['flaky', scenario.flakySellers], ['cheater', scenario.cheatingSellers]], 'fixed');
-    sellers.set(`S${index}`, { id: `S${index}`, kind, askSats: 800 + prng.nextInt(400), busy: false });
+    const kind = pickKind<SellerKind>(prng, [['adaptive', scenario.adaptiveSellers], ['flaky', scenario.flakySellers], ['cheater', scenario.cheatingSellers], ['forger', scenario.forgingSellers]], 'fixed');
+    const article = articles[prng.nextInt(articles.length)]!;
+    const seller = new SellerAgent(context, `S${index}`, kind, article.articleId, Math.round(article.usualPriceSats * (0.8 + 0.4 * prng.nextFloat())));
+    sellers.push(seller);
+    context.sellersByAddress.set(seller.address, seller);
   }
+  const buyers: BuyerAgent[] = [];
   for (let index = 0; index < scenario.buyers; index++) {
-    const kind = pick<BuyerKind>([['taker', scenario.priceTakers], ['silent', scenario.silentBuyers]], 'fixed');
-    buyers.set(`B${index}`, { id: `B${index}`, kind, valueSats: 900 + prng.nextInt(400) });
+    const kind = pickKind<BuyerKind>(prng, [['taker', scenario.priceTakers], ['silent', scenario.silentBuyers]], 'fixed');
+    const article = articles[prng.nextInt(articles.length)]!;
+    const buyer = new BuyerAgent(context, `B${index}`, kind, article.articleId, Math.round(article.usualPriceSats * (0.9 + 0.4 * prng.nextFloat())));
+    buyers.push(buyer);
+    context.buyersByAddress.set(buyer.address, buyer);
   }
 
-  const execute = (command: MarketCommand): CoreEvent[] => {
-    commands += 1;
-    const result = core.execute(command);
-    if (result.status === 'rejected') rejected += 1;
-    if (commands % invariantEveryCommands === 0) {
-      core.checkInvariants();
-      invariantChecks += 1;
+  const raise = (): void => {
+    if (violation !== undefined) throw violation;
+  };
+  await creditBuyers(kernel, context, adminAddress, buyers, raise);
+
+  // Arrivals: a Poisson process per buyer, or the same thinned to ten-minute bursts at twice the rate.
+  const endMs = clock.now() + Math.round(scenario.hours * 3_600_000);
+  const meanGapMs = scenario.buyerIntervalSeconds * 1000;
+  const inBurst = (atMs: number): boolean => Math.floor((atMs - START_MS) / (10 * MINUTE_MS)) % 2 === 0;
+  const scheduleArrival = (buyer: BuyerAgent): void => {
+    const gapMs = -Math.log(1 - prng.nextFloat()) * (scenario.arrivals === 'bursts' ? meanGapMs / 2 : meanGapMs);
+    clock.setTimer(() => {
+      if (!context.open) return;
+      if (scenario.arrivals === 'poisson' || inBurst(clock.now())) buyer.purchase();
+      scheduleArrival(buyer);
+    }, gapMs);
+  };
+  for (const buyer of buyers) scheduleArrival(buyer);
+  for (const seller of sellers) seller.offerIn(prng.nextInt(10_000));
+
+  // Each minute: sample the book and the sellers; every few minutes, check every invariant.
+  const agents = scenario.buyers + scenario.sellers;
+  const checkEveryMinutes = Math.min(15, Math.max(1, Math.ceil(agents / 2000)));
+  let coreInvariantChecks = 0;
+  let minute = 0;
+  const everyMinute = (): void => {
+    minute++;
+    metrics.sample(clock.now(), host.exchange?.core, sellers.reduce((busy, seller) => busy + (seller.busy ? 1 : 0), 0));
+    if (minute % checkEveryMinutes === 0 && host.exchange !== undefined) {
+      host.exchange.core.checkInvariants();
+      coreInvariantChecks++;
+      checkConservation(auditor, host, buyers, sellers);
     }
-    for (const event of result.events) observe(event);
-    return [...result.events];
+    clock.setTimer(everyMinute, MINUTE_MS);
   };
-  const txMessage = (participant: string, txId: string, message: TxMessageType, fields: Record<string, string> = {}): void => {
-    execute({ type: 'txMessage', nowMs, participant, txId, message, fields });
-  };
+  clock.setTimer(everyMinute, MINUTE_MS - ((clock.now() - START_MS) % MINUTE_MS));
 
-  const sellerOffers = (seller: Seller): void => {
-    if (seller.busy || nowMs >= endMs) return;
-    const events = execute({ type: 'placeBid', nowMs, participant: seller.id, side: 'SELL', article: SIM_ARTICLE, priceSats: seller.askSats });
-    for (const event of events) if (event.type === 'bidAccepted') bidOwner.set(event.bidId, seller.id);
+  const drainEndMs = endMs + DRAIN_MS;
+  const progress = (nowMs: number): void => {
+    raise();
+    options.onProgress?.(Math.min(1, (nowMs - START_MS) / (drainEndMs - START_MS)));
   };
-  const buyerArrives = (buyer: Buyer): void => {
-    if (nowMs >= endMs) return;
-    const price = buyer.kind === 'taker' ? 2 * buyer.valueSats : buyer.valueSats;
-    const events = execute({ type: 'placeBid', nowMs, participant: buyer.id, side: 'BUY', article: SIM_ARTICLE, priceSats: price });
-    for (const event of events) if (event.type === 'bidAccepted') bidOwner.set(event.bidId, buyer.id);
-    at(exponential(scenario.buyerIntervalSeconds * 1000), () => buyerArrives(buyer));
-  };
+  // The main phase, in segments between exchange restarts.
+  const restartEveryMs = scenario.restartEveryMinutes * MINUTE_MS;
+  for (;;) {
+    const restartAtMs = restartEveryMs > 0 ? START_MS + (Math.floor((clock.now() - START_MS) / restartEveryMs) + 1) * restartEveryMs : Number.POSITIVE_INFINITY;
+    if (restartAtMs >= endMs) break;
+    await kernel.runUntil(restartAtMs, progress);
+    await host.restart(() => kernel.runUntil(clock.now() + scenario.restartDowntimeSeconds * 1000, progress));
+  }
+  await kernel.runUntil(Math.max(endMs, clock.now()), progress);
 
-  /** Drives a matched transaction through the fair exchange, per the parties' behaviours. */
-  const runTransaction = (txId: string, buyer: Buyer, seller: Seller): void => {
-    const workHash = hexOf(prng);
-    const secret = hexOf(prng);
-    const secretHash = createHash('sha256').update(Buffer.from(workHash + secret, 'hex')).digest('hex');
-    at(500 + prng.nextInt(1500), () => txMessage(buyer.id, txId, 'workhash', { workhash: workHash, worksecrethash: secretHash }));
-    if (seller.kind === 'flaky' && prng.nextFloat() < 0.5) return; // vanishes: the transaction times out
-    at(500 + prng.nextInt(1500), () => txMessage(seller.id, txId, 'workerurl', { workerurl: `http://${seller.id}.sim/work` }));
-    at(3000 + prng.nextInt(2000), () => txMessage(seller.id, txId, 'buyersecret', { buyersecret: secret }));
-    if (buyer.kind === 'silent') return; // never signs a receipt: the seller cannot reach UNVERIFIED
-    const resultHash = hexOf(prng);
-    at(5000 + exponential(scenario.workSeconds * 1000), () => {
-      txMessage(seller.id, txId, 'encresult', { encresulthash: resultHash, encresulthashsig: fakeSignature(buyer.id, resultHash), encresultkey: hexOf(prng) });
-      at(1000 + prng.nextInt(2000), () => (seller.kind === 'cheater' ? txMessage(buyer.id, txId, 'rejectresult', { reason: 'bad result' }) : txMessage(buyer.id, txId, 'acceptresult')));
-    });
+  // Liveness: no new work; normal transactions finish; disputed results wait out their window.
+  context.open = false;
+  await kernel.runUntil(drainEndMs, progress);
+  const exchange = host.running;
+  const lastDeadlineMs = Math.max(clock.now(), ...exchange.core.exportState().transactions.map((tx) => tx.deadlineMs));
+  await exchange.tick(lastDeadlineMs + 1);
+  await kernel.runUntil(clock.now() + MINUTE_MS, progress);
+  raise();
+  exchange.core.checkInvariants();
+  coreInvariantChecks++;
+  checkConservation(auditor, host, buyers, sellers);
+  const active = exchange.core.exportState().transactions.length;
+  if (active > 0 || auditor.openTransactions > 0) throw new InvariantViolation(`liveness: ${active} transactions still active after the drain phase`);
+  const stateHash = exchange.core.stateHash();
+  for (const agent of [...buyers, ...sellers]) agent.close();
+  await host.stop();
+  options.onProgress?.(1);
+  return {
+    scenario,
+    articles: articleIds,
+    minutes: metrics.minutes,
+    totals: sumMinutes(metrics.minutes),
+    ended: sortedKeys(context.ended),
+    checks: { coreInvariantChecks, auditorChecks: auditor.checks, eventsAudited: auditor.eventsSeen },
+    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, restarts: host.restarts },
+    stateHash,
+    journalRecords: host.journalRecords,
+    kernelSteps: kernel.steps,
   };
+}
 
-  function observe(event: CoreEvent): void {
-    const current = row();
-    if (event.type === 'bidAccepted') current.bidsPlaced += 1;
-    else if (event.type === 'bidExpired') {
-      current.bidsExpired += 1;
-      const seller = sellers.get(bidOwner.get(event.bidId) ?? '');
-      if (seller !== undefined) {
-        if (seller.kind === 'adaptive') seller.askSats = Math.max(100, Math.round(seller.askSats * 0.95));
-        at(1000, () => sellerOffers(seller));
-      }
-      bidOwner.delete(event.bidId);
-    } else if (event.type === 'trade') {
-      current.trades += 1;
-      current.volumeSats += event.priceSats;
-      const seller = sellers.get(event.seller)!;
-      seller.busy = true;
-      if (seller.kind === 'adaptive') seller.askSats = Math.round(seller.askSats * 1.05);
-      bidOwner.delete(event.buyBidId);
-      bidOwner.delete(event.sellBidId);
-      runTransaction(event.txId, buyers.get(event.buyer)!, seller);
-    } else if (event.type === 'txRetired') {
-      current.feesSats += event.feeSats;
-      if (event.phase === 'FINISHED' || event.phase === 'UNVERIFIED') current.finished += 1;
-      else if (event.phase === 'RESULT_DISPUTED' || event.phase === 'WORK_DISPUTED') current.disputed += 1;
-      else current.timedOut += 1;
-      const tx = txSellers.get(event.txId);
-      if (tx !== undefined) {
-        tx.busy = false;
-        txSellers.delete(event.txId);
-        at(1000, () => sellerOffers(tx));
-      }
+/** The admin credits every buyer over its own connection, in pipelined batches. */
+async function creditBuyers(kernel: Kernel, context: AgentContext, adminAddress: string, buyers: readonly BuyerAgent[], raise: () => void): Promise<void> {
+  const admin = new AgentLink(context, adminAddress, () => undefined, () => undefined, false);
+  for (let first = 0; first < buyers.length; first += CREDIT_BATCH) {
+    let pending = 0;
+    let failure: unknown;
+    for (const buyer of buyers.slice(first, first + CREDIT_BATCH)) {
+      pending++;
+      admin.credit(buyer.address, BUYER_CREDIT_SATS).then(
+        () => pending--,
+        (error: unknown) => {
+          pending--;
+          failure ??= error;
+        },
+      );
     }
-    if (event.type === 'trade') txSellers.set(event.txId, sellers.get(event.seller)!);
+    while (pending > 0) await kernel.runUntil(kernel.now() + 100);
+    if (failure !== undefined) throw failure;
+    raise();
   }
-  const txSellers = new Map<string, Seller>();
+  admin.close();
+}
 
-  for (const buyer of buyers.values()) {
-    execute({ type: 'credit', nowMs, participant: buyer.id, amountSats: 100_000_000 });
-    at(exponential(scenario.buyerIntervalSeconds * 1000), () => buyerArrives(buyer));
+function checkConservation(auditor: Auditor, host: SimExchange, buyers: readonly BuyerAgent[], sellers: readonly SellerAgent[]): void {
+  const core = host.running.core;
+  let balancesSats = 0;
+  for (const agent of [...buyers, ...sellers]) {
+    const account = core.account(agent.address);
+    if (account !== undefined) balancesSats += account.availableSats + account.heldSats;
   }
-  for (const seller of sellers.values()) at(prng.nextInt(10_000), () => sellerOffers(seller));
+  auditor.checkConservation(balancesSats, core.feesSats);
+}
 
-  // Main loop, then a liveness phase: no new bids, time runs on until every transaction retires.
-  const drainEndMs = endMs + 30 * MINUTE_MS;
-  let reported = -1;
-  for (let wakeup = queue.pop(); wakeup !== undefined && wakeup.atMs <= drainEndMs; wakeup = queue.pop()) {
-    nowMs = wakeup.atMs;
-    wakeup.run();
-    const fraction = Math.floor(((nowMs - START_MS) / (drainEndMs - START_MS)) * 100);
-    if (fraction !== reported) onProgress?.((reported = fraction) / 100);
-  }
-  nowMs = drainEndMs;
-  execute({ type: 'advanceTime', nowMs });
-  // Disputed results wait out their window (7 days): move time to the last deadline.
-  const lastDeadlineMs = Math.max(nowMs, ...core.exportState().transactions.map((tx) => tx.deadlineMs));
-  nowMs = lastDeadlineMs + 1;
-  execute({ type: 'advanceTime', nowMs });
-  core.checkInvariants();
-  invariantChecks += 1;
-  const active = core.exportState().transactions.length;
-  if (active > 0) throw new Error(`liveness: ${active} transactions still active after the drain phase`);
-  const totals = minutes.reduce(
-    (sum, minute) => ({ ...sum, trades: sum.trades + minute.trades, volumeSats: sum.volumeSats + minute.volumeSats, feesSats: sum.feesSats + minute.feesSats, bidsPlaced: sum.bidsPlaced + minute.bidsPlaced, bidsExpired: sum.bidsExpired + minute.bidsExpired, finished: sum.finished + minute.finished, disputed: sum.disputed + minute.disputed, timedOut: sum.timedOut + minute.timedOut }),
-    { minute: minutes.length, trades: 0, volumeSats: 0, feesSats: 0, bidsPlaced: 0, bidsExpired: 0, finished: 0, disputed: 0, timedOut: 0 } as MinuteRow,
-  );
-  return { scenario, minutes, totals: { ...totals, commands, rejected, invariantChecks }, stateHash: core.stateHash() };
+function sumMinutes(minutes: readonly MinuteRow[]): Totals {
+  const totals: Totals = { trades: 0, volumeSats: 0, feesSats: 0, buyBids: 0, sellBids: 0, bidsExpired: 0, buyBidsMatched: 0, matchWaitMsTotal: 0, finished: 0, disputed: 0, timedOut: 0 };
+  for (const row of minutes) for (const key of Object.keys(totals) as Array<keyof Totals>) totals[key] += row[key];
+  return totals;
+}
+
+function sortedKeys(record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -57,6 +57,8 @@ export class VirtualClock implements Clock {
   private nowMs: number;
   private nextId = 1;
   private readonly heap = new MinHeap<VirtualTimer>((a, b) => a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.id < b.id));
+  /** Ids of the timers in the heap that have neither fired nor been cleared. */
+  private readonly live = new Set<TimerId>();
   private readonly cancelled = new Set<TimerId>();
 
   constructor(startMs = 0) {
@@ -72,16 +74,18 @@ export class VirtualClock implements Clock {
     assert(Number.isFinite(delayMs), 'timer delay must be finite');
     const id = this.nextId++;
     this.heap.push({ id, dueMs: this.nowMs + Math.max(0, Math.ceil(delayMs)), callback });
+    this.live.add(id);
     return id;
   }
 
+  /** Cancels a pending timer; clearing one that fired or was cleared already does nothing. */
   clearTimer(id: TimerId): void {
-    if (id > 0 && id < this.nextId) this.cancelled.add(id);
+    if (this.live.delete(id)) this.cancelled.add(id);
   }
 
   /** Number of timers still pending. */
   get pendingCount(): number {
-    return this.heap.size - this.cancelled.size;
+    return this.live.size;
   }
 
   /** Due time of the earliest pending timer, or undefined. */
@@ -98,6 +102,7 @@ export class VirtualClock implements Clock {
       const top = this.heap.peek();
       if (top === undefined || top.dueMs > targetMs) break;
       this.heap.pop();
+      this.live.delete(top.id);
       this.nowMs = top.dueMs;
       top.callback();
     }

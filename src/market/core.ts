@@ -564,6 +564,11 @@ export class MarketCore {
     return this.articles.get(articleId)?.book.lastTrade;
   }
 
+  /** Fees collected so far (the operator's ledger account). */
+  get feesSats(): number {
+    return this.ledger.feesSats;
+  }
+
   account(address: string): AccountSnapshot | undefined {
     const record = this.ledger.account(address);
     return record === undefined ? undefined : { ...record.state.context, frozen: record.state.value === 'frozen' };

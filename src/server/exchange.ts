@@ -57,6 +57,8 @@ export interface ExchangeOptions {
   readonly snapshotEveryRecords?: number;
   /** Told of every command outcome (for metrics and logs). */
   readonly observe?: (outcome: { type: string; rejection?: string; code?: number; verifySeconds?: number }) => void;
+  /** Told of the core's events of each accepted command once it is durable, in order, exactly once (not on replay): the simulator's auditor. */
+  readonly onEvents?: (events: readonly CoreEvent[]) => void;
 }
 
 /** A journal record: a core command, with the nonce it consumed (if signed). */
@@ -222,6 +224,7 @@ export class Exchange {
     const routed = routeEvents(this.index, result.events);
     await this.options.journal.append(packr.pack(entry));
     this.chart(result.events);
+    this.options.onEvents?.(result.events);
     for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: event as never });
   }
 

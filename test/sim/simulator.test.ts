@@ -1,54 +1,107 @@
-// Goal: a simulation is deterministic from its seed (same report bytes), keeps the market
-// invariants for any small scenario (the core's checker runs during the run and at the end), ends
-// with every transaction retired, and a bad scenario is refused naming the field. Method: two runs
-// compared byte for byte, and fast-check over random small scenarios.
-import { test } from 'node:test';
+// Goal: a simulation is deterministic from its seed (the same report, byte for byte, restarts and
+// lost frames included), keeps the market's invariants in any small scenario, retires every
+// transaction, catches a planted bug and shrinks it to a smaller failing scenario, and refuses a
+// bad scenario naming the field. Method: runs compared byte for byte, fast-check over random small
+// scenarios (the run throws on a broken invariant or liveness), and a planted bug (the exchange
+// takes any receipt) against sellers that forge receipts.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { scenarioSchema } from '../../sim/scenario.js';
-import { simulate } from '../../sim/simulator.js';
+import { InvariantViolation } from '../../sim/auditor.js';
+import { reduce } from '../../sim/reduce.js';
 import { htmlReport, summaryTable, timeSeriesCsv } from '../../sim/report.js';
+import { scenarioSchema, type Scenario } from '../../sim/scenario.js';
+import { simulate } from '../../sim/simulator.js';
+import { recommend, sweep, type SweepRow } from '../../sim/sweep.js';
 
-test('the same seed gives the same report, byte for byte; another seed does not', () => {
-  const scenario = scenarioSchema.parse({ seed: 7, buyers: 150, sellers: 60, hours: 0.5 });
-  const first = simulate(scenario);
-  const second = simulate(scenario);
+test('the same seed gives the same report, byte for byte, with restarts and lost frames; another seed does not', async () => {
+  const scenario = scenarioSchema.parse({ seed: 7, buyers: 60, sellers: 30, hours: 0.3, articles: 2, restartEveryMinutes: 6, network: { latencyMinMs: 2, latencyMaxMs: 30, lossProbability: 0.01 } });
+  const first = await simulate(scenario);
+  const second = await simulate(scenario);
   assert.equal(summaryTable(second), summaryTable(first));
   assert.equal(timeSeriesCsv(second), timeSeriesCsv(first));
   assert.equal(htmlReport(second), htmlReport(first));
-  assert.ok(first.totals.trades > 0, 'the market trades');
-  assert.notEqual(simulate({ ...scenario, seed: 8 }).stateHash, first.stateHash);
+  assert.ok(first.totals.trades > 20, `the market trades (${first.totals.trades})`);
+  assert.equal(first.faults.restarts, 3, 'the exchange restarted from its journal at minutes 6, 12 and 18, keeping its state hash');
+  assert.ok(first.faults.resentCommands > 0, 'lost frames made agents send commands again');
+  assert.equal(first.totals.finished + first.totals.disputed + first.totals.timedOut, first.totals.trades, 'every transaction retired');
+  assert.notEqual((await simulate({ ...scenario, seed: 8 })).stateHash, first.stateHash);
 });
 
-test('random small scenarios keep the invariants and retire every transaction', () => {
-  fc.assert(
-    fc.property(
+test('random small scenarios keep every invariant and retire every transaction', async () => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.record({
         seed: fc.nat(),
-        buyers: fc.integer({ min: 1, max: 40 }),
-        sellers: fc.integer({ min: 1, max: 40 }),
-        hours: fc.double({ min: 0.05, max: 0.5, noNaN: true }),
-        flakySellers: fc.double({ min: 0, max: 0.5, noNaN: true }),
-        cheatingSellers: fc.double({ min: 0, max: 0.3, noNaN: true }),
-        silentBuyers: fc.double({ min: 0, max: 0.3, noNaN: true }),
+        buyers: fc.integer({ min: 1, max: 25 }),
+        sellers: fc.integer({ min: 1, max: 15 }),
+        hours: fc.double({ min: 0.03, max: 0.2, noNaN: true }),
+        articles: fc.integer({ min: 1, max: 3 }),
+        arrivals: fc.constantFrom('poisson', 'bursts'),
+        buyerIntervalSeconds: fc.integer({ min: 30, max: 600 }),
         feeNumerator: fc.integer({ min: 0, max: 10 }),
+        bidLifetimeSeconds: fc.integer({ min: 10, max: 300 }),
+        flakySellers: fc.double({ min: 0, max: 0.3, noNaN: true }),
+        cheatingSellers: fc.double({ min: 0, max: 0.3, noNaN: true }),
+        forgingSellers: fc.double({ min: 0, max: 0.2, noNaN: true }),
+        silentBuyers: fc.double({ min: 0, max: 0.3, noNaN: true }),
+        restartEveryMinutes: fc.constantFrom(0, 0, 4),
+        network: fc.record({ latencyMinMs: fc.constant(1), latencyMaxMs: fc.integer({ min: 1, max: 80 }), lossProbability: fc.constantFrom(0, 0, 0.02) }),
       }),
-      (input) => {
-        const result = simulate(scenarioSchema.parse(input)); // throws on a broken invariant or liveness
+      async (input) => {
+        const result = await simulate(scenarioSchema.parse(input)); // throws on a broken invariant or liveness
         assert.equal(result.totals.finished + result.totals.disputed + result.totals.timedOut, result.totals.trades);
-        assert.ok(result.totals.invariantChecks >= 1);
+        assert.ok(result.checks.coreInvariantChecks >= 1);
       },
     ),
-    { numRuns: 25 },
+    { numRuns: 12 },
   );
+});
+
+test('forged receipts are refused; with a planted bug that accepts them, the run stops and shrinks', async () => {
+  const scenario: Scenario = scenarioSchema.parse({ seed: 3, buyers: 40, sellers: 20, hours: 0.3, forgingSellers: 0.5, cheatingSellers: 0 });
+  const honest = await simulate(scenario);
+  assert.ok((honest.ended['sell failed'] ?? 0) > 0, 'forging sellers fail: the exchange refuses their receipts');
+
+  const fails = async (candidate: Scenario): Promise<string | undefined> => {
+    try {
+      await simulate(candidate, { plant: 'accept-any-receipt' });
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InvariantViolation)) throw error;
+      return error.message;
+    }
+  };
+  const message = await fails(scenario);
+  assert.match(message ?? 'no violation', /paid .* without the buyer's receipt/);
+  const smallest = await reduce(scenario, message!, fails, 12);
+  assert.match(smallest.message, /without the buyer's receipt/);
+  assert.ok(smallest.scenario.buyers + smallest.scenario.sellers < scenario.buyers + scenario.sellers || smallest.scenario.hours < scenario.hours, 'a smaller scenario still fails');
+  assert.ok((await fails(smallest.scenario)) !== undefined, 'and the smallest one replays to the failure');
+});
+
+test('the sweep scores every setting and recommends by the stated objective', async () => {
+  const base = scenarioSchema.parse({ seed: 5, buyers: 30, sellers: 15, hours: 0.15 });
+  const result = await sweep(base, { feeNumerators: [1, 10], bidLifetimesSeconds: [120], adaptiveShares: [0] });
+  assert.equal(result.rows.length, 2);
+  assert.deepEqual(result.rows.map((row) => row.feeNumerator), [1, 10]);
+  assert.ok(result.recommended >= 0 && result.recommended < 2);
+  // The objective, on hand-made rows: completions first, then buyer cost within 2%, then fees.
+  const row = (completed: number, meanBuyerCostSats: number, feeIncomeSats: number): SweepRow => ({ feeNumerator: 0, bidLifetimeSeconds: 0, adaptiveShare: 0, completed, failed: 0, trades: completed, meanBuyerCostSats, feeIncomeSats, fillRate: 1 });
+  assert.equal(recommend([row(100, 1000, 5), row(90, 500, 9)]), 0, 'more completed wins over cheaper');
+  assert.equal(recommend([row(100, 1000, 5), row(99, 900, 1)]), 1, 'within 2%: the cheaper wins');
+  assert.equal(recommend([row(100, 900, 5), row(100, 900, 8)]), 1, 'equal cost: more fee income wins');
 });
 
 test('a scenario with a mistake is refused, naming the field', () => {
   const bad = scenarioSchema.safeParse({ buyers: -3, colour: 'blue' });
   assert.equal(bad.success, false);
   if (!bad.success) {
-    const paths = bad.error.issues.map((issue) => issue.path.join('.') || issue.message);
-    assert.ok(paths.some((path) => path.includes('buyers')));
-    assert.ok(bad.error.issues.some((issue) => issue.message.includes('colour') || JSON.stringify(issue).includes('colour')));
+    assert.ok(bad.error.issues.some((issue) => issue.path.join('.') === 'buyers'));
+    assert.ok(bad.error.issues.some((issue) => JSON.stringify(issue).includes('colour')));
   }
+  const shares = scenarioSchema.safeParse({ adaptiveSellers: 0.6, flakySellers: 0.6 });
+  assert.equal(shares.success, false);
+  const latency = scenarioSchema.safeParse({ network: { latencyMinMs: 50, latencyMaxMs: 10 } });
+  assert.equal(latency.success, false);
 });

@@ -1,0 +1,106 @@
+// One agent's line to the exchange, as a daemon has one: a reconnecting client over the
+// in-process network, subscribed to the agent's own events, sending signed commands. A command
+// whose answer is lost (a dropped frame, a restart) is sent again, byte for byte (same nonce and
+// signature), so it takes effect at most once; "nonce reused" on a resend means it already had.
+import type { Clock } from '../src/clock.js';
+import { createNonce } from '../src/crypto/nonce.js';
+import type { CoreEvent } from '../src/market/commands.js';
+import type { TxMessageType } from '../src/market/tx-messages.js';
+import type { Prng } from '../src/random.js';
+import { exchangeProtocol, type ExchangeProtocol } from '../src/server/protocol.js';
+import { creditText, placeBidText, txMessageText } from '../src/server/signed-commands.js';
+import { ReconnectingClient } from '../src/transport/client.js';
+import { ProtocolError } from '../src/transport/errors.js';
+import type { MemoryNetwork } from '../src/transport/memory.js';
+import type { RequestBody, ResponseBody } from '../src/transport/protocol.js';
+import { EXCHANGE_ADDRESS, SIM_EXCHANGE_ID } from './exchange-host.js';
+import { standInSignatureBytes } from './identities.js';
+
+/** How long one attempt waits for its answer, and how often a command is sent again. */
+const REQUEST_TIMEOUT_MS = 10_000;
+const RESENDS_MAX = 5;
+
+export interface LinkContext {
+  readonly clock: Clock;
+  readonly prng: Prng;
+  readonly network: MemoryNetwork;
+  /** Counts commands sent again after a lost answer. */
+  resent: number;
+}
+
+/** A command's answer, or 'duplicate' when a resend found it had taken effect already. */
+export type Answer<T> = T | 'duplicate';
+
+const RESENDABLE = new Set(['connection_closed', 'request_timeout', 'internal']);
+
+export class AgentLink {
+  private readonly client: ReconnectingClient<ExchangeProtocol>;
+  private opened = false;
+
+  constructor(
+    private readonly context: LinkContext,
+    readonly address: string,
+    onEvent: (event: CoreEvent) => void,
+    /** Told after every reconnect (pushes may have been missed meanwhile). */
+    onReconnect: () => void,
+    subscribed = true,
+  ) {
+    this.client = new ReconnectingClient({
+      protocol: exchangeProtocol,
+      clock: context.clock,
+      prng: context.prng,
+      connect: async () => context.network.connect(address, EXCHANGE_ADDRESS),
+      peerOptions: { requestTimeoutMs: REQUEST_TIMEOUT_MS },
+      onStateChange: (state) => {
+        if (state !== 'open') return;
+        if (this.opened) onReconnect();
+        this.opened = true;
+      },
+    });
+    this.client.onPush('event', ({ event }) => onEvent(event as CoreEvent));
+    if (subscribed) this.client.subscribe('subscribe', { topic: `participant:${address}` });
+    this.client.start();
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  placeBid(article: string, side: 'buy' | 'sell', priceSats: number): Promise<Answer<ResponseBody<ExchangeProtocol, 'placeBid'>>> {
+    const unsigned = { address: this.address, nonce: this.nonce(), article, side, priceSats };
+    return this.send('placeBid', { ...unsigned, signature: standInSignatureBytes(this.address, placeBidText(SIM_EXCHANGE_ID, unsigned)) });
+  }
+
+  txMessage(txId: string, message: TxMessageType, fields: Record<string, string> = {}): Promise<Answer<ResponseBody<ExchangeProtocol, 'txMessage'>>> {
+    const unsigned = { address: this.address, nonce: this.nonce(), txId, message, fields };
+    return this.send('txMessage', { ...unsigned, signature: standInSignatureBytes(this.address, txMessageText(SIM_EXCHANGE_ID, unsigned)) });
+  }
+
+  /** Admin only: credits a participant (the simulation's stand-in for deposits). */
+  credit(participant: string, amountSats: number): Promise<Answer<ResponseBody<ExchangeProtocol, 'credit'>>> {
+    const unsigned = { address: this.address, nonce: this.nonce(), participant, amountSats };
+    return this.send('credit', { ...unsigned, signature: standInSignatureBytes(this.address, creditText(SIM_EXCHANGE_ID, unsigned)) });
+  }
+
+  /** An unsigned query (reconciling after missed pushes). */
+  query<T extends 'transaction' | 'participant'>(type: T, body: T extends 'transaction' ? { txId: string } : { address: string }): Promise<ResponseBody<ExchangeProtocol, T>> {
+    return this.client.request(type, body as never, { timeoutMs: REQUEST_TIMEOUT_MS }) as Promise<ResponseBody<ExchangeProtocol, T>>;
+  }
+
+  private nonce(): string {
+    return createNonce(this.context.clock, (count) => this.context.prng.nextBytes(count));
+  }
+
+  private async send<T extends 'placeBid' | 'txMessage' | 'credit'>(type: T, body: RequestBody<ExchangeProtocol, T>): Promise<Answer<ResponseBody<ExchangeProtocol, T>>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.client.request(type, body, { timeoutMs: REQUEST_TIMEOUT_MS });
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        if (attempt > 0 && error.errorName === 'nonce_reused') return 'duplicate';
+        if (!RESENDABLE.has(error.errorName) || attempt >= RESENDS_MAX) throw error;
+        this.context.resent++;
+      }
+    }
+  }
+}

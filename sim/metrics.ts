@@ -1,0 +1,118 @@
+// What a simulation measures, per simulated minute: trades, volume and fees; bids placed and
+// expired; how long buy bids waited for a match; how transactions ended; and, sampled at each
+// minute's end, each article's best bid and ask with the depth behind them, and how many sellers
+// were busy. Fed by the core's events (once each, as the auditor sees them). No wall-clock time:
+// the same seed gives the same numbers.
+import type { CoreEvent } from '../src/market/commands.js';
+import type { MarketCore } from '../src/market/core.js';
+
+export interface ArticleMinute {
+  trades: number;
+  volumeSats: number;
+  /** Sampled at the minute's end (null: that side of the book was empty). */
+  bestBidSats: number | null;
+  bestAskSats: number | null;
+  bidDepth: number;
+  askDepth: number;
+}
+
+export interface MinuteRow {
+  minute: number;
+  trades: number;
+  volumeSats: number;
+  feesSats: number;
+  buyBids: number;
+  sellBids: number;
+  bidsExpired: number;
+  /** Buy bids matched this minute, and their total wait from acceptance to match. */
+  buyBidsMatched: number;
+  matchWaitMsTotal: number;
+  finished: number;
+  disputed: number;
+  timedOut: number;
+  busySellers: number;
+  articles: ArticleMinute[];
+}
+
+export class Metrics {
+  readonly minutes: MinuteRow[] = [];
+  private readonly buyBidAcceptedMs = new Map<string, number>();
+
+  constructor(
+    private readonly startMs: number,
+    private readonly articleIds: readonly string[],
+    /** Bids live this long: a bid's acceptance time is its expiry less this. */
+    private readonly bidLifetimeMs: number,
+  ) {}
+
+  private row(nowMs: number): MinuteRow {
+    const minute = Math.max(0, Math.floor((nowMs - this.startMs) / 60_000));
+    while (this.minutes.length <= minute) {
+      this.minutes.push({
+        minute: this.minutes.length,
+        trades: 0, volumeSats: 0, feesSats: 0, buyBids: 0, sellBids: 0, bidsExpired: 0,
+        buyBidsMatched: 0, matchWaitMsTotal: 0, finished: 0, disputed: 0, timedOut: 0, busySellers: 0,
+        articles: this.articleIds.map(() => ({ trades: 0, volumeSats: 0, bestBidSats: null, bestAskSats: null, bidDepth: 0, askDepth: 0 })),
+      });
+    }
+    return this.minutes[minute]!;
+  }
+
+  observe(events: readonly CoreEvent[], nowMs: number): void {
+    const row = this.row(nowMs);
+    for (const event of events) {
+      switch (event.type) {
+        case 'bidAccepted':
+          if (event.side === 'BUY') {
+            row.buyBids++;
+            this.buyBidAcceptedMs.set(event.bidId, event.expiresMs - this.bidLifetimeMs);
+          } else row.sellBids++;
+          break;
+        case 'bidExpired':
+          row.bidsExpired++;
+          this.buyBidAcceptedMs.delete(event.bidId);
+          break;
+        case 'trade': {
+          row.trades++;
+          row.volumeSats += event.priceSats;
+          const article = row.articles[this.articleIds.indexOf(event.article)];
+          if (article !== undefined) {
+            article.trades++;
+            article.volumeSats += event.priceSats;
+          }
+          const acceptedMs = this.buyBidAcceptedMs.get(event.buyBidId);
+          if (acceptedMs !== undefined) {
+            row.buyBidsMatched++;
+            row.matchWaitMsTotal += event.atMs - acceptedMs;
+            this.buyBidAcceptedMs.delete(event.buyBidId);
+          }
+          break;
+        }
+        case 'txRetired':
+          row.feesSats += event.feeSats;
+          if (event.phase === 'FINISHED' || event.phase === 'UNVERIFIED') row.finished++;
+          else if (event.phase === 'RESULT_DISPUTED' || event.phase === 'WORK_DISPUTED') row.disputed++;
+          else row.timedOut++;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** The book and the sellers at the end of the minute that ends at `nowMs`. */
+  sample(nowMs: number, core: MarketCore | undefined, busySellers: number): void {
+    const row = this.row(nowMs - 1);
+    row.busySellers = busySellers;
+    if (core === undefined) return; // the exchange is down this minute
+    this.articleIds.forEach((articleId, index) => {
+      const depth = core.depth(articleId, 100);
+      const article = row.articles[index]!;
+      if (depth === undefined) return;
+      article.bestBidSats = depth.bids[0]?.priceSats ?? null;
+      article.bestAskSats = depth.asks[0]?.priceSats ?? null;
+      article.bidDepth = depth.bids.reduce((sum, level) => sum + level.count, 0);
+      article.askDepth = depth.asks.reduce((sum, level) => sum + level.count, 0);
+    });
+  }
+}
