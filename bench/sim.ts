@@ -1,6 +1,11 @@
-// Simulator benchmark: simulated events per second (core events the auditor saw, and journal
-// records), wall time for 10 k agents over one simulated hour, and peak heap for 100 k agents.
-// --quick: 10 k agents over 3 simulated minutes and 20 k agents over 1 minute.
+// Simulator benchmark:
+//  - simulated events per second (the core events the auditor checked) through each connector:
+//    the production exchange over the in-process network ('exchange': wire, signatures, journal)
+//    and straight into the core ('core'), 2,000 agents over a quarter of an hour, and the ratio;
+//  - wall time for 10 k agents over one simulated hour (core connector; goal < 60 s);
+//  - peak heap for 100 k agents (core connector, 6 simulated minutes: the agents and the market
+//    are all in memory from the start; goal < 4 GiB).
+// --quick: shorter runs (3 minutes; 20 k agents for 1 minute).
 import { scenarioSchema } from '../sim/scenario.js';
 import { simulate } from '../sim/simulator.js';
 import { benchOptions, printFigures, round } from './support.js';
@@ -8,12 +13,19 @@ import { benchOptions, printFigures, round } from './support.js';
 const options = benchOptions();
 const gc = (globalThis as { gc?: () => void }).gc;
 
-async function timed(agents: number, hours: number): Promise<{ seconds: number; events: number; journalRecords: number; trades: number; peakHeapBytes: number }> {
+interface Run {
+  readonly seconds: number;
+  readonly events: number;
+  readonly trades: number;
+  readonly peakHeapBytes: number;
+}
+
+async function timed(agents: number, hours: number, connector: 'exchange' | 'core'): Promise<Run> {
   gc?.();
   let peakHeapBytes = process.memoryUsage().heapUsed;
   let lastPercent = -1;
   const start = process.hrtime.bigint();
-  const result = await simulate(scenarioSchema.parse({ seed: 1, buyers: agents / 2, sellers: agents / 2, hours }), {
+  const result = await simulate(scenarioSchema.parse({ seed: 1, buyers: agents / 2, sellers: agents / 2, hours, connector }), {
     onProgress: (fraction) => {
       const percent = Math.floor(fraction * 100);
       if (percent === lastPercent) return;
@@ -21,19 +33,24 @@ async function timed(agents: number, hours: number): Promise<{ seconds: number; 
       peakHeapBytes = Math.max(peakHeapBytes, process.memoryUsage().heapUsed);
     },
   });
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, events: result.checks.eventsAudited, journalRecords: result.journalRecords, trades: result.totals.trades, peakHeapBytes };
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(`sim: ${agents} agents, ${hours} h, ${connector}: ${seconds.toFixed(1)} s, ${result.totals.trades} trades, ${result.checks.eventsAudited} events`);
+  return { seconds, events: result.checks.eventsAudited, trades: result.totals.trades, peakHeapBytes };
 }
 
+const rateHours = options.quick ? 0.05 : 0.25;
+const throughExchange = await timed(2_000, rateHours, 'exchange');
+const throughCore = await timed(2_000, rateHours, 'core');
 const tenThousandHours = options.quick ? 0.05 : 1;
-const tenThousand = await timed(10_000, tenThousandHours);
+const tenThousand = await timed(10_000, tenThousandHours, 'core');
 const largeAgents = options.quick ? 20_000 : 100_000;
-const largeHours = options.quick ? 1 / 60 : 1;
-const large = await timed(largeAgents, largeHours);
+const largeHours = options.quick ? 1 / 60 : 0.1;
+const large = await timed(largeAgents, largeHours, 'core');
 printFigures('sim', {
-  eventsPerSecond: round(tenThousand.events / tenThousand.seconds),
-  journalRecordsPerSecond: round(tenThousand.journalRecords / tenThousand.seconds),
+  eventsPerSecondExchangeConnector: round(throughExchange.events / throughExchange.seconds),
+  eventsPerSecondCoreConnector: round(throughCore.events / throughCore.seconds),
+  exchangeOverCoreRatio: round(throughExchange.events / throughExchange.seconds / (throughCore.events / throughCore.seconds), 2),
   tenThousandAgentsSimulatedHours: tenThousandHours,
-  tenThousandAgentsTrades: tenThousand.trades,
   wallSeconds10kAgents: round(tenThousand.seconds, 1),
   largeAgents,
   largeSimulatedHours: round(largeHours, 3),

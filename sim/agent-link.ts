@@ -15,6 +15,7 @@ import type { MemoryNetwork } from '../src/transport/memory.js';
 import type { RequestBody, ResponseBody } from '../src/transport/protocol.js';
 import { EXCHANGE_ADDRESS, SIM_EXCHANGE_ID } from './exchange-host.js';
 import { standInSignatureBytes } from './identities.js';
+import type { Answer, MarketPort } from './market-port.js';
 
 /** How long one attempt waits for its answer, and how often a command is sent again. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -28,12 +29,10 @@ export interface LinkContext {
   resent: number;
 }
 
-/** A command's answer, or 'duplicate' when a resend found it had taken effect already. */
-export type Answer<T> = T | 'duplicate';
 
 const RESENDABLE = new Set(['connection_closed', 'request_timeout', 'internal']);
 
-export class AgentLink {
+export class AgentLink implements MarketPort {
   private readonly client: ReconnectingClient<ExchangeProtocol>;
   private opened = false;
 
@@ -82,9 +81,13 @@ export class AgentLink {
     return this.send('credit', { ...unsigned, signature: standInSignatureBytes(this.address, creditText(SIM_EXCHANGE_ID, unsigned)) });
   }
 
-  /** An unsigned query (reconciling after missed pushes). */
-  query<T extends 'transaction' | 'participant'>(type: T, body: T extends 'transaction' ? { txId: string } : { address: string }): Promise<ResponseBody<ExchangeProtocol, T>> {
-    return this.client.request(type, body as never, { timeoutMs: REQUEST_TIMEOUT_MS }) as Promise<ResponseBody<ExchangeProtocol, T>>;
+  /** Unsigned queries (reconciling after missed pushes). */
+  queryTransaction(txId: string): Promise<Record<string, unknown>> {
+    return this.client.request('transaction', { txId }, { timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
+  queryParticipant(): Promise<ResponseBody<ExchangeProtocol, 'participant'>> {
+    return this.client.request('participant', { address: this.address }, { timeoutMs: REQUEST_TIMEOUT_MS });
   }
 
   private nonce(): string {

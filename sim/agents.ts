@@ -16,7 +16,8 @@ import type { CoreEvent } from '../src/market/commands.js';
 import type { Prng } from '../src/random.js';
 import { ProtocolError } from '../src/transport/errors.js';
 import type { MemoryNetwork } from '../src/transport/memory.js';
-import { AgentLink, type LinkContext } from './agent-link.js';
+import type { LinkContext } from './agent-link.js';
+import type { ConnectAgent, MarketPort } from './market-port.js';
 import type { Auditor } from './auditor.js';
 import { agentAddress, standInSignature } from './identities.js';
 import type { Scenario } from './scenario.js';
@@ -33,6 +34,8 @@ export interface AgentContext extends LinkContext {
   readonly auditor: Auditor;
   /** False in the liveness phase: no new purchases or offers. */
   open: boolean;
+  /** Connects an agent to the market (through the exchange, or straight to the core). */
+  readonly connect: ConnectAgent;
   readonly sellersByAddress: Map<string, SellerAgent>;
   readonly buyersByAddress: Map<string, BuyerAgent>;
   /** Counts of how trades ended, by side and state. */
@@ -112,7 +115,7 @@ interface Purchase {
 
 export class BuyerAgent {
   readonly address: string;
-  private readonly link: AgentLink;
+  private readonly link: MarketPort;
   private readonly purchases = new Map<string, Purchase>();
   private readonly byBid = new Map<string, Purchase>();
   private readonly byTx = new Map<string, Purchase>();
@@ -129,7 +132,7 @@ export class BuyerAgent {
     readonly valueSats: number,
   ) {
     this.address = agentAddress(name);
-    this.link = new AgentLink(context, this.address, (event) => this.receive(event), () => this.reconcile());
+    this.link = context.connect(this.address, (event) => this.receive(event), () => this.reconcile());
   }
 
   get activePurchases(): number {
@@ -179,7 +182,7 @@ export class BuyerAgent {
     const nowMs = this.context.clock.now();
     try {
       if (value === 'bidPlaced') {
-        const view = await this.link.query('participant', { address: this.address });
+        const view = await this.link.queryParticipant();
         if (purchase.state.value !== 'bidPlaced') return;
         if (view.bids.some((bid) => bid.bidId === trade.bidId)) return this.watch(purchase);
         const tx = view.transactions.find((candidate) => candidate['buyBidId'] === trade.bidId);
@@ -188,7 +191,7 @@ export class BuyerAgent {
         this.byTx.set(tx.txId, purchase);
         return this.step(purchase, { type: 'MATCHED', nowMs, txId: tx.txId, buyerSecret: hex(this.context.prng) });
       }
-      const tx = await this.link.query('transaction', { txId: trade.txId! });
+      const tx = await this.link.queryTransaction(trade.txId!);
       if (purchase.state.context.txId !== trade.txId) return;
       if (value === 'matched' && tx['workerUrl'] !== null) {
         purchase.sellerReady = true;
@@ -374,7 +377,7 @@ interface Sale {
 export class SellerAgent {
   readonly address: string;
   askSats: number;
-  private readonly link: AgentLink;
+  private readonly link: MarketPort;
   private sale: Sale | undefined;
   private readonly claims = new BidClaims();
   private readonly early = new Map<string, CoreEvent>();
@@ -390,7 +393,7 @@ export class SellerAgent {
   ) {
     this.address = agentAddress(name);
     this.askSats = askSats;
-    this.link = new AgentLink(context, this.address, (event) => this.receive(event), () => this.reconcile());
+    this.link = context.connect(this.address, (event) => this.receive(event), () => this.reconcile());
   }
 
   /** Busy: matched and not yet done. */
@@ -446,7 +449,7 @@ export class SellerAgent {
     const nowMs = this.context.clock.now();
     try {
       if (value === 'bidPlaced') {
-        const view = await this.link.query('participant', { address: this.address });
+        const view = await this.link.queryParticipant();
         if (this.sale !== sale || sale.state.value !== 'bidPlaced') return;
         if (view.bids.some((bid) => bid.bidId === trade.bidId)) return this.watch(sale);
         const tx = view.transactions.find((candidate) => candidate['sellBidId'] === trade.bidId);
@@ -454,7 +457,7 @@ export class SellerAgent {
         sale.buyer = this.context.buyersByAddress.get(String(tx['buyer']));
         return this.step(sale, { type: 'MATCHED', nowMs, txId: tx.txId, buyer: String(tx['buyer']) });
       }
-      await this.link.query('transaction', { txId: trade.txId! });
+      await this.link.queryTransaction(trade.txId!);
       if (this.sale === sale && sale.state.value === value) this.watch(sale);
     } catch (error) {
       if (error instanceof ProtocolError && error.errorName === 'tx_not_found' && this.sale === sale && sale.state.context.txId === trade.txId) this.fail(sale, 'the transaction ended (a lost push)');

@@ -1,5 +1,5 @@
 // The simulation's time: one VirtualClock for everything (exchange, network, agents), moved from
-// one due timer to the next. Between two moves the kernel lets the promise chains that the timers
+// one due timer to the next (at most once per STEP_RESOLUTION_MS). Between two moves the kernel lets the promise chains that the timers
 // started run to rest (the exchange's journal, for one, commits on a setImmediate turn). Nothing in
 // a simulation does real I/O, so what runs between two moves, and in which order, is the same on
 // every run: a seed reproduces the run exactly.
@@ -8,6 +8,12 @@ import { VirtualClock } from '../src/clock.js';
 
 /** Event-loop turns given to promise chains after each move of the clock. */
 const TURNS_PER_STEP = 1;
+/**
+ * The kernel moves the clock at most once per this many virtual milliseconds: every timer due in
+ * the window fires at its own time, and the promise chains they start run at the window's end.
+ * So an answer is acted on up to this much later than it arrived; in exchange, far fewer moves.
+ */
+export const STEP_RESOLUTION_MS = 10;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -36,10 +42,11 @@ export class Kernel {
     for (;;) {
       const dueMs = this.clock.nextDueMs();
       if (dueMs === undefined || dueMs > untilMs) break;
-      this.clock.advanceTo(dueMs);
+      const stepMs = Math.min(untilMs, Math.ceil(dueMs / STEP_RESOLUTION_MS) * STEP_RESOLUTION_MS);
+      this.clock.advanceTo(stepMs);
       this.steps++;
       await this.settle();
-      onStep?.(dueMs);
+      onStep?.(stepMs);
     }
     this.clock.advanceTo(untilMs);
     await this.settle();

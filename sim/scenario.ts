@@ -44,13 +44,23 @@ export const scenarioSchema = z
     priceTakers: share.default(0.2),
     silentBuyers: share.default(0.02),
     network: networkSchema.default({ latencyMinMs: 5, latencyMaxMs: 40, lossProbability: 0 }),
+    /**
+     * How agents reach the market: 'exchange', the production exchange over the in-process
+     * network (the default); or 'core', straight into the market core, much faster for large
+     * markets, without the wire, signatures, journal, restarts or lost frames.
+     */
+    connector: z.enum(['exchange', 'core']).default('exchange'),
     /** The exchange restarts from its journal every N simulated minutes (0: never), down this long. */
     restartEveryMinutes: z.number().min(0).max(10_000).default(0),
     restartDowntimeSeconds: z.number().min(0).max(600).default(5),
   })
   .refine((scenario) => scenario.network.latencyMinMs <= scenario.network.latencyMaxMs, { message: 'network.latencyMinMs must not exceed latencyMaxMs', path: ['network'] })
   .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })
-  .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] });
+  .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] })
+  .refine((scenario) => scenario.connector === 'exchange' || (scenario.restartEveryMinutes === 0 && scenario.network.lossProbability === 0), {
+    message: "the 'core' connector has no journal to restart from and no frames to lose: use the 'exchange' connector",
+    path: ['connector'],
+  });
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;

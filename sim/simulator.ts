@@ -9,16 +9,19 @@
 // checker (money conserved, no negative balance, holds consistent, ...) and by the auditor
 // (sim/auditor.ts), which follows the events independently. A violation stops the run. The run
 // ends with a liveness phase: no new work, time runs on until every transaction has retired.
-import { articleWithDefaults } from '../src/market/articles.js';
+import { articleWithDefaults, type ArticleSpec } from '../src/market/articles.js';
 import type { CoreEvent } from '../src/market/commands.js';
+import type { MarketCore } from '../src/market/core.js';
 import { createPrng, type Prng } from '../src/random.js';
 import { MemoryNetwork } from '../src/transport/memory.js';
 import { AgentLink } from './agent-link.js';
 import { BuyerAgent, SellerAgent, type AgentContext, type BuyerKind, type SellerKind } from './agents.js';
 import { Auditor, InvariantViolation } from './auditor.js';
+import { CoreMarket } from './core-market.js';
 import { SimExchange } from './exchange-host.js';
 import { agentAddress } from './identities.js';
 import { Kernel } from './kernel.js';
+import type { ConnectAgent, MarketPort } from './market-port.js';
 import { Metrics, type MinuteRow } from './metrics.js';
 import { simArticle, type Scenario } from './scenario.js';
 
@@ -26,8 +29,8 @@ export const START_MS = 1_700_000_000_000;
 const MINUTE_MS = 60_000;
 /** Money each buyer starts with: enough never to run short (a short buyer is not what is studied). */
 const BUYER_CREDIT_SATS = 100_000_000;
-/** Credits sent before the admin waits for their answers (an exchange connection's pending limit is 10,000). */
-const CREDIT_BATCH = 2_000;
+/** Credits the admin sends per second of virtual time: within a connection's rate limit (2,000 messages per second). */
+const CREDIT_BATCH = 1_000;
 /** After the last new work, how long normal transactions get to finish before disputes are timed out. */
 const DRAIN_MS = 30 * MINUTE_MS;
 
@@ -94,17 +97,10 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     }
   };
   const adminAddress = agentAddress('admin');
-  const host = new SimExchange({
-    clock,
-    network,
-    adminAddress,
-    articles: articles.map(({ articleId }) => articleWithDefaults(articleId, { feeNumerator: scenario.feeNumerator, bidLifetimeMs: scenario.bidLifetimeSeconds * 1000, priceSatsMax: 10_000_000 })),
-    onEvents,
-    settle: () => kernel.settle(),
-    ...(options.plant === 'accept-any-receipt' ? { acceptAnyReceipt: true } : {}),
-  });
-  await host.start();
-
+  const articleSpecs = articles.map(({ articleId }) => articleWithDefaults(articleId, { feeNumerator: scenario.feeNumerator, bidLifetimeMs: scenario.bidLifetimeSeconds * 1000, priceSatsMax: 10_000_000 }));
+  let connect: ConnectAgent = () => {
+    throw new Error('agents connect once the market is up');
+  };
   const context: AgentContext = {
     scenario,
     clock,
@@ -112,12 +108,15 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     network,
     auditor,
     open: true,
+    connect: (address, onEvent, onReconnect) => connect(address, onEvent, onReconnect),
     sellersByAddress: new Map(),
     buyersByAddress: new Map(),
     ended: {},
     orphanBids: 0,
     resent: 0,
   };
+  const venue = await openVenue(scenario, { kernel, network, prng: prng.fork(), articles: articleSpecs, adminAddress, onEvents, context, ...(options.plant === undefined ? {} : { plant: options.plant }) });
+  connect = venue.connect;
   const sellers: SellerAgent[] = [];
   for (let index = 0; index < scenario.sellers; index++) {
     const kind = pickKind<SellerKind>(prng, [['adaptive', scenario.adaptiveSellers], ['flaky', scenario.flakySellers], ['cheater', scenario.cheatingSellers], ['forger', scenario.forgingSellers]], 'fixed');
@@ -138,7 +137,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   const raise = (): void => {
     if (violation !== undefined) throw violation;
   };
-  await creditBuyers(kernel, context, adminAddress, buyers, raise);
+  await creditBuyers(kernel, venue.connect(adminAddress, () => undefined, () => undefined), buyers, raise);
 
   // Arrivals: a Poisson process per buyer, or the same thinned to ten-minute bursts at twice the rate.
   const endMs = clock.now() + Math.round(scenario.hours * 3_600_000);
@@ -162,11 +161,12 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   let minute = 0;
   const everyMinute = (): void => {
     minute++;
-    metrics.sample(clock.now(), host.exchange?.core, sellers.reduce((busy, seller) => busy + (seller.busy ? 1 : 0), 0));
-    if (minute % checkEveryMinutes === 0 && host.exchange !== undefined) {
-      host.exchange.core.checkInvariants();
+    const core = venue.core();
+    metrics.sample(clock.now(), core, sellers.reduce((busy, seller) => busy + (seller.busy ? 1 : 0), 0));
+    if (minute % checkEveryMinutes === 0 && core !== undefined) {
+      core.checkInvariants();
       coreInvariantChecks++;
-      checkConservation(auditor, host, buyers, sellers);
+      checkConservation(auditor, core, buyers, sellers);
     }
     clock.setTimer(everyMinute, MINUTE_MS);
   };
@@ -183,26 +183,26 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     const restartAtMs = restartEveryMs > 0 ? START_MS + (Math.floor((clock.now() - START_MS) / restartEveryMs) + 1) * restartEveryMs : Number.POSITIVE_INFINITY;
     if (restartAtMs >= endMs) break;
     await kernel.runUntil(restartAtMs, progress);
-    await host.restart(() => kernel.runUntil(clock.now() + scenario.restartDowntimeSeconds * 1000, progress));
+    await venue.restart(() => kernel.runUntil(clock.now() + scenario.restartDowntimeSeconds * 1000, progress));
   }
   await kernel.runUntil(Math.max(endMs, clock.now()), progress);
 
   // Liveness: no new work; normal transactions finish; disputed results wait out their window.
   context.open = false;
   await kernel.runUntil(drainEndMs, progress);
-  const exchange = host.running;
-  const lastDeadlineMs = Math.max(clock.now(), ...exchange.core.exportState().transactions.map((tx) => tx.deadlineMs));
-  await exchange.tick(lastDeadlineMs + 1);
+  const finalCore = venue.core()!;
+  const lastDeadlineMs = Math.max(clock.now(), ...finalCore.exportState().transactions.map((tx) => tx.deadlineMs));
+  await venue.jumpTo(lastDeadlineMs + 1);
   await kernel.runUntil(clock.now() + MINUTE_MS, progress);
   raise();
-  exchange.core.checkInvariants();
+  finalCore.checkInvariants();
   coreInvariantChecks++;
-  checkConservation(auditor, host, buyers, sellers);
-  const active = exchange.core.exportState().transactions.length;
+  checkConservation(auditor, finalCore, buyers, sellers);
+  const active = finalCore.exportState().transactions.length;
   if (active > 0 || auditor.openTransactions > 0) throw new InvariantViolation(`liveness: ${active} transactions still active after the drain phase`);
-  const stateHash = exchange.core.stateHash();
+  const stateHash = finalCore.stateHash();
   for (const agent of [...buyers, ...sellers]) agent.close();
-  await host.stop();
+  await venue.stop();
   options.onProgress?.(1);
   return {
     scenario,
@@ -211,17 +211,17 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     totals: sumMinutes(metrics.minutes),
     ended: sortedKeys(context.ended),
     checks: { coreInvariantChecks, auditorChecks: auditor.checks, eventsAudited: auditor.eventsSeen },
-    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, restarts: host.restarts },
+    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, restarts: venue.restarts() },
     stateHash,
-    journalRecords: host.journalRecords,
+    journalRecords: venue.journalRecords(),
     kernelSteps: kernel.steps,
   };
 }
 
-/** The admin credits every buyer over its own connection, in pipelined batches. */
-async function creditBuyers(kernel: Kernel, context: AgentContext, adminAddress: string, buyers: readonly BuyerAgent[], raise: () => void): Promise<void> {
-  const admin = new AgentLink(context, adminAddress, () => undefined, () => undefined, false);
+/** The admin credits every buyer over its own connection, in pipelined batches, one a second. */
+async function creditBuyers(kernel: Kernel, admin: MarketPort, buyers: readonly BuyerAgent[], raise: () => void): Promise<void> {
   for (let first = 0; first < buyers.length; first += CREDIT_BATCH) {
+    const batchStartMs = kernel.now();
     let pending = 0;
     let failure: unknown;
     for (const buyer of buyers.slice(first, first + CREDIT_BATCH)) {
@@ -234,21 +234,79 @@ async function creditBuyers(kernel: Kernel, context: AgentContext, adminAddress:
         },
       );
     }
-    while (pending > 0) await kernel.runUntil(kernel.now() + 100);
+    while (pending > 0 || kernel.now() < batchStartMs + 1000) await kernel.runUntil(kernel.now() + 100);
     if (failure !== undefined) throw failure;
     raise();
   }
   admin.close();
 }
 
-function checkConservation(auditor: Auditor, host: SimExchange, buyers: readonly BuyerAgent[], sellers: readonly SellerAgent[]): void {
-  const core = host.running.core;
+function checkConservation(auditor: Auditor, core: MarketCore, buyers: readonly BuyerAgent[], sellers: readonly SellerAgent[]): void {
   let balancesSats = 0;
   for (const agent of [...buyers, ...sellers]) {
     const account = core.account(agent.address);
     if (account !== undefined) balancesSats += account.availableSats + account.heldSats;
   }
   auditor.checkConservation(balancesSats, core.feesSats);
+}
+
+/** Where the agents trade: the production exchange over the network, or the core directly. */
+interface Venue {
+  core(): MarketCore | undefined;
+  connect: ConnectAgent;
+  /** Restarts the exchange from its journal (only the exchange connector has one). */
+  restart(downtime: () => Promise<void>): Promise<void>;
+  /** Moves the market's time to `nowMs` (the liveness phase's jump past the dispute window). */
+  jumpTo(nowMs: number): Promise<void>;
+  stop(): Promise<void>;
+  restarts(): number;
+  journalRecords(): number;
+}
+
+interface VenueParts {
+  readonly kernel: Kernel;
+  readonly network: MemoryNetwork;
+  readonly prng: Prng;
+  readonly articles: readonly ArticleSpec[];
+  readonly adminAddress: string;
+  readonly onEvents: (events: readonly CoreEvent[]) => void;
+  readonly context: AgentContext;
+  readonly plant?: 'accept-any-receipt';
+}
+
+async function openVenue(scenario: Scenario, parts: VenueParts): Promise<Venue> {
+  const { kernel } = parts;
+  if (scenario.connector === 'core') {
+    const market = new CoreMarket({ clock: kernel.clock, prng: parts.prng, articles: parts.articles, latencyMs: { min: scenario.network.latencyMinMs, max: scenario.network.latencyMaxMs }, onEvents: parts.onEvents });
+    return {
+      core: () => market.core,
+      connect: (address, onEvent) => market.connect(address, onEvent),
+      restart: () => Promise.reject(new Error('the core connector cannot restart')),
+      jumpTo: async (nowMs) => void market.execute({ type: 'advanceTime', nowMs }),
+      stop: async () => market.stop(),
+      restarts: () => 0,
+      journalRecords: () => 0,
+    };
+  }
+  const host = new SimExchange({
+    clock: kernel.clock,
+    network: parts.network,
+    adminAddress: parts.adminAddress,
+    articles: parts.articles,
+    onEvents: parts.onEvents,
+    settle: () => kernel.settle(),
+    ...(parts.plant === 'accept-any-receipt' ? { acceptAnyReceipt: true } : {}),
+  });
+  await host.start();
+  return {
+    core: () => host.exchange?.core,
+    connect: (address, onEvent, onReconnect) => new AgentLink(parts.context, address, onEvent, onReconnect, address !== parts.adminAddress),
+    restart: (downtime) => host.restart(downtime),
+    jumpTo: (nowMs) => host.running.tick(nowMs),
+    stop: () => host.stop().then(() => undefined),
+    restarts: () => host.restarts,
+    journalRecords: () => host.journalRecords,
+  };
 }
 
 function sumMinutes(minutes: readonly MinuteRow[]): Totals {

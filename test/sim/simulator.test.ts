@@ -28,6 +28,17 @@ test('the same seed gives the same report, byte for byte, with restarts and lost
   assert.notEqual((await simulate({ ...scenario, seed: 8 })).stateHash, first.stateHash);
 });
 
+test('the core connector is deterministic too, and refuses restarts and lost frames it cannot simulate', async () => {
+  const scenario = scenarioSchema.parse({ seed: 11, buyers: 80, sellers: 40, hours: 0.3, articles: 2, connector: 'core' });
+  const first = await simulate(scenario);
+  assert.equal(htmlReport(await simulate(scenario)), htmlReport(first));
+  assert.ok(first.totals.trades > 20, `the market trades (${first.totals.trades})`);
+  assert.equal(first.journalRecords, 0, 'no journal: the commands went straight into the core');
+  const refused = scenarioSchema.safeParse({ connector: 'core', restartEveryMinutes: 5 });
+  assert.equal(refused.success, false);
+  if (!refused.success) assert.match(refused.error.issues[0]!.message, /exchange' connector/);
+});
+
 test('random small scenarios keep every invariant and retire every transaction', async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -47,7 +58,8 @@ test('random small scenarios keep every invariant and retire every transaction',
         silentBuyers: fc.double({ min: 0, max: 0.3, noNaN: true }),
         restartEveryMinutes: fc.constantFrom(0, 0, 4),
         network: fc.record({ latencyMinMs: fc.constant(1), latencyMaxMs: fc.integer({ min: 1, max: 80 }), lossProbability: fc.constantFrom(0, 0, 0.02) }),
-      }),
+        connector: fc.constantFrom('exchange', 'core'),
+      }).map((input) => (input.connector === 'core' ? { ...input, restartEveryMinutes: 0, network: { ...input.network, lossProbability: 0 } } : input)),
       async (input) => {
         const result = await simulate(scenarioSchema.parse(input)); // throws on a broken invariant or liveness
         assert.equal(result.totals.finished + result.totals.disputed + result.totals.timedOut, result.totals.trades);

@@ -1,0 +1,23 @@
+// What an agent needs of the market, whichever way it is connected: through the production
+// exchange over the in-process network (sim/agent-link.ts), or straight into the market core
+// (sim/core-market.ts).
+import type { CoreEvent } from '../src/market/commands.js';
+import type { TxMessageType } from '../src/market/tx-messages.js';
+
+/** A command's answer, or 'duplicate' when a resend found it had taken effect already. */
+export type Answer<T> = T | 'duplicate';
+
+export interface MarketPort {
+  placeBid(article: string, side: 'buy' | 'sell', priceSats: number): Promise<Answer<{ readonly bidId: string }>>;
+  txMessage(txId: string, message: TxMessageType, fields?: Record<string, string>): Promise<Answer<unknown>>;
+  /** Admin only. */
+  credit(participant: string, amountSats: number): Promise<Answer<unknown>>;
+  /** The active transaction, or a ProtocolError tx_not_found. */
+  queryTransaction(txId: string): Promise<Record<string, unknown>>;
+  /** This participant's open bids and active transactions. */
+  queryParticipant(): Promise<{ readonly bids: ReadonlyArray<{ readonly bidId: string }>; readonly transactions: ReadonlyArray<Record<string, unknown> & { readonly txId: string }> }>;
+  close(): void;
+}
+
+/** Opens an agent's port; `onReconnect` is told when pushes may have been missed. */
+export type ConnectAgent = (address: string, onEvent: (event: CoreEvent) => void, onReconnect: () => void) => MarketPort;
