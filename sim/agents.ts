@@ -81,9 +81,26 @@ function describe(error: unknown): string {
   return error instanceof ProtocolError ? `${error.errorName}: ${error.message}` : (error as Error).message;
 }
 
-/** Bids answered only with "duplicate": their ids come from the bidAccepted pushes not yet claimed. */
+/**
+ * What an agent knows of its bids before their answers arrive: the bidAccepted pushes not yet
+ * claimed by an answer (a resend answered only "duplicate" takes its id from there), and trades
+ * or expiries of bids whose answer is still on the way (a few at most; older ones belong to
+ * bids whose answer was lost).
+ */
 class BidClaims {
   private readonly unclaimed = new Map<string, Extract<CoreEvent, { type: 'bidAccepted' }>>();
+  private readonly early = new Map<string, CoreEvent>();
+
+  keepEarly(bidId: string, event: CoreEvent): void {
+    if (this.early.size >= EARLY_EVENTS_MAX) this.early.delete(this.early.keys().next().value!);
+    this.early.set(bidId, event);
+  }
+
+  takeEarly(bidId: string): CoreEvent | undefined {
+    const event = this.early.get(bidId);
+    this.early.delete(bidId);
+    return event;
+  }
 
   accepted(event: Extract<CoreEvent, { type: 'bidAccepted' }>): void {
     this.unclaimed.set(event.bidId, event);
@@ -119,8 +136,6 @@ export class BuyerAgent {
   private readonly purchases = new Map<string, Purchase>();
   private readonly byBid = new Map<string, Purchase>();
   private readonly byTx = new Map<string, Purchase>();
-  /** Trades and expiries that arrived before the answer that named their bid. */
-  private readonly early = new Map<string, CoreEvent>();
   private readonly claims = new BidClaims();
   private count = 0;
 
@@ -271,11 +286,8 @@ export class BuyerAgent {
       if (this.purchases.get(tradeId) !== purchase || purchase.state.value !== 'bidding') return;
       this.byBid.set(bidId, purchase);
       this.step(purchase, { type: 'BID_PLACED', nowMs: this.context.clock.now(), bidId });
-      const early = this.early.get(bidId);
-      if (early !== undefined) {
-        this.early.delete(bidId);
-        this.receive(early);
-      }
+      const early = this.claims.takeEarly(bidId);
+      if (early !== undefined) this.receive(early);
     } catch (error) {
       this.fail(purchase, `placeBid: ${describe(error)}`);
     }
@@ -326,7 +338,7 @@ export class BuyerAgent {
       case 'trade': {
         if (event.buyer !== this.address) return;
         const purchase = this.byBid.get(event.buyBidId);
-        if (purchase === undefined) return this.keepEarly(event.buyBidId, event);
+        if (purchase === undefined) return this.claims.keepEarly(event.buyBidId, event);
         purchase.seller = this.context.sellersByAddress.get(event.seller);
         this.byTx.set(event.txId, purchase);
         this.step(purchase, { type: 'MATCHED', nowMs, txId: event.txId, buyerSecret: hex(this.context.prng) });
@@ -334,7 +346,7 @@ export class BuyerAgent {
       }
       case 'bidExpired': {
         const purchase = this.byBid.get(event.bidId);
-        if (purchase === undefined) return this.keepEarly(event.bidId, event);
+        if (purchase === undefined) return this.claims.keepEarly(event.bidId, event);
         this.step(purchase, { type: 'BID_ENDED', nowMs, reason: 'no seller took the bid' });
         return;
       }
@@ -356,12 +368,6 @@ export class BuyerAgent {
     }
   }
 
-  /** Holds an event for a bid not yet known (its answer is on the way); a few at most. */
-  private keepEarly(bidId: string, event: CoreEvent): void {
-    if (this.early.size >= EARLY_EVENTS_MAX) this.early.delete(this.early.keys().next().value!);
-    this.early.set(bidId, event);
-  }
-
   /** After a reconnect: every purchase asks where it stands (pushes may have been lost). */
   private reconcile(): void {
     for (const purchase of [...this.purchases.values()]) if (purchase.state.value !== 'verifying') void this.reconcileOne(purchase);
@@ -380,7 +386,6 @@ export class SellerAgent {
   private readonly link: MarketPort;
   private sale: Sale | undefined;
   private readonly claims = new BidClaims();
-  private readonly early = new Map<string, CoreEvent>();
   private count = 0;
   private offerTimer: number | undefined;
 
@@ -516,11 +521,8 @@ export class SellerAgent {
       }
       this.claims.claim(bidId);
       this.step(sale, { type: 'BID_PLACED', nowMs: this.context.clock.now(), bidId });
-      const early = this.early.get(bidId);
-      if (early !== undefined) {
-        this.early.delete(bidId);
-        this.receive(early);
-      }
+      const early = this.claims.takeEarly(bidId);
+      if (early !== undefined) this.receive(early);
     } catch (error) {
       this.fail(sale, `placeBid: ${describe(error)}`);
     }
@@ -568,13 +570,13 @@ export class SellerAgent {
         return;
       case 'trade':
         if (event.seller !== this.address) return;
-        if (sale === undefined || sale.state.context.bidId !== event.sellBidId) return this.keepEarly(event.sellBidId, event);
+        if (sale === undefined || sale.state.context.bidId !== event.sellBidId) return this.claims.keepEarly(event.sellBidId, event);
         sale.buyer = this.context.buyersByAddress.get(event.buyer);
         if (this.kind === 'adaptive') this.askSats = Math.round(this.askSats * 1.05);
         this.step(sale, { type: 'MATCHED', nowMs, txId: event.txId, buyer: event.buyer });
         return;
       case 'bidExpired':
-        if (sale === undefined || sale.state.context.bidId !== event.bidId) return this.keepEarly(event.bidId, event);
+        if (sale === undefined || sale.state.context.bidId !== event.bidId) return this.claims.keepEarly(event.bidId, event);
         if (this.kind === 'adaptive') this.askSats = Math.max(100, Math.round(this.askSats * 0.95));
         this.step(sale, { type: 'BID_ENDED', nowMs, reason: 'the bid expired unmatched' });
         return;
@@ -586,11 +588,6 @@ export class SellerAgent {
       default:
         return;
     }
-  }
-
-  private keepEarly(bidId: string, event: CoreEvent): void {
-    if (this.early.size >= EARLY_EVENTS_MAX) this.early.delete(this.early.keys().next().value!);
-    this.early.set(bidId, event);
   }
 
   private reconcile(): void {
