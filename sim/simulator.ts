@@ -34,19 +34,8 @@ const CREDIT_BATCH = 1_000;
 /** After the last new work, how long normal transactions get to finish before disputes are timed out. */
 const DRAIN_MS = 30 * MINUTE_MS;
 
-export interface Totals {
-  trades: number;
-  volumeSats: number;
-  feesSats: number;
-  buyBids: number;
-  sellBids: number;
-  bidsExpired: number;
-  buyBidsMatched: number;
-  matchWaitMsTotal: number;
-  finished: number;
-  disputed: number;
-  timedOut: number;
-}
+/** The whole run's sums of the per-minute counts. */
+export type Totals = Omit<MinuteRow, 'minute' | 'busySellers' | 'articles'>;
 
 export interface SimulationResult {
   readonly scenario: Scenario;
