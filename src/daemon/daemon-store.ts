@@ -18,13 +18,12 @@ export class DaemonStore {
   constructor(readonly store: Store) {}
 
   saveTrade(side: 'buy' | 'sell', tradeId: string, state: MachineState<string, unknown>): Promise<void> {
-    return this.store.put(TRADE_PREFIX + tradeId, utf8.encode(JSON.stringify({ side, state })));
+    return this.put(TRADE_PREFIX + tradeId, { side, state });
   }
 
   /** Every saved trade, oldest first. */
   async loadTrades(): Promise<TradeRecord[]> {
-    const records: TradeRecord[] = [];
-    for await (const [, value] of this.store.scan(TRADE_PREFIX)) records.push(JSON.parse(fromUtf8.decode(value)) as TradeRecord);
+    const records = await this.scan<TradeRecord>(TRADE_PREFIX);
     return records.sort((a, b) => a.state.context.createdMs - b.state.context.createdMs);
   }
 
@@ -33,30 +32,37 @@ export class DaemonStore {
   }
 
   saveMandate(mandate: Mandate): Promise<void> {
-    return this.store.put(MANDATE_PREFIX + mandate.mandateId, utf8.encode(JSON.stringify(mandate)));
+    return this.put(MANDATE_PREFIX + mandate.mandateId, mandate);
   }
 
   deleteMandate(mandateId: string): Promise<void> {
     return this.store.delete(MANDATE_PREFIX + mandateId);
   }
 
-  async loadMandates(): Promise<Mandate[]> {
-    const mandates: Mandate[] = [];
-    for await (const [, value] of this.store.scan(MANDATE_PREFIX)) mandates.push(JSON.parse(fromUtf8.decode(value)) as Mandate);
-    return mandates;
+  loadMandates(): Promise<Mandate[]> {
+    return this.scan<Mandate>(MANDATE_PREFIX);
   }
 
   saveWorker(registration: WorkerRegistration): Promise<void> {
-    return this.store.put(WORKER_PREFIX + registration.id, utf8.encode(JSON.stringify(registration)));
+    return this.put(WORKER_PREFIX + registration.id, registration);
   }
 
   deleteWorker(id: string): Promise<void> {
     return this.store.delete(WORKER_PREFIX + id);
   }
 
-  async loadWorkers(): Promise<WorkerRegistration[]> {
-    const workers: WorkerRegistration[] = [];
-    for await (const [, value] of this.store.scan(WORKER_PREFIX)) workers.push(JSON.parse(fromUtf8.decode(value)) as WorkerRegistration);
-    return workers;
+  loadWorkers(): Promise<WorkerRegistration[]> {
+    return this.scan<WorkerRegistration>(WORKER_PREFIX);
+  }
+
+  private put(key: string, value: unknown): Promise<void> {
+    return this.store.put(key, utf8.encode(JSON.stringify(value)));
+  }
+
+  /** The records under `prefix`, as this daemon wrote them (the store is its own, not input). */
+  private async scan<T>(prefix: string): Promise<T[]> {
+    const values: T[] = [];
+    for await (const [, value] of this.store.scan(prefix)) values.push(JSON.parse(fromUtf8.decode(value)) as T);
+    return values;
   }
 }
