@@ -27,6 +27,16 @@ export const HEARTBEAT_TIMEOUT_MS = 45_000;
 /** Client reconnect backoff. */
 export const RECONNECT_DELAY_MIN_MS = 250;
 export const RECONNECT_DELAY_MAX_MS = 30_000;
+/**
+ * Signed commands an exchange holds between arrival and answer (verifying, waiting for their turn,
+ * waiting for the journal). Past it a command is refused at once with server_busy: at about
+ * 10,000 commands per second this bounds the wait of an accepted command to well under a second.
+ */
+export const COMMANDS_IN_FLIGHT_MAX = 4096;
+/** What a server_busy answer asks the client to wait before it tries again. */
+export const BUSY_RETRY_AFTER_MS = 250;
+/** Per-identity rate buckets an exchange keeps (cleared when full: a reset only forgives). */
+export const IDENTITY_BUCKETS_MAX = 100_000;
 /** Nonces: length and lifetime. */
 export const NONCE_BYTES = 16;
 export const NONCE_TTL_MS = 180_000;

@@ -27,7 +27,12 @@ options:
   --network NAME       mainnet, testnet (default) or regtest: the network of participants' addresses
   --admin ADDRESS      address whose signature admin commands need (default: your key file's)
   --exchange-id ID     the id signed into every command (default bitwrk-local)
-  --workers N          signature verification threads (default: one per core)`,
+  --workers N          signature verification threads (default: one per core)
+  --connections-max N  TCP connections at once (default: what the file-descriptor limit allows,
+                       at most 10000); each remote address may hold at most 64
+
+Exit status: 0 after a clean stop; 70 when the exchange stopped itself after an internal or
+storage failure (it answers nothing more; restart it and it recovers the journalled state).`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       host: { type: 'string' },
@@ -38,6 +43,7 @@ options:
       admin: { type: 'string' },
       'exchange-id': { type: 'string' },
       workers: { type: 'string' },
+      'connections-max': { type: 'string' },
     });
     const network: NetworkName = values.network === undefined ? 'testnet' : isNetworkName(values.network) ? values.network : invalid('--network must be mainnet, testnet or regtest');
     const exchangeId = values['exchange-id'] ?? 'bitwrk-local';
@@ -56,17 +62,28 @@ options:
       network,
       adminAddress,
       ...(values.workers === undefined ? {} : { workers: integerFlag(values.workers, 'workers', 1, { min: 1, max: 64 }) }),
+      ...(values['connections-max'] === undefined ? {} : { connections: { connectionsMax: integerFlag(values['connections-max'], 'connections-max', 1, { min: 1, max: 1_000_000 }) } }),
     });
     console.log(`exchange ${exchangeId} (${network}) on ${server.store.description}`);
     console.log(`  WebSocket: ${server.wsUrl}`);
     console.log(`  HTTP:      ${server.httpUrl}/health`);
     console.log(`  admin:     ${adminAddress}`);
-    console.log(`${await untilSignal()}: shutting down`);
+    const ended = await Promise.race([untilSignal(), server.failed]);
+    if (ended instanceof Error) {
+      // Fail-stop: memory may be ahead of the journal, so nothing is flushed or snapshotted.
+      console.error(`bitwrk exchange: stopped after an internal failure: ${ended.message}`);
+      console.error('restart it: it recovers exactly the journalled state');
+      process.exit(EXIT_FAILED); // at once: open handles (store, threads) must not keep it serving
+    }
+    console.log(`${ended}: shutting down`);
     await server.stop();
     console.log('stopped cleanly');
     return 0;
   },
 };
+
+/** EX_SOFTWARE (sysexits.h): the exchange failed and stopped itself. */
+const EXIT_FAILED = 70;
 
 function invalid(message: string): never {
   throw new UsageError(message);

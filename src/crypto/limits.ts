@@ -2,6 +2,8 @@
 // NONCE_BYTES, are in src/limits.ts.
 import { assert } from '../assert.js';
 
+/** A Bitcoin signed-message signature: header byte, r and s. */
+export const SIGNATURE_BYTES = 65;
 /** Most items a worker of the verifier pool gets in one message (larger batches are split). */
 export const VERIFY_WORKER_BATCH_ITEMS_MAX = 512;
 /** Most batches waiting for a worker; beyond it verifyBatch rejects (back-pressure). */

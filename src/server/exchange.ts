@@ -1,10 +1,17 @@
 // The exchange: the market core behind signed commands, journalled before they are acknowledged.
 //
-// A signed command goes: schema (transport) -> address and network -> signature (verified in
-// batches, on worker threads when a pool is given) -> nonce -> per-identity rate -> rights ->
-// core. The core decides at once, so later commands see its new state; an accepted command is
-// appended to the journal, and only when that append is durable does the sender get its answer
-// and do subscribers get the events (so nobody ever sees state that a crash could take back).
+// A signed command goes: schema (transport) -> address and network -> signature shape ->
+// signature (verified in batches, on worker threads when a pool is given) -> nonce -> per-identity
+// rate -> rights -> core. The core decides at once, so later commands see its new state; an
+// accepted command is appended to the journal, and only when that append is durable does the
+// sender get its answer and do subscribers get the events. Queries answer the same way: what they
+// read is sent once the journal holds everything it reflects (a read gate at the durable
+// sequence), so nobody ever sees state that a crash could take back.
+//
+// Fail-stop: an expected rejection is a ProtocolError answered to its sender; anything else on the
+// command path (a journal or snapshot write that failed, an assertion in the core) means memory
+// may be ahead of the disk, so the exchange stops serving at once (connections closed with 1011,
+// `failed` settles) and its host exits; a restart recovers exactly the durable state.
 // Deadlines fire on a tick that is journalled as an `advanceTime` command when it changes state.
 import { Packr } from 'msgpackr';
 import { assert } from '../assert.js';
@@ -12,6 +19,8 @@ import { VirtualClock, type Clock, type TimerId } from '../clock.js';
 import { parseAddress } from '../crypto/address.js';
 import type { NetworkName } from '../crypto/networks.js';
 import { NonceRegistry, type NonceRegistryState } from '../crypto/nonce.js';
+import { SIGNATURE_BYTES } from '../crypto/limits.js';
+import { BUSY_RETRY_AFTER_MS, COMMANDS_IN_FLIGHT_MAX, IDENTITY_BUCKETS_MAX } from '../limits.js';
 import { createVerifier, type MessageVerifier } from '../crypto/verifier.js';
 import type { VerifierPool } from '../crypto/verify-pool.js';
 import { MarketCore } from '../market/core.js';
@@ -23,7 +32,7 @@ import type { Journal } from '../store/journal.js';
 import { recover } from '../store/recovery.js';
 import { writeSnapshot } from '../store/snapshots.js';
 import type { Store } from '../store/store.js';
-import type { Connection } from '../transport/connection.js';
+import { CLOSE_CODES, type Connection } from '../transport/connection.js';
 import { ProtocolError } from '../transport/errors.js';
 import { TokenBucket } from '../transport/rate-limit.js';
 import { RpcPeer, type RpcPeerOptions } from '../transport/rpc.js';
@@ -32,6 +41,7 @@ import { exchangeProtocol, type ExchangeProtocol } from './protocol.js';
 import { routeEvents, EventIndex } from './event-routing.js';
 import { commandHandlers } from './handlers.js';
 import { PriceHistory } from './candles.js';
+import { wireEvent } from './wire.js';
 
 export interface ExchangeOptions {
   readonly clock: Clock;
@@ -59,6 +69,24 @@ export interface ExchangeOptions {
   readonly observe?: (outcome: { type: string; rejection?: string; code?: number; verifySeconds?: number }) => void;
   /** Told of the core's events of each accepted command once it is durable, in order, exactly once (not on replay): the simulator's auditor. */
   readonly onEvents?: (events: readonly CoreEvent[]) => void;
+  /** Signed commands between arrival and answer before new ones get `server_busy` (default COMMANDS_IN_FLIGHT_MAX). */
+  readonly commandsInFlightMax?: number;
+}
+
+/** The fields every signed command carries (schema-checked; the signature's length is checked here). */
+interface SignedBody {
+  readonly address: string;
+  readonly nonce: string;
+  readonly signature: Uint8Array;
+}
+
+/** What a request in flight gets once the exchange has failed: never a claim of "no effect". */
+export class ExchangeStoppedError extends Error {
+  override name = 'ExchangeStoppedError';
+}
+
+function stoppedError(): ExchangeStoppedError {
+  return new ExchangeStoppedError('the exchange stopped after an internal failure; the outcome is unknown');
 }
 
 /** A journal record: a core command, with the nonce it consumed (if signed). */
@@ -93,7 +121,11 @@ export class Exchange {
     this.verifier = options.verifier ?? createVerifier();
     this.core = this.newCore();
     this.nonces = new NonceRegistry(this.nonceClock);
+    this.commandsInFlightMax = options.commandsInFlightMax ?? COMMANDS_IN_FLIGHT_MAX;
+    this.failed = new Promise((resolve) => (this.reportFailure = resolve));
   }
+
+  private readonly commandsInFlightMax: number;
 
   /** Opens the exchange on its store: latest snapshot + journal replay, then starts ticking. */
   static async open(options: ExchangeOptions): Promise<Exchange> {
@@ -133,53 +165,93 @@ export class Exchange {
    * Runs a signed command: the address and the signature are checked as soon as it arrives
    * (signatures of concurrent commands are verified together, on the pool), but commands reach
    * the core strictly in arrival order, so a client's pipelined commands apply in the order sent.
+   * Past COMMANDS_IN_FLIGHT_MAX commands between arrival and answer, a new one is refused at once
+   * with `server_busy` instead of queueing without bound.
    */
   submitSigned(
-    body: { address: string; nonce: string; signature: Uint8Array },
+    body: SignedBody,
     text: string,
     build: (nowMs: number) => MarketCommand,
     options: { admin?: boolean } = {},
   ): Promise<readonly CoreEvent[]> {
-    let verified: Promise<void>;
-    try {
-      this.checkAddress(body.address);
-      verified = this.verifySignature(text, body.address, body.signature);
-    } catch (error) {
-      verified = Promise.reject(error);
+    if (this.failure !== undefined) return Promise.reject(stoppedError());
+    if (this.inFlight >= this.commandsInFlightMax) {
+      return Promise.reject(ProtocolError.of('server_busy', `${this.inFlight} commands in flight`, BUSY_RETRY_AFTER_MS));
     }
-    // The turn wraps the command's promise in an object, so the next turn waits for this one to
-    // reach the core, not for it to become durable (group commit needs many in flight).
-    const turn = this.arrivalOrder.then(() => verified).then(() => {
-      if (options.admin === true) this.requireAdmin(body.address);
-      return { outcome: this.execute(body, build) };
+    this.inFlight += 1;
+    // Never rejects: a failed check is a value, so no rejected promise waits unobserved for its
+    // turn while earlier commands are still on their way to the core.
+    const checked = this.checkSignature(body, text);
+    // The turn resolves when this command has reached the core (not when it is durable: group
+    // commit needs many in flight), so the next turn waits for exactly that.
+    const turn = this.arrivalOrder.then(async () => {
+      const failure = await checked;
+      if (failure !== undefined) throw failure;
+      return { outcome: this.execute(body, build, options) };
     });
     this.arrivalOrder = turn.then(() => undefined, () => undefined);
-    return turn.then(({ outcome }) => outcome);
+    const outcome = turn.then(({ outcome }) => outcome);
+    void outcome.then(this.landed, this.landed);
+    return outcome;
   }
 
+  private readonly landed = (): void => {
+    this.inFlight -= 1;
+  };
+
   private arrivalOrder: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+
+  /** The address, the signature's shape, then the signature: the first failure, or undefined. */
+  private async checkSignature(body: SignedBody, text: string): Promise<Error | undefined> {
+    try {
+      this.checkAddress(body.address);
+      if (body.signature.byteLength !== SIGNATURE_BYTES) {
+        return ProtocolError.of('signature_malformed', `${body.signature.byteLength} bytes, expected ${SIGNATURE_BYTES}`);
+      }
+      await this.verifySignature(text, body.address, body.signature);
+      return undefined;
+    } catch (error) {
+      if (error instanceof ProtocolError) return error;
+      this.fail(error);
+      return stoppedError();
+    }
+  }
 
   /** Verifies a signature over `text` by `address` (batched on the pool when there is one). */
   async verifySignature(text: string, address: string, signature: Uint8Array): Promise<void> {
     const base64 = Buffer.from(signature).toString('base64');
     const startNs = process.hrtime.bigint();
     const pool = this.options.verifierPool;
-    const valid = pool === undefined ? this.verifier.verify(text, address, base64) : await pool.verify({ message: text, address, signature: base64 });
+    let valid: boolean;
+    try {
+      valid = pool === undefined ? this.verifier.verify(text, address, base64) : await pool.verify({ message: text, address, signature: base64 });
+    } catch (error) {
+      if (pool === undefined) throw error;
+      // The pool refuses work past its queue (back-pressure) and after it was closed (shutdown).
+      throw ProtocolError.of('server_busy', (error as Error).message, BUSY_RETRY_AFTER_MS);
+    }
     this.options.observe?.({ type: 'verify', verifySeconds: Number(process.hrtime.bigint() - startNs) / 1e9 });
     if (!valid) throw ProtocolError.of('signature_invalid', `for ${address}`);
   }
 
   /**
-   * Runs an authenticated command: nonce, identity rate, then the core. Resolves once the
+   * Runs an authenticated command: nonce, identity rate, rights, then the core. Resolves once the
    * command is durable with the core's events; throws a ProtocolError for any rejection.
    */
-  async execute(signer: { address: string; nonce: string } | undefined, build: (nowMs: number) => MarketCommand): Promise<readonly CoreEvent[]> {
+  async execute(
+    signer: { address: string; nonce: string } | undefined,
+    build: (nowMs: number) => MarketCommand,
+    options: { admin?: boolean } = {},
+  ): Promise<readonly CoreEvent[]> {
+    if (this.failure !== undefined) throw stoppedError();
     if (this.closed) throw ProtocolError.of('internal', 'the exchange is shutting down; the command had no effect');
     const nowMs = this.commandTime();
     if (signer !== undefined) this.checkSigner(signer, nowMs);
+    if (options.admin === true) this.requireAdmin(signer?.address);
+    const command = build(nowMs); // may refuse a field (a ProtocolError) before anything changes
     const ticked = this.tick(nowMs);
-    const command = build(nowMs);
-    const result = this.core.execute(command);
+    const result = this.runCore(command);
     assert(result.events.length === 0 || result.status === 'accepted', 'deadlines were fired by the tick before the command');
     if (result.status === 'rejected') {
       this.options.observe?.({ type: command.type, rejection: result.rejection, code: result.code });
@@ -192,8 +264,43 @@ export class Exchange {
     return result.events;
   }
 
-  requireAdmin(address: string): void {
+  requireAdmin(address: string | undefined): void {
     if (address !== this.options.adminAddress) throw ProtocolError.of('not_authorized', 'admin commands need the admin key');
+  }
+
+  /**
+   * The read gate: resolves with `value` (read from memory now) once the journal holds every
+   * record memory reflects, so a query never reveals what a crash could take back.
+   */
+  async durable<T>(value: T): Promise<T> {
+    if (this.failure !== undefined) throw stoppedError();
+    const journal = this.options.journal;
+    if (journal.lastDurableSequence < journal.lastSequence) await journal.whenDurable(journal.lastSequence);
+    if (this.failure !== undefined) throw stoppedError();
+    return value;
+  }
+
+  /** Settles with the error that stopped the exchange (fail-stop); never while it is healthy. */
+  readonly failed: Promise<Error>;
+  private reportFailure!: (error: Error) => void;
+  private failure: Error | undefined;
+
+  get isHealthy(): boolean {
+    return this.failure === undefined;
+  }
+
+  /**
+   * Stops serving after an internal or storage failure: memory may now hold effects the journal
+   * does not, so nothing more is answered. Connections close with 1011; the host exits and a
+   * restart recovers the durable state.
+   */
+  fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.closed = true;
+    if (this.tickTimer !== undefined) this.options.clock.clearTimer(this.tickTimer);
+    for (const peer of this.peers) peer.close(CLOSE_CODES.internalError, 'the exchange stopped after an internal failure; reconnect and resend');
+    this.reportFailure(this.failure);
   }
 
   // --- time, journal, events -----------------------------------------------------------------
@@ -201,9 +308,19 @@ export class Exchange {
   /** Fires deadlines due by `nowMs`; journals the tick when it changed state. */
   tick(nowMs: number = this.commandTime()): Promise<void> {
     const command: MarketCommand = { type: 'advanceTime', nowMs };
-    const result = this.core.execute(command);
+    const result = this.runCore(command);
     if (result.events.length === 0) return Promise.resolve();
     return this.record({ command }, result);
+  }
+
+  /** The core's step; an assertion in it (a bug) stops the exchange before anything is answered. */
+  private runCore(command: MarketCommand): CommandResult {
+    try {
+      return this.core.execute(command);
+    } catch (error) {
+      this.fail(error);
+      throw stoppedError();
+    }
   }
 
   private checkSigner(signer: { address: string; nonce: string }, nowMs: number): void {
@@ -213,19 +330,24 @@ export class Exchange {
     const rate = this.options.identityRate ?? { perSecond: 200, burst: 400 };
     let bucket = this.identityBuckets.get(signer.address);
     if (bucket === undefined) {
-      if (this.identityBuckets.size >= 100_000) this.identityBuckets.clear(); // bounded; a reset only forgives
+      if (this.identityBuckets.size >= IDENTITY_BUCKETS_MAX) this.identityBuckets.clear(); // bounded; a reset only forgives
       this.identityBuckets.set(signer.address, (bucket = new TokenBucket(rate, this.options.clock)));
     }
     if (!bucket.take()) throw ProtocolError.of('rate_limited', `more than ${rate.perSecond} commands per second from ${signer.address}`);
   }
 
-  /** Journals an accepted command; when durable, publishes its events. */
+  /** Journals an accepted command; when durable, publishes its events. A failed write stops the exchange. */
   private async record(entry: JournalEntry, result: CommandResult): Promise<void> {
     const routed = routeEvents(this.index, result.events);
-    await this.options.journal.append(packr.pack(entry));
+    try {
+      await this.options.journal.append(packr.pack(entry));
+    } catch (error) {
+      this.fail(error);
+      throw stoppedError();
+    }
     this.chart(result.events);
     this.options.onEvents?.(result.events);
-    for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: event as never });
+    for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: wireEvent(event) as never });
   }
 
   private chart(events: readonly CoreEvent[]): void {
@@ -244,7 +366,9 @@ export class Exchange {
   private scheduleTick(): void {
     if (this.closed) return;
     this.tickTimer = this.options.clock.setTimer(() => {
-      void this.tick().then(() => this.maybeSnapshot()).finally(() => this.scheduleTick());
+      this.tick()
+        .then(() => this.maybeSnapshot())
+        .then(() => this.scheduleTick(), (error: unknown) => this.fail(error));
     }, this.options.tickMs ?? 250);
   }
 

@@ -1,6 +1,7 @@
 // The exchange protocol's request handlers: each signed command checks its signer in the
-// documented order (address, signature, then in Exchange.execute: nonce, rate, rights, core),
-// and answers from the core's events once the command is durable.
+// documented order (address, signature shape, signature, then in Exchange.execute: nonce, rate,
+// rights, the command's own fields, core), and answers from the core's events once the command is
+// durable. Queries read memory and answer through the read gate (Exchange.durable).
 import { NONCE_TTL_MS } from '../limits.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { Handlers } from '../transport/rpc.js';
@@ -10,6 +11,7 @@ import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from './protocol.js';
 import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from './signed-commands.js';
+import { coreSide, wireBid } from './wire.js';
 
 const VERSION = '0.1.0';
 
@@ -38,11 +40,11 @@ export function serverInfo(exchange: Exchange) {
 export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
   const id = exchange.exchangeId;
   return {
-    info: () => serverInfo(exchange),
+    info: () => exchange.durable(serverInfo(exchange)),
 
     placeBid: async (body) => {
       const events = await exchange.submitSigned(body, placeBidText(id, body), (nowMs) => ({
-        type: 'placeBid', nowMs, participant: body.address, side: body.side === 'buy' ? 'BUY' : 'SELL', article: body.article, priceSats: body.priceSats,
+        type: 'placeBid', nowMs, participant: body.address, side: coreSide(body.side), article: body.article, priceSats: body.priceSats,
       }));
       const accepted = eventOf(events, 'bidAccepted');
       return {
@@ -68,8 +70,10 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
     },
 
     credit: async (body) => {
-      exchange.checkAddress(body.participant);
-      await exchange.submitSigned(body, creditText(id, body), (nowMs) => ({ type: 'credit', nowMs, participant: body.participant, amountSats: body.amountSats }), { admin: true });
+      await exchange.submitSigned(body, creditText(id, body), (nowMs) => {
+        exchange.checkAddress(body.participant);
+        return { type: 'credit', nowMs, participant: body.participant, amountSats: body.amountSats };
+      }, { admin: true });
       return { participant: body.participant, availableSats: exchange.core.account(body.participant)?.availableSats ?? 0 };
     },
 
@@ -81,31 +85,31 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
     account: ({ address }) => {
       exchange.checkAddress(address);
       const account = exchange.core.account(address);
-      return account ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 };
+      return exchange.durable(account ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 });
     },
 
     transaction: ({ txId }) => {
       const tx = exchange.core.transaction(txId);
       if (tx === undefined) throw rejection('tx_not_found', `no active transaction ${txId}`);
-      return { ...tx } as never;
+      return exchange.durable({ ...tx } as never);
     },
 
     bid: ({ bidId }) => {
       const bid = exchange.core.bid(bidId);
       if (bid === undefined) throw rejection('bid_not_found', `no open bid ${bidId}`);
-      return { ...bid } as never;
+      return exchange.durable(wireBid(bid) as never);
     },
 
     participant: ({ address }) => {
       exchange.checkAddress(address);
       const view = exchange.core.participantView(address);
-      return { bids: view.bids as never, transactions: view.transactions as never };
+      return exchange.durable({ bids: view.bids.map(wireBid) as never, transactions: view.transactions as never });
     },
 
     depth: ({ article, levels }) => {
       const depth = exchange.core.depth(article, levels);
       if (depth === undefined) throw rejection('article_unknown', article);
-      return { bids: [...depth.bids], asks: [...depth.asks] };
+      return exchange.durable({ bids: [...depth.bids], asks: [...depth.asks] });
     },
 
     subscribe: ({ topic }, { peer }) => {

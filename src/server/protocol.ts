@@ -4,22 +4,39 @@
 import { z } from 'zod';
 import { defineProtocol, fields } from '../transport/protocol.js';
 
-const address = z.string().min(26).max(35);
-const nonce = z.string().min(1).max(64);
-const signature = fields.bytes(65);
-const articleId = z.string().min(1).max(128);
+// Request schemas check types and sizes only. Where a value can be wrong in a way that has its own
+// error code (a malformed address 2003, a signature of the wrong length 2002, an unknown side 3010,
+// a price that is not whole satoshis 3011, an unknown message 4001, a bad amount 5001), the schema
+// lets it through and the documented check answers with that code, in the documented order.
+const address = z.string().max(100);
+const nonce = z.string().max(128);
+const signature = fields.bytesMax(128);
+const articleId = z.string().max(128);
 const sats = fields.nonNegativeInteger();
+const amount = z.number();
+const side = z.enum(['buy', 'sell']);
 const signedPart = { address, nonce, signature };
 
-export const placeBidRequest = z.object({ article: articleId, side: z.enum(['buy', 'sell']), priceSats: sats, ...signedPart });
+export const placeBidRequest = z.object({ article: articleId, side: z.string().max(16), priceSats: amount, ...signedPart });
 export const withdrawBidRequest = z.object({ bidId: z.string().min(1).max(32), ...signedPart });
 export const txMessageRequest = z.object({
   txId: z.string().min(1).max(32),
-  message: z.enum(['workhash', 'workerurl', 'buyersecret', 'rejectwork', 'encresult', 'rejectresult', 'acceptresult']),
+  message: z.string().max(32),
   fields: z.record(z.string().max(32), z.string().max(512)),
   ...signedPart,
 });
-export const creditRequest = z.object({ participant: address, amountSats: sats, ...signedPart });
+export const creditRequest = z.object({ participant: address, amountSats: amount, ...signedPart });
+
+/** An article as `defineArticle` takes it; its bounds are the core's (3002 article_invalid). */
+const articleRequest = z.object({
+  articleId,
+  description: z.string().max(1024),
+  feeNumerator: z.number(),
+  feeDenominator: z.number(),
+  priceSatsMin: z.number(),
+  priceSatsMax: z.number(),
+  bidLifetimeMs: z.number(),
+});
 
 const articleSpec = z.object({
   articleId,
@@ -31,10 +48,11 @@ const articleSpec = z.object({
   bidLifetimeMs: z.number().int(),
 });
 
-export const defineArticleRequest = z.object({ article: z.lazy(() => articleSpec), ...signedPart });
+export const defineArticleRequest = z.object({ article: articleRequest, ...signedPart });
 
 /** A core event as pushed to subscribers: plain data with a `type` (see docs/protocol.md). */
 const coreEvent = z.looseObject({ type: z.string() });
+const openBid = z.looseObject({ bidId: z.string(), state: z.string(), side });
 
 export const exchangeProtocol = defineProtocol({
   name: 'exchange',
@@ -64,7 +82,7 @@ export const exchangeProtocol = defineProtocol({
     account: {
       request: z.object({ address }),
       response: z.object({
-        address,
+        address: z.string(),
         frozen: z.boolean(),
         availableSats: sats,
         heldSats: sats,
@@ -73,11 +91,11 @@ export const exchangeProtocol = defineProtocol({
       }),
     },
     transaction: { request: z.object({ txId: z.string().min(1).max(32) }), response: z.looseObject({ txId: z.string(), phase: z.string() }) },
-    bid: { request: z.object({ bidId: z.string().min(1).max(32) }), response: z.looseObject({ bidId: z.string(), state: z.string() }) },
+    bid: { request: z.object({ bidId: z.string().min(1).max(32) }), response: openBid },
     /** A participant's open bids and active transactions, for a daemon reconciling after a restart. */
     participant: {
       request: z.object({ address }),
-      response: z.object({ bids: z.array(z.looseObject({ bidId: z.string(), state: z.string() })), transactions: z.array(z.looseObject({ txId: z.string(), phase: z.string() })) }),
+      response: z.object({ bids: z.array(openBid), transactions: z.array(z.looseObject({ txId: z.string(), phase: z.string() })) }),
     },
     depth: {
       request: z.object({ article: articleId, levels: z.number().int().min(1).max(100).default(20) }),

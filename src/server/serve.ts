@@ -8,14 +8,16 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { NetworkName } from '../crypto/networks.js';
 import { VerifierPool } from '../crypto/verify-pool.js';
+import { lockDirectory } from '../store/dir-lock.js';
 import { Journal } from '../store/journal.js';
 import { LmdbStore } from '../store/lmdb.js';
 import { MongoStore } from '../store/mongodb.js';
 import type { Store } from '../store/store.js';
+import { guardConnections, type ConnectionGuard, type ConnectionGuardOptions } from '../transport/http-guard.js';
 import { listen } from '../transport/listen.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
 import { DEFAULT_ARTICLES } from './catalogue.js';
-import { Exchange } from './exchange.js';
+import { Exchange, type ExchangeOptions } from './exchange.js';
 import { createExchangeMetrics } from './exchange-metrics.js';
 import { serverInfo } from './handlers.js';
 import { createHttpApi } from './http-api.js';
@@ -25,83 +27,130 @@ export interface ExchangeServerOptions {
   readonly clock: Clock;
   readonly host: string;
   readonly port: number;
-  /** Where the embedded store lives (ignored with mongodbUrl). */
+  /** Where the embedded store lives (ignored with mongodbUrl), locked for this process. */
   readonly dataDir: string;
   readonly mongodbUrl?: string;
+  /** A store to use instead of lmdb or MongoDB (tests: a store that fails on purpose). */
+  readonly store?: Store;
   readonly exchangeId: string;
   readonly network: NetworkName;
   readonly adminAddress: string;
-  /** Verification worker threads (default: one per core). */
+  /** Verification worker threads (default: one per core; 0 verifies on the main thread). */
   readonly workers?: number;
+  /** Limits on TCP connections (defaults in src/transport/http-guard.ts). */
+  readonly connections?: ConnectionGuardOptions;
+  /** Further exchange settings (articles on an empty store, rates, limits, tick). */
+  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'version'>>;
 }
 
 export interface RunningExchangeServer {
   readonly exchange: Exchange;
+  /** Settles with the failure that stopped the exchange (fail-stop: the host should exit). */
+  readonly failed: Promise<Error>;
   readonly relay: Relay;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  readonly port: number;
   readonly store: Store;
+  readonly guard: ConnectionGuard;
   /** Stops accepting, closes connections, waits for the journal, closes the store. */
   stop(): Promise<void>;
 }
 
 export async function startExchangeServer(options: ExchangeServerOptions): Promise<RunningExchangeServer> {
-  let store: Store;
-  if (options.mongodbUrl !== undefined) store = await MongoStore.connect(options.mongodbUrl);
-  else {
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    store = new LmdbStore(join(options.dataDir, 'store'));
+  const opened: Array<() => Promise<void>> = []; // undone in reverse if the start fails
+  const undo = async (): Promise<void> => {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    let store: Store;
+    if (options.store !== undefined || options.mongodbUrl === undefined) {
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+      const lock = await lockDirectory(options.dataDir, 'bitwrk exchange');
+      opened.push(() => lock.release());
+    }
+    if (options.store !== undefined) store = options.store;
+    else if (options.mongodbUrl !== undefined) store = await MongoStore.connect(options.mongodbUrl);
+    else store = new LmdbStore(join(options.dataDir, 'store'));
+    opened.push(() => store.close());
+    const journal = await Journal.open(store);
+    const verifierPool = options.workers === 0 ? undefined : new VerifierPool(options.workers === undefined ? {} : { size: options.workers });
+    if (verifierPool !== undefined) opened.push(() => verifierPool.close());
+    const metrics = createExchangeMetrics();
+    const exchange = await Exchange.open({
+      initialArticles: DEFAULT_ARTICLES,
+      ...options.exchange,
+      observe: metrics.observe,
+      clock: options.clock,
+      store,
+      journal,
+      exchangeId: options.exchangeId,
+      network: options.network,
+      adminAddress: options.adminAddress,
+      ...(verifierPool === undefined ? {} : { verifierPool }),
+    });
+    opened.push(() => exchange.close());
+    metrics.attach(exchange, journal);
+    return await serve(options, { exchange, store, journal, metrics, stopAll: undo });
+  } catch (error) {
+    await undo();
+    throw error;
   }
-  const journal = await Journal.open(store);
-  const verifierPool = new VerifierPool(options.workers === undefined ? {} : { size: options.workers });
-  const metrics = createExchangeMetrics();
-  const exchange = await Exchange.open({
-    observe: metrics.observe,
-    clock: options.clock,
-    store,
-    journal,
-    exchangeId: options.exchangeId,
-    network: options.network,
-    adminAddress: options.adminAddress,
-    initialArticles: DEFAULT_ARTICLES,
-    verifierPool,
-  });
-  metrics.attach(exchange, journal);
+}
+
+interface Parts {
+  readonly exchange: Exchange;
+  readonly store: Store;
+  readonly journal: Journal;
+  readonly metrics: ReturnType<typeof createExchangeMetrics>;
+  /** Closes what startExchangeServer opened, in reverse order. */
+  readonly stopAll: () => Promise<void>;
+}
+
+/** The HTTP server with its guard, the WebSocket endpoint and the relay, over an open exchange. */
+async function serve(options: ExchangeServerOptions, parts: Parts): Promise<RunningExchangeServer> {
+  const { exchange, store, journal, metrics } = parts;
   const app = createHttpApi({
     exchange,
     metrics: metrics.registry,
     info: () => serverInfo(exchange),
-    health: () => ({ ok: journal.lastSequence - journal.lastDurableSequence < 100_000, journalSequence: journal.lastSequence, journalLagRecords: journal.lastSequence - journal.lastDurableSequence, connections: exchange.peers.size }),
+    health: () => ({ ok: exchange.isHealthy && journal.lastSequence - journal.lastDurableSequence < 100_000, journalSequence: journal.lastSequence, journalLagRecords: journal.lastSequence - journal.lastDurableSequence, connections: exchange.peers.size }),
   });
   const httpServer = createServer(app.handler as RequestListener);
-  try {
-    await listen(httpServer, options.port, options.host, 'the exchange');
-  } catch (error) {
-    await exchange.close();
-    await verifierPool.close();
-    await store.close();
-    throw error;
-  }
+  const guard = guardConnections(httpServer, options.connections);
+  await listen(httpServer, options.port, options.host, 'the exchange');
   const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
   const relay = new Relay(exchange, options.clock);
   const relayEndpoint = attachWebSocketServer(httpServer, { clock: options.clock, path: RELAY_PATH, prefix: true, onConnection: (connection, { path }) => relay.accept(connection, path) });
   const { port } = httpServer.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  let networkClosed: Promise<void> | undefined;
+  const closeNetwork = (): Promise<void> =>
+    (networkClosed ??= (async () => {
+      await relayEndpoint.close();
+      await endpoint.close();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    })());
+  // Fail-stop: no more answers of any kind, HTTP included (the host exits; the store stays as it is).
+  void exchange.failed.then(() => closeNetwork());
   return {
     exchange,
+    failed: exchange.failed,
     relay,
     store,
+    guard,
+    port,
     httpUrl: `http://${hostForUrl}:${port}`,
     wsUrl: `ws://${hostForUrl}:${port}${DEFAULT_WS_PATH}`,
     async stop() {
       await exchange.close();
-      await relayEndpoint.close();
-      await endpoint.close();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      await exchange.tick();
-      if (journal.lastDurableSequence === journal.lastSequence && journal.lastSequence > 0) await exchange.writeSnapshot();
-      await verifierPool.close();
-      await store.close();
+      await closeNetwork();
+      if (exchange.isHealthy) {
+        await exchange.tick();
+        if (journal.lastDurableSequence === journal.lastSequence && journal.lastSequence > 0) await exchange.writeSnapshot();
+      }
+      await parts.stopAll();
     },
   };
 }

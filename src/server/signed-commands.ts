@@ -2,7 +2,7 @@
 // Field order is fixed per command; `exchange` binds a command to one exchange, `address` and
 // `nonce` come last. The signature travels as 65 raw bytes; the signed text is what wallets show.
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
-import { TX_MESSAGE_FIELDS, type TxMessageType } from '../market/tx-messages.js';
+import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
 import type { creditRequest, defineArticleRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './protocol.js';
 
@@ -21,7 +21,8 @@ export function withdrawBidText(exchangeId: string, body: Omit<z.input<typeof wi
 }
 
 export function txMessageText(exchangeId: string, body: Omit<z.input<typeof txMessageRequest>, 'signature'>): string {
-  const declared: readonly string[] = TX_MESSAGE_FIELDS[body.message as TxMessageType].fields;
+  // An unknown message signs no fields of its own (the exchange refuses it with 4001 after the signature).
+  const declared: readonly string[] = isTxMessageType(body.message) ? TX_MESSAGE_FIELDS[body.message].fields : [];
   // Missing fields are signed as empty strings; the core then rejects the message (tx_fields_invalid).
   const messageFields = declared.map((name) => [name, body.fields[name] ?? ''] as const);
   return signedText(`tx.${body.message}`, withSigner(exchangeId, body, [['tx', body.txId], ...messageFields]));

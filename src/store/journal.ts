@@ -58,6 +58,8 @@ export class Journal {
   private flushing = false;
   private failure: Error | undefined;
   private durableSequence: number;
+  /** Readers waiting for a sequence to become durable, in sequence order (they arrive that way). */
+  private durableWaiters: Array<{ readonly sequence: number; resolve(): void; reject(error: Error): void }> = [];
 
   private constructor(
     private readonly store: Store,
@@ -110,6 +112,21 @@ export class Journal {
         this.flushing = true;
         setImmediate(() => void this.flush());
       }
+    });
+  }
+
+  /**
+   * Resolves once every record up to `sequence` is durable (at once if it is already); rejects if
+   * the journal failed first. The read gate of a host that answers queries from memory.
+   */
+  whenDurable(sequence: number): Promise<void> {
+    assert(sequence <= this.lastSequence, 'a reader waits only for records already appended');
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (sequence <= this.durableSequence) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const last = this.durableWaiters[this.durableWaiters.length - 1];
+      assert(last === undefined || last.sequence <= sequence, 'readers wait in sequence order');
+      this.durableWaiters.push({ sequence, resolve, reject });
     });
   }
 
@@ -172,10 +189,14 @@ export class Journal {
         // and recover from what is durable.
         this.failure = new Error(`journal write failed; restart to recover: ${(error as Error).message}`);
         for (const append of [...group, ...this.pending.splice(0)]) append.reject(this.failure);
+        for (const waiter of this.durableWaiters.splice(0)) waiter.reject(this.failure);
         break;
       }
       this.durableSequence = group[group.length - 1]!.sequence;
       for (const append of group) append.resolve(append.sequence);
+      let ready = 0;
+      while (ready < this.durableWaiters.length && this.durableWaiters[ready]!.sequence <= this.durableSequence) ready++;
+      for (const waiter of this.durableWaiters.splice(0, ready)) waiter.resolve();
     }
     this.flushing = false;
   }

@@ -4,7 +4,7 @@ import { Packr } from 'msgpackr';
 import type { z } from 'zod';
 import { FRAME_BYTES_MAX } from '../limits.js';
 import { ProtocolError } from './errors.js';
-import { DEFAULT_SCAN_LIMITS, scanMessagePack, type ScanLimits } from './msgpack-scan.js';
+import { DEFAULT_SCAN_LIMITS, integersAsIntegers, scanMessagePack, type ScanLimits } from './msgpack-scan.js';
 
 // Options spelled out at the call site (TigerStyle): plain MessagePack any language can read.
 const packr = new Packr({
@@ -14,14 +14,19 @@ const packr = new Packr({
   moreTypes: false,
   bundleStrings: false,
   encodeUndefinedAsNil: true,
-  int64AsType: 'bigint',
+  // int 64 / uint 64 decode to numbers up to 2^53 and to bigints beyond, which no schema accepts
+  // (the RPC layer answers those with integer_out_of_range, 1014).
+  int64AsType: 'auto' as 'bigint', // 'auto' is in msgpackr 2.x but not in its type declarations
   variableMapSize: true,
 });
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: ProtocolError };
 
+/** Encodes a value; whole numbers of 2^32 and more go out as int 64 / uint 64, never as floats. */
 export function encode(value: unknown): Uint8Array {
-  return packr.pack(value);
+  const bytes = packr.pack(value);
+  integersAsIntegers(bytes);
+  return bytes;
 }
 
 /** Decodes one frame into plain data, checking limits first. The value is not yet validated. */

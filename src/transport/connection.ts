@@ -7,13 +7,16 @@ export const CLOSE_CODES = {
   normal: 1000,
   goingAway: 1001,
   messageTooBig: 1009,
+  /** The server stopped after an internal failure (fail-stop): reconnect and resend. */
+  internalError: 1011,
   slowConsumer: 4001,
   rateLimited: 4002,
   malformed: 4003,
   heartbeatTimeout: 4004,
   unsupportedVersion: 4005,
-  tooManyConnections: 4006,
   networkFault: 4007,
+  /** The encrypted peer link failed: a frame did not decrypt, or the handshake did not complete. */
+  secureChannel: 4008,
 } as const;
 
 export interface ConnectionHandlers {

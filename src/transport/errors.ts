@@ -19,6 +19,7 @@ export const ERRORS = {
   too_many_subscriptions: { code: 1011, message: 'the connection holds too many subscriptions' },
   duplicate_request_id: { code: 1012, message: 'a request with this id is still pending' },
   invalid_response: { code: 1013, message: 'the response does not match its schema' },
+  integer_out_of_range: { code: 1014, message: 'an integer exceeds 2^53 - 1 in magnitude' },
   actor_unknown: { code: 1101, message: 'no actor has this id' },
   event_not_accepted: { code: 1102, message: 'this actor does not take that event from the network' },
   actor_final: { code: 1103, message: 'the actor has finished and takes no more events' },
@@ -51,6 +52,7 @@ export const ERRORS = {
   peer_out_of_order: { code: 7008, message: 'the trade is not at the step this request belongs to' },
 
   internal: { code: 9001, message: 'internal error; the command had no effect' },
+  server_busy: { code: 9002, message: 'the server is at capacity; retry after retryAfterMs' },
 } as const satisfies Record<string, { code: number; message: string }>;
 
 export type ErrorName = keyof typeof ERRORS;
@@ -60,16 +62,19 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
   readonly code: number;
   readonly errorName: string;
+  /** How long the sender should wait before trying again (server_busy), when the server says. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(errorName: string, code: number, message: string) {
+  constructor(errorName: string, code: number, message: string, retryAfterMs?: number) {
     super(message);
     this.errorName = errorName;
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 
-  static of(name: ErrorName, detail?: string): ProtocolError {
+  static of(name: ErrorName, detail?: string, retryAfterMs?: number): ProtocolError {
     const entry = ERRORS[name];
-    return new ProtocolError(name, entry.code, detail === undefined ? entry.message : `${entry.message}: ${detail}`);
+    return new ProtocolError(name, entry.code, detail === undefined ? entry.message : `${entry.message}: ${detail}`, retryAfterMs);
   }
 }
 

@@ -135,3 +135,46 @@ export function scanMessagePack(bytes: Uint8Array, limits: ScanLimits = DEFAULT_
   if (offset !== end) return `${end - offset} trailing bytes after the value`;
   return undefined;
 }
+
+/**
+ * Rewrites, in place, every float64 (0xcb) that holds a whole number of at most 2^53 - 1 in
+ * magnitude as a uint64 (0xcf) or int64 (0xd3): the same 9 bytes, so nothing moves. msgpackr
+ * encodes integers of 2^32 and more as float64; on our wire every such number is an integer
+ * (times in ms, satoshis), and a client in another language must be able to read it as one.
+ * For bytes our own encoder produced (one well-formed value); a linear walk over the heads,
+ * because a container's entries simply follow its head.
+ */
+export function integersAsIntegers(bytes: Uint8Array): void {
+  if (bytes.indexOf(0xcb) === -1) return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  while (offset < bytes.length) {
+    const head = bytes[offset]!;
+    offset += 1;
+    if (head === 0xcb) {
+      const value = view.getFloat64(offset);
+      if (Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) {
+        bytes[offset - 1] = value >= 0 ? 0xcf : 0xd3;
+        view.setBigInt64(offset, BigInt(value));
+      }
+      offset += 8;
+      continue;
+    }
+    offset += payloadBytes(bytes, head, offset);
+  }
+}
+
+/** Bytes after a head (its length field and payload; for containers, only the count field). */
+function payloadBytes(bytes: Uint8Array, head: number, offset: number): number {
+  const kind = CLASS[head]!;
+  const size = LENGTH[head]!;
+  if (kind === FIXED || kind === ARRAY || kind === MAP) return size;
+  if (kind === STR || kind === BIN) return size + (size === 0 ? head & 0x1f : readLength(bytes, offset, size));
+  // Extension types, which our encoder does not produce but a value might still hold.
+  if (head >= 0xd4 && head <= 0xd8) return 1 + (1 << (head - 0xd4));
+  if (head >= 0xc7 && head <= 0xc9) {
+    const lengthBytes = 1 << (head - 0xc7);
+    return lengthBytes + 1 + readLength(bytes, offset, lengthBytes);
+  }
+  throw new Error(`byte 0x${head.toString(16)} is not a MessagePack head our encoder writes`);
+}

@@ -44,6 +44,7 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
     code: z.number().int(),
     name: z.string().max(64),
     message: z.string().max(1024),
+    retryAfterMs: z.number().int().min(0).max(3_600_000).optional(),
   }),
   z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal('push'), type: typeName, body: z.unknown() }),
 ]);

@@ -85,6 +85,8 @@ export class RpcPeer<P extends ProtocolDefinition> {
   private nextRequestId = 1;
   private rateViolations = 0;
   private open = true;
+  /** Set by close(): nothing more is sent, even before the transport reports the close. */
+  private closing = false;
   private resolveClosed!: (value: { code: number; reason: string }) => void;
 
   constructor(
@@ -141,7 +143,7 @@ export class RpcPeer<P extends ProtocolDefinition> {
 
   /** Sends a frame encoded elsewhere (a push encoded once for many subscribers). */
   sendFrame(frame: Uint8Array): boolean {
-    if (!this.open) return false;
+    if (!this.open || this.closing) return false;
     this.stats.framesOut += 1;
     return this.connection.send(frame);
   }
@@ -157,6 +159,7 @@ export class RpcPeer<P extends ProtocolDefinition> {
   }
 
   close(code: number = CLOSE_CODES.normal, reason = 'closed'): void {
+    this.closing = true;
     this.connection.close(code, reason);
   }
 
@@ -167,7 +170,8 @@ export class RpcPeer<P extends ProtocolDefinition> {
   private sendError(id: number | null, error: ProtocolError): void {
     this.stats.protocolErrors += 1;
     this.options.onProtocolError?.(error);
-    this.sendEnvelope({ v: PROTOCOL_VERSION, kind: 'error', id, code: error.code, name: error.errorName, message: error.message });
+    const retry = error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
+    this.sendEnvelope({ v: PROTOCOL_VERSION, kind: 'error', id, code: error.code, name: error.errorName, message: error.message.slice(0, 1024), ...retry });
   }
 
   /** Reports a frame-level error to the peer and closes: the stream cannot be trusted further. */
@@ -216,7 +220,7 @@ export class RpcPeer<P extends ProtocolDefinition> {
       case 'error':
         if (envelope.id === null) return; // a frame-level complaint; the peer closes next
         return this.settle(envelope.id, (request) =>
-          request.reject(new ProtocolError(envelope.name, envelope.code, envelope.message)),
+          request.reject(new ProtocolError(envelope.name, envelope.code, envelope.message, envelope.retryAfterMs)),
         );
       case 'push':
         return this.deliverPush(envelope.type, envelope.body);
@@ -232,14 +236,15 @@ export class RpcPeer<P extends ProtocolDefinition> {
   }
 
   private async handleRequest(id: number, type: string, body: unknown): Promise<void> {
+    // An id still in use cannot be answered by id (the real answer will carry it): id null.
+    if (this.handling.has(id)) return this.sendError(null, ProtocolError.of('duplicate_request_id', `id ${id} is still being handled; this request was dropped`));
     const definition = Object.hasOwn(this.protocol.requests, type) ? this.protocol.requests[type] : undefined;
     const handler = Object.hasOwn(this.handlers, type) ? (this.handlers as Record<string, Function>)[type] : undefined;
     if (definition === undefined || handler === undefined) {
       return this.sendError(id, ProtocolError.of('unknown_type', `"${type}" is not a request of ${this.protocol.name}`));
     }
     const checked = validate(definition.request, body, 'invalid_body');
-    if (!checked.ok) return this.sendError(id, checked.error);
-    if (this.handling.has(id)) return this.sendError(id, ProtocolError.of('duplicate_request_id', `id ${id}`));
+    if (!checked.ok) return this.sendError(id, bigIntegerError(body) ?? checked.error);
     if (this.handling.size >= this.pendingRequestsMax) return this.sendError(id, ProtocolError.of('too_many_pending'));
     this.handling.add(id);
     this.stats.requestsHandled += 1;
@@ -279,6 +284,21 @@ export class RpcPeer<P extends ProtocolDefinition> {
     }
     this.resolveClosed({ code, reason });
   }
+}
+
+/**
+ * 1014 for a body that carries an integer beyond 2^53 - 1 (decoded as a bigint): no schema takes
+ * one, and this names the field instead of a generic 1006. Runs only after validation failed.
+ */
+function bigIntegerError(body: unknown): ProtocolError | undefined {
+  const pending: Array<[unknown, string]> = [[body, 'body']];
+  for (let visited = 0; pending.length > 0 && visited < 100_000; visited++) {
+    const [value, path] = pending.pop()!;
+    if (typeof value === 'bigint') return ProtocolError.of('integer_out_of_range', `${path} is ${value}`);
+    if (value === null || typeof value !== 'object' || value instanceof Uint8Array) continue;
+    for (const [key, entry] of Object.entries(value)) pending.push([entry, `${path}.${key}`]);
+  }
+  return undefined;
 }
 
 /** Encodes a push once, for sending to many peers with sendFrame. */
