@@ -128,7 +128,7 @@ class MemoryConnection implements Connection {
     }
     const delayMs = this.network.drawDelay();
     if (delayMs === undefined) return true; // lost on the way
-    const copy = frame.slice(); // the receiver must not share the sender's buffer
+    const copy = new Uint8Array(frame); // a copy (Buffer#slice would be a view): the receiver must not share the sender's buffer
     const clock = this.network.options.clock;
     const deliverAtMs = Math.max(this.lastDeliveryMs, clock.now() + delayMs);
     this.lastDeliveryMs = deliverAtMs;

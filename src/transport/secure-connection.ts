@@ -17,9 +17,8 @@ import { FRAME_BYTES_MAX } from '../limits.js';
 import { CLOSE_CODES, type Connection, type ConnectionHandlers } from './connection.js';
 
 export const SECURE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_BLAKE2b';
-/** Close code for a failed handshake or a frame that does not decrypt (to join CLOSE_CODES). */
-export const SECURE_CLOSE_CODE = 4008;
-export const SECURE_CLOSE_CODES = { secureChannel: SECURE_CLOSE_CODE } as const;
+/** Close code for a failed handshake or a frame that does not decrypt. */
+export const SECURE_CLOSE_CODE = CLOSE_CODES.secureChannel;
 /** Time a handshake may take, on the injected clock. */
 export const SECURE_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Largest Noise message, and the plaintext that fits in one next to its 16-byte tag. */
@@ -150,12 +149,14 @@ class Handshake {
     const timeoutMs = this.options.handshakeTimeoutMs ?? SECURE_HANDSHAKE_TIMEOUT_MS;
     assert(Number.isFinite(timeoutMs) && timeoutMs > 0, 'handshakeTimeoutMs must be positive');
     this.timer = this.options.clock.setTimer(() => this.fail(`handshake timed out after ${timeoutMs} ms`), timeoutMs);
+    // The initiator speaks first, so that whatever the peer sent before is read as message 2.
+    if (this.initiator) this.sendMessage();
+    if (this.settled) return;
     // One set of handlers for the connection's whole life: setHandlers may replay a close.
     this.connection.setHandlers({
       frame: (frame) => (this.secure !== undefined ? this.secure.receive(frame) : this.step(frame)),
       close: (code, reason) => (this.secure !== undefined ? this.secure.closed(code, reason) : this.fail(`connection closed during handshake (${code} ${reason})`)),
     });
-    if (this.initiator && !this.settled) this.sendMessage();
   }
 
   private step(frame: Uint8Array): void {
@@ -180,7 +181,7 @@ class Handshake {
     } catch (error) {
       return this.fail(`handshake message not made: ${(error as Error).message}`);
     }
-    if (!this.connection.send(message)) this.fail('connection closed during handshake');
+    if (!this.connection.send(toBytes(message))) this.fail('connection closed during handshake');
   }
 
   private succeed(): void {
@@ -256,7 +257,7 @@ class SecureConnection implements Connection {
       this.breakWith(SECURE_CLOSE_CODE, 'nonces used up, reconnect');
       return false;
     }
-    return this.inner.send(seal(this.sender, toBuffer(frame)));
+    return this.inner.send(toBytes(seal(this.sender, toBuffer(frame))));
   }
 
   close(code: number, reason: string): void {
@@ -317,8 +318,7 @@ function open(receiver: NoiseCipher, ciphertext: Buffer): Uint8Array | string {
       return `piece ${index} of a ${ciphertext.byteLength}-byte frame does not decrypt`;
     }
   }
-  const plaintext = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-  return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+  return toBytes(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
 }
 
 /** Checks the frame's size before any decryption, so a malformed frame costs nothing. */
@@ -329,6 +329,11 @@ function shapeProblem(receiver: NoiseCipher, frameBytes: number): string | undef
   if (frameBytes - count * TAG_BYTES > FRAME_BYTES_MAX) return `frame of ${frameBytes} bytes exceeds the limit`;
   if (receiver.nonce + count > PIECES_PER_DIRECTION_MAX) return 'nonces used up, reconnect';
   return undefined;
+}
+
+/** A plain Uint8Array view: a Buffer's slice() is a view, not the copy a receiver may expect. */
+function toBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /** A Buffer view of the bytes (noise-handshake re-encodes anything that is not a Buffer). */

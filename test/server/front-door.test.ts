@@ -68,3 +68,48 @@ test('forged signatures and bad addresses pipelined in bursts get 2001/2003/2004
     assert.equal(exchange.child.exitCode, null, exchange.output.join('\n'));
   });
 });
+
+test('integers: 21 million BTC in satoshis sent as a uint64 is taken, answers carry integers as integers, beyond 2^53 is 1014', async () => {
+  await withExchange(async (exchange) => {
+    const client = await RawClient.connect(exchange.wsUrl);
+    const participant = newIdentity();
+    const allBitcoin = 21_000_000 * 100_000_000;
+    const unsigned = { participant: participant.address, amountSats: allBitcoin, address: exchange.admin.address, nonce: nonce() };
+    const signature = sign(creditText(EXCHANGE_ID, unsigned), exchange.admin);
+    // The amount as MessagePack uint 64 (0xcf), as a client in Python or Go would naturally send it.
+    client.request(1, 'credit', { ...unsigned, amountSats: BigInt(allBitcoin), signature });
+    const answer = await client.answer(1);
+    assert.deepEqual(answer.body, { participant: participant.address, availableSats: allBitcoin });
+    const frame = client.frames[client.frames.length - 1]!;
+    const asUint64 = Buffer.alloc(9);
+    asUint64[0] = 0xcf;
+    asUint64.writeBigUInt64BE(BigInt(allBitcoin), 1);
+    assert.ok(frame.includes(asUint64), `the answer carries availableSats as uint 64: ${frame.toString('hex')}`);
+    // Times in milliseconds are above 2^32 too: never a float on the wire.
+    client.request(2, 'info', {});
+    await client.answer(2);
+    assert.equal(client.frames[client.frames.length - 1]!.includes(0xcb), false, 'no float64 in the info answer');
+    client.request(3, 'credit', { ...unsigned, nonce: nonce(), amountSats: 2n ** 53n + 1n, signature });
+    const refused = await client.answer(3);
+    assert.equal(refused.code, 1014, String(refused.message));
+    assert.match(String(refused.message), /body\.amountSats/);
+    client.close();
+  });
+});
+
+test('a second exchange on the same data directory exits at once, naming the directory and the owner', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'bitwrk-front-door-'));
+  const first = await startExchangeProcess({ home });
+  try {
+    const second = startExchangeProcess({ home, startTimeoutMs: 20_000 });
+    await assert.rejects(second, (error: Error) => {
+      assert.match(error.message, new RegExp(`data directory \\S*exchange is in use by process ${first.pid}`));
+      return true;
+    });
+  } finally {
+    await first.kill();
+  }
+  // kill -9 leaves nothing to clean up: the next start takes the directory at once.
+  const third = await startExchangeProcess({ home });
+  assert.equal(await third.stop(), 0);
+});

@@ -56,12 +56,12 @@ class Tap implements Connection {
     return this.inner.isOpen;
   }
   setHandlers(handlers: ConnectionHandlers): void {
-    this.inner.setHandlers({ frame: (frame) => (this.received.push(frame.slice()), handlers.frame(frame)), close: handlers.close });
+    this.inner.setHandlers({ frame: (frame) => (this.received.push(new Uint8Array(frame)), handlers.frame(frame)), close: handlers.close });
   }
   send(frame: Uint8Array): boolean {
     const frames = this.rewrite === undefined ? [frame] : this.rewrite(frame);
     for (const each of frames) {
-      this.sent.push(each.slice());
+      this.sent.push(new Uint8Array(each));
       if (!this.inner.send(each)) return false;
     }
     return true;
@@ -296,7 +296,7 @@ function assertRefused(result: Awaited<ReturnType<typeof underAttack>>, delivere
 }
 
 const flipBit = (frame: Uint8Array, position: number): Uint8Array => {
-  const copy = frame.slice();
+  const copy = new Uint8Array(frame); // a copy even of a Buffer, whose slice() is a view
   copy[Math.floor(position / 8) % copy.byteLength]! ^= 1 << position % 8;
   return copy;
 };
@@ -490,6 +490,17 @@ test('handshake failures: wrong-sized or forged message 2, then late frames chan
     assertRejectedOnce(run.outcomes, pattern);
     assert.equal(run.rawSeen.closes[0]?.code, SECURE_CLOSE_CODE);
   }
+});
+
+test('handshake failures: a frame the responder sent before message 1 is taken for message 2', async () => {
+  // Goal: the initiator's state machine cannot be driven out of turn. Method: the raw peer's
+  // 96 random bytes wait on the connection before secureInitiator starts.
+  const link = memoryLink(18);
+  link.server.send(createPrng(18).nextBytes(96));
+  await link.flush();
+  const outcomes = outcome(secureInitiator(link.client, options(link.clock)));
+  await link.flush();
+  assertRejectedOnce(outcomes, /handshake message rejected/);
 });
 
 test('handshake failures: different prologues fail on both sides', async () => {
