@@ -39,11 +39,11 @@ await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 2
 
 /** A worker that answers with the SHA-256 of the work: cheap, and it makes the work matter. */
 const digestWorker = (daemon: Daemon, id: string): Promise<RunningWorker> =>
-  startWorkerServer({ daemonUrl: daemon.apiUrl, id, article: TEST_HASH_ARTICLE, compute: (work) => createHash('sha256').update(work).digest() });
+  startWorkerServer({ daemonUrl: daemon.apiUrl, token: daemon.apiToken, id, article: TEST_HASH_ARTICLE, compute: (work) => createHash('sha256').update(work).digest() });
 
 async function purchase(work: Uint8Array): Promise<number> {
   const startNs = process.hrtime.bigint();
-  const response = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work });
+  const response = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work, headers: { authorization: `Bearer ${buyer.apiToken}` } });
   const body = new Uint8Array(await response.arrayBuffer());
   if (response.status !== 200) throw new Error(`purchase failed: HTTP ${response.status} ${new TextDecoder().decode(body)}`);
   return Number(process.hrtime.bigint() - startNs) / 1e6;

@@ -43,8 +43,8 @@ options:
   --exchange URL      the exchange's WebSocket URL (default ${DEFAULT_EXCHANGE_URL})
   --network NAME      testnet (default), mainnet or regtest: must match the exchange's
   --key-file PATH     your identity key, created if missing (default ${defaultKeyFile()})
-  --api-host HOST     interface of the local API and page (default 127.0.0.1; callers from other
-                      machines must send the token in DATA-DIR/api-token)
+  --api-host HOST     interface of the local API and page (default 127.0.0.1). Every change, and
+                      every call from another machine, needs the token in DATA-DIR/api-token
   --api-port PORT     port of the local API (default ${DEFAULT_API_PORT}; 0 picks a free one)
   --peer-host HOST    interface buyers connect to directly (default 127.0.0.1)
   --peer-port PORT    port for buyers (default 0: a free one)
@@ -74,7 +74,9 @@ options:
     });
     const info = daemon.info();
     console.log(`daemon ${info.address} (${info.network})${created ? `, new key in ${config.keyFile}` : ''}`);
-    console.log(`  page and API:  ${info.apiUrl}/`);
+    console.log(`  page:          ${daemon.pageUrl}`);
+    console.log(`                 (open this link: it carries the token the page needs to make changes)`);
+    console.log(`  API:           ${info.apiUrl}/ (changes need "Authorization: Bearer <token>", the token in ${join(config.dataDir, 'api-token')})`);
     console.log(`  exchange:      ${info.exchangeUrl} (${info.exchangeId})`);
     console.log(`  buyers reach:  ${info.peerUrl}`);
     console.log(`  data:          ${config.dataDir}`);

@@ -89,7 +89,7 @@ async function startPlayground(dataDir: string, basePort: number, say: (line: st
     const seller = await daemon('seller', 2);
     const workers: RunningWorker[] = [];
     for (const id of ['hash-1', 'hash-2']) {
-      const worker = await startWorkerServer({ daemonUrl: seller.apiUrl, id, article: TEST_HASH_ARTICLE, compute: (work) => hashWork(work) });
+      const worker = await startWorkerServer({ daemonUrl: seller.apiUrl, token: seller.apiToken, id, article: TEST_HASH_ARTICLE, compute: (work) => hashWork(work) });
       stack.push(() => worker.stop());
       workers.push(worker);
     }
@@ -124,7 +124,7 @@ async function credit(exchange: RunningExchangeServer, admin: Identity, address:
 async function sampleTrade(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, say: (line: string) => void): Promise<void> {
   say(`\nA program hands the buyer daemon some work: POST ${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`);
   const startNs = process.hrtime.bigint();
-  const response = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: SAMPLE_WORK });
+  const response = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: SAMPLE_WORK, headers: { authorization: `Bearer ${buyer.apiToken}` } });
   const body = await response.text();
   const elapsedMs = Number(process.hrtime.bigint() - startNs) / 1e6;
   if (response.status !== 200) throw new Error(`the sample trade failed: HTTP ${response.status} ${body}`);
@@ -141,13 +141,13 @@ async function sampleTrade(exchange: RunningExchangeServer, buyer: Daemon, selle
 
 function printGuide(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, say: (line: string) => void): void {
   say(`
-Open in a browser:
-  buyer daemon   ${buyer.apiUrl}/
-  seller daemon  ${seller.apiUrl}/
+Open in a browser (the links carry each daemon's API token, which its page needs to make changes):
+  buyer daemon   ${buyer.pageUrl}
+  seller daemon  ${seller.pageUrl}
   exchange       ${exchange.httpUrl}/api/articles/${encodeURIComponent(TEST_HASH_ARTICLE)}/depth
 
 Buy more work (the answer is the result; docs/daemon.md explains the API):
-  curl --data-binary @some-file ${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}
+  curl -H 'authorization: Bearer ${buyer.apiToken}' --data-binary @some-file ${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}
 
 Press Ctrl-C to stop.`);
 }

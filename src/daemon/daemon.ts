@@ -10,7 +10,9 @@ import { DiskChunkStore } from '../cafs/disk-store.js';
 import type { Clock } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
 import { createPrng, type Prng } from '../random.js';
+import { lockDirectory, type DirectoryLock } from '../store/dir-lock.js';
 import { LmdbStore } from '../store/lmdb.js';
+import { guardConnections } from '../transport/http-guard.js';
 import { CLOSE_CODES, type Connection } from '../transport/connection.js';
 import { listen } from '../transport/listen.js';
 import { RpcPeer } from '../transport/rpc.js';
@@ -20,6 +22,7 @@ import { DaemonStore } from './daemon-store.js';
 import { ExchangeLink } from './exchange-link.js';
 import { BUILT_IN_VERIFIERS, type ResultVerifier } from './hash-work.js';
 import { createLocalApi } from './local-api.js';
+import type { AccessPolicy } from './api-access.js';
 import { Mandates } from './mandates.js';
 import { peerProtocol, type PeerProtocol } from './peer-protocol.js';
 import { RelayListener } from './relay-listener.js';
@@ -75,12 +78,16 @@ export class Daemon {
   /** Open connections from buyers, direct or relayed. */
   private readonly peers = new Set<RpcPeer<PeerProtocol>>();
   private stopped: Promise<void> | undefined;
+  private readonly token: string;
   private readonly random: (count: number) => Uint8Array;
   private readonly prng: Prng;
   private readonly log: (line: string) => void;
 
-  private constructor(readonly options: DaemonOptions) {
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  private constructor(
+    readonly options: DaemonOptions,
+    private readonly lock: DirectoryLock,
+  ) {
+    this.token = apiToken(options.dataDir);
     this.store = new LmdbStore(join(options.dataDir, 'store'));
     this.cafs = new DiskChunkStore(join(options.dataDir, 'cafs'));
     const random = options.random ?? ((count: number) => new Uint8Array(randomBytes(count)));
@@ -114,8 +121,26 @@ export class Daemon {
     return this.options.identity;
   }
 
+  /** The token programs send as `Authorization: Bearer <token>` (DATA-DIR/api-token). */
+  get apiToken(): string {
+    return this.token;
+  }
+
+  /** The page's address with the token in its fragment (never sent to a server): what the user opens. */
+  get pageUrl(): string {
+    return `${this.apiUrl}/#token=${this.token}`;
+  }
+
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const daemon = new Daemon(options);
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const lock = await lockDirectory(options.dataDir, 'bitwrk daemon');
+    let daemon: Daemon;
+    try {
+      daemon = new Daemon(options, lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
     try {
       await daemon.open();
     } catch (error) {
@@ -137,10 +162,15 @@ export class Daemon {
     await this.buyer.withdrawOrphans(new Set(records.map((record) => record.state.context.bidId)));
     await this.seller.resume(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
     await this.buyer.resume(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
-    const app = createLocalApi(this, apiToken(options.dataDir));
+    const apiHost = options.apiHost ?? '127.0.0.1';
+    let policy: AccessPolicy | undefined;
+    const app = createLocalApi(this, () => policy!);
     this.apiServer = createServer(app.handler as RequestListener);
-    const apiPort = await listen(this.apiServer, options.apiPort ?? 8091, options.apiHost ?? '127.0.0.1', "the daemon's API");
-    this.apiUrl = urlOf('http', options.apiHost ?? '127.0.0.1', apiPort, '');
+    // Uploads of work may take long; idle sockets and slow headers may not.
+    guardConnections(this.apiServer, { requestTimeoutMs: 0 });
+    const apiPort = await listen(this.apiServer, options.apiPort ?? 8091, apiHost, "the daemon's API");
+    policy = { listenHost: apiHost, port: apiPort, token: this.apiToken };
+    this.apiUrl = urlOf('http', apiHost, apiPort, '');
     this.seller.offer();
   }
 
@@ -220,6 +250,7 @@ export class Daemon {
     }
     this.link.close();
     await this.store.close();
+    await this.lock.release();
   }
 }
 
@@ -238,7 +269,7 @@ function urlOf(scheme: string, host: string, port: number, path: string): string
   return `${scheme}://${shown}:${port}${path}`;
 }
 
-/** The token callers from other machines must show; created on first start, readable only by the user. */
+/** The token every change to the daemon needs (and every caller from another machine); created on first start, readable only by the user. */
 function apiToken(dataDir: string): string {
   const path = join(dataDir, 'api-token');
   if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString('hex'), { mode: 0o600 });

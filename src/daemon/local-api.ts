@@ -1,8 +1,8 @@
 // The daemon's local HTTP API (docs/daemon.md): programs buy work through it, worker programs
 // register with it, the user grants and revokes mandates and watches trades. It listens on
-// loopback by default; a caller from another address must show the API token. Bad input gets 4xx
-// with `{ error: { name, message } }` and changes nothing.
-import { timingSafeEqual } from 'node:crypto';
+// loopback by default. Who may call it is decided in api-access.ts: the daemon's own Host and
+// Origin only, and the API token for every change and for every caller from another machine.
+// Bad input gets 4xx with `{ error: { name, message } }` and changes nothing.
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import polka, { type Polka } from 'polka';
@@ -12,8 +12,9 @@ import { ARTICLE_ID_PATTERN } from '../market/articles.js';
 import { MONEY_SATS_MAX } from '../market/limits.js';
 import type { BuyActor } from './buyer.js';
 import type { Daemon } from './daemon.js';
-import { mandateRequest } from './mandates.js';
-import { workerRegistration } from './workers.js';
+import { checkAccess, type AccessPolicy } from './api-access.js';
+import { MANDATES_MAX, mandateRequest } from './mandates.js';
+import { WORKERS_MAX, workerRegistration } from './workers.js';
 
 /** Largest work a program may post (CAFS would take more; this is what one trade should carry). */
 export const WORK_BYTES_MAX = 1024 * 1024 * 1024;
@@ -70,19 +71,14 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** A JSON body, or an url-encoded form (the original's worker registration), checked by `schema`. */
-async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: S, formNames: Record<string, string> = {}): Promise<z.output<S>> {
+/** A JSON body (the access check has made sure of its content type), checked by `schema`. */
+async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: S): Promise<z.output<S>> {
   const text = await readBody(request, JSON_BODY_BYTES_MAX);
   let data: unknown;
-  if ((request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-    const form = new URLSearchParams(text);
-    data = Object.fromEntries([...form.keys()].map((key) => [formNames[key] ?? key, form.get(key)]));
-  } else {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
-    }
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
@@ -92,22 +88,31 @@ async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: 
   return parsed.data;
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
-}
+/** The endpoints whose body is JSON (the others take raw work, or nothing). */
+const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers']);
 
 function tradeView(actor: BuyActor | { side: string; tradeId: string; state: { value: string; context: object } }): Record<string, unknown> {
   return { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, ...actor.state.context };
 }
 
-export function createLocalApi(daemon: Daemon, apiToken: string): Polka {
+/** The API; `access` gives the policy once the server listens (its port is known then). */
+export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polka {
   const app = polka({ onError: (error, _request, response) => fail(response as ServerResponse, error), onNoMatch: (_request, response) => fail(response, new HttpError(404, 'not_found', 'no such endpoint (see docs/daemon.md)')) });
-  const token = Buffer.from(`Bearer ${apiToken}`);
   app.use((request, response, next) => {
-    if (isLoopback(request.socket.remoteAddress)) return next();
-    const given = Buffer.from(request.headers.authorization ?? '');
-    if (given.length === token.length && timingSafeEqual(given, token)) return next();
-    send(response, 403, { error: { name: 'forbidden', message: 'callers from other machines must send "Authorization: Bearer <token>" (the api-token file in the data directory)' } });
+    const method = request.method ?? 'GET';
+    const refusal = checkAccess(access(), {
+      method,
+      host: request.headers.host,
+      origin: request.headers.origin,
+      authorization: request.headers.authorization,
+      contentType: request.headers['content-type'],
+      remoteAddress: request.socket.remoteAddress,
+      json: JSON_ENDPOINTS.has(`${method} ${request.path}`),
+    });
+    if (refusal === undefined) return next();
+    // The body is not read: close after answering, so an unread upload does not linger.
+    response.setHeader('connection', 'close');
+    send(response, refusal.status, { error: { name: refusal.name, message: refusal.message } });
   });
   const route = (handler: (request: Request, response: ServerResponse) => Promise<void> | void) => (request: IncomingMessage, response: ServerResponse) => {
     Promise.resolve()
@@ -136,22 +141,27 @@ export function createLocalApi(daemon: Daemon, apiToken: string): Polka {
   }));
 
   app.get('/mandates', route((_request, response) => send(response, 200, daemon.mandates.list())));
-  app.post('/mandates', route(async (request, response) => send(response, 201, await daemon.mandates.add(await parseBody(request, mandateRequest)))));
+  app.post('/mandates', route(async (request, response) => {
+    const mandate = await daemon.mandates.add(await parseBody(request, mandateRequest));
+    if (mandate === 'full') throw new HttpError(429, 'too_many_mandates', `this daemon keeps at most ${MANDATES_MAX} mandates; revoke some first`);
+    send(response, 201, mandate);
+  }));
   app.delete('/mandates/:id', route(async (request, response) => {
     if (!(await daemon.mandates.revoke(request.params['id'] ?? ''))) throw new HttpError(404, 'mandate_unknown', `no mandate ${request.params['id']}`);
     send(response, 200, { revoked: request.params['id'] });
   }));
 
-  const register = route(async (request, response) => send(response, 200, await daemon.workers.register(await parseBody(request, workerRegistration, { pushurl: 'pushUrl' }))));
-  const unregister = async (id: string, response: ServerResponse): Promise<void> => {
-    if (!(await daemon.workers.unregister(id))) throw new HttpError(404, 'worker_unknown', `no worker ${id}`);
-    send(response, 200, { unregistered: id });
-  };
   app.get('/workers', route((_request, response) => send(response, 200, daemon.workers.list())));
-  app.post('/workers', register);
-  app.post('/registerworker', register);
-  app.delete('/workers/:id', route((request, response) => unregister(request.params['id'] ?? '', response)));
-  app.post('/unregisterworker', route((request, response) => unregister(queryValue(request, 'id') ?? '', response)));
+  app.post('/workers', route(async (request, response) => {
+    const registered = await daemon.workers.register(await parseBody(request, workerRegistration));
+    if (registered === 'full') throw new HttpError(429, 'too_many_workers', `this daemon takes at most ${WORKERS_MAX} workers; remove some first`);
+    send(response, 200, registered);
+  }));
+  app.delete('/workers/:id', route(async (request, response) => {
+    const id = request.params['id'] ?? '';
+    if (!(await daemon.workers.unregister(id))) throw new HttpError(404, 'worker_unknown', `no worker ${id.slice(0, 64)}`);
+    send(response, 200, { unregistered: id });
+  }));
   return app;
 }
 

@@ -30,6 +30,9 @@ export const mandateRequest = z.strictObject({
 });
 export type MandateRequest = z.output<typeof mandateRequest>;
 
+/** Mandates one daemon keeps (each is a standing permission the user granted through the API). */
+export const MANDATES_MAX = 1000;
+
 export class Mandates {
   private readonly byId = new Map<string, Mandate>();
   private readonly listeners = new Set<() => void>();
@@ -57,7 +60,10 @@ export class Mandates {
     return [...this.byId.values()];
   }
 
-  async add(request: MandateRequest): Promise<Mandate> {
+  /** Grants a mandate; 'full' when MANDATES_MAX are in force already. */
+  async add(request: MandateRequest): Promise<Mandate | 'full'> {
+    this.dropSpent();
+    if (this.byId.size >= MANDATES_MAX) return 'full';
     const nowMs = this.clock.now();
     const mandate: Mandate = {
       mandateId: `m${++this.counter}`,

@@ -5,6 +5,16 @@
 import { createServer, type Server } from 'node:http';
 import { listen } from '../transport/listen.js';
 
+/** How long the registration may take before the worker gives up. */
+const REGISTER_TIMEOUT_MS = 10_000;
+
+/** fetch says "fetch failed"; its cause says what happened (ECONNREFUSED, a timeout). */
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'nothing listens there (is the daemon running?)';
+  return cause?.message ?? (error as Error).message;
+}
+
 /** Work larger than this is refused with 413 (the daemon sends at most one trade's work). */
 const WORK_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -14,8 +24,8 @@ export interface WorkerServerOptions {
   readonly id: string;
   readonly article: string;
   readonly compute: (work: Uint8Array) => Uint8Array | Promise<Uint8Array>;
-  /** The daemon's API token, needed when the daemon is on another machine. */
-  readonly token?: string;
+  /** The daemon's API token (its data directory's api-token file): registering is a change. */
+  readonly token: string;
   readonly host?: string;
   readonly port?: number;
   readonly log?: (line: string) => void;
@@ -52,15 +62,19 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<R
   });
   const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', `worker ${options.id}`);
   const pushUrl = `http://${options.host ?? '127.0.0.1'}:${port}/work`;
-  const authorization: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
-  const registered = await fetch(`${options.daemonUrl}/workers`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authorization },
-    body: JSON.stringify({ id: options.id, article: options.article, pushUrl }),
-  });
-  if (!registered.ok) {
+  const authorization = { authorization: `Bearer ${options.token}` };
+  try {
+    const registered = await fetch(`${options.daemonUrl}/workers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authorization },
+      body: JSON.stringify({ id: options.id, article: options.article, pushUrl }),
+      signal: AbortSignal.timeout(REGISTER_TIMEOUT_MS),
+    });
+    if (!registered.ok) throw new Error(`the daemon refused the registration: HTTP ${registered.status} ${await registered.text()}`);
+  } catch (error) {
+    server.closeAllConnections();
     server.close();
-    throw new Error(`the daemon refused the registration: HTTP ${registered.status} ${await registered.text()}`);
+    throw new Error(`cannot register with the daemon at ${options.daemonUrl}: ${describeFetchError(error)}`);
   }
   return {
     pushUrl,

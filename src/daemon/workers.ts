@@ -12,6 +12,8 @@ import { workerMachine } from '../machines/worker.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
 import type { DaemonStore } from './daemon-store.js';
 
+/** Workers one daemon keeps registered (registrations are saved; each is a local program). */
+export const WORKERS_MAX = 256;
 /** The result a worker may return. */
 export const RESULT_BYTES_MAX = 256 * 1024 * 1024;
 /** A worker that failed gets no work for this long (the original's 20 s). */
@@ -65,10 +67,14 @@ export class WorkerRegistry {
     return () => this.listeners.delete(listener);
   }
 
-  /** Registers a worker, or marks a known one idle (a changed article or URL replaces it). */
-  async register(registration: WorkerRegistration, save = true): Promise<WorkerView> {
+  /**
+   * Registers a worker, or marks a known one idle (a changed article or URL replaces it); 'full'
+   * for a new id when WORKERS_MAX are registered.
+   */
+  async register(registration: WorkerRegistration, save = true): Promise<WorkerView | 'full'> {
     const nowMs = this.clock.now();
     const known = this.workers.get(registration.id);
+    if (known === undefined && this.workers.size >= WORKERS_MAX) return 'full';
     if (known !== undefined && known.state.value === 'busy') return view(known); // it answers the push first
     if (known === undefined || known.registration.article !== registration.article || known.registration.pushUrl !== registration.pushUrl) {
       const state = this.step(workerMachine.compiled.initial({ workerId: registration.id, article: registration.article, nowMs }), { type: 'READY', nowMs });

@@ -5,7 +5,7 @@
 // BITWRK_HOME, driven over their HTTP APIs.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,9 +69,13 @@ test('bitwrk playground shows a trade go through, then serves more work until Ct
     // 1000 sat to the seller, 30 sat fee: the buyer's 1,000,000 less 1,030.
     assert.match(text, /buyer {2}account: 998970 sat available, 0 sat held/);
     assert.match(text, /seller account: 1000 sat available, 0 sat held/);
-    const [, buyerUrl] = (await playground.waitFor(/buyer daemon {3}(http:\S+)\/$/))!;
+    const [, buyerUrl, token] = (await playground.waitFor(/buyer daemon {3}(http:\S+)\/#token=(\S+)$/))!;
+    const [, curlToken] = (await playground.waitFor(/curl -H 'authorization: Bearer (\S+)'/))!;
+    assert.equal(curlToken, token, 'the curl line and the page link carry the same token');
     const work = new TextEncoder().encode('more work, please');
-    const response = await fetch(`${buyerUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work });
+    const refused = await fetch(`${buyerUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work });
+    assert.equal(refused.status, 401, 'no token, no purchase');
+    const response = await fetch(`${buyerUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work, headers: { authorization: `Bearer ${token}` } });
     assert.equal(response.status, 200, await response.clone().text());
     assert.deepEqual(new Uint8Array(await response.arrayBuffer()), hashWork(work));
   } finally {
@@ -88,17 +92,18 @@ test('bitwrk daemon runs against an exchange, keeps its mandates across a restar
     const dataDir = join(home, 'daemon');
     const start = async (): Promise<{ daemon: Running; apiUrl: string }> => {
       const daemon = run(['daemon', '--exchange', wsUrl!, '--api-port', '0', '--data-dir', dataDir, '--quiet'], home);
-      const [, apiUrl] = (await daemon.waitFor(/page and API: +(http:\S+)\/$/))!;
+      const [, apiUrl] = (await daemon.waitFor(/API: +(http:\S+)\/ \(changes need/))!;
       return { daemon, apiUrl: apiUrl! };
     };
     const first = await start();
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${readFileSync(join(dataDir, 'api-token'), 'utf8').trim()}` };
     try {
       const info = (await (await fetch(`${first.apiUrl}/info`)).json()) as { address: string; exchangeState: string };
       assert.equal(info.address, loadKeyFile(join(home, 'key.wif'), 'testnet').address, 'the daemon uses the default key file');
-      const bad = await fetch(`${first.apiUrl}/mandates`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: -1 }) });
+      const bad = await fetch(`${first.apiUrl}/mandates`, { method: 'POST', headers, body: JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: -1 }) });
       assert.equal(bad.status, 400);
       assert.match(((await bad.json()) as { error: { message: string } }).error.message, /priceSats/);
-      const made = await fetch(`${first.apiUrl}/mandates`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 700, trades: 5 }) });
+      const made = await fetch(`${first.apiUrl}/mandates`, { method: 'POST', headers, body: JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 700, trades: 5 }) });
       assert.equal(made.status, 201);
     } finally {
       assert.equal(await first.daemon.stop(), 0);

@@ -23,7 +23,7 @@ import { RpcPeer } from '../../src/transport/rpc.js';
 import { connectWebSocket } from '../../src/transport/ws-client.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { connectClient, newIdentity } from '../support/exchange.js';
-import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
+import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market, auth } from '../support/daemons.js';
 
 const WORK = new TextEncoder().encode('a scene to render');
 
@@ -55,7 +55,7 @@ async function sellerWith(market: Market, name: string, compute?: (work: Uint8Ar
 
 function startBuy(daemon: Daemon, query = ''): { response: () => Response | undefined } {
   let response: Response | undefined;
-  void fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}${query}`, { method: 'POST', body: WORK }).then((value) => (response = value), () => undefined);
+  void fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}${query}`, { method: 'POST', body: WORK, headers: auth(daemon) }).then((value) => (response = value), () => undefined);
   return { response: () => response };
 }
 
@@ -182,7 +182,7 @@ test('buyer and seller daemons restart mid-trade: the trade resumes, the result 
     const peerPort = Number(new URL(seller.peerUrl).port);
     let buyer = await market.daemon('buyer');
     await market.credit(buyer.identity.address, 10_000);
-    const accepted = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1200&async=1`, { method: 'POST', body: WORK });
+    const accepted = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1200&async=1`, { method: 'POST', body: WORK, headers: auth(buyer) });
     assert.equal(accepted.status, 202);
     const { tradeId } = (await accepted.json()) as { tradeId: string };
     await settle(market.clock, () => held.started === 1, { what: 'the seller working' });

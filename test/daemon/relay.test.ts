@@ -12,7 +12,7 @@ import type { ProtocolError } from '../../src/transport/errors.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { connectWebSocket } from '../../src/transport/ws-client.js';
 import { EXCHANGE_ID, newIdentity } from '../support/exchange.js';
-import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
+import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market, auth } from '../support/daemons.js';
 
 let market: Market;
 before(async () => {
@@ -35,7 +35,7 @@ test('a seller behind the relay sells: the work and the result travel through th
 
   const work = new TextEncoder().encode('relay me');
   let response: Response | undefined;
-  void fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=600`, { method: 'POST', body: work }).then((value) => (response = value));
+  void fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=600`, { method: 'POST', body: work, headers: auth(buyer) }).then((value) => (response = value));
   let pipesSeen = 0;
   await settle(market.clock, () => {
     pipesSeen = Math.max(pipesSeen, market.exchange.relay.stats.pipes);

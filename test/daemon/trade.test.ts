@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hashWork } from '../../src/daemon/hash-work.js';
-import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
+import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market, auth } from '../support/daemons.js';
 
 let market: Market;
 before(async () => {
@@ -24,7 +24,7 @@ test('a buy through a mandate trades with a seller daemon, and balances are exac
   await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1200, trades: 1 });
 
   const work = new TextEncoder().encode('render me, please');
-  const responding = fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work });
+  const responding = fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work, headers: auth(buyer) });
   let response: Response | undefined;
   void responding.then((value) => (response = value));
   await settle(market.clock, () => response !== undefined, { what: 'the result' });
@@ -54,7 +54,7 @@ test('local first: a buy in a daemon with its own idle worker runs there, withou
   const work = new TextEncoder().encode('render on my own machine');
   let response: Response | undefined;
   // No buy mandate and no price: only a local worker can clear this buy.
-  void fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work }).then((value) => (response = value));
+  void fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work, headers: auth(daemon) }).then((value) => (response = value));
   await settle(market.clock, () => response !== undefined, { what: 'the local result' });
   assert.equal(response!.status, 200, await response!.clone().text());
   assert.deepEqual(new Uint8Array(await response!.arrayBuffer()), hashWork(work));
@@ -69,15 +69,15 @@ test('local first: a buy in a daemon with its own idle worker runs there, withou
 
 test('a buy without a mandate or a price is refused with 402 and places no bid', async () => {
   const daemon = await market.daemon('no-permission');
-  const response = await fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: 'work' });
+  const response = await fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: 'work', headers: auth(daemon) });
   assert.equal(response.status, 402);
   const body = (await response.json()) as { error: { name: string; message: string }; trade: { bidId: string | null } };
   assert.equal(body.error.name, 'no_permission');
   assert.match(body.error.message, /mandate/);
   assert.equal(body.trade.bidId, null);
-  const unknown = await fetch(`${daemon.apiUrl}/buy/net.bitwrk/no-such/0`, { method: 'POST', body: 'work' });
+  const unknown = await fetch(`${daemon.apiUrl}/buy/net.bitwrk/no-such/0`, { method: 'POST', body: 'work', headers: auth(daemon) });
   assert.equal(unknown.status, 404);
-  const badPrice = await fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=-3`, { method: 'POST', body: 'work' });
+  const badPrice = await fetch(`${daemon.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=-3`, { method: 'POST', body: 'work', headers: auth(daemon) });
   assert.equal(badPrice.status, 400);
   assert.equal(daemon.trades().length, 1, 'the refused requests started no trade');
 });

@@ -5,9 +5,11 @@
 // daemon and worker behind it on a VirtualClock that the test moves while the page polls.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { hashWork } from '../../src/daemon/hash-work.js';
+import { listen } from '../../src/transport/listen.js';
 import { settle, startMarket, TEST_HASH_ARTICLE, type Market } from '../support/daemons.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,7 +41,8 @@ test('the page: grant a mandate, buy with a file, watch the trade, fetch the res
   const page = await browser.newPage({ acceptDownloads: true });
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
-  await page.goto(`${buyer.apiUrl}/`);
+  await page.goto(buyer.pageUrl);
+  assert.equal(new URL(page.url()).hash, "", "the page takes the token out of the address bar");
   await page.locator('#identity', { hasText: buyer.identity.address }).waitFor();
   assert.match((await page.textContent('#account')) ?? '', /10000 sat available/);
 
@@ -78,4 +81,39 @@ test('the page: grant a mandate, buy with a file, watch the trade, fetch the res
   assert.equal(buyer.mandates.list().length, 0, 'the one trade left was revoked');
   assert.deepEqual(problems, [], 'no script errors on the page');
   await page.close();
+});
+
+test('a page from another origin in the same browser cannot drive the daemon; without the token the page is read-only', { skip }, async () => {
+  const victim = await market.daemon('ui-victim');
+  const mandate = JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 100_000_000 });
+  // The attacker's page: a form post and no-cors fetches to the daemon, as any website could send.
+  const evil = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><body>
+<form id="f" method="POST" action="${victim.apiUrl}/mandates" enctype="text/plain"><input name='${mandate.slice(0, -1)},"x":"' value='"}'></form>
+<script>
+fetch('${victim.apiUrl}/mandates', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(mandate)} });
+fetch('${victim.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=100000000', { method: 'POST', mode: 'no-cors', body: 'work' });
+fetch('${victim.apiUrl}/trades').then((r) => r.text()).then((t) => { document.title = 'read:' + t; }, () => { document.title = 'blocked'; });
+setTimeout(() => document.getElementById('f').submit(), 300);
+</script></body>`);
+  });
+  const port = await listen(evil, 0, '127.0.0.1', 'the evil page');
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForURL(/mandates/, { timeout: 5000 }); // the form post has gone through
+    assert.match((await page.content()) ?? '', /origin_refused/);
+    assert.deepEqual(victim.mandates.list(), [], 'no mandate was made');
+    assert.deepEqual(victim.trades(), [], 'nothing was bought');
+    await page.close();
+
+    const readOnly = await browser.newPage();
+    await readOnly.goto(`${victim.apiUrl}/`);
+    await readOnly.locator('#identity', { hasText: victim.identity.address }).waitFor();
+    assert.equal(await readOnly.locator('#read-only').isVisible(), true, 'the page says why it cannot change anything');
+    assert.equal(await readOnly.locator('#mandate-form button[type=submit]').isDisabled(), true);
+    await readOnly.close();
+  } finally {
+    evil.close();
+  }
 });

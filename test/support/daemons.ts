@@ -67,12 +67,12 @@ export async function startMarket(): Promise<Market> {
       return daemon;
     },
     async worker(daemon, id, compute = (work) => hashWork(work)) {
-      const worker = await startWorkerServer({ daemonUrl: daemon.apiUrl, id, article: TEST_HASH_ARTICLE, compute });
+      const worker = await startWorkerServer({ daemonUrl: daemon.apiUrl, token: daemon.apiToken, id, article: TEST_HASH_ARTICLE, compute });
       workers.push(worker);
       return worker;
     },
     async workerProcess(daemon, id) {
-      const worker = await startWorkerProcess(daemon.apiUrl, id);
+      const worker = await startWorkerProcess(daemon.apiUrl, daemon.apiToken, id);
       workers.push(worker);
       return worker;
     },
@@ -106,4 +106,9 @@ export async function settle(clock: VirtualClock, predicate: () => boolean | Pro
 export async function balance(market: Market, address: string): Promise<{ availableSats: number; heldSats: number }> {
   const account = market.exchange.exchange.core.account(address);
   return { availableSats: account?.availableSats ?? 0, heldSats: account?.heldSats ?? 0 };
+}
+
+/** The header a local program sends to change anything on `daemon` (its api-token). */
+export function auth(daemon: { readonly apiToken: string }): Record<string, string> {
+  return { authorization: `Bearer ${daemon.apiToken}` };
 }

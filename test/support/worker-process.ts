@@ -13,8 +13,8 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export function startWorkerProcess(daemonUrl: string, id: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', 'hash', '--daemon', daemonUrl, '--id', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startWorkerProcess(daemonUrl: string, token: string, id: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker', 'hash', '--daemon', daemonUrl, '--id', id], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BITWRK_API_TOKEN: token } });
   const lines: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {

@@ -1,9 +1,25 @@
 // The daemon's page: reads the local API once a second and renders it; the forms call the same
 // API a program would (docs/daemon.md). Every value is written as text, never as HTML.
+// Changes need the API token: the link `bitwrk daemon` prints carries it in the URL fragment
+// (which the browser never sends to any server); the page keeps it for this tab only and removes
+// it from the address bar. Without it the page shows the daemon's state read-only.
 const REFRESH_MS = 1000;
+const TOKEN_KEY = 'bitwrk-api-token';
 
-async function api(path, init) {
-  const response = await fetch(path, init);
+function takeToken() {
+  const match = /^#token=([A-Za-z0-9._~-]{16,256})$/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem(TOKEN_KEY, match[1]);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+const token = takeToken();
+
+async function api(path, init = {}) {
+  const headers = { ...(init.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const response = await fetch(path, { ...init, headers });
   const body = response.headers.get('content-type')?.startsWith('application/json') ? await response.json() : await response.text();
   if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
   return body;
@@ -22,6 +38,7 @@ function button(label, onClick) {
   element.type = 'button';
   element.className = 'small';
   element.textContent = label;
+  element.disabled = !token;
   element.addEventListener('click', onClick);
   return element;
 }
@@ -100,7 +117,12 @@ document.getElementById('mandate-form').addEventListener('submit', async (event)
   try {
     await api('/mandates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
     output.textContent = '';
-    await refresh();
+    if (!token) {
+  document.getElementById('read-only').hidden = false;
+  for (const control of document.querySelectorAll('form button, form input, form select')) control.disabled = true;
+}
+
+await refresh();
   } catch (error) {
     output.textContent = error.message;
   }
@@ -115,11 +137,21 @@ document.getElementById('buy-form').addEventListener('submit', async (event) => 
   try {
     await api(`/buy/${form.get('article')}?${query}`, { method: 'POST', body: form.get('work') });
     output.textContent = '';
-    await refresh();
+    if (!token) {
+  document.getElementById('read-only').hidden = false;
+  for (const control of document.querySelectorAll('form button, form input, form select')) control.disabled = true;
+}
+
+await refresh();
   } catch (error) {
     output.textContent = error.message;
   }
 });
+
+if (!token) {
+  document.getElementById('read-only').hidden = false;
+  for (const control of document.querySelectorAll('form button, form input, form select')) control.disabled = true;
+}
 
 await refresh();
 setInterval(refresh, REFRESH_MS); // tidy-allow: the browser page polls the local API
