@@ -112,3 +112,20 @@ test(`the worker registry holds at most ${WORKERS_MAX} workers`, async () => {
     await market.stop();
   }
 });
+
+test('a second daemon on the same data directory is refused, naming the directory and the owner', async () => {
+  const market = await startMarket();
+  try {
+    const first = await market.daemon('owner');
+    await assert.rejects(market.daemon('owner'), (error: Error) => {
+      assert.match(error.message, new RegExp(`bitwrk daemon: the data directory \\S*owner is in use by process ${process.pid}`));
+      return true;
+    });
+    assert.equal(first.trades().length, 0);
+    await first.stop();
+    const again = await market.daemon('owner');
+    assert.equal(again.identity.address, first.identity.address, 'the directory is free once its owner stopped');
+  } finally {
+    await market.stop();
+  }
+});
