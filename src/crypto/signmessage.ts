@@ -104,19 +104,33 @@ export function verifyMessage(message: string | Uint8Array, address: string, sig
  */
 export function verifyDigestNoble(digest: Uint8Array, addressHash160: Uint8Array, signatureBase64: string): boolean {
   checkDigestArguments(digest, addressHash160, signatureBase64);
+  const publicKey = recoverDigestSigner(digest, signatureBase64);
+  return publicKey !== undefined && equalBytes(hash160(publicKey), addressHash160);
+}
+
+/**
+ * The public key that made a signmessage signature over `message` (compressed or not, as its
+ * header says), or undefined when none can be recovered. Check it against the signer's address
+ * (verifyMessage) before trusting it: anything recovers to some key.
+ */
+export function recoverMessageSigner(message: string | Uint8Array, signatureBase64: string): Uint8Array | undefined {
+  if (typeof message !== 'string') checkBytes(message, undefined, 'message');
+  checkString(signatureBase64, 'signature');
+  return recoverDigestSigner(messageDigest(message), signatureBase64);
+}
+
+function recoverDigestSigner(digest: Uint8Array, signatureBase64: string): Uint8Array | undefined {
   const signature = parseSignature(signatureBase64);
-  if (signature === undefined) return false;
+  if (signature === undefined) return undefined;
   const recovered = new Uint8Array(SIGNATURE_BYTES);
   recovered[0] = signature.recoveryId;
   recovered.set(signature.compact, 1);
-  let publicKey: Uint8Array;
   try {
     // recoverPublicKey accepts high-S; it fails for r or s out of range or no point.
-    publicKey = secp.Point.fromBytes(secp.recoverPublicKey(recovered, digest, { prehash: false })).toBytes(signature.compressed);
+    return secp.Point.fromBytes(secp.recoverPublicKey(recovered, digest, { prehash: false })).toBytes(signature.compressed);
   } catch {
-    return false;
+    return undefined;
   }
-  return equalBytes(hash160(publicKey), addressHash160);
 }
 
 export function checkDigestArguments(digest: Uint8Array, addressHash160: Uint8Array, signatureBase64: string): void {

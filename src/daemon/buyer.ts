@@ -10,9 +10,9 @@ import { signMessage, verifyMessage } from '../crypto/signmessage.js';
 import { buyTradeMachine, type BuyContext, type BuyEvent, type BuyInput, type BuyState, type BuyValue } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import { RpcPeer } from '../transport/rpc.js';
-import { connectWebSocket } from '../transport/ws-client.js';
 import { TxRetiredError, type TxView } from './exchange-link.js';
-import { decryptResult, ResultDecryptionError, workSecretHash } from './fair-exchange.js';
+import { decryptResult, openSealedKey, ResultDecryptionError, workSecretHash } from './fair-exchange.js';
+import { dialPeer, handshakeText } from './peer-link.js';
 import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
 import type { Seller } from './seller.js';
 import { TradeActor } from './trade-actor.js';
@@ -296,7 +296,8 @@ export class Buyer {
     const fromExchange = deps.link.waitUntil(
       async () => {
         const tx = await this.transaction(txId!, 'no key was published');
-        return typeof tx['encResultKey'] === 'string' ? tx['encResultKey'] : undefined;
+        // Sealed to this buyer: nobody else who asks the exchange can open it.
+        return typeof tx['encResultKey'] === 'string' ? openSealedKey(tx['encResultKey'], deps.identity.privateKey) : undefined;
       },
       24 * 3600_000,
       `the key of ${txId}`,
@@ -380,17 +381,21 @@ export class Buyer {
       if (body.transferId !== resultTransferId(txId!)) throw ProtocolError.of('invalid_body', `expected transfer "${resultTransferId(txId!)}"`);
       return body;
     };
-    const peer = new RpcPeer(await connectWebSocket(workerUrl!, { clock: deps.clock }), peerProtocol, {
+    const exchangeId = deps.link.info.exchangeId;
+    const seller = String(tx['seller']);
+    const link = await dialPeer({ workerUrl: workerUrl!, txId: txId!, seller, exchangeId, identity: deps.identity, staticKeyPair: deps.staticKeyPair, clock: deps.clock, random: deps.random });
+    const peer = new RpcPeer(link.connection, peerProtocol, {
       'cafs.offer': (body, context) => receiver['cafs.offer']!(resultOnly(body), context as never),
       'cafs.chunks': (body, context) => receiver['cafs.chunks']!(resultOnly(body), context as never),
       'cafs.done': (body, context) => receiver['cafs.done']!(resultOnly(body), context as never),
     }, { clock: deps.clock, requestTimeoutMs: PEER_RESULT_TIMEOUT_MS });
-    const exchangeId = deps.link.info.exchangeId;
-    const nonce = createNonce(deps.clock, deps.random);
-    const signature = signMessage(helloText(exchangeId, txId!, deps.identity.address, nonce), deps.identity.privateKey, { compressed: deps.identity.compressed });
-    const welcome = await peer.request('peer.hello', { txId: txId!, buyer: deps.identity.address, nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) });
-    const seller = String(tx['seller']);
-    if (welcome.seller !== seller || !verifyMessage(welcomeText(exchangeId, txId!, seller, nonce), seller, Buffer.from(welcome.signature).toString('base64'))) {
+    const fields = { exchangeId, txId: txId!, nonce: createNonce(deps.clock, deps.random), handshake: handshakeText(link) };
+    const signature = signMessage(helloText({ ...fields, buyer: deps.identity.address }), deps.identity.privateKey, { compressed: deps.identity.compressed });
+    const welcome = await peer.request('peer.hello', { txId: txId!, buyer: deps.identity.address, nonce: fields.nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) }).catch((error: unknown) => {
+      peer.close(1000, 'hello refused');
+      throw error;
+    });
+    if (welcome.seller !== seller || !verifyMessage(welcomeText({ ...fields, seller }), seller, Buffer.from(welcome.signature).toString('base64'))) {
       peer.close(1000, 'not the seller');
       throw new Error(`the peer at ${workerUrl} is not the transaction's seller ${seller}`);
     }

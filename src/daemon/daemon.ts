@@ -16,6 +16,7 @@ import { guardConnections } from '../transport/http-guard.js';
 import { CLOSE_CODES, type Connection } from '../transport/connection.js';
 import { listen } from '../transport/listen.js';
 import { RpcPeer } from '../transport/rpc.js';
+import { generateStaticKeyPair, SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';
 import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-server.js';
 import { Buyer, type BuyActor } from './buyer.js';
 import { DaemonStore } from './daemon-store.js';
@@ -25,6 +26,7 @@ import { createLocalApi } from './local-api.js';
 import type { AccessPolicy } from './api-access.js';
 import { Mandates } from './mandates.js';
 import { peerProtocol, type PeerProtocol } from './peer-protocol.js';
+import { acceptPeer, handshakeText } from './peer-link.js';
 import { RelayListener } from './relay-listener.js';
 import { Seller, type SellActor } from './seller.js';
 import type { TradeDeps } from './trading.js';
@@ -59,6 +61,8 @@ export interface DaemonOptions {
 }
 
 export const PEER_PATH = '/peer';
+/** Buyer connections in their Noise handshake at once (each times out after 10 s). */
+const PEER_HANDSHAKES_MAX = 256;
 
 export class Daemon {
   apiUrl = '';
@@ -75,8 +79,10 @@ export class Daemon {
   private peerServer: Server | undefined;
   private peerEndpoint: WebSocketEndpoint | undefined;
   private relayListener: RelayListener | undefined;
-  /** Open connections from buyers, direct or relayed. */
+  /** Open connections from buyers, direct or relayed, and those still in their handshake. */
   private readonly peers = new Set<RpcPeer<PeerProtocol>>();
+  private readonly handshaking = new Set<Connection>();
+  private readonly staticKeyPair = generateStaticKeyPair();
   private stopped: Promise<void> | undefined;
   private readonly token: string;
   private readonly random: (count: number) => Uint8Array;
@@ -108,6 +114,7 @@ export class Daemon {
       mandates: this.mandates,
       clock: options.clock,
       identity: options.identity,
+      staticKeyPair: this.staticKeyPair,
       random,
       verifiers: options.verifiers ?? BUILT_IN_VERIFIERS,
       log,
@@ -181,6 +188,7 @@ export class Daemon {
     this.peerEndpoint = attachWebSocketServer(this.peerServer, {
       clock: options.clock,
       path: PEER_PATH,
+      frameBytesMax: SECURE_FRAME_BYTES_MAX,
       onConnection: (connection) => this.acceptPeer(connection),
     });
     const port = await listen(this.peerServer, options.peerPort ?? 0, host, "the daemon's peer endpoint");
@@ -203,12 +211,27 @@ export class Daemon {
     this.peerUrl = this.relayListener.dialUrl;
   }
 
-  /** A buyer's connection (direct or relayed) speaks the peer protocol with the seller side. */
+  /**
+   * A buyer's connection (direct or relayed): the Noise handshake first, then the peer protocol
+   * with the seller side, whose hello binds the buyer's key to this link's handshake hash.
+   */
   private acceptPeer(connection: Connection): void {
     if (this.stopping.signal.aborted) return connection.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
-    const peer = new RpcPeer(connection, peerProtocol, this.seller.peerHandlers(), { clock: this.options.clock });
-    this.peers.add(peer);
-    void peer.closed.then(() => this.peers.delete(peer));
+    if (this.handshaking.size >= PEER_HANDSHAKES_MAX) return connection.close(CLOSE_CODES.goingAway, 'too many handshakes at once');
+    this.handshaking.add(connection);
+    acceptPeer(connection, { clock: this.options.clock, staticKeyPair: this.staticKeyPair }).then(
+      (link) => {
+        this.handshaking.delete(connection);
+        if (this.stopping.signal.aborted) return link.connection.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
+        const peer = new RpcPeer(link.connection, peerProtocol, this.seller.peerHandlers(handshakeText(link)), { clock: this.options.clock });
+        this.peers.add(peer);
+        void peer.closed.then(() => this.peers.delete(peer));
+      },
+      (error: unknown) => {
+        this.handshaking.delete(connection);
+        this.log(`peer: handshake with ${connection.remoteAddress} failed: ${(error as Error).message}`);
+      },
+    );
   }
 
   info() {
@@ -241,6 +264,7 @@ export class Daemon {
     this.buyer.closeSessions();
     this.relayListener?.close();
     for (const peer of this.peers) peer.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
+    for (const connection of this.handshaking) connection.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
     await this.peerEndpoint?.close();
     if (this.peerServer?.listening) await new Promise<void>((resolve) => this.peerServer!.close(() => resolve()));
     await Promise.allSettled([this.buyer.idle(), this.seller.idle()]);

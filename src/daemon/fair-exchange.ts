@@ -5,8 +5,11 @@
 //     unlike the original's OFB), nonce all zero: safe because every key encrypts one message only;
 //     the blob is ciphertext ‖ 16-byte tag;
 //   * the buyer's receipt is its Bitcoin signature over the hex SHA-256 of that blob, and the seller
-//     then publishes the key on the exchange.
+//     then publishes the key on the exchange, sealed to the buyer's public key (ECIES on secp256k1
+//     from eciesjs: an ephemeral key, ECDH, HKDF-SHA256, AES-256-GCM), so the exchange and anyone
+//     who asks it see only the sealed key. The buyer's public key is recovered from its receipt.
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { decrypt as eciesDecrypt, encrypt as eciesEncrypt } from 'eciesjs';
 
 const NONCE = new Uint8Array(12);
 const TAG_BYTES = 16;
@@ -40,4 +43,21 @@ export function decryptResult(blob: Uint8Array, keyHex: string): Uint8Array {
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The result key (64 hex) sealed to the buyer's secp256k1 public key, as lowercase hex. */
+export function sealKeyForBuyer(resultKeyHex: string, buyerPublicKey: Uint8Array): string {
+  return Buffer.from(eciesEncrypt(buyerPublicKey, Buffer.from(resultKeyHex, 'hex'))).toString('hex');
+}
+
+/** Opens a sealed result key with the buyer's private key; throws ResultDecryptionError if it is not one. */
+export function openSealedKey(sealedHex: string, buyerPrivateKey: Uint8Array): string {
+  let key: Uint8Array;
+  try {
+    key = eciesDecrypt(buyerPrivateKey, Buffer.from(sealedHex, 'hex'));
+  } catch {
+    throw new ResultDecryptionError('the published key is not sealed to this buyer');
+  }
+  if (key.length !== 32) throw new ResultDecryptionError(`the sealed key has ${key.length} bytes, not 32`);
+  return Buffer.from(key).toString('hex');
 }

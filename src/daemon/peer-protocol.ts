@@ -1,10 +1,10 @@
-// The protocol between a buyer's daemon and a seller's daemon, over one WebSocket (direct to the
-// seller's peer endpoint, or piped through the exchange's relay). MessagePack RPC as everywhere
-// (docs/protocol.md §1-4); the CAFS sync requests move the work (buyer → seller) and the
-// encrypted result (seller → buyer, the seller then being the one who asks).
-//   1. peer.hello: the buyer proves it is the transaction's buyer, the seller answers with its own
-//      signature over the buyer's nonce: both sides are authenticated by their BitWrk keys, not
-//      by IP or URL (a relay can read nothing it could use).
+// The protocol between a buyer's daemon and a seller's daemon, over one encrypted link
+// (src/daemon/peer-link.ts: a WebSocket, direct or through the exchange's relay, under Noise XX).
+// MessagePack RPC as everywhere (docs/protocol.md §1-4); the CAFS sync requests move the work
+// (buyer → seller) and the encrypted result (seller → buyer, the seller then being the one who asks).
+//   1. peer.hello: the buyer proves it is the transaction's buyer by signing the link's handshake
+//      hash; the seller answers with its own signature over the same hash and the buyer's nonce:
+//      both sides are authenticated by their BitWrk keys on this very channel, not by IP or URL.
 //   2. cafs.offer/chunks/done (transferId = "work:<txId>"): the work.
 //   3. peer.secret: the buyer secret; the seller checks it against the published hash.
 //   4. peer.result: waits for the worker; the seller first sends the encrypted result with CAFS
@@ -44,10 +44,18 @@ export type PeerProtocol = typeof peerProtocol;
 export const workTransferId = (txId: string): string => `work:${txId}`;
 export const resultTransferId = (txId: string): string => `result:${txId}`;
 
-export function helloText(exchangeId: string, txId: string, buyer: string, helloNonce: string): string {
-  return signedText('peer.hello', [['exchange', exchangeId], ['txid', txId], ['buyer', buyer], ['nonce', helloNonce]]);
+/** What a hello and a welcome sign: the transaction, the signer, the buyer's nonce and the link's handshake hash (hex). */
+export interface HelloFields {
+  readonly exchangeId: string;
+  readonly txId: string;
+  readonly nonce: string;
+  readonly handshake: string;
 }
 
-export function welcomeText(exchangeId: string, txId: string, seller: string, helloNonce: string): string {
-  return signedText('peer.welcome', [['exchange', exchangeId], ['txid', txId], ['seller', seller], ['nonce', helloNonce]]);
+export function helloText(hello: HelloFields & { readonly buyer: string }): string {
+  return signedText('peer.hello', [['exchange', hello.exchangeId], ['txid', hello.txId], ['buyer', hello.buyer], ['nonce', hello.nonce], ['handshake', hello.handshake]]);
+}
+
+export function welcomeText(welcome: HelloFields & { readonly seller: string }): string {
+  return signedText('peer.welcome', [['exchange', welcome.exchangeId], ['txid', welcome.txId], ['seller', welcome.seller], ['nonce', welcome.nonce], ['handshake', welcome.handshake]]);
 }

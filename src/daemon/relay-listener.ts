@@ -4,12 +4,12 @@
 // buyer's direct connection to its peer endpoint.
 import type { Clock } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
-import { createNonce } from '../crypto/nonce.js';
 import { signMessage } from '../crypto/signmessage.js';
 import type { Prng } from '../random.js';
 import { acceptPath, RELAY_PATH, relayListenText, relayProtocol, type RelayProtocol } from '../server/relay.js';
 import { ReconnectingClient } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
+import { SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';
 import { connectWebSocket } from '../transport/ws-client.js';
 
 export interface RelayListenerOptions {
@@ -45,14 +45,15 @@ export class RelayListener {
       connect: () => connectWebSocket(`${base}${RELAY_PATH}/listen`, { clock: options.clock }),
       onOpen: async (peer) => {
         const { identity } = options;
-        const nonce = createNonce(options.clock, options.random);
-        const signature = signMessage(relayListenText(options.exchangeId, identity.address, nonce), identity.privateKey, { compressed: identity.compressed });
-        await peer.request('relay.listen', { address: identity.address, nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) });
+        // The relay's challenge binds this listen to this connection: a recorded one is worthless.
+        const { challenge } = await peer.request('relay.challenge', {});
+        const signature = signMessage(relayListenText(options.exchangeId, identity.address, challenge), identity.privateKey, { compressed: identity.compressed });
+        await peer.request('relay.listen', { address: identity.address, signature: new Uint8Array(Buffer.from(signature, 'base64')) });
       },
       onStateChange: (state, detail) => options.log(`relay ${state}: ${detail}`),
     });
     this.control.onPush('relay.incoming', ({ connectionId }) => {
-      connectWebSocket(`${base}${acceptPath(connectionId)}`, { clock: options.clock }).then(options.onConnection, (error: unknown) =>
+      connectWebSocket(`${base}${acceptPath(connectionId)}`, { clock: options.clock, frameBytesMax: SECURE_FRAME_BYTES_MAX }).then(options.onConnection, (error: unknown) =>
         options.log(`relay: could not accept a buyer: ${(error as Error).message}`),
       );
     });

@@ -4,13 +4,13 @@
 // encrypts the result, hands it over, and publishes the key with the buyer's receipt.
 import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
 import { importFile, readFileBytes } from '../cafs/files.js';
-import { nonceTimeMs } from '../crypto/nonce.js';
-import { signMessage, verifyMessage } from '../crypto/signmessage.js';
+import { NonceRegistry, nonceTimeMs } from '../crypto/nonce.js';
+import { recoverMessageSigner, signMessage, verifyMessage } from '../crypto/signmessage.js';
 import { sellTradeMachine, type SellContext, type SellEvent, type SellState, type SellValue } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError } from './exchange-link.js';
-import { encryptResult, workSecretHash } from './fair-exchange.js';
+import { encryptResult, sealKeyForBuyer, workSecretHash } from './fair-exchange.js';
 import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
 import { TradeActor } from './trade-actor.js';
 import { describe, Drivers, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
@@ -30,6 +30,8 @@ export class Seller {
   private readonly lent = new Set<string>();
   private readonly receiver;
   private counter = 0;
+  /** peer.hello nonces seen, for their validity window (only verified hellos of real buyers are kept). */
+  private readonly helloNonces: NonceRegistry;
   /** Set when the daemon stops: no new sell bids. */
   private closing = false;
 
@@ -39,6 +41,7 @@ export class Seller {
     private readonly peerUrl: () => Promise<string>,
   ) {
     this.receiver = cafsReceiver(deps.cafs);
+    this.helloNonces = new NonceRegistry(deps.clock, HELLO_CLOCK_SKEW_MS);
     deps.workers.onChange(() => this.offer());
     deps.mandates.onChange(() => this.offer());
   }
@@ -262,7 +265,7 @@ export class Seller {
         await deps.link.client.txMessage(context.txId!, 'encresult', {
           encresulthash: context.encryptedFileKey!,
           encresulthashsig: context.receipt!,
-          encresultkey: context.resultKey!,
+          encresultkey: sealKeyForBuyer(context.resultKey!, buyerKey(context)),
         });
       }
     } catch (error) {
@@ -271,8 +274,11 @@ export class Seller {
     await actor.send({ type: 'PUBLISHED', nowMs: deps.clock.now() });
   }
 
-  /** Handlers for one peer connection: a buyer proves who it is, then moves its transaction on. */
-  peerHandlers(): Handlers<PeerProtocol> {
+  /**
+   * Handlers for one peer connection (an encrypted link whose Noise handshake hash is `handshake`):
+   * a buyer proves who it is on this link, then moves its transaction on.
+   */
+  peerHandlers(handshake: string): Handlers<PeerProtocol> {
     const { deps } = this;
     let txId: string | undefined;
     const authenticated = (): SellActor => {
@@ -288,17 +294,24 @@ export class Seller {
     };
     return {
       'peer.hello': (body) => {
+        // Test errors by descending precedence: trade, nonce form and time, signature, party, replay.
         const actor = this.byTx.get(body.txId);
         if (actor === undefined) throw ProtocolError.of('peer_trade_unknown', body.txId);
         const sentMs = nonceTimeMs(body.nonce);
         if (sentMs === undefined) throw ProtocolError.of('nonce_invalid');
         if (Math.abs(sentMs - deps.clock.now()) > HELLO_CLOCK_SKEW_MS) throw ProtocolError.of('nonce_expired');
         const exchangeId = deps.link.info.exchangeId;
+        const fields = { exchangeId, txId: body.txId, nonce: body.nonce, handshake };
         const signature = Buffer.from(body.signature).toString('base64');
-        if (!verifyMessage(helloText(exchangeId, body.txId, body.buyer, body.nonce), body.buyer, signature)) throw ProtocolError.of('signature_invalid');
+        if (!verifyMessage(helloText({ ...fields, buyer: body.buyer }), body.buyer, signature)) throw ProtocolError.of('signature_invalid');
         if (body.buyer !== actor.state.context.buyer) throw ProtocolError.of('peer_not_party');
+        // A hello signs this link's handshake, so a replay on another link fails above; a second
+        // hello with the same nonce is refused all the same, as the protocol promises.
+        const verdict = this.helloNonces.check(body.buyer, body.nonce);
+        if (verdict !== 'ok') throw ProtocolError.of(verdict);
+        this.helloNonces.commit(body.buyer, body.nonce);
         txId = body.txId;
-        const welcome = signMessage(welcomeText(exchangeId, body.txId, deps.identity.address, body.nonce), deps.identity.privateKey, { compressed: deps.identity.compressed });
+        const welcome = signMessage(welcomeText({ ...fields, seller: deps.identity.address }), deps.identity.privateKey, { compressed: deps.identity.compressed });
         return { seller: deps.identity.address, signature: new Uint8Array(Buffer.from(welcome, 'base64')) };
       },
       'cafs.offer': (body, context) => this.receiver['cafs.offer']!(workTransfer(body), context as never),
@@ -357,4 +370,11 @@ export class Seller {
     }
     await actor.send({ type: 'WORK_RECEIVED', nowMs: deps.clock.now(), workFileKey: workHash, buyerSecret });
   }
+}
+
+/** The buyer's public key, recovered from its receipt (checked against its address when it arrived). */
+function buyerKey(context: SellContext): Uint8Array {
+  const key = recoverMessageSigner(context.encryptedFileKey!, context.receipt!);
+  if (key === undefined) throw new Error('the receipt does not yield the buyer\'s key');
+  return key;
 }

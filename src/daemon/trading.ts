@@ -2,6 +2,7 @@
 // exchange's answers.
 import type { ChunkStore } from '../cafs/chunk-store.js';
 import type { Clock } from '../clock.js';
+import type { StaticKeyPair } from '../transport/secure-connection.js';
 import type { Identity } from '../crypto/keys.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { DaemonStore } from './daemon-store.js';
@@ -18,6 +19,8 @@ export interface TradeDeps {
   readonly mandates: Mandates;
   readonly clock: Clock;
   readonly identity: Identity;
+  /** This daemon's Noise key for the encrypted peer link (made at start, never leaves it). */
+  readonly staticKeyPair: StaticKeyPair;
   readonly random: (count: number) => Uint8Array;
   readonly verifiers: Readonly<Record<string, ResultVerifier>>;
   readonly log: (line: string) => void;

@@ -91,6 +91,9 @@ export class MarketCore {
   /** Resting bids and active transactions, by sequence number (cheaper keys than id strings). */
   private readonly bids = new Map<number, BidRecord>();
   private readonly txs = new Map<number, TxRecord>();
+  /** The same, by participant (a transaction under both parties), so per-participant queries cost O(own). */
+  private readonly bidsOf = new Map<string, Set<BidRecord>>();
+  private readonly txsOf = new Map<string, Set<TxRecord>>();
   private readonly deadlines = new DeadlineQueue<BidRecord>();
   private readonly pendingDeposits = new Map<string, PendingTransfer>();
   private readonly closedDepositIds = new Set<string>();
@@ -280,7 +283,7 @@ export class MarketCore {
     assert(next.value === 'placed', 'a queued bid that does not cross rests');
     record.state = next;
     article.book.insert(record);
-    this.bids.set(record.seq, record);
+    this.addBid(record);
     article.openBids.set(record.participant, (article.openBids.get(record.participant) ?? 0) + 1);
     this.deadlines.expireInLane(article.lane, record);
     events.push({ type: 'bidPlaced', bidId: record.bidId });
@@ -291,6 +294,7 @@ export class MarketCore {
     const article = this.articles.get(record.state.context.article)!;
     article.book.remove(record);
     this.bids.delete(record.seq);
+    removeFrom(this.bidsOf, record.participant, record);
     const open = article.openBids.get(record.participant);
     assert(open !== undefined && open > 0, 'a resting bid is counted');
     if (open === 1) article.openBids.delete(record.participant);
@@ -328,7 +332,7 @@ export class MarketCore {
       feeSats,
       createdMs: this.nowMs,
     });
-    this.txs.set(txSeq, { state, hold });
+    this.addTx(txSeq, { state, hold });
     const deadlineMs = state.context.deadlineMs;
     this.deadlines.pushTx(deadlineMs, txSeq, txId);
     article.book.lastTrade = { priceSats, txId, atMs: this.nowMs };
@@ -447,6 +451,8 @@ export class MarketCore {
     if (settlement.sellerSats > 0) assert(context.encResultHashSig !== null, 'no payment without a receipt');
     this.ledger.settleHold(record.hold, { seller: context.seller, ...settlement }, context.txId, events);
     this.txs.delete(context.seq);
+    removeFrom(this.txsOf, context.buyer, record);
+    removeFrom(this.txsOf, context.seller, record);
     events.push({
       type: 'txRetired',
       txId: context.txId,
@@ -590,19 +596,32 @@ export class MarketCore {
   /** A participant's open bids and active transactions (what a restarted daemon reconciles with). */
   participantView(address: string, limit = 1000): { bids: BidSnapshot[]; transactions: TxSnapshot[] } {
     const bids: BidSnapshot[] = [];
-    for (const record of this.bids.values()) {
+    for (const record of this.bidsOf.get(address) ?? []) {
       if (bids.length >= limit) break;
-      if (record.participant === address) bids.push({ ...record.state.context, state: record.state.value });
+      bids.push({ ...record.state.context, state: record.state.value });
     }
     const transactions: TxSnapshot[] = [];
-    for (const record of this.txs.values()) {
+    for (const record of this.txsOf.get(address) ?? []) {
       if (transactions.length >= limit) break;
-      const context = record.state.context;
-      if (record.state.value !== 'RETIRED' && (context.buyer === address || context.seller === address)) {
-        transactions.push({ ...context, phase: record.state.value });
-      }
+      transactions.push({ ...record.state.context, phase: record.state.value });
     }
     return { bids, transactions };
+  }
+
+  /** Whether the participant has an open bid or an active transaction (O(1)). */
+  isActive(address: string): boolean {
+    return this.bidsOf.has(address) || this.txsOf.has(address);
+  }
+
+  private addBid(record: BidRecord): void {
+    this.bids.set(record.seq, record);
+    addTo(this.bidsOf, record.participant, record);
+  }
+
+  private addTx(seq: number, record: TxRecord): void {
+    this.txs.set(seq, record);
+    addTo(this.txsOf, record.state.context.buyer, record);
+    addTo(this.txsOf, record.state.context.seller, record);
   }
 
   stateHash(): string {
@@ -659,7 +678,7 @@ export class MarketCore {
       const hold = holds.get(context.buyBidId);
       assert(hold !== undefined, 'an exported transaction has its hold');
       holds.delete(context.buyBidId);
-      core.txs.set(context.seq, { state: { value: phase, context }, hold });
+      core.addTx(context.seq, { state: { value: phase, context }, hold });
       core.deadlines.pushTx(context.deadlineMs, context.seq, context.txId);
     }
     assert(holds.size === 0, 'every exported hold belongs to a resting BUY bid or a transaction');
@@ -699,7 +718,7 @@ export class MarketCore {
       const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state: { value, context }, hold };
       const article = this.articles.get(context.article)!;
       article.book.insert(record);
-      this.bids.set(seq, record);
+      this.addBid(record);
       article.openBids.set(participant, (article.openBids.get(participant) ?? 0) + 1);
       this.deadlines.expireInLane(article.lane, record);
     }
@@ -741,6 +760,21 @@ export class MarketCore {
     let booked = 0;
     for (const [, article] of this.articles) booked += article.book.size;
     assert(booked === this.bids.size, 'the books hold exactly the resting bids');
+    let indexedBids = 0;
+    for (const [participant, records] of this.bidsOf) {
+      for (const record of records) assert(record.participant === participant && this.bids.get(record.seq) === record, `${participant}: indexed bids rest`);
+      indexedBids += records.size;
+    }
+    assert(indexedBids === this.bids.size, 'every resting bid is indexed under its participant');
+    let indexedTxs = 0;
+    for (const [participant, records] of this.txsOf) {
+      for (const record of records) {
+        const c = record.state.context;
+        assert((c.buyer === participant || c.seller === participant) && this.txs.get(c.seq) === record, `${participant}: indexed transactions are its own and active`);
+        indexedTxs += c.buyer === c.seller ? 2 : 1;
+      }
+    }
+    assert(indexedTxs === 2 * this.txs.size, 'every active transaction is indexed under both parties');
   }
 
   private openHolds(): Hold[] {
@@ -749,6 +783,19 @@ export class MarketCore {
     for (const [, record] of this.txs) holds.push(record.hold);
     return holds;
   }
+}
+
+function addTo<T>(index: Map<string, Set<T>>, key: string, value: T): void {
+  let set = index.get(key);
+  if (set === undefined) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<T>(index: Map<string, Set<T>>, key: string, value: T): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
 }
 
 function newArticleRecord(spec: ArticleSpec): ArticleRecord {

@@ -32,6 +32,11 @@ export function isTxMessageType(value: unknown): value is TxMessageType {
 }
 
 const HEX_32_BYTES = /^[0-9a-f]{64}$/;
+/**
+ * The result key as the seller publishes it: sealed to the buyer (docs/protocol.md §12), 32 to
+ * 200 bytes of lowercase hex; the core cannot open it and does not need to.
+ */
+const SEALED_KEY = /^(?:[0-9a-f]{2}){32,200}$/;
 /** 65 bytes in standard base64 (a Bitcoin signed-message signature). */
 const BASE64_65_BYTES = /^[A-Za-z0-9+/]{86}[AEIMQUYcgkosw048]=$/;
 /** http(s) for direct transfer, ws(s) for a relay; printable ASCII without spaces. */
@@ -44,7 +49,7 @@ const FIELD_CHECKS: Readonly<Record<string, (value: string) => boolean>> = {
   worksecrethash: (value) => HEX_32_BYTES.test(value),
   buyersecret: (value) => HEX_32_BYTES.test(value),
   encresulthash: (value) => HEX_32_BYTES.test(value),
-  encresultkey: (value) => HEX_32_BYTES.test(value),
+  encresultkey: (value) => SEALED_KEY.test(value),
   encresulthashsig: (value) => BASE64_65_BYTES.test(value),
   workerurl: (value) => value.length <= WORKER_URL_CHARS_MAX && WORKER_URL.test(value),
   reason: (value) => value.length <= REASON_CHARS_MAX && REASON.test(value),

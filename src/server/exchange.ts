@@ -264,6 +264,17 @@ export class Exchange {
     return result.events;
   }
 
+  /** The parties of an active transaction (for the relay's dial check), or undefined. */
+  transactionParties(txId: string): { readonly buyer: string; readonly seller: string } | undefined {
+    const tx = this.core.transaction(txId);
+    return tx === undefined ? undefined : { buyer: tx.buyer, seller: tx.seller };
+  }
+
+  /** Whether the address has an open bid or an active transaction. */
+  isActive(address: string): boolean {
+    return this.core.isActive(address);
+  }
+
   requireAdmin(address: string | undefined): void {
     if (address !== this.options.adminAddress) throw ProtocolError.of('not_authorized', 'admin commands need the admin key');
   }

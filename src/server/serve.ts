@@ -15,6 +15,7 @@ import { MongoStore } from '../store/mongodb.js';
 import type { Store } from '../store/store.js';
 import { guardConnections, type ConnectionGuard, type ConnectionGuardOptions } from '../transport/http-guard.js';
 import { listen } from '../transport/listen.js';
+import { SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
 import { DEFAULT_ARTICLES } from './catalogue.js';
 import { Exchange, type ExchangeOptions } from './exchange.js';
@@ -121,12 +122,13 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
   await listen(httpServer, options.port, options.host, 'the exchange');
   const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
   const relay = new Relay(exchange, options.clock);
-  const relayEndpoint = attachWebSocketServer(httpServer, { clock: options.clock, path: RELAY_PATH, prefix: true, onConnection: (connection, { path }) => relay.accept(connection, path) });
+  const relayEndpoint = attachWebSocketServer(httpServer, { clock: options.clock, path: RELAY_PATH, prefix: true, frameBytesMax: SECURE_FRAME_BYTES_MAX, onConnection: (connection, { path, query }) => relay.accept(connection, path, query) });
   const { port } = httpServer.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   let networkClosed: Promise<void> | undefined;
   const closeNetwork = (): Promise<void> =>
     (networkClosed ??= (async () => {
+      relay.close();
       await relayEndpoint.close();
       await endpoint.close();
       httpServer.closeAllConnections();

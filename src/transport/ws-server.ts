@@ -10,7 +10,7 @@ import { WsConnection } from './ws-connection.js';
 
 export interface WebSocketEndpointOptions {
   readonly clock: Clock;
-  readonly onConnection: (connection: Connection, request: { readonly path: string }) => void;
+  readonly onConnection: (connection: Connection, request: { readonly path: string; readonly query: URLSearchParams }) => void;
   /** URL path that upgrades. Several endpoints may share one server; a path none takes gets 404. */
   readonly path?: string;
   /** Also take every path below `path` ("/relay" takes "/relay/dial/x"); onConnection sees which. */
@@ -45,7 +45,7 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
   server.on('error', () => {}); // errors surface per socket
 
   const matches = (requestPath: string): boolean => requestPath === path || (options.prefix === true && requestPath.startsWith(`${path}/`));
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, requestPath: string): void => {
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, requestPath: string, query: URLSearchParams): void => {
     const address = request.socket.remoteAddress ?? 'unknown';
     if ((perAddress.get(address) ?? 0) >= perAddressMax) return refuse(socket, 429, 'Too Many Connections');
     perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
@@ -63,7 +63,7 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
         remoteAddress: `${address}:${request.socket.remotePort ?? 0}`,
         ...pick(options, ['sendQueueBytesMax', 'heartbeatIntervalMs', 'heartbeatTimeoutMs']),
       });
-      options.onConnection(connection, { path: requestPath });
+      options.onConnection(connection, { path: requestPath, query });
     });
   };
   const route: UpgradeRoute = { matches, upgrade: onUpgrade };
@@ -90,7 +90,7 @@ export function attachWebSocketServer(httpServer: Server, options: WebSocketEndp
 
 interface UpgradeRoute {
   matches(path: string): boolean;
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, path: string): void;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, path: string, query: URLSearchParams): void;
 }
 
 /** The endpoints on each server; one 'upgrade' listener per server picks the endpoint by path. */
@@ -102,10 +102,10 @@ function addRoute(httpServer: Server, route: UpgradeRoute): () => void {
     const routes = new Set<UpgradeRoute>();
     const dispatch = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
       socket.on('error', () => socket.destroy());
-      const requestPath = (request.url ?? '/').split('?')[0] ?? '/';
+      const [requestPath = '/', search = ''] = (request.url ?? '/').split('?', 2);
       const target = [...routes].find((candidate) => candidate.matches(requestPath));
       if (target === undefined) return refuse(socket, 404, 'Not Found');
-      target.upgrade(request, socket, head, requestPath);
+      target.upgrade(request, socket, head, requestPath, new URLSearchParams(search.slice(0, 2048)));
     };
     router = { routes, dispatch };
     routers.set(httpServer, router);

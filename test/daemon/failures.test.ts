@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { importFile } from '../../src/cafs/files.js';
 import { MemoryChunkStore } from '../../src/cafs/memory-store.js';
 import { sendFile, type CafsProtocol } from '../../src/cafs/sync.js';
@@ -20,7 +21,8 @@ import { hashWork } from '../../src/daemon/hash-work.js';
 import { helloText, peerProtocol, workTransferId } from '../../src/daemon/peer-protocol.js';
 import { ProtocolError } from '../../src/transport/errors.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
-import { connectWebSocket } from '../../src/transport/ws-client.js';
+import { generateStaticKeyPair } from '../../src/transport/secure-connection.js';
+import { dialPeer, handshakeText } from '../../src/daemon/peer-link.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { connectClient, newIdentity } from '../support/exchange.js';
 import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market, auth } from '../support/daemons.js';
@@ -150,10 +152,12 @@ test('a buyer that sends a wrong secret (or is not the buyer) is refused; the bu
     await client.txMessage(txId, 'workhash', { workhash: work.fileKey, worksecrethash: workSecretHash(work.fileKey, secret) });
     await settle(market.clock, () => typeof market.exchange.exchange.core.transaction(txId)?.workerUrl === 'string');
     const workerUrl = market.exchange.exchange.core.transaction(txId)!.workerUrl!;
-    const link = new RpcPeer(await connectWebSocket(workerUrl, { clock: market.clock }), peerProtocol, {}, { clock: market.clock });
+    const secure = await dialPeer({ workerUrl, txId, seller: seller.identity.address, exchangeId: 'bitwrk-test', identity: buyerKey, staticKeyPair: generateStaticKeyPair(), clock: market.clock, random: (count) => new Uint8Array(randomBytes(count)) });
+    const link = new RpcPeer(secure.connection, peerProtocol, {}, { clock: market.clock });
+    let nonceByte = 0;
     const hello = async (who: typeof buyerKey) => {
-      const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(7));
-      const signature = signMessage(helloText('bitwrk-test', txId, who.address, nonce), who.privateKey);
+      const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(++nonceByte));
+      const signature = signMessage(helloText({ exchangeId: 'bitwrk-test', txId, buyer: who.address, nonce, handshake: handshakeText(secure) }), who.privateKey);
       return link.request('peer.hello', { txId, buyer: who.address, nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) });
     };
     await assert.rejects(hello(newIdentity()), (error: ProtocolError) => error.errorName === 'peer_not_party');

@@ -7,11 +7,13 @@ import { after, before, test } from 'node:test';
 import { createNonce } from '../../src/crypto/nonce.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
-import { dialPath, RELAY_CLOSE, relayListenText, relayProtocol } from '../../src/server/relay.js';
+import type { Identity } from '../../src/crypto/keys.js';
+import { dialPath, dialQuery, RELAY_CLOSE, relayDialText, relayListenText, relayProtocol } from '../../src/server/relay.js';
+import type { Connection } from '../../src/transport/connection.js';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { connectWebSocket } from '../../src/transport/ws-client.js';
-import { EXCHANGE_ID, newIdentity } from '../support/exchange.js';
+import { connectClient, EXCHANGE_ID, newIdentity } from '../support/exchange.js';
 import { balance, settle, startMarket, TEST_HASH_ARTICLE, type Market, auth } from '../support/daemons.js';
 
 let market: Market;
@@ -52,44 +54,82 @@ test('a seller behind the relay sells: the work and the result travel through th
   assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 500, heldSats: 0 });
 });
 
-test('the relay refuses a forged or replayed listen, and a dial to a seller that is not listening', async () => {
-  const control = new RpcPeer(await connectWebSocket(`${base()}/relay/listen`, { clock: market.clock }), relayProtocol, {}, { clock: market.clock });
+/** A raw control connection to the relay, and a signed listen for `who` over its challenge. */
+async function control(): Promise<RpcPeer<typeof relayProtocol>> {
+  return new RpcPeer(await connectWebSocket(`${base()}/relay/listen`, { clock: market.clock }), relayProtocol, {}, { clock: market.clock });
+}
+
+function signed(text: string, who: Identity): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(signMessage(text, who.privateKey), 'base64'));
+}
+
+async function listen(peer: RpcPeer<typeof relayProtocol>, seller: Identity): Promise<string> {
+  const { challenge } = await peer.request('relay.challenge', {});
+  return (await peer.request('relay.listen', { address: seller.address, signature: signed(relayListenText(EXCHANGE_ID, seller.address, challenge), seller) })).dialPath;
+}
+
+function closeCode(connection: Connection): Promise<number> {
+  return new Promise<number>((resolve) => connection.setHandlers({ frame: () => undefined, close: (code) => resolve(code) }));
+}
+
+test('the relay refuses a listen without its challenge, a forged one, a replayed one, and dials nobody may make', async () => {
+  const first = await control();
   const seller = newIdentity();
-  const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(3));
-  const signed = (who: typeof seller) => new Uint8Array(Buffer.from(signMessage(relayListenText(EXCHANGE_ID, seller.address, nonce), who.privateKey), 'base64'));
   // Test errors by descending precedence.
-  await assert.rejects(control.request('relay.listen', { address: 'not-an-address-at-all-0000', nonce, signature: signed(seller) }), (error: ProtocolError) => error.code >= 2000 && error.code < 3000);
-  await assert.rejects(control.request('relay.listen', { address: seller.address, nonce: 'garbage', signature: signed(seller) }), (error: ProtocolError) => error.errorName === 'nonce_invalid');
-  await assert.rejects(control.request('relay.listen', { address: seller.address, nonce, signature: signed(newIdentity()) }), (error: ProtocolError) => error.errorName === 'signature_invalid');
-  const listening = await control.request('relay.listen', { address: seller.address, nonce, signature: signed(seller) });
-  assert.equal(listening.dialPath, dialPath(seller.address));
-  await assert.rejects(control.request('relay.listen', { address: seller.address, nonce, signature: signed(seller) }), (error: ProtocolError) => error.errorName === 'nonce_reused');
+  await assert.rejects(first.request('relay.listen', { address: seller.address, signature: new Uint8Array(65) }), (error: ProtocolError) => error.code === 1006, 'no challenge asked for');
+  const { challenge } = await first.request('relay.challenge', {});
+  await assert.rejects(first.request('relay.listen', { address: 'not-an-address', signature: signed(relayListenText(EXCHANGE_ID, seller.address, challenge), seller) }), (error: ProtocolError) => error.code === 2003);
+  await assert.rejects(first.request('relay.listen', { address: seller.address, signature: signed(relayListenText(EXCHANGE_ID, seller.address, challenge), newIdentity()) }), (error: ProtocolError) => error.errorName === 'signature_invalid');
+  const recorded = signed(relayListenText(EXCHANGE_ID, seller.address, challenge), seller);
+  assert.equal((await first.request('relay.listen', { address: seller.address, signature: recorded })).dialPath, dialPath(seller.address));
+  // An eavesdropper replays the recorded listen on a connection of its own: another challenge.
+  const thief = await control();
+  await thief.request('relay.challenge', {});
+  await assert.rejects(thief.request('relay.listen', { address: seller.address, signature: recorded }), (error: ProtocolError) => error.errorName === 'signature_invalid');
 
   const stranger = newIdentity();
-  const refused = await connectWebSocket(`${base()}${dialPath(stranger.address)}`, { clock: market.clock });
-  const closed = await new Promise<number>((resolve) => refused.setHandlers({ frame: () => undefined, close: (code) => resolve(code) }));
-  assert.equal(closed, RELAY_CLOSE.notListening);
+  assert.equal(await closeCode(await connectWebSocket(`${base()}${dialPath(stranger.address)}`, { clock: market.clock })), RELAY_CLOSE.notListening);
+  // A dial to a listening seller without a transaction with it (unsigned, or signed by a stranger).
+  assert.equal(await closeCode(await connectWebSocket(`${base()}${dialPath(seller.address)}`, { clock: market.clock })), RELAY_CLOSE.dialRefused);
+  const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(9));
+  const strangerDial = `${base()}${dialPath(seller.address)}?${dialQuery({ txId: 't999', buyer: stranger.address, nonce, signature: signed(relayDialText(EXCHANGE_ID, { txId: 't999', buyer: stranger.address, seller: seller.address, nonce }), stranger) })}`;
+  assert.equal(await closeCode(await connectWebSocket(strangerDial, { clock: market.clock })), RELAY_CLOSE.dialRefused);
+  assert.equal(market.exchange.relay.stats.waiting, 0, 'nobody holds the seller\'s waiting slots');
   const bogus = await connectWebSocket(`${base()}/relay/accept/${'0'.repeat(32)}`, { clock: market.clock });
-  const bogusClosed = await new Promise<number>((resolve) => bogus.setHandlers({ frame: () => undefined, close: (code) => resolve(code) }));
-  assert.notEqual(bogusClosed, 1000, 'an accept nobody asked for is refused');
-  control.close(1000, 'done');
+  assert.notEqual(await closeCode(bogus), 1000, 'an accept nobody asked for is refused');
+  first.close(1000, 'done');
+  thief.close(1000, 'done');
 });
 
-test('a dialled seller that never accepts: the buyer is let go after the accept timeout', async () => {
+test('a dialled seller that never accepts: the buyer of the transaction is let go after the accept timeout', async () => {
   const seller = newIdentity();
-  const control = new RpcPeer(await connectWebSocket(`${base()}/relay/listen`, { clock: market.clock }), relayProtocol, {}, { clock: market.clock });
-  const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(5));
-  const signature = new Uint8Array(Buffer.from(signMessage(relayListenText(EXCHANGE_ID, seller.address, nonce), seller.privateKey), 'base64'));
-  await control.request('relay.listen', { address: seller.address, nonce, signature });
+  const buyer = newIdentity();
+  const peer = await control();
+  await listen(peer, seller);
   const incoming: string[] = [];
-  control.onPush('relay.incoming', ({ connectionId }) => incoming.push(connectionId));
-  const buyer = await connectWebSocket(`${base()}${dialPath(seller.address)}`, { clock: market.clock });
+  peer.onPush('relay.incoming', ({ connectionId }) => incoming.push(connectionId));
+  await market.credit(buyer.address, 10_000);
+  const sellerClient = await connectClient(market.exchange.url, seller, market.clock);
+  const buyerClient = await connectClient(market.exchange.url, buyer, market.clock);
+  // Below the relayed seller's 500 of the first test, so this buy matches our own sell bid.
+  await sellerClient.client.placeBid(TEST_HASH_ARTICLE, 'sell', 300);
+  assert.equal((await buyerClient.client.placeBid(TEST_HASH_ARTICLE, 'buy', 300)).matched, true);
+  const tx = market.exchange.exchange.core.participantView(buyer.address).transactions[0]!;
+  assert.equal(tx.seller, seller.address);
+  const txId = tx.txId;
+  const nonce = createNonce(market.clock, (count) => new Uint8Array(count).fill(5));
+  const dial = `${base()}${dialPath(seller.address)}?${dialQuery({ txId, buyer: buyer.address, nonce, signature: signed(relayDialText(EXCHANGE_ID, { txId, buyer: buyer.address, seller: seller.address, nonce }), buyer) })}`;
+  const connection = await connectWebSocket(dial, { clock: market.clock });
   let closedWith: number | undefined;
-  buyer.setHandlers({ frame: () => undefined, close: (code) => (closedWith = code) });
+  connection.setHandlers({ frame: () => undefined, close: (code) => (closedWith = code) });
   await settle(market.clock, () => incoming.length === 1, { stepMs: 10, what: 'the relay.incoming push' });
   assert.match(incoming[0]!, /^[0-9a-f]{32}$/);
+  // The same signed dial again is a replay.
+  assert.equal(await closeCode(await connectWebSocket(dial, { clock: market.clock })), RELAY_CLOSE.dialRefused);
   await settle(market.clock, () => closedWith !== undefined, { stepMs: 1000, what: 'the accept timeout' });
   assert.equal(closedWith, RELAY_CLOSE.acceptTimeout);
   assert.equal(market.exchange.relay.stats.waiting, 0);
-  control.close(1000, 'done');
+  peer.close(1000, 'done');
+  sellerClient.peer.close(1000, 'done');
+  buyerClient.peer.close(1000, 'done');
 });

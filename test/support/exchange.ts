@@ -13,6 +13,7 @@ import { Journal } from '../../src/store/journal.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { connectWebSocket } from '../../src/transport/ws-client.js';
+import { SECURE_FRAME_BYTES_MAX } from '../../src/transport/secure-connection.js';
 import { attachWebSocketServer, type WebSocketEndpoint } from '../../src/transport/ws-server.js';
 
 export const TEST_ARTICLE = 'test/hash';
@@ -47,7 +48,7 @@ export async function startExchange(
   const httpServer: Server = createServer((_request, response) => response.writeHead(404).end());
   const endpoint: WebSocketEndpoint = attachWebSocketServer(httpServer, { clock, onConnection: (connection) => exchange.accept(connection) });
   const relay = new Relay(exchange, clock);
-  const relayEndpoint = attachWebSocketServer(httpServer, { clock, path: RELAY_PATH, prefix: true, onConnection: (connection, { path }) => relay.accept(connection, path) });
+  const relayEndpoint = attachWebSocketServer(httpServer, { clock, path: RELAY_PATH, prefix: true, frameBytesMax: SECURE_FRAME_BYTES_MAX, onConnection: (connection, { path, query }) => relay.accept(connection, path, query) });
   await new Promise<void>((resolve) => httpServer.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const port = (httpServer.address() as AddressInfo).port;
   return {
@@ -57,6 +58,7 @@ export async function startExchange(
     port,
     async stop() {
       await exchange.close();
+      relay.close();
       await relayEndpoint.close();
       await endpoint.close();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
