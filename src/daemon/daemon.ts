@@ -4,7 +4,7 @@
 // through the exchange's relay), and the local HTTP API. Trades resume where they were after a restart.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { join } from 'node:path';
 import { DiskChunkStore } from '../cafs/disk-store.js';
 import type { Clock } from '../clock.js';
@@ -12,7 +12,7 @@ import type { Identity } from '../crypto/keys.js';
 import { createPrng, type Prng } from '../random.js';
 import { lockDirectory, type DirectoryLock } from '../store/dir-lock.js';
 import { LmdbStore } from '../store/lmdb.js';
-import { guardConnections } from '../transport/http-guard.js';
+import { createGuardedServer } from '../transport/http-guard.js';
 import { CLOSE_CODES, type Connection } from '../transport/connection.js';
 import { listen } from '../transport/listen.js';
 import { RpcPeer } from '../transport/rpc.js';
@@ -172,9 +172,8 @@ export class Daemon {
     const apiHost = options.apiHost ?? '127.0.0.1';
     let policy: AccessPolicy | undefined;
     const app = createLocalApi(this, () => policy!);
-    this.apiServer = createServer(app.handler as RequestListener);
     // Uploads of work may take long; idle sockets and slow headers may not.
-    guardConnections(this.apiServer, { requestTimeoutMs: 0 });
+    this.apiServer = createGuardedServer(app.handler as RequestListener, { requestTimeoutMs: 0 }).server;
     const apiPort = await listen(this.apiServer, options.apiPort ?? 8091, apiHost, "the daemon's API");
     policy = { listenHost: apiHost, port: apiPort, token: this.apiToken };
     this.apiUrl = urlOf('http', apiHost, apiPort, '');
@@ -184,7 +183,7 @@ export class Daemon {
   private async startPeerEndpoint(): Promise<void> {
     const { options } = this;
     const host = options.peerHost ?? '127.0.0.1';
-    this.peerServer = createServer((_request, response) => response.writeHead(404).end());
+    this.peerServer = createGuardedServer((_request, response) => response.writeHead(404).end()).server;
     this.peerEndpoint = attachWebSocketServer(this.peerServer, {
       clock: options.clock,
       path: PEER_PATH,

@@ -232,8 +232,9 @@ export class MarketCore {
     const priceSats = command.priceSats;
     if (!isSats(priceSats)) return 'bid_price_invalid';
     if (priceSats < article.spec.priceSatsMin || priceSats > article.spec.priceSatsMax) return 'bid_price_out_of_range';
+    // A bid creates no account (accounts exist only while they hold money or are frozen), so
+    // fresh keys placing free sell bids cannot fill the account table.
     const account = this.ledger.account(command.participant);
-    if (account === undefined && this.ledger.accounts.size >= ACCOUNTS_MAX) return 'accounts_full';
     if (account?.state.value === 'frozen') return 'account_frozen';
     const open = article.openBids.get(command.participant) ?? 0;
     if (open >= this.openBidsPerArticleMax) return 'bid_limit_reached';
@@ -268,7 +269,6 @@ export class MarketCore {
       createdMs: this.nowMs,
       expiresMs,
     });
-    this.ledger.ensureAccount(participant);
     events.push({ type: 'bidAccepted', bidId, participant, article: command.article, side, priceSats, feeSats, holdSats, expiresMs });
     const hold = side === 'BUY' ? this.ledger.openHold(participant, bidId, holdSats, events) : null;
     const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state, hold };
@@ -449,6 +449,8 @@ export class MarketCore {
     assert(settlement !== null && context.retiredPhase === phase, 'a retired transaction has its settlement');
     // A seller is paid only against the buyer's signed receipt (checked when it arrived).
     if (settlement.sellerSats > 0) assert(context.encResultHashSig !== null, 'no payment without a receipt');
+    // The seller's account appears with its first money (whatever the cap: transactions bound it).
+    if (settlement.sellerSats > 0) this.ledger.ensureAccount(context.seller);
     this.ledger.settleHold(record.hold, { seller: context.seller, ...settlement }, context.txId, events);
     this.txs.delete(context.seq);
     removeFrom(this.txsOf, context.buyer, record);
@@ -742,6 +744,7 @@ export class MarketCore {
       }
       assert(c.heldSats === (heldByOwner.get(address) ?? 0), `${address}: held equals the sum of its holds`);
     }
+    for (const [address, record] of this.ledger.accounts) assert(!isEmpty(record.state), `${address}: an account that holds nothing and is not frozen is gone`);
     assert(totalSats === 0, `money is conserved (all ledger accounts sum to ${totalSats}, not 0)`);
     assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= 0, 'fees and world have their signs');
     for (const [, record] of this.bids) {
@@ -784,6 +787,14 @@ export class MarketCore {
     return holds;
   }
 }
+
+/** An active account with no money in any bucket (such an account does not exist). */
+function isEmpty(state: { readonly value: string; readonly context: AccountSnapshotContext }): boolean {
+  const c = state.context;
+  return state.value !== 'frozen' && c.availableSats === 0 && c.heldSats === 0 && c.depositPendingSats === 0 && c.payoutPendingSats === 0;
+}
+
+type AccountSnapshotContext = Omit<AccountSnapshot, 'frozen'>;
 
 function addTo<T>(index: Map<string, Set<T>>, key: string, value: T): void {
   let set = index.get(key);

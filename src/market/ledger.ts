@@ -167,6 +167,7 @@ export class Ledger {
       if (debited !== null) source!.state = debited;
       if (credited !== null) target!.state = credited;
     }
+    if (source !== null) this.dropIfEmpty(source);
     events.push({
       type: 'transfer' as const,
       kind,
@@ -184,7 +185,7 @@ export class Ledger {
 
   /** A hold from exported state: the money is already in the owner's held balance. */
   restoreHold(holdId: string, owner: string, amountSats: number): Hold {
-    assert(this.accounts.has(owner), 'a restored hold has its account');
+    assert(amountSats === 0 || this.accounts.has(owner), 'a restored hold of money has its account');
     return { holdId, owner, amountSats, open: true };
   }
 
@@ -214,6 +215,16 @@ export class Ledger {
     hold.open = false;
   }
 
+  /**
+   * An account exists while it holds money or is frozen: one left empty is removed, so accounts
+   * cost money to keep (docs/market-rules.md, "Accounts"). Queries show an absent one as zeros.
+   */
+  private dropIfEmpty(record: AccountRecord): void {
+    const c = record.state.context;
+    if (record.state.value === 'frozen' || c.availableSats !== 0 || c.heldSats !== 0 || c.depositPendingSats !== 0 || c.payoutPendingSats !== 0) return;
+    this.accounts.delete(c.address);
+  }
+
   /** Freezes or unfreezes; the caller has checked the account is in the other state. */
   setFrozen(address: string, frozen: boolean): void {
     const record = this.accounts.get(address);
@@ -221,6 +232,7 @@ export class Ledger {
     const next = this.stepper.step(record.state, { type: frozen ? 'FREEZE' : 'UNFREEZE' });
     assert(next !== record.state, 'freeze and unfreeze alternate');
     record.state = next;
+    this.dropIfEmpty(record);
   }
 
   private nextState(state: AccountState | undefined, type: AccountMoneyEventType, amountSats: number, what: string): AccountState {

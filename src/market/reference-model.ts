@@ -115,7 +115,7 @@ export class ReferenceMarket {
 
   private releaseHold(holdId: string, owner: string): void {
     const hold = this.holds.find((h) => h.holdId === holdId)!;
-    const account = this.account(owner)!;
+    const account = this.accountOrNew(owner);
     account.heldSats -= hold.amountSats;
     account.availableSats += hold.amountSats;
     this.holds = this.holds.filter((h) => h !== hold);
@@ -132,11 +132,11 @@ export class ReferenceMarket {
       sellerSats = tx.priceSats;
       feeSats = tx.feeSats;
     }
-    const buyer = this.account(tx.buyer)!;
+    const buyer = this.accountOrNew(tx.buyer);
     const hold = this.holds.find((h) => h.holdId === tx.buyBidId)!;
     buyer.heldSats -= hold.amountSats;
     buyer.availableSats += hold.amountSats - sellerSats - feeSats;
-    this.account(tx.seller)!.availableSats += sellerSats;
+    this.accountOrNew(tx.seller).availableSats += sellerSats;
     this.feesSats += feeSats;
     this.holds = this.holds.filter((h) => h !== hold);
     this.txs = this.txs.filter((other) => other !== tx);
@@ -190,13 +190,12 @@ export class ReferenceMarket {
     if (!Number.isSafeInteger(price) || price < 0 || price > MONEY_SATS_MAX) return 'bid_price_invalid';
     if (price < article.priceSatsMin || price > article.priceSatsMax) return 'bid_price_out_of_range';
     let account = this.account(command.participant);
-    if (account === undefined && this.accounts.length >= ACCOUNTS_MAX) return 'accounts_full';
     if (account?.frozen === true) return 'account_frozen';
     const open = this.bids.filter((b) => b.participant === command.participant && b.article === command.article);
     if (open.length >= this.limit) return 'bid_limit_reached';
     const feeSats = fee(price, article);
     if (command.side === 'BUY' && (account?.availableSats ?? 0) < price + feeSats) return 'insufficient_funds';
-    account = account ?? this.openAccount(command.participant);
+    account = account ?? this.accountOrNew(command.participant);
     this.bidSeq += 1;
     const bid: Bid = {
       bidId: `b${this.bidSeq}`,
@@ -250,7 +249,7 @@ export class ReferenceMarket {
     const hold = this.holds.find((h) => h.holdId === buy.bidId)!;
     const refund = hold.amountSats - priceSats - feeSats;
     hold.amountSats -= refund;
-    const buyer = this.account(buy.participant)!;
+    const buyer = this.accountOrNew(buy.participant);
     buyer.heldSats -= refund;
     buyer.availableSats += refund;
     this.txSeq += 1;
@@ -354,7 +353,7 @@ export class ReferenceMarket {
       case 'depositDropped': {
         const deposit = this.deposits.find((d) => d.id === command.depositId);
         if (deposit === undefined) return 'deposit_not_found';
-        const account = this.account(deposit.participant)!;
+        const account = this.accountOrNew(deposit.participant);
         account.depositPendingSats -= deposit.amountSats;
         if (command.type === 'depositConfirmed') account.availableSats += deposit.amountSats;
         else this.worldSats += deposit.amountSats;
@@ -387,7 +386,7 @@ export class ReferenceMarket {
       case 'payoutFailed': {
         const payout = this.payouts.find((p) => p.id === command.payoutId);
         if (payout === undefined) return 'payout_not_found';
-        const account = this.account(payout.participant)!;
+        const account = this.accountOrNew(payout.participant);
         account.payoutPendingSats -= payout.amountSats;
         if (command.type === 'payoutSent') this.worldSats += payout.amountSats;
         else account.availableSats += payout.amountSats;
@@ -415,7 +414,7 @@ export class ReferenceMarket {
   private inflow(participant: string, amountSats: number): RejectionName | null {
     if (!this.positive(amountSats)) return 'amount_invalid';
     if (-this.worldSats + amountSats > MONEY_SATS_MAX) return 'supply_exceeded';
-    if (this.account(participant) === undefined && this.accounts.length >= ACCOUNTS_MAX) return 'accounts_full';
+    if (this.account(participant) === undefined && this.liveAccounts().length >= ACCOUNTS_MAX) return 'accounts_full';
     return null;
   }
 
@@ -432,12 +431,18 @@ export class ReferenceMarket {
     return match !== null && Number(match[1]) <= seq;
   }
 
+  /** An account exists while it holds money or is frozen; an empty record stands for none. */
   private account(address: string): Account | undefined {
-    return this.accounts.find((a) => a.address === address);
+    const found = this.accounts.find((a) => a.address === address);
+    return found === undefined || !isLive(found) ? undefined : found;
+  }
+
+  private liveAccounts(): Account[] {
+    return this.accounts.filter(isLive);
   }
 
   private accountOrNew(address: string): Account {
-    return this.account(address) ?? this.openAccount(address);
+    return this.accounts.find((a) => a.address === address) ?? this.openAccount(address);
   }
 
   private openAccount(address: string): Account {
@@ -463,7 +468,7 @@ export class ReferenceMarket {
       openBidsPerArticleMax: this.limit,
       articles: [...this.articles].sort(byString((a) => a.articleId)),
       lastTrades: [...this.lastTrades].sort(byString((t) => t.article)),
-      accounts: [...this.accounts].sort(byString((a) => a.address)),
+      accounts: this.liveAccounts().sort(byString((a) => a.address)),
       bids: [...this.bids].sort((a, b) => a.seq - b.seq),
       transactions: [...this.txs].sort((a, b) => a.seq - b.seq),
       holds: [...this.holds].sort(byString((h) => h.holdId)),
@@ -475,4 +480,8 @@ export class ReferenceMarket {
       closedPayoutIds: [...this.closedPayouts].sort(compareStrings),
     };
   }
+}
+
+function isLive(account: Account): boolean {
+  return account.frozen || account.availableSats > 0 || account.heldSats > 0 || account.depositPendingSats > 0 || account.payoutPendingSats > 0;
 }

@@ -2,7 +2,7 @@
 // pool, the exchange, and one HTTP server carrying the HTTP API, the WebSocket endpoint and the
 // relay for sellers that buyers cannot reach directly.
 import { mkdirSync } from 'node:fs';
-import { createServer, type RequestListener } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -13,7 +13,7 @@ import { Journal } from '../store/journal.js';
 import { LmdbStore } from '../store/lmdb.js';
 import { MongoStore } from '../store/mongodb.js';
 import type { Store } from '../store/store.js';
-import { guardConnections, type ConnectionGuard, type ConnectionGuardOptions } from '../transport/http-guard.js';
+import { createGuardedServer, type ConnectionGuard, type ConnectionGuardOptions } from '../transport/http-guard.js';
 import { listen } from '../transport/listen.js';
 import { SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
@@ -117,8 +117,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
     info: () => serverInfo(exchange),
     health: () => ({ ok: exchange.isHealthy && journal.lastSequence - journal.lastDurableSequence < 100_000, journalSequence: journal.lastSequence, journalLagRecords: journal.lastSequence - journal.lastDurableSequence, connections: exchange.peers.size }),
   });
-  const httpServer = createServer(app.handler as RequestListener);
-  const guard = guardConnections(httpServer, options.connections);
+  const { server: httpServer, guard } = createGuardedServer(app.handler as RequestListener, options.connections);
   await listen(httpServer, options.port, options.host, 'the exchange');
   const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
   const relay = new Relay(exchange, options.clock);

@@ -5,7 +5,7 @@
 // keep-alive requests); and short header and request timeouts against slowloris. An upgraded
 // WebSocket leaves the HTTP timeouts (ws clears them) and is watched by its heartbeat instead.
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionGuardOptions {
@@ -47,6 +47,15 @@ export function defaultConnectionsMax(): number {
     // Not Linux: keep the assumption.
   }
   return Math.max(64, Math.min(10_000, descriptors - DESCRIPTORS_RESERVED));
+}
+
+/** How often Node checks the header and request timeouts (its default, 30 s, would let them run long). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/** An HTTP server with its connections guarded (the usual way to make one). */
+export function createGuardedServer(handler: RequestListener, options: ConnectionGuardOptions = {}): { server: Server; guard: ConnectionGuard } {
+  const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, handler);
+  return { server, guard: guardConnections(server, options) };
 }
 
 export function guardConnections(server: Server, options: ConnectionGuardOptions = {}): ConnectionGuard {

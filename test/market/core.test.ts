@@ -239,13 +239,34 @@ test('a participant may trade with itself and ends where it started, minus the f
 test('a frozen account places nothing new, but its resting bids still trade and settle', () => {
   const core = newCore();
   bid(core, bob, 'SELL', 1_000);
+  // A sell bid makes no account; one exists once it holds money (here, 1 sat).
+  const unknown = core.execute({ type: 'freezeAccount', nowMs: T0, participant: bob.address });
+  assert.equal(unknown.status === 'rejected' && unknown.rejection, 'account_not_found');
+  accepted(core.execute({ type: 'credit', nowMs: T0, participant: bob.address, amountSats: 1 }));
   accepted(core.execute({ type: 'freezeAccount', nowMs: T0 + 1, participant: bob.address }));
   const result = core.execute({ type: 'placeBid', nowMs: T0 + 2, participant: bob.address, article: 'fnord', side: 'SELL', priceSats: 5 });
   assert.equal(result.status === 'rejected' && result.rejection, 'account_frozen');
   bid(core, alice, 'BUY', 1_000, T0 + 3);
   deliver(core, T0 + 4);
   accepted(send(core, alice, 'acceptresult', {}, T0 + 5));
-  assert.deepEqual(balances(core, bob), [1_000, 0]);
+  assert.deepEqual(balances(core, bob), [1_001, 0]);
+});
+
+test('accounts exist only while they hold money or are frozen: free sell bids from fresh keys make none', () => {
+  const core = newCore();
+  bid(core, bob, 'SELL', 900);
+  for (let index = 0; index < 50; index++) bid(core, participant(`fresh-${index}`), 'SELL', 1_000);
+  assert.deepEqual(core.exportState().accounts.map((account) => account.address), [alice.address], 'sell bids create no accounts');
+  bid(core, alice, 'BUY', 1_000);
+  deliver(core, T0 + 4);
+  accepted(send(core, alice, 'acceptresult', {}, T0 + 5));
+  assert.deepEqual(balances(core, bob), [900, 0], 'the seller that was paid has an account');
+  assert.equal(core.exportState().accounts.length, 2);
+  accepted(core.execute({ type: 'credit', nowMs: T0 + 6, participant: carol.address, amountSats: 500 }));
+  bid(core, carol, 'BUY', 485, T0 + 7);
+  core.execute({ type: 'advanceTime', nowMs: T0 + 7 + 3_600_000 });
+  assert.deepEqual(balances(core, carol), [500, 0], 'its bid expired: the money is back');
+  core.checkInvariants();
 });
 
 test('property: a seller is credited only after a valid receipt signed by the buyer', () => {
