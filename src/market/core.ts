@@ -42,6 +42,8 @@ export interface MarketCoreOptions {
   readonly verifyReceipt: VerifyReceipt;
   /** How machines are stepped: 'compiled' (default, fast) or 'xstate' (XState's transition()). */
   readonly stepper?: StepperKind;
+  /** Accounts the core keeps (default ACCOUNTS_MAX); smaller only in tests of the limit. */
+  readonly accountsMax?: number;
 }
 
 export interface MarketCoreConfig {
@@ -102,6 +104,7 @@ export class MarketCore {
   private readonly bidStepper;
   private readonly txStepper;
   private readonly verifyReceipt: VerifyReceipt;
+  private readonly accountsMax: number;
 
   constructor(options: MarketCoreOptions, config: MarketCoreConfig = {}) {
     const kind = options.stepper ?? 'compiled';
@@ -109,6 +112,8 @@ export class MarketCore {
     this.txStepper = stepperOf(txMachine, kind);
     this.ledger = new Ledger(stepperOf(accountMachine, kind));
     this.verifyReceipt = options.verifyReceipt;
+    this.accountsMax = options.accountsMax ?? ACCOUNTS_MAX;
+    assert(this.accountsMax >= 1 && this.accountsMax <= ACCOUNTS_MAX, 'accountsMax');
     this.nowMs = config.startMs ?? 0;
     this.openBidsPerArticleMax = config.openBidsPerArticleMax ?? OPEN_BIDS_PER_ARTICLE_DEFAULT;
     assert(Number.isSafeInteger(this.nowMs) && this.nowMs >= 0, 'startMs is a whole, non-negative time');
@@ -473,7 +478,7 @@ export class MarketCore {
     if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
     if (-this.ledger.worldSats + amountSats > MONEY_SATS_MAX) return 'supply_exceeded';
     const exists = this.ledger.account(participant) !== undefined;
-    if (!exists && this.ledger.accounts.size >= ACCOUNTS_MAX) return 'accounts_full';
+    if (!exists && this.ledger.accounts.size >= this.accountsMax) return 'accounts_full';
     return null;
   }
 

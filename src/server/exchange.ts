@@ -69,6 +69,8 @@ export interface ExchangeOptions {
   readonly observe?: (outcome: { type: string; rejection?: string; code?: number; verifySeconds?: number }) => void;
   /** Told of the core's events of each accepted command once it is durable, in order, exactly once (not on replay): the simulator's auditor. */
   readonly onEvents?: (events: readonly CoreEvent[]) => void;
+  /** Accounts the market keeps (default ACCOUNTS_MAX; smaller only to test the limit). */
+  readonly accountsMax?: number;
   /** Signed commands between arrival and answer before new ones get `server_busy` (default COMMANDS_IN_FLIGHT_MAX). */
   readonly commandsInFlightMax?: number;
 }
@@ -411,7 +413,8 @@ export class Exchange {
 
   private newCore(state?: MarketState): MarketCore {
     const verifyReceipt = (buyer: string, hashHex: string, signature: string): boolean => this.verifier.verify(hashHex, buyer, signature);
-    return state === undefined ? new MarketCore({ verifyReceipt }) : MarketCore.fromState(state, { verifyReceipt });
+    const options = { verifyReceipt, ...(this.options.accountsMax === undefined ? {} : { accountsMax: this.options.accountsMax }) };
+    return state === undefined ? new MarketCore(options) : MarketCore.fromState(state, options);
   }
 
   private async recover(): Promise<void> {

@@ -185,7 +185,7 @@ export class RpcPeer<P extends ProtocolDefinition> {
     this.stats.framesIn += 1;
     const limited = this.bucket !== undefined && !this.bucket.take();
     const decoded = decodeUntrusted(frame);
-    if (!decoded.ok) return this.failConnection(decoded.error, CLOSE_CODES.malformed);
+    if (!decoded.ok) return this.failConnection(decoded.error, decoded.error.errorName === 'frame_too_large' ? CLOSE_CODES.messageTooBig : CLOSE_CODES.malformed);
     const version = (decoded.value as { v?: unknown } | null)?.v;
     if (version !== PROTOCOL_VERSION) {
       const error = ProtocolError.of('unsupported_version', `got ${String(version)}, this side speaks ${PROTOCOL_VERSION}`);

@@ -15,6 +15,8 @@ export interface WsConnectionOptions {
   readonly heartbeatTimeoutMs?: number;
 }
 
+/** How long a dropped peer's socket may take to finish its close before it is cut. */
+const TERMINATE_AFTER_MS = 1_000;
 /** Frames held while no handlers are set yet. */
 const EARLY_FRAMES_MAX = 64;
 
@@ -73,8 +75,10 @@ export class WsConnection implements Connection {
     if (this.closedWith !== undefined || this.localCloseCode !== undefined) return;
     this.localCloseCode = code;
     if (code === CLOSE_CODES.slowConsumer || code === CLOSE_CODES.heartbeatTimeout) {
-      // The peer is not reading (or gone): a closing handshake would queue behind the backlog.
-      this.socket.terminate();
+      // The peer is not reading (or gone): send the close frame so a live peer learns why, but
+      // do not wait for the closing handshake, which could queue behind the backlog forever.
+      this.socket.close(code, reason.slice(0, 120));
+      setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS).unref(); // tidy-allow: a real socket's last resort
       this.finish(code, reason);
       return;
     }
