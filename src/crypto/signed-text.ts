@@ -40,7 +40,10 @@ function renderValue(value: SignedValue, key: string): string {
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof Uint8Array) return toHex(value);
-  assert(Number.isSafeInteger(value), `signed field "${key}" must be a safe integer, got ${value}`);
+  assert(Number.isFinite(value), `signed field "${key}" must be a finite number, got ${value}`);
+  // Amounts are whole numbers; another number is written in its shortest round-trip form (as
+  // ECMAScript's Number.prototype.toString does: 1.5, 1e+21) so a malformed command can still be
+  // signed and verified, and then refused for its value with its own code (3011, 5001).
   return String(value);
 }
 

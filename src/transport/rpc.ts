@@ -65,7 +65,7 @@ export interface PeerStats {
   protocolErrors: number;
 }
 
-/** Rate-limit violations in a row after which the connection is closed. */
+/** Rate-limit violations within one second after which the connection is closed. */
 const RATE_VIOLATIONS_MAX = 100;
 
 export class RpcPeer<P extends ProtocolDefinition> {
@@ -84,6 +84,7 @@ export class RpcPeer<P extends ProtocolDefinition> {
   private readonly pendingRequestsMax: number;
   private nextRequestId = 1;
   private rateViolations = 0;
+  private violationsSinceMs = 0;
   private open = true;
   /** Set by close(): nothing more is sent, even before the transport reports the close. */
   private closing = false;
@@ -194,11 +195,17 @@ export class RpcPeer<P extends ProtocolDefinition> {
     const checked = validate(envelopeSchema, decoded.value, 'invalid_envelope');
     if (!checked.ok) return this.failConnection(checked.error, CLOSE_CODES.malformed);
     if (limited) return this.rejectRateLimited(checked.value);
-    this.rateViolations = 0;
     this.dispatch(checked.value);
   }
 
   private rejectRateLimited(envelope: Envelope): void {
+    // Counted per second, not "in a row": under a sustained flood the bucket refills a token now
+    // and then, which must not reset the count.
+    const nowMs = this.options.clock.now();
+    if (nowMs - this.violationsSinceMs >= 1000) {
+      this.violationsSinceMs = nowMs;
+      this.rateViolations = 0;
+    }
     this.rateViolations += 1;
     if (this.rateViolations > RATE_VIOLATIONS_MAX) {
       return this.failConnection(ProtocolError.of('rate_limited', 'connection closed'), CLOSE_CODES.rateLimited);

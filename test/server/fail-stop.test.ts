@@ -16,54 +16,12 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { startExchangeServer, type RunningExchangeServer } from '../../src/server/serve.js';
 import { creditText } from '../../src/server/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
-import type { Store, StoreOperation } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
+import { FaultyStore } from '../support/faulty-store.js';
 import { newIdentity } from '../support/exchange.js';
 import { RawClient } from '../support/raw-client.js';
 
 const EXCHANGE_ID = 'bitwrk-fail-stop';
-
-/** A store that passes through to another, except that writes can be made to fail or wait. */
-class FaultyStore implements Store {
-  readonly description = 'faulty';
-  failWrites = false;
-  private gate: Promise<void> | undefined;
-  private openGate: (() => void) | undefined;
-
-  constructor(private readonly inner: Store) {}
-
-  holdWrites(): void {
-    this.gate = new Promise((resolve) => (this.openGate = resolve));
-  }
-
-  releaseWrites(): void {
-    this.openGate?.();
-    this.gate = undefined;
-  }
-
-  get(key: string) {
-    return this.inner.get(key);
-  }
-  put(key: string, value: Uint8Array) {
-    return this.batch([{ type: 'put', key, value }]);
-  }
-  delete(key: string) {
-    return this.batch([{ type: 'delete', key }]);
-  }
-  scan(prefix: string, options?: Parameters<Store['scan']>[1]) {
-    return this.inner.scan(prefix, options);
-  }
-  scanChunks(prefix: string, options?: Parameters<Store['scanChunks']>[1]) {
-    return this.inner.scanChunks(prefix, options);
-  }
-  async batch(operations: readonly StoreOperation[]): Promise<void> {
-    if (this.gate !== undefined) await this.gate;
-    if (this.failWrites) throw new Error('disk full (injected)');
-    return this.inner.batch(operations);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 function start(directory: string, store: Store, admin: Identity): Promise<RunningExchangeServer> {
   return startExchangeServer({ clock: realClock, host: '127.0.0.1', port: 0, dataDir: directory, store, exchangeId: EXCHANGE_ID, network: 'testnet', adminAddress: admin.address, workers: 0 });

@@ -1,0 +1,255 @@
+// Goal: every error and close code docs/protocol.md lists for the exchange is one the exchange
+// really sends, in the documented situation, over a real socket (and the list in covers.ts is
+// exactly what this file produced). Method: the real server composition on loopback, a bare
+// WebSocket client with hand-built, hand-signed frames, one situation per code.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { realClock } from '../../src/clock.js';
+import type { Identity } from '../../src/crypto/keys.js';
+import { signMessage } from '../../src/crypto/signmessage.js';
+import { ARTICLES_MAX } from '../../src/market/limits.js';
+import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
+import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../../src/server/signed-commands.js';
+import { LmdbStore } from '../../src/store/lmdb.js';
+import { encode } from '../../src/transport/codec.js';
+import { newIdentity } from '../support/exchange.js';
+import { FaultyStore } from '../support/faulty-store.js';
+import { RawClient, type RawAnswer } from '../support/raw-client.js';
+import { COVERS } from './covers.js';
+
+const EXCHANGE_ID = 'bitwrk-conformance';
+const ARTICLE = 'net.bitwrk/test/hash/0';
+const errors = new Set<number>();
+const closes = new Set<number>();
+const servers: RunningExchangeServer[] = [];
+let counter = 0;
+
+after(async () => {
+  for (const server of servers) await server.stop();
+});
+
+function nonce(timeMs = Date.now()): string { // tidy-allow: nonces for a real-time server
+  return `${timeMs}-${(++counter).toString(16).padStart(32, '0')}`;
+}
+
+function sign(text: string, who: Identity): Uint8Array {
+  return new Uint8Array(Buffer.from(signMessage(text, who.privateKey), 'base64'));
+}
+
+function expectError(answer: RawAnswer, code: number, what: string): void {
+  assert.equal(answer.kind, 'error', `${what}: expected error ${code}, got ${JSON.stringify(answer.body)}`);
+  assert.equal(answer.code, code, `${what}: ${answer.message}`);
+  errors.add(code);
+}
+
+async function expectClose(client: RawClient, code: number, what: string): Promise<void> {
+  assert.equal((await client.closedWith()).code, code, what);
+  closes.add(code);
+}
+
+async function start(extra: Partial<ExchangeServerOptions> = {}): Promise<{ server: RunningExchangeServer; admin: Identity }> {
+  const admin = newIdentity();
+  const server = await startExchangeServer({
+    clock: realClock, host: '127.0.0.1', port: 0, dataDir: mkdtempSync(join(tmpdir(), 'bitwrk-conformance-')),
+    exchangeId: EXCHANGE_ID, network: 'testnet', adminAddress: admin.address, workers: 0, ...extra,
+  });
+  servers.push(server);
+  return { server, admin };
+}
+
+/** Signed bodies, each with fields to override after signing (to break one thing at a time). */
+const signed = {
+  bid(who: Identity, fields: { article?: string; side?: string; priceSats?: number; nonce?: string } = {}, after: Record<string, unknown> = {}) {
+    const body = { article: ARTICLE, side: 'sell', priceSats: 1000, address: who.address, nonce: nonce(), ...fields };
+    return { ...body, signature: sign(placeBidText(EXCHANGE_ID, body as never), who), ...after };
+  },
+  withdraw(who: Identity, bidId: string) {
+    const body = { bidId, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(withdrawBidText(EXCHANGE_ID, body), who) };
+  },
+  tx(who: Identity, txId: string, message: string, fields: Record<string, string> = {}) {
+    const body = { txId, message, fields, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(txMessageText(EXCHANGE_ID, body as never), who) };
+  },
+  credit(who: Identity, participant: string, amountSats: number) {
+    const body = { participant, amountSats, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(creditText(EXCHANGE_ID, body), who) };
+  },
+  article(who: Identity, articleId: string, overrides: Record<string, number> = {}) {
+    const article = { articleId, description: 'conformance', feeNumerator: 3, feeDenominator: 100, priceSatsMin: 1, priceSatsMax: 1000, bidLifetimeMs: 120_000, ...overrides };
+    const body = { article, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(defineArticleText(EXCHANGE_ID, body), who) };
+  },
+};
+
+/** Sends one request on a fresh id and returns its answer. */
+let requestId = 0;
+async function ask(client: RawClient, type: string, body: unknown): Promise<RawAnswer> {
+  const id = ++requestId;
+  client.request(id, type, body);
+  return client.answer(id);
+}
+
+test('framing and envelope: 1001, 1003, 1004, 1005, 1006, 1007, 1011, 1012, 1014; closes 1009, 4002, 4003, 4005', async () => {
+  const { server } = await start();
+  const frameErrors: Array<[Uint8Array | string, number | undefined, number, string]> = [
+    [Uint8Array.of(0xc1), 1001, 4003, 'not MessagePack'],
+    [encode({ v: 2, kind: 'request', id: 1, type: 'info', body: {} }), 1003, 4005, 'version 2'],
+    [encode({ v: 1, kind: 'weird', id: 1 }), 1004, 4003, 'not an envelope'],
+    ['{"v":1}', undefined, 4003, 'a text frame'],
+    [new Uint8Array(1024 * 1024 + 1), undefined, 1009, 'a frame over 1 MiB'],
+  ];
+  for (const [frame, code, close, what] of frameErrors) {
+    const client = await RawClient.connect(server.wsUrl);
+    client.send(frame);
+    await expectClose(client, close, what);
+    if (code !== undefined) expectError(client.answers.find((answer) => answer.id === null)!, code, what);
+  }
+  const client = await RawClient.connect(server.wsUrl);
+  expectError(await ask(client, 'fly', {}), 1005, 'unknown type');
+  expectError(await ask(client, 'placeBid', {}), 1006, 'empty body');
+  expectError(await ask(client, 'account', { address: 2n ** 60n }), 1014, 'a uint64 past 2^53');
+  // The same id twice while the first is still being handled: the second is dropped, answered with id null.
+  const seller = newIdentity();
+  client.request(777, 'placeBid', signed.bid(seller));
+  client.request(777, 'placeBid', signed.bid(seller));
+  assert.equal((await client.answer(777)).kind, 'response');
+  expectError(client.answers.find((answer) => answer.code === 1012)!, 1012, 'a duplicate id');
+  assert.equal(client.answers.find((answer) => answer.code === 1012)!.id, null);
+  for (let index = 0; index < 256; index++) assert.equal((await ask(client, 'subscribe', { topic: `market:a${index}` })).kind, 'response');
+  expectError(await ask(client, 'subscribe', { topic: 'market:one-too-many' }), 1011, 'subscription 257');
+  client.close();
+  // Over the per-connection rate: 1007 for each, then the connection is closed with 4002.
+  const flooder = await RawClient.connect(server.wsUrl);
+  for (let id = 1; id <= 12_000; id++) flooder.request(id, 'info', {});
+  await expectClose(flooder, 4002, 'a flood');
+  expectError(flooder.answers.find((answer) => answer.code === 1007)!, 1007, 'over the rate');
+});
+
+test('identity: 2001-2008 in the documented order', async () => {
+  const { server, admin } = await start();
+  const client = await RawClient.connect(server.wsUrl);
+  const alice = newIdentity();
+  // Test errors by descending precedence.
+  expectError(await ask(client, 'placeBid', signed.bid(alice, {}, { address: 'garbage' })), 2003, 'a malformed address');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, {}, { address: '1BoatSLRHtKNngkdXEeobR76b53LETtpyT' })), 2004, 'a mainnet address');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, {}, { signature: new Uint8Array(64) })), 2002, 'a 64-byte signature');
+  expectError(await ask(client, 'placeBid', signed.bid(newIdentity(), {}, { address: alice.address })), 2001, 'someone else\'s signature');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { nonce: 'abc' })), 2005, 'a malformed nonce');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { nonce: nonce(Date.now() - 600_000) })), 2007, 'a nonce 10 minutes old'); // tidy-allow: a real-time server
+  const once = signed.bid(alice);
+  assert.equal((await ask(client, 'placeBid', once)).kind, 'response');
+  expectError(await ask(client, 'placeBid', once), 2006, 'a replay');
+  expectError(await ask(client, 'credit', signed.credit(alice, alice.address, 5)), 2008, 'an admin command from another key');
+  assert.equal((await ask(client, 'credit', signed.credit(admin, alice.address, 5))).kind, 'response');
+  client.close();
+});
+
+test('bids and the catalogue: 3001-3004, 3010-3013, 3020-3022', async () => {
+  const { server, admin } = await start({ exchange: { identityRate: { perSecond: 100_000, burst: 100_000 } } });
+  const client = await RawClient.connect(server.wsUrl);
+  const alice = newIdentity();
+  const bob = newIdentity();
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { article: 'no/such/article' })), 3001, 'an unknown article');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { side: 'up' })), 3010, 'a side that is neither');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { priceSats: 1.5 })), 3011, 'half a satoshi');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { priceSats: 2_000_000 })), 3012, 'above the article\'s maximum');
+  expectError(await ask(client, 'defineArticle', signed.article(admin, 'x/bad', { priceSatsMin: 10, priceSatsMax: 5 })), 3002, 'an empty price range');
+  assert.equal((await ask(client, 'defineArticle', signed.article(admin, 'x/0'))).kind, 'response');
+  expectError(await ask(client, 'defineArticle', signed.article(admin, 'x/0')), 3003, 'defined twice');
+  // 1,000 resting bids per participant and article, then 3013.
+  for (let index = 0; index < 1000; index++) client.request(100_000 + index, 'placeBid', signed.bid(bob, { priceSats: 900_000 + index }));
+  for (let index = 0; index < 1000; index++) assert.equal((await client.answer(100_000 + index)).kind, 'response');
+  expectError(await ask(client, 'placeBid', signed.bid(bob, { priceSats: 999_999 })), 3013, 'bid 1001');
+  const placed = (await ask(client, 'placeBid', signed.bid(alice))).body as { bidId: string };
+  expectError(await ask(client, 'withdrawBid', signed.withdraw(bob, placed.bidId)), 3022, 'someone else\'s bid');
+  assert.equal((await ask(client, 'withdrawBid', signed.withdraw(alice, placed.bidId))).kind, 'response');
+  expectError(await ask(client, 'withdrawBid', signed.withdraw(alice, placed.bidId)), 3021, 'withdrawn already');
+  expectError(await ask(client, 'withdrawBid', signed.withdraw(alice, 'b99999999')), 3020, 'a bid never placed');
+  // The catalogue's limit: define articles up to ARTICLES_MAX, then 3004.
+  const existing = server.exchange.core.catalogue().length;
+  for (let index = existing; index < ARTICLES_MAX; index++) client.request(200_000 + index, 'defineArticle', signed.article(admin, `fill/${index}`));
+  for (let index = existing; index < ARTICLES_MAX; index++) assert.equal((await client.answer(200_000 + index)).kind, 'response');
+  expectError(await ask(client, 'defineArticle', signed.article(admin, 'fill/one-too-many')), 3004, 'past the catalogue\'s limit');
+  client.close();
+});
+
+test('transactions: 4001-4009', async () => {
+  const { server, admin } = await start();
+  const client = await RawClient.connect(server.wsUrl);
+  const buyer = newIdentity();
+  const seller = newIdentity();
+  assert.equal((await ask(client, 'credit', signed.credit(admin, buyer.address, 100_000))).kind, 'response');
+  assert.equal((await ask(client, 'placeBid', signed.bid(seller))).kind, 'response');
+  assert.equal(((await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy' }))).body as { matched: boolean }).matched, true);
+  const txId = server.exchange.core.participantView(buyer.address).transactions[0]!.txId;
+  const workHash = createHash('sha256').update('work').digest();
+  const secret = randomBytes(32);
+  const workSecretHash = createHash('sha256').update(Buffer.concat([workHash, secret])).digest('hex');
+  // Test errors by descending precedence.
+  expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'dance')), 4001, 'an unknown message');
+  expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'workhash', { workhash: workHash.toString('hex') })), 4002, 'a missing field');
+  expectError(await ask(client, 'txMessage', signed.tx(buyer, 't99999999', 'acceptresult')), 4003, 'a transaction never made');
+  expectError(await ask(client, 'txMessage', signed.tx(newIdentity(), txId, 'acceptresult')), 4005, 'a stranger');
+  expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'workerurl', { workerurl: 'ws://x.example/peer' })), 4006, 'the buyer sends the seller\'s message');
+  expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'acceptresult')), 4007, 'accepting before any result');
+  assert.equal((await ask(client, 'txMessage', signed.tx(buyer, txId, 'workhash', { workhash: workHash.toString('hex'), worksecrethash: workSecretHash }))).kind, 'response');
+  assert.equal((await ask(client, 'txMessage', signed.tx(seller, txId, 'workerurl', { workerurl: 'ws://x.example/peer' }))).kind, 'response');
+  expectError(await ask(client, 'txMessage', signed.tx(seller, txId, 'buyersecret', { buyersecret: 'ab'.repeat(32) })), 4008, 'a wrong secret');
+  assert.equal((await ask(client, 'txMessage', signed.tx(seller, txId, 'buyersecret', { buyersecret: secret.toString('hex') }))).kind, 'response');
+  const result = 'cd'.repeat(32);
+  const forged = signMessage(result, seller.privateKey);
+  expectError(await ask(client, 'txMessage', signed.tx(seller, txId, 'encresult', { encresulthash: result, encresulthashsig: forged, encresultkey: 'ef'.repeat(32) })), 4009, 'a receipt the buyer did not sign');
+  assert.equal((await ask(client, 'txMessage', signed.tx(seller, txId, 'rejectwork', { reason: 'cannot' }))).kind, 'response');
+  expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'acceptresult')), 4004, 'a retired transaction');
+  client.close();
+});
+
+test('accounts: 5001, 5002, 5003, 5007', async () => {
+  const { server, admin } = await start({ exchange: { accountsMax: 3 } });
+  const client = await RawClient.connect(server.wsUrl);
+  const poor = newIdentity();
+  expectError(await ask(client, 'credit', signed.credit(admin, poor.address, 0)), 5001, 'a credit of nothing');
+  expectError(await ask(client, 'credit', signed.credit(admin, poor.address, 1.5)), 5001, 'half a satoshi');
+  expectError(await ask(client, 'placeBid', signed.bid(poor, { side: 'buy' })), 5007, 'a buy without money');
+  for (let index = 0; index < 3; index++) assert.equal((await ask(client, 'credit', signed.credit(admin, newIdentity().address, 10))).kind, 'response');
+  expectError(await ask(client, 'credit', signed.credit(admin, poor.address, 10)), 5003, 'a fourth account past the limit of 3');
+  client.close();
+  // All the bitcoin there will ever be is in the exchange: one satoshi more is 5002.
+  const { server: full, admin: fullAdmin } = await start();
+  const other = await RawClient.connect(full.wsUrl);
+  assert.equal((await ask(other, 'credit', signed.credit(fullAdmin, newIdentity().address, 21_000_000 * 100_000_000))).kind, 'response');
+  expectError(await ask(other, 'credit', signed.credit(fullAdmin, newIdentity().address, 1)), 5002, 'more than all bitcoin');
+  other.close();
+});
+
+test('overload and shutdown: 9002 with retryAfterMs; 1001 when the exchange stops; 1011 when it fails', async () => {
+  const { server } = await start({ exchange: { commandsInFlightMax: 2, identityRate: { perSecond: 100_000, burst: 100_000 } } });
+  const client = await RawClient.connect(server.wsUrl);
+  const seller = newIdentity();
+  for (let id = 1; id <= 100; id++) client.request(id, 'placeBid', signed.bid(seller, { priceSats: id }));
+  const answers = await Promise.all(Array.from({ length: 100 }, (_, index) => client.answer(index + 1)));
+  const busy = answers.find((answer) => answer.code === 9002)!;
+  expectError(busy, 9002, 'past the in-flight limit');
+  assert.ok(typeof busy.retryAfterMs === 'number' && busy.retryAfterMs > 0);
+  await server.stop();
+  servers.splice(servers.indexOf(server), 1);
+  await expectClose(client, 1001, 'the exchange stops');
+
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-conformance-fail-'));
+  const faulty = new FaultyStore(new LmdbStore(join(directory, 'store')));
+  const { server: failing, admin } = await start({ dataDir: directory, store: faulty });
+  const victim = await RawClient.connect(failing.wsUrl);
+  faulty.failWrites = true;
+  victim.request(1, 'credit', signed.credit(admin, seller.address, 10));
+  await expectClose(victim, 1011, 'a journal write fails');
+});
+
+test('this file produced exactly the codes covers.ts lists for the exchange', () => {
+  assert.deepEqual([...errors].sort((a, b) => a - b), [...COVERS.exchange.errors]);
+  assert.deepEqual([...closes].sort((a, b) => a - b), [...COVERS.exchange.closes]);
+});
