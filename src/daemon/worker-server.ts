@@ -51,7 +51,9 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<R
     request.on('error', () => response.destroy());
     request.on('end', () => {
       if (response.headersSent) return;
-      Promise.resolve(options.compute(new Uint8Array(Buffer.concat(parts))))
+      // A compute that throws at once is a failed job (500), not a crash of the worker.
+      Promise.resolve()
+        .then(() => options.compute(new Uint8Array(Buffer.concat(parts))))
         .then((result) => {
           jobs++;
           options.log?.(`job ${jobs}: ${size} bytes in, ${result.length} bytes out`);
