@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { realClock } from '../../src/clock.js';
@@ -25,6 +25,7 @@ import { generateStaticKeyPair } from '../../src/transport/secure-connection.js'
 import { connectWebSocket } from '../../src/transport/ws-client.js';
 import { freshHome, type ScenarioContext } from './context.js';
 import { startExchangeProcess } from './exchange-process.js';
+import { recordingProxy } from './recording-proxy.js';
 import { Report, type ScenarioResult } from './report.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -243,25 +244,4 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** A TCP proxy to 127.0.0.1:`targetPort` that keeps every byte it forwards, both ways. */
-async function recordingProxy(targetPort: number): Promise<{ server: Server; port: number; bytes: () => Buffer }> {
-  const recorded: Buffer[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((inbound) => {
-    const outbound = connect(targetPort, '127.0.0.1');
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on('error', () => socket.destroy());
-      socket.on('close', () => sockets.delete(socket));
-    }
-    inbound.on('data', (data: Buffer) => (recorded.push(data), outbound.write(data)));
-    outbound.on('data', (data: Buffer) => (recorded.push(data), inbound.write(data)));
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  });
-  server.on('close', () => sockets.forEach((socket) => socket.destroy()));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { server, port: (server.address() as AddressInfo).port, bytes: () => Buffer.concat(recorded) };
 }

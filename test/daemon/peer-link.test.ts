@@ -6,7 +6,6 @@
 // runs through a TCP proxy in the test that records both directions; then a hand-made buyer.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { createNonce } from '../../src/crypto/nonce.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
@@ -19,27 +18,7 @@ import { RpcPeer } from '../../src/transport/rpc.js';
 import { generateStaticKeyPair } from '../../src/transport/secure-connection.js';
 import { connectClient, newIdentity } from '../support/exchange.js';
 import { auth, settle, startMarket, TEST_HASH_ARTICLE } from '../support/daemons.js';
-
-/** A TCP proxy to `target` that keeps every byte it forwards, both ways. */
-async function recordingProxy(target: { host: string; port: number }): Promise<{ server: Server; port: number; bytes: () => Buffer }> {
-  const recorded: Buffer[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((inbound) => {
-    const outbound = connect(target.port, target.host);
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on('error', () => socket.destroy());
-      socket.on('close', () => sockets.delete(socket));
-    }
-    inbound.on('data', (data: Buffer) => (recorded.push(data), outbound.write(data)));
-    outbound.on('data', (data: Buffer) => (recorded.push(data), inbound.write(data)));
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  server.on('close', () => sockets.forEach((socket) => socket.destroy()));
-  return { server, port: (server.address() as { port: number }).port, bytes: () => Buffer.concat(recorded) };
-}
+import { recordingProxy } from '../../scripts/reliability/recording-proxy.js';
 
 test('a recording of the peer link holds neither work nor result nor key; the exchange holds the key only sealed', async () => {
   const market = await startMarket();
@@ -47,7 +26,7 @@ test('a recording of the peer link holds neither work nor result nor key; the ex
   const probe = await market.daemon('probe-port');
   const peerPort = Number(new URL(probe.peerUrl).port);
   await probe.stop();
-  const proxy = await recordingProxy({ host: '127.0.0.1', port: peerPort });
+  const proxy = await recordingProxy(peerPort);
   try {
     const seller = await market.daemon('recorded-seller', { peerPort, peerPublicUrl: `ws://127.0.0.1:${proxy.port}/peer` });
     await market.worker(seller, 'recorded-worker');
