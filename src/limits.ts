@@ -32,7 +32,9 @@ export const RECONNECT_DELAY_MAX_MS = 30_000;
  * waiting for the journal). Past it a command is refused at once with server_busy: at about
  * 10,000 commands per second this bounds the wait of an accepted command to well under a second.
  */
-export const COMMANDS_IN_FLIGHT_MAX = 4096;
+export const COMMANDS_IN_FLIGHT_MAX = 1024;
+/** Frames of one connection an exchange handles per turn of its event loop (fairness between clients). */
+export const FRAMES_PER_TURN_MAX = 32;
 /** What a server_busy answer asks the client to wait before it tries again. */
 export const BUSY_RETRY_AFTER_MS = 250;
 /** Per-identity rate buckets an exchange keeps (cleared when full: a reset only forgives). */

@@ -72,6 +72,8 @@ options:
       attemptsMax: config.attemptsMax,
       log,
     });
+    // Listen for the signals before saying where we are: a supervisor may stop us right after.
+    const signalled = untilSignal();
     const info = daemon.info();
     console.log(`daemon ${info.address} (${info.network})${created ? `, new key in ${config.keyFile}` : ''}`);
     console.log(`  page:          ${daemon.pageUrl}`);
@@ -81,7 +83,7 @@ options:
     console.log(`  buyers reach:  ${info.peerUrl}`);
     console.log(`  data:          ${config.dataDir}`);
     console.log(`  mandates: ${daemon.mandates.list().length}, workers: ${daemon.workers.list().length}, trades resumed: ${daemon.trades().filter((trade) => !trade.isFinal).length}`);
-    console.log(`${await untilSignal()}: stopping`);
+    console.log(`${await signalled}: stopping`);
     await daemon.stop();
     console.log('stopped cleanly');
     return 0;

@@ -64,11 +64,13 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       ...(values.workers === undefined ? {} : { workers: integerFlag(values.workers, 'workers', 1, { min: 1, max: 64 }) }),
       ...(values['connections-max'] === undefined ? {} : { connections: { connectionsMax: integerFlag(values['connections-max'], 'connections-max', 1, { min: 1, max: 1_000_000 }) } }),
     });
+    // Listen for the signals before saying where we are: a supervisor may stop us right after.
+    const signalled = untilSignal();
     console.log(`exchange ${exchangeId} (${network}) on ${server.store.description}`);
     console.log(`  WebSocket: ${server.wsUrl}`);
     console.log(`  HTTP:      ${server.httpUrl}/health`);
     console.log(`  admin:     ${adminAddress}`);
-    const ended = await Promise.race([untilSignal(), server.failed]);
+    const ended = await Promise.race([signalled, server.failed]);
     if (ended instanceof Error) {
       // Fail-stop: memory may be ahead of the journal, so nothing is flushed or snapshotted.
       console.error(`bitwrk exchange: stopped after an internal failure: ${ended.message}`);

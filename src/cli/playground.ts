@@ -50,8 +50,9 @@ options:
     const playground = await startPlayground(dataDir, basePort, (line) => console.log(line));
     try {
       await playground.sampleTrade();
+      const signalled = untilSignal(); // before the guide: a user may press Ctrl-C right after
       playground.printGuide();
-      console.log(`\n${await untilSignal()}: stopping`);
+      console.log(`\n${await signalled}: stopping`);
     } finally {
       await playground.stop();
       if (!keep) rmSync(dataDir, { recursive: true, force: true });

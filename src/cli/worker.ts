@@ -57,8 +57,9 @@ options:
       token,
       log: (line) => console.log(line),
     });
+    const signalled = untilSignal(); // before saying so: a supervisor may stop us right after
     console.log(`worker registered with ${daemonUrl}: push URL ${worker.pushUrl}`);
-    console.log(`${await untilSignal()}: unregistering`);
+    console.log(`${await signalled}: unregistering`);
     await worker.stop();
     return 0;
   },

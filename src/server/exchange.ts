@@ -87,6 +87,9 @@ export class ExchangeStoppedError extends Error {
   override name = 'ExchangeStoppedError';
 }
 
+/** The request types that are signed commands (the ones the in-flight limit counts). */
+const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle']);
+
 function stoppedError(): ExchangeStoppedError {
   return new ExchangeStoppedError('the exchange stopped after an internal failure; the outcome is unknown');
 }
@@ -149,7 +152,8 @@ export class Exchange {
 
   /** Serves the exchange protocol on one connection. */
   accept(connection: Connection, peerOptions: Omit<RpcPeerOptions, 'clock'> = {}): RpcPeer<ExchangeProtocol> {
-    const peer: RpcPeer<ExchangeProtocol> = new RpcPeer(connection, exchangeProtocol, commandHandlers(this), { ...peerOptions, clock: this.options.clock });
+    const admit = (type: string): ProtocolError | undefined => (SIGNED_COMMANDS.has(type) ? this.capacityRefusal() : undefined);
+    const peer: RpcPeer<ExchangeProtocol> = new RpcPeer(connection, exchangeProtocol, commandHandlers(this), { ...peerOptions, admit, clock: this.options.clock });
     this.peers.add(peer);
     void peer.closed.then(() => this.peers.delete(peer));
     return peer;
@@ -177,9 +181,8 @@ export class Exchange {
     options: { admin?: boolean } = {},
   ): Promise<readonly CoreEvent[]> {
     if (this.failure !== undefined) return Promise.reject(stoppedError());
-    if (this.inFlight >= this.commandsInFlightMax) {
-      return Promise.reject(ProtocolError.of('server_busy', `${this.inFlight} commands in flight`, BUSY_RETRY_AFTER_MS));
-    }
+    const busy = this.capacityRefusal();
+    if (busy !== undefined) return Promise.reject(busy);
     this.inFlight += 1;
     // Never rejects: a failed check is a value, so no rejected promise waits unobserved for its
     // turn while earlier commands are still on their way to the core.
@@ -195,6 +198,12 @@ export class Exchange {
     const outcome = turn.then(({ outcome }) => outcome);
     void outcome.then(this.landed, this.landed);
     return outcome;
+  }
+
+  /** server_busy when COMMANDS_IN_FLIGHT_MAX commands are between arrival and answer. */
+  private capacityRefusal(): ProtocolError | undefined {
+    if (this.inFlight < this.commandsInFlightMax) return undefined;
+    return ProtocolError.of('server_busy', `${this.inFlight} commands in flight`, BUSY_RETRY_AFTER_MS);
   }
 
   private readonly landed = (): void => {

@@ -58,7 +58,12 @@ export function createHttpApi(deps: HttpApiDeps): Polka {
     onError: (_error, _request, response) => fail(response as ServerResponse, 500, 'internal', ERRORS.internal.code, ERRORS.internal.message),
   });
   app.use((request, response, next) => {
+    // Nothing here takes a body: one that comes anyway is not read (the connection closes after
+    // the answer), so an upload cannot keep a socket busy.
+    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+    if (hasBody || (request.method !== 'GET' && request.method !== 'HEAD')) response.setHeader('connection', 'close');
     if (request.method !== 'GET' && request.method !== 'HEAD') return fail(response, 405, 'method_not_allowed', 405, 'only GET and HEAD');
+    if (hasBody) return fail(response, 413, 'body_not_allowed', 413, 'the HTTP API takes no request bodies');
     if ((request.search ?? '').length > QUERY_CHARS_MAX) return fail(response, 414, 'query_too_long', 414, `the query string exceeds ${QUERY_CHARS_MAX} characters`);
     return next();
   });

@@ -14,6 +14,7 @@ import { LmdbStore } from '../store/lmdb.js';
 import { MongoStore } from '../store/mongodb.js';
 import type { Store } from '../store/store.js';
 import { createGuardedServer, type ConnectionGuard, type ConnectionGuardOptions } from '../transport/http-guard.js';
+import { FRAMES_PER_TURN_MAX } from '../limits.js';
 import { listen } from '../transport/listen.js';
 import { SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
@@ -119,7 +120,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
   });
   const { server: httpServer, guard } = createGuardedServer(app.handler as RequestListener, options.connections);
   await listen(httpServer, options.port, options.host, 'the exchange');
-  const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected }) });
+  const endpoint = attachWebSocketServer(httpServer, { clock: options.clock, onConnection: (connection) => exchange.accept(connection, { onProtocolError: metrics.rejected, framesPerTurnMax: FRAMES_PER_TURN_MAX }) });
   const relay = new Relay(exchange, options.clock);
   const relayEndpoint = attachWebSocketServer(httpServer, { clock: options.clock, path: RELAY_PATH, prefix: true, frameBytesMax: SECURE_FRAME_BYTES_MAX, onConnection: (connection, { path, query }) => relay.accept(connection, path, query) });
   const { port } = httpServer.address() as AddressInfo;

@@ -43,6 +43,9 @@ export interface Connection {
    */
   send(frame: Uint8Array): boolean;
   close(code: number, reason: string): void;
+  /** Stops reading from the peer (back-pressure through the transport); frames already read may still arrive. */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** A place that accepts connections (a WebSocket server, or an in-process listener). */

@@ -49,6 +49,17 @@ export interface RpcPeerOptions {
   readonly onProtocolError?: (error: ProtocolError) => void;
   /** Told of a handler that threw something other than a ProtocolError (a bug). */
   readonly onHandlerError?: (error: unknown, type: string) => void;
+  /**
+   * Asked before a request's body is even checked: a refusal (say, server_busy) is answered at
+   * once, so shedding load costs as little as possible.
+   */
+  readonly admit?: (type: string) => ProtocolError | undefined;
+  /**
+   * Frames handled per turn of the event loop before the connection waits for the next turn
+   * (servers facing many clients: one pipelining client cannot delay the others by whole
+   * batches). Unset: no limit (in-process peers on a virtual clock stay deterministic).
+   */
+  readonly framesPerTurnMax?: number;
 }
 
 interface PendingRequest {
@@ -65,6 +76,8 @@ export interface PeerStats {
   protocolErrors: number;
 }
 
+/** Frames a held connection may still deliver (what its transport had read before the pause). */
+const HELD_FRAMES_MAX = 16_384;
 /** Rate-limit violations within one second after which the connection is closed. */
 const RATE_VIOLATIONS_MAX = 100;
 
@@ -86,6 +99,12 @@ export class RpcPeer<P extends ProtocolDefinition> {
   private rateViolations = 0;
   private violationsSinceMs = 0;
   private open = true;
+  /** While told to wait (server_busy): the timer that ends the wait, and the frames read meanwhile. */
+  private heldUntil: TimerId | undefined;
+  private readonly held: Uint8Array[] = [];
+  /** Frames read in this turn of the event loop, and whether the connection is waiting for the next turn. */
+  private turnFrames = 0;
+  private yielding = false;
   /** Set by close(): nothing more is sent, even before the transport reports the close. */
   private closing = false;
   private resolveClosed!: (value: { code: number; reason: string }) => void;
@@ -175,6 +194,44 @@ export class RpcPeer<P extends ProtocolDefinition> {
     this.sendEnvelope({ v: PROTOCOL_VERSION, kind: 'error', id, code: error.code, name: error.errorName, message: error.message.slice(0, 1024), ...retry });
   }
 
+  /**
+   * Answers a refusal. One that asks the peer to come back later (server_busy) is also enforced:
+   * this connection is not read for that long, so a flood costs one refusal per connection per
+   * wait instead of one per frame (its frames wait in its own socket, not in our memory).
+   */
+  private refuse(id: number, error: ProtocolError): void {
+    this.sendError(id, error);
+    if (error.retryAfterMs !== undefined && error.retryAfterMs > 0) this.holdFor(error.retryAfterMs);
+  }
+
+  private holdFor(ms: number): void {
+    if (this.heldUntil !== undefined) return;
+    this.yielding = false;
+    this.heldUntil = this.options.clock.setTimer(() => this.release(), ms);
+    this.connection.pause?.();
+  }
+
+  /** Stops reading after this turn's share of frames; the rest are read in a later turn. */
+  private yieldTurn(): void {
+    this.yielding = true;
+    this.connection.pause?.();
+    setImmediate(() => {
+      if (this.yielding) this.release();
+    });
+  }
+
+  private get isHolding(): boolean {
+    return this.heldUntil !== undefined || this.yielding;
+  }
+
+  private release(): void {
+    this.heldUntil = undefined;
+    this.yielding = false;
+    this.turnFrames = 0;
+    this.connection.resume?.();
+    while (this.held.length > 0 && !this.isHolding && this.open) this.receiveFrame(this.held.shift()!);
+  }
+
   /** Reports a frame-level error to the peer and closes: the stream cannot be trusted further. */
   private failConnection(error: ProtocolError, closeCode: number): void {
     this.sendError(null, error);
@@ -183,6 +240,15 @@ export class RpcPeer<P extends ProtocolDefinition> {
 
   private receiveFrame(frame: Uint8Array): void {
     if (!this.open) return;
+    const perTurn = this.options.framesPerTurnMax;
+    if (perTurn !== undefined && !this.isHolding && ++this.turnFrames > perTurn) this.yieldTurn();
+    if (perTurn !== undefined && this.turnFrames === 1) setImmediate(() => (this.turnFrames = 0));
+    if (this.isHolding) {
+      // Only what the transport had already read arrives while it is paused: a bounded few.
+      if (this.held.length >= HELD_FRAMES_MAX) return this.failConnection(ProtocolError.of('rate_limited', 'too many frames while told to wait'), CLOSE_CODES.rateLimited);
+      this.held.push(frame);
+      return;
+    }
     this.stats.framesIn += 1;
     const limited = this.bucket !== undefined && !this.bucket.take();
     const decoded = decodeUntrusted(frame);
@@ -250,6 +316,8 @@ export class RpcPeer<P extends ProtocolDefinition> {
     if (definition === undefined || handler === undefined) {
       return this.sendError(id, ProtocolError.of('unknown_type', `"${type}" is not a request of ${this.protocol.name}`));
     }
+    const refused = this.options.admit?.(type);
+    if (refused !== undefined) return this.refuse(id, refused);
     const checked = validate(definition.request, body, 'invalid_body');
     if (!checked.ok) return this.sendError(id, bigIntegerError(body) ?? checked.error);
     if (this.handling.size >= this.pendingRequestsMax) return this.sendError(id, ProtocolError.of('too_many_pending'));
@@ -260,7 +328,7 @@ export class RpcPeer<P extends ProtocolDefinition> {
       if (this.open) this.sendEnvelope({ v: PROTOCOL_VERSION, kind: 'response', id, body: response });
     } catch (error) {
       if (!this.open) return;
-      if (error instanceof ProtocolError) return this.sendError(id, error);
+      if (error instanceof ProtocolError) return this.refuse(id, error);
       this.options.onHandlerError?.(error, type);
       this.sendError(id, ProtocolError.of('internal'));
     } finally {
@@ -284,6 +352,8 @@ export class RpcPeer<P extends ProtocolDefinition> {
   private handleClose(code: number, reason: string): void {
     if (!this.open) return;
     this.open = false;
+    if (this.heldUntil !== undefined) this.options.clock.clearTimer(this.heldUntil);
+    this.held.length = 0;
     for (const [id, request] of this.pending) {
       this.options.clock.clearTimer(request.timer);
       request.reject(ProtocolError.of('connection_closed', `code ${code}${reason ? `: ${reason}` : ''}`));

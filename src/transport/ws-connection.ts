@@ -71,6 +71,14 @@ export class WsConnection implements Connection {
     return true;
   }
 
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(code: number, reason: string): void {
     if (this.closedWith !== undefined || this.localCloseCode !== undefined) return;
     this.localCloseCode = code;
