@@ -2,17 +2,20 @@
 // loopback, figures printed as one table per scenario and, as the last line, one JSON object
 // with every figure (bench/run.ts's convention). Exit status 1 when any goal failed.
 //
-//   node --import tsx scripts/reliability.ts [--quick] [--only kill9,fuzz,load,http] [--seed N]
+//   npm run reliability -- [--quick] [--only kill9,fuzz,load,http,daemon] [--seed N]
 //
 // Scenarios (scripts/reliability/*.ts): kill9 (acknowledged commands survive SIGKILL exactly
 // once), fuzz (a million malformed or mutated frames change nothing and crash nothing), load
 // (1,000 subscribed clients trading at a modest rate: no errors, flat memory), http (slowloris,
 // idle sockets, huge headers and bodies, connection caps and a bid flood, while a normal client
-// keeps being served). --quick is the CI size (test/reliability.test.ts).
+// keeps being served), daemon (real daemon, worker and exchange processes: the local API refuses
+// web pages, a stranger cannot open a peer session, a recording of the peer link holds no work).
+// --quick is the CI size (test/reliability.test.ts).
 import { createPrng } from '../src/random.js';
 import type { ScenarioContext } from './reliability/context.js';
 import { FUZZ_FULL, FUZZ_QUICK, runFuzz } from './reliability/fuzz.js';
 import { HTTP_FULL, HTTP_QUICK, runHttpAbuse } from './reliability/http-abuse.js';
+import { runDaemon } from './reliability/daemon.js';
 import { KILL9_FULL, KILL9_QUICK, runKill9 } from './reliability/kill9.js';
 import { LOAD_FULL, LOAD_QUICK, runLoad } from './reliability/load.js';
 import { failedGoals, formatTable, type ScenarioResult } from './reliability/report.js';
@@ -31,6 +34,7 @@ const SCENARIOS: ReadonlyArray<readonly [string, Scenario]> = [
   ['fuzz', (context) => runFuzz(context, context.quick ? FUZZ_QUICK : FUZZ_FULL)],
   ['load', (context) => runLoad(context, context.quick ? LOAD_QUICK : LOAD_FULL)],
   ['http', (context) => runHttpAbuse(context, context.quick ? HTTP_QUICK : HTTP_FULL)],
+  ['daemon', (context) => runDaemon(context)],
 ];
 
 function parseOptions(argv: readonly string[]): Options {

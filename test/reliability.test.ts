@@ -5,7 +5,8 @@
 // server_busy. Method: run the reliability suite at its CI size (`scripts/reliability.ts --quick`:
 // 10 kill points, 50,000 fuzzed frames, 100 clients for 5 s, the HTTP abuse in short form), each
 // scenario against a fresh `bitwrk exchange` on loopback, and assert the goals on the JSON object
-// it prints last. RELIABILITY_SEED=N repeats a run; the seed is in every failure message.
+// it prints last. The daemon scenario runs real `bitwrk daemon` and `bitwrk worker` processes
+// too. RELIABILITY_SEED=N repeats a run; the seed is in every failure message.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ interface SuiteResult {
   readonly fuzz: Figures;
   readonly load: Figures;
   readonly http: Figures;
+  readonly daemon: Figures;
   readonly failedGoals: string[];
 }
 
@@ -32,16 +34,16 @@ before(async () => {
   await new Promise((resolve) => child.once('exit', resolve));
   const last = output.trimEnd().split('\n').pop() ?? '';
   suite = JSON.parse(last) as SuiteResult;
-}, { timeout: 280_000 });
+}, { timeout: 400_000 });
 
 /** The figure, with the seed and the scenario's table in the message when it is not as expected. */
-function figure(scenario: 'kill9' | 'fuzz' | 'load' | 'http', name: string): number | boolean | string {
+function figure(scenario: 'kill9' | 'fuzz' | 'load' | 'http' | 'daemon', name: string): number | boolean | string {
   const figures = suite[scenario];
   assert.ok(figures !== undefined && !('harnessError' in figures), `${scenario} did not run (seed ${suite.seed}): ${JSON.stringify(figures)}`);
   return figures[name]!;
 }
 
-function expectFigure(scenario: 'kill9' | 'fuzz' | 'load' | 'http', name: string, expected: number | boolean): void {
+function expectFigure(scenario: 'kill9' | 'fuzz' | 'load' | 'http' | 'daemon', name: string, expected: number | boolean): void {
   assert.equal(figure(scenario, name), expected, `${scenario}.${name} (seed ${suite.seed}):\n${output}`);
 }
 
@@ -78,6 +80,16 @@ test('http: the normal client is served through every abuse below the connection
   expectFigure('http', 'd.oneAddressOpened', 64);
   expectFigure('http', 'crashes', 0);
   expectFigure('http', 'exitCode', 0);
+});
+
+test('daemon: web pages cannot drive the local API, a stranger cannot open a peer session, the wire holds no work', () => {
+  assert.equal(figure('daemon', 'api_attacks_refused'), '7/7');
+  expectFigure('daemon', 'buyer_mandates_after_attacks', 0);
+  expectFigure('daemon', 'purchase_ok', true);
+  expectFigure('daemon', 'work_slices_on_wire', 0);
+  expectFigure('daemon', 'result_on_wire', false);
+  expectFigure('daemon', 'stranger_hello_refused', 7003);
+  expectFigure('daemon', 'buyer_hello_accepted', true);
 });
 
 // Known to fail now and then on this 2-core machine, where the flood's generator, the exchange and
