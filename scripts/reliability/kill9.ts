@@ -294,9 +294,10 @@ async function drainAndCheckBalances(generator: Generator, exchange: ExchangePro
     const answers = await Promise.all(batch.map((tracked) => socket.request('account', { address: tracked.freshCredit!.participant })));
     answers.forEach((answer, index) => {
       const credit = batch[index]!.freshCredit!;
-      const available = answer.kind === 'response' ? (answer.body as { availableSats?: unknown }).availableSats : `${answer.kind}`;
+      const available = answer.kind === 'response' ? (answer.body as { availableSats?: unknown }).availableSats : `${answer.kind} ${answer.kind === 'error' ? answer.code : ''}`;
       if (available !== credit.amountSats) mismatches.push(`${credit.participant}: credited ${credit.amountSats}, account says ${String(available)}`);
     });
+    await sleep(300); // 500 queries per 300 ms: under the connection's 2,000 per second (§7)
   }
   socket.close();
   return { checked: credits.length, mismatches };

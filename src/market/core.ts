@@ -13,7 +13,7 @@ import type { TxDeadline } from './deadlines.js';
 import { Ledger } from './ledger.js';
 import type { Hold } from './ledger.js';
 import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
-import { OPEN_BIDS_PER_ARTICLE_MAX, PENDING_DEPOSITS_MAX, PENDING_PAYOUTS_MAX, REFERENCE_CHARS_MAX } from './limits.js';
+import { OPEN_BIDS_MAX, OPEN_BIDS_PER_ARTICLE_MAX, PENDING_DEPOSITS_MAX, PENDING_PAYOUTS_MAX, REFERENCE_CHARS_MAX } from './limits.js';
 import { feeFor, isSats } from './money.js';
 import { OrderBook } from './order-book.js';
 import type { BookEntry, Depth, LastTrade } from './order-book.js';
@@ -44,6 +44,8 @@ export interface MarketCoreOptions {
   readonly stepper?: StepperKind;
   /** Accounts the core keeps (default ACCOUNTS_MAX); smaller only in tests of the limit. */
   readonly accountsMax?: number;
+  /** Resting bids in all books (default OPEN_BIDS_MAX); smaller only in tests of the limit. */
+  readonly openBidsMax?: number;
 }
 
 export interface MarketCoreConfig {
@@ -105,6 +107,7 @@ export class MarketCore {
   private readonly txStepper;
   private readonly verifyReceipt: VerifyReceipt;
   private readonly accountsMax: number;
+  private readonly openBidsMax: number;
 
   constructor(options: MarketCoreOptions, config: MarketCoreConfig = {}) {
     const kind = options.stepper ?? 'compiled';
@@ -113,6 +116,8 @@ export class MarketCore {
     this.ledger = new Ledger(stepperOf(accountMachine, kind));
     this.verifyReceipt = options.verifyReceipt;
     this.accountsMax = options.accountsMax ?? ACCOUNTS_MAX;
+    this.openBidsMax = options.openBidsMax ?? OPEN_BIDS_MAX;
+    assert(this.openBidsMax >= 1 && this.openBidsMax <= OPEN_BIDS_MAX, 'openBidsMax');
     assert(this.accountsMax >= 1 && this.accountsMax <= ACCOUNTS_MAX, 'accountsMax');
     this.nowMs = config.startMs ?? 0;
     this.openBidsPerArticleMax = config.openBidsPerArticleMax ?? OPEN_BIDS_PER_ARTICLE_DEFAULT;
@@ -243,6 +248,7 @@ export class MarketCore {
     if (account?.state.value === 'frozen') return 'account_frozen';
     const open = article.openBids.get(command.participant) ?? 0;
     if (open >= this.openBidsPerArticleMax) return 'bid_limit_reached';
+    if (this.bids.size >= this.openBidsMax) return 'bid_book_full';
     if (command.side === 'BUY') {
       const costSats = priceSats + feeFor(priceSats, article.spec);
       if ((account?.state.context.availableSats ?? 0) < costSats) return 'insufficient_funds';

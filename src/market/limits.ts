@@ -15,6 +15,12 @@ export const OPEN_BIDS_PER_ARTICLE_MAX = 10_000;
 /** The core's default for that limit (a seller daemon keeps about one bid per idle worker). */
 export const OPEN_BIDS_PER_ARTICLE_DEFAULT = 1_000;
 
+/**
+ * Resting bids in all the books together. The open-bid limit bounds one participant, but keys are
+ * free: without this, fresh keys could fill the books until memory ran out (a resting bid costs a
+ * few KiB with its indexes). Past it a new bid is refused with bid_book_full.
+ */
+export const OPEN_BIDS_MAX = 500_000;
 /** Articles in the catalogue, and the sizes of their fields. */
 export const ARTICLES_MAX = 4_096;
 export const ARTICLE_ID_CHARS_MAX = 128;

@@ -10,7 +10,7 @@ import { articleProblem, copyArticle } from './articles.js';
 import type { ArticleSpec } from './articles.js';
 import type { MarketCommand } from './commands.js';
 import type { VerifyReceipt } from './core.js';
-import { ACCOUNTS_MAX, ARTICLES_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from './limits.js';
+import { ACCOUNTS_MAX, ARTICLES_MAX, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from './limits.js';
 import type { RejectionName } from './rejections.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
 import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
@@ -193,6 +193,7 @@ export class ReferenceMarket {
     if (account?.frozen === true) return 'account_frozen';
     const open = this.bids.filter((b) => b.participant === command.participant && b.article === command.article);
     if (open.length >= this.limit) return 'bid_limit_reached';
+    if (this.bids.length >= OPEN_BIDS_MAX) return 'bid_book_full';
     const feeSats = fee(price, article);
     if (command.side === 'BUY' && (account?.availableSats ?? 0) < price + feeSats) return 'insufficient_funds';
     account = account ?? this.accountOrNew(command.participant);

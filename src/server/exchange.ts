@@ -71,6 +71,8 @@ export interface ExchangeOptions {
   readonly onEvents?: (events: readonly CoreEvent[]) => void;
   /** Accounts the market keeps (default ACCOUNTS_MAX; smaller only to test the limit). */
   readonly accountsMax?: number;
+  /** Resting bids in all books (default OPEN_BIDS_MAX; smaller only to test the limit). */
+  readonly openBidsMax?: number;
   /** Signed commands between arrival and answer before new ones get `server_busy` (default COMMANDS_IN_FLIGHT_MAX). */
   readonly commandsInFlightMax?: number;
 }
@@ -422,7 +424,11 @@ export class Exchange {
 
   private newCore(state?: MarketState): MarketCore {
     const verifyReceipt = (buyer: string, hashHex: string, signature: string): boolean => this.verifier.verify(hashHex, buyer, signature);
-    const options = { verifyReceipt, ...(this.options.accountsMax === undefined ? {} : { accountsMax: this.options.accountsMax }) };
+    const options = {
+      verifyReceipt,
+      ...(this.options.accountsMax === undefined ? {} : { accountsMax: this.options.accountsMax }),
+      ...(this.options.openBidsMax === undefined ? {} : { openBidsMax: this.options.openBidsMax }),
+    };
     return state === undefined ? new MarketCore(options) : MarketCore.fromState(state, options);
   }
 

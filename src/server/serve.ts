@@ -42,7 +42,7 @@ export interface ExchangeServerOptions {
   /** Limits on TCP connections (defaults in src/transport/http-guard.ts). */
   readonly connections?: ConnectionGuardOptions;
   /** Further exchange settings (articles on an empty store, rates, limits, tick). */
-  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'version'>>;
+  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'openBidsMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'version'>>;
 }
 
 export interface RunningExchangeServer {

@@ -144,12 +144,15 @@ test('identity: 2001-2008 in the documented order', async () => {
   const once = signed.bid(alice);
   assert.equal((await ask(client, 'placeBid', once)).kind, 'response');
   expectError(await ask(client, 'placeBid', once), 2006, 'a replay');
+  // Rights come after the nonce: a non-admin's credit with a used nonce is 2006, with a fresh one 2008.
+  const reused = { participant: alice.address, amountSats: 5, address: alice.address, nonce: once.nonce as string };
+  expectError(await ask(client, 'credit', { ...reused, signature: sign(creditText(EXCHANGE_ID, reused), alice) }), 2006, 'a non-admin\'s credit with a used nonce');
   expectError(await ask(client, 'credit', signed.credit(alice, alice.address, 5)), 2008, 'an admin command from another key');
   assert.equal((await ask(client, 'credit', signed.credit(admin, alice.address, 5))).kind, 'response');
   client.close();
 });
 
-test('bids and the catalogue: 3001-3004, 3010-3013, 3020-3022', async () => {
+test('bids and the catalogue: 3001-3004, 3010-3014, 3020-3022', async () => {
   const { server, admin } = await start({ exchange: { identityRate: { perSecond: 100_000, burst: 100_000 } } });
   const client = await RawClient.connect(server.wsUrl);
   const alice = newIdentity();
@@ -165,7 +168,13 @@ test('bids and the catalogue: 3001-3004, 3010-3013, 3020-3022', async () => {
   for (let index = 0; index < 1000; index++) client.request(100_000 + index, 'placeBid', signed.bid(bob, { priceSats: 900_000 + index }));
   for (let index = 0; index < 1000; index++) assert.equal((await client.answer(100_000 + index)).kind, 'response');
   expectError(await ask(client, 'placeBid', signed.bid(bob, { priceSats: 999_999 })), 3013, 'bid 1001');
+  // One casing for sides: what a request says (`sell`) is what answers and pushes say.
+  assert.equal((await ask(client, 'subscribe', { topic: `participant:${alice.address}` })).kind, 'response');
   const placed = (await ask(client, 'placeBid', signed.bid(alice))).body as { bidId: string };
+  assert.equal(((await ask(client, 'bid', { bidId: placed.bidId })).body as { side: string }).side, 'sell');
+  await client.until(() => client.answers.some((answer) => answer.kind === 'push'), 5_000, 'the bidAccepted push');
+  const pushed = client.answers.find((answer) => answer.kind === 'push')!.body as { event: { type: string; side: string } };
+  assert.deepEqual([pushed.event.type, pushed.event.side], ['bidAccepted', 'sell']);
   expectError(await ask(client, 'withdrawBid', signed.withdraw(bob, placed.bidId)), 3022, 'someone else\'s bid');
   assert.equal((await ask(client, 'withdrawBid', signed.withdraw(alice, placed.bidId))).kind, 'response');
   expectError(await ask(client, 'withdrawBid', signed.withdraw(alice, placed.bidId)), 3021, 'withdrawn already');
@@ -176,6 +185,12 @@ test('bids and the catalogue: 3001-3004, 3010-3013, 3020-3022', async () => {
   for (let index = existing; index < ARTICLES_MAX; index++) assert.equal((await client.answer(200_000 + index)).kind, 'response');
   expectError(await ask(client, 'defineArticle', signed.article(admin, 'fill/one-too-many')), 3004, 'past the catalogue\'s limit');
   client.close();
+  // All books together hold a bounded number of resting bids (here 2): fresh keys cannot fill memory.
+  const { server: small } = await start({ exchange: { openBidsMax: 2 } });
+  const other = await RawClient.connect(small.wsUrl);
+  for (let index = 0; index < 2; index++) assert.equal((await ask(other, 'placeBid', signed.bid(newIdentity()))).kind, 'response');
+  expectError(await ask(other, 'placeBid', signed.bid(newIdentity())), 3014, 'a bid past the books\' limit');
+  other.close();
 });
 
 test('transactions: 4001-4009', async () => {
