@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
 import { createNonce } from '../crypto/nonce.js';
 import { signMessage } from '../crypto/signmessage.js';
+import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../server/protocol.js';
 import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../server/signed-commands.js';
@@ -16,6 +17,9 @@ import type { TxMessageType } from '../market/tx-messages.js';
 export interface ExchangeRequester {
   request<T extends RequestType<ExchangeProtocol>>(type: T, body: RequestBody<ExchangeProtocol, T>, options?: { timeoutMs?: number }): Promise<ResponseBody<ExchangeProtocol, T>>;
 }
+
+/** Tries of one signed command the exchange answers server_busy, each after a longer wait. */
+const BUSY_ATTEMPTS_MAX = 5;
 
 export class ExchangeClient {
   constructor(
@@ -40,29 +44,44 @@ export class ExchangeClient {
 
   placeBid(article: string, side: 'buy' | 'sell', priceSats: number) {
     const unsigned = { ...this.signer(), article, side, priceSats };
-    return this.requester.request('placeBid', { ...unsigned, signature: this.sign(placeBidText(this.exchangeId, unsigned)) });
+    return this.send('placeBid', { ...unsigned, signature: this.sign(placeBidText(this.exchangeId, unsigned)) });
   }
 
   withdrawBid(bidId: string) {
     const unsigned = { ...this.signer(), bidId };
-    return this.requester.request('withdrawBid', { ...unsigned, signature: this.sign(withdrawBidText(this.exchangeId, unsigned)) });
+    return this.send('withdrawBid', { ...unsigned, signature: this.sign(withdrawBidText(this.exchangeId, unsigned)) });
   }
 
   txMessage(txId: string, message: TxMessageType, fields: Record<string, string> = {}) {
     const unsigned = { ...this.signer(), txId, message, fields };
-    return this.requester.request('txMessage', { ...unsigned, signature: this.sign(txMessageText(this.exchangeId, unsigned)) });
+    return this.send('txMessage', { ...unsigned, signature: this.sign(txMessageText(this.exchangeId, unsigned)) });
   }
 
   /** Admin only: credits `participant` (the exchange checks that this client holds the admin key). */
   credit(participant: string, amountSats: number) {
     const unsigned = { ...this.signer(), participant, amountSats };
-    return this.requester.request('credit', { ...unsigned, signature: this.sign(creditText(this.exchangeId, unsigned)) });
+    return this.send('credit', { ...unsigned, signature: this.sign(creditText(this.exchangeId, unsigned)) });
   }
 
   /** Admin only: adds an article to the catalogue (articles never change once defined). */
   defineArticle(article: ArticleSpec) {
     const unsigned = { ...this.signer(), article };
-    return this.requester.request('defineArticle', { ...unsigned, signature: this.sign(defineArticleText(this.exchangeId, unsigned)) });
+    return this.send('defineArticle', { ...unsigned, signature: this.sign(defineArticleText(this.exchangeId, unsigned)) });
+  }
+
+  /**
+   * Sends a signed command; a server_busy answer (9002: not executed) is waited out as the
+   * exchange asks and the same signed bytes sent again, a few times, before it is given up.
+   */
+  private async send<T extends RequestType<ExchangeProtocol>>(type: T, body: RequestBody<ExchangeProtocol, T>): Promise<ResponseBody<ExchangeProtocol, T>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requester.request(type, body);
+      } catch (error) {
+        if (!(error instanceof ProtocolError) || error.errorName !== 'server_busy' || attempt >= BUSY_ATTEMPTS_MAX) throw error;
+        await new Promise<void>((resolve) => this.clock.setTimer(resolve, (error.retryAfterMs ?? 250) * attempt));
+      }
+    }
   }
 
   /** Signs a receipt: the buyer's Bitcoin signature over the hex hash of the encrypted result. */
