@@ -93,8 +93,9 @@ test('daemon: web pages cannot drive the local API, a stranger cannot open a pee
 });
 
 // Known to fail now and then on this 2-core machine, where the flood's generator, the exchange and
-// its verifier threads share the cores: under 30,000 bids/s one normal request in a few hundred
-// takes more than 5 s (the exchange's own event loop stalls at most about half a second). Kept
+// its verifier threads share the cores: under 30,000 bids/s about one normal request in 700 is a
+// WebSocket handshake that does not complete within 5 s (the generator's own event loop stays under
+// 50 ms, and /health probes sent at the same moment are answered). Cause not found yet; kept
 // visible as a todo, with its figures in docs/reliability.md.
 const FLOOD_GOALS = ['http.e.normalP99Ms', 'http.e.normalFailures'];
 

@@ -284,6 +284,7 @@ async function bidFlood(exchange: ExchangeProcess, report: Report, size: HttpAbu
     .set('e.acceptedWhileFloodingPerSecond', Math.round(acceptedWhileFlooding / ((floodEndMs - started) / 1000)))
     // The load generator's own event-loop delay: latencies far above it are the exchange's.
     .set('e.harnessLoopDelayP99Ms', round(harnessDelay.percentile(99) / 1e6))
+    .set('e.harnessLoopDelayMaxMs', round(harnessDelay.max / 1e6))
     .expect('e.floodAnsweredBusy', busy, '> 0', busy > 0)
     .expect('e.busyWithRetryAfterMs', busyWithRetryAfter, String(busy), busyWithRetryAfter === busy)
     // Measured from the generator's write: a connection told server_busy is not read until its

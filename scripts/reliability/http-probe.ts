@@ -101,7 +101,9 @@ export class NormalClient {
     const started = nowMs();
     let socket: RawSocket | undefined;
     try {
-      socket = await RawSocket.connect(this.wsUrl, { localAddress: '127.0.0.1', connectTimeoutMs: this.timeoutMs });
+      socket = await RawSocket.connect(this.wsUrl, { localAddress: '127.0.0.1', connectTimeoutMs: this.timeoutMs }).catch((error: unknown) => {
+        throw Object.assign(new Error('connect failed'), { code: `connect-${reasonOf(error)}` });
+      });
       const outcome = await Promise.race([socket.request('info', {}), sleep(this.timeoutMs).then(() => ({ kind: 'timeout' as const }))]);
       if (outcome.kind !== 'response') return this.reasons.add(`ws-${outcome.kind === 'error' ? outcome.code : outcome.kind}`);
       this.latencies.push(nowMs() - started);

@@ -31,7 +31,9 @@ export const KILL9_QUICK: Kill9Size = { killPoints: 10, participants: 24, connec
 const IDENTITY_RATE_PER_SECOND = 180;
 /** Tokens an idle identity may save up: well under the exchange's burst of 400. */
 const IDENTITY_BURST = 40;
-/** Commands in flight at once, below the exchange's 4096 before server_busy. */
+/** Commands in flight at once: above the exchange's limit of 1,024, so some are refused
+ * server_busy (no effect) and sent again, as a client would (the exchange reads that connection
+ * again only after retryAfterMs). */
 const WINDOW = 1500;
 const PARTICIPANT_CREDIT_SATS = 10_000_000_000;
 
