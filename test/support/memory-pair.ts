@@ -29,17 +29,22 @@ export function memoryPair<P extends ProtocolDefinition>(
   const connection = network.connect('client', 'server:1');
   if (connection === undefined || server === undefined) throw new Error('memory connect failed');
   const client = new RpcPeer(connection, protocol, options.clientHandlers ?? {}, { clock });
-  const flush = async (ms = 0): Promise<void> => {
-    // Alternate between the clock and the microtask queue until nothing is left to do.
-    const targetMs = clock.now() + ms;
-    for (let round = 0; round < 1000; round++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const due = clock.nextDueMs();
-      if (due === undefined || due > targetMs) break;
-      clock.advanceTo(due);
-    }
-    if (clock.now() < targetMs) clock.advanceTo(targetMs);
-    await new Promise((resolve) => setImmediate(resolve));
-  };
+  const flush = (ms = 0): Promise<void> => flushClock(clock, ms);
   return { clock, network, client, server, flush };
+}
+
+/**
+ * Moves `clock` forward by `ms`, alternating between its timers and the I/O and microtask queues
+ * (at most `rounds` times) so that everything due by then has run.
+ */
+export async function flushClock(clock: VirtualClock, ms: number, rounds = 1000): Promise<void> {
+  const targetMs = clock.now() + ms;
+  for (let round = 0; round < rounds; round++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const due = clock.nextDueMs();
+    if (due === undefined || due > targetMs) break;
+    clock.advanceTo(due);
+  }
+  if (clock.now() < targetMs) clock.advanceTo(targetMs);
+  await new Promise((resolve) => setImmediate(resolve));
 }

@@ -31,6 +31,7 @@ import {
 import { connectWebSocket } from '../../src/transport/ws-client.js';
 import { attachWebSocketServer } from '../../src/transport/ws-server.js';
 import { waitFor } from '../support/ws-server.js';
+import { flushClock } from '../support/memory-pair.js';
 
 const PROLOGUE = new TextEncoder().encode('bitwrk-peer/1');
 const PIECE = 65_535;
@@ -95,17 +96,7 @@ function memoryLink(seed = 1, latencyMs = { min: 1, max: 5 }) {
   network.listen('b:1', (connection) => (accepted = connection));
   const client = new Tap(network.connect('a', 'b:1')!);
   const server = new Tap(accepted!);
-  const flush = async (ms = 100): Promise<void> => {
-    const targetMs = clock.now() + ms;
-    for (let round = 0; round < 10_000; round++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const due = clock.nextDueMs();
-      if (due === undefined || due > targetMs) break;
-      clock.advanceTo(due);
-    }
-    if (clock.now() < targetMs) clock.advanceTo(targetMs);
-    await new Promise((resolve) => setImmediate(resolve));
-  };
+  const flush = (ms = 100): Promise<void> => flushClock(clock, ms, 10_000);
   return { clock, network, client, server, flush };
 }
 
