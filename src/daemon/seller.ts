@@ -34,6 +34,8 @@ export class Seller {
   private readonly helloNonces: NonceRegistry;
   /** Set when the daemon stops: no new sell bids. */
   private closing = false;
+  /** Set once saved trades are taken up: no offer before, or its trade id could repeat a saved one. */
+  private resumed = false;
 
   constructor(
     private readonly deps: TradeDeps,
@@ -54,12 +56,13 @@ export class Seller {
       if (actor.isFinal) this.actors.set(actor.tradeId, actor);
       else this.track(actor);
     }
+    this.resumed = true;
     await forgetOldTrades(this.actors, this.deps.store);
   }
 
   /** Places a sell bid for every idle worker a sell mandate covers. */
   offer(): void {
-    if (this.closing || this.deps.stopping.aborted || this.deps.link.client === undefined) return;
+    if (!this.resumed || this.closing || this.deps.stopping.aborted || this.deps.link.client === undefined) return;
     for (const worker of this.deps.workers.available()) {
       if (this.byWorker.has(worker.id) || this.lent.has(worker.id)) continue;
       const mandate = this.deps.mandates.find('sell', worker.article);
