@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import bitcoinMessage from 'bitcoinjs-message';
 
 const home = mkdtempSync(join(tmpdir(), 'bitwrk-cli-'));
@@ -46,4 +48,16 @@ test('key creates a private key file once; sign and verify round-trip with a Bit
   const signature = signed.stdout.trim();
   assert.ok(bitcoinMessage.verify(message, address, Buffer.from(signature, 'base64')));
   assert.deepEqual([bitwrk(['verify', address, signature, '--stdin'], message).code, bitwrk(['verify', address, signature, 'other']).code], [0, 1]);
+});
+
+test('bitwrk worker explains an unreachable daemon and exits 1 at once (B8)', async () => {
+  const free = createServer();
+  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+  const port = (free.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => free.close(() => resolve()));
+  for (const [url, why] of [[`http://127.0.0.1:${port}`, /nothing listens there \(is the daemon running\?\)/], ['http://127.0.0.1:1', /fetch refuses to connect to that port/]] as const) {
+    const result = spawnSync(process.execPath, ['bin/bitwrk.js', 'worker', 'hash', '--daemon', url, '--token', 'x'], { env: { ...process.env, BITWRK_HOME: home }, encoding: 'utf8', timeout: 20_000 }); // a hang is killed and fails below
+    assert.equal(result.status, 1, `${url}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`cannot register with the daemon at ${url.replace(/[.:/]/g, '\\$&')}: ${why.source}`));
+  }
 });

@@ -12,7 +12,11 @@ const REGISTER_TIMEOUT_MS = 10_000;
 function describeFetchError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === 'ECONNREFUSED') return 'nothing listens there (is the daemon running?)';
-  return cause?.message ?? (error as Error).message;
+  const message = cause?.message ?? (error as Error).message;
+  // fetch refuses the ports browsers block (1, 9, 25, 6000, …) with just "bad port".
+  if (message === 'bad port') return 'fetch refuses to connect to that port (one browsers block); give the daemon another --api-port';
+  if ((error as Error).name === 'TimeoutError') return `no answer within ${REGISTER_TIMEOUT_MS / 1000} s`;
+  return message;
 }
 
 /** Work larger than this is refused with 413 (the daemon sends at most one trade's work). */
