@@ -44,7 +44,10 @@ export class Seller {
   ) {
     this.receiver = cafsReceiver(deps.cafs);
     this.helloNonces = new NonceRegistry(deps.clock, HELLO_CLOCK_SKEW_MS);
-    deps.workers.onChange(() => this.offer());
+    deps.workers.onChange(() => {
+      this.withdrawForGoneWorkers();
+      this.offer();
+    });
     deps.mandates.onChange(() => this.offer());
   }
 
@@ -70,6 +73,18 @@ export class Seller {
       const tradeId = `s-${++this.counter}`;
       const input = { tradeId, article: worker.article, workerId: worker.id, priceSats: mandate.priceSats, mandateId: mandate.mandateId, nowMs: this.deps.clock.now() };
       this.track(new TradeActor('sell', tradeId, sellTradeMachine.compiled.initial(input), sellTradeMachine.compiled, this.save));
+    }
+  }
+
+  /**
+   * A worker that was unregistered cannot serve a buyer: the bid of a sale still waiting for one
+   * is withdrawn (a sale already matched runs on, and fails if the worker is needed and gone).
+   */
+  private withdrawForGoneWorkers(): void {
+    for (const [workerId, sell] of this.byWorker) {
+      if (this.deps.workers.get(workerId) !== undefined) continue;
+      if (sell.state.value !== 'bidding' && sell.state.value !== 'bidPlaced') continue;
+      this.withdraw(sell, `withdrawn: worker ${workerId} was removed`).catch((error: unknown) => this.deps.log(`sell ${sell.tradeId}: ${describe(error)}`));
     }
   }
 
