@@ -37,6 +37,8 @@ const SELLER_WAIT_MS = 10 * 60_000;
 export class Buyer {
   readonly actors = new Map<string, BuyActor>();
   private readonly permissions = new Map<string, BuyPermission>();
+  /** Mandates reserved by buys that have not placed their first bid, by trade id. */
+  private readonly reservations = new Map<string, string>();
   private readonly sessions = new Map<string, RpcPeer<PeerProtocol>>();
   private counter = 0;
 
@@ -94,6 +96,10 @@ export class Buyer {
       }
     } finally {
       this.permissions.delete(actor.tradeId);
+      // Ended (or stopped) without a bid: the mandate's trade was never spent.
+      const reserved = this.reservations.get(actor.tradeId);
+      if (reserved !== undefined) deps.mandates.release(reserved);
+      this.reservations.delete(actor.tradeId);
     }
     if (actor.isFinal) {
       this.closeSession(actor.tradeId);
@@ -148,7 +154,8 @@ export class Buyer {
       }
       const mandate = deps.mandates.find('buy', article);
       if (mandate !== undefined) {
-        await deps.mandates.use(mandate.mandateId);
+        deps.mandates.reserve(mandate.mandateId);
+        this.reservations.set(actor.tradeId, mandate.mandateId);
         await actor.send({ type: 'CLEARED', nowMs: this.now(), priceSats: mandate.priceSats, clearedBy: mandate.mandateId });
         return;
       }
@@ -200,12 +207,24 @@ export class Buyer {
     try {
       const placed = await deps.link.client.placeBid(article, 'buy', priceSats!);
       await actor.send({ type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId });
+      await this.useMandate(actor);
     } catch (error) {
       if (!isUncertain(error)) throw error;
       // The bid may have been placed without our hearing of it: withdraw bids no trade knows, then bid again.
       await pause(deps, RECONNECT_PAUSE_MS);
       await this.withdrawOrphans().catch(() => undefined);
     }
+  }
+
+  /**
+   * The first bid of a buy cleared by a mandate spends one of its trades (also after a restart,
+   * when the reservation is gone: the saved first bid of a resumed trade is its only record).
+   */
+  private async useMandate(actor: BuyActor): Promise<void> {
+    const { attempts, clearedBy } = actor.state.context;
+    if (attempts !== 1 || clearedBy === null || clearedBy === 'request' || clearedBy.startsWith('local:')) return;
+    this.reservations.delete(actor.tradeId);
+    await this.deps.mandates.use(clearedBy);
   }
 
   /** Withdraws our open buy bids that no live trade of this daemon holds. */

@@ -1,7 +1,8 @@
 // Mandates: the user's standing permission for the daemon to trade (reference §6.4). A mandate
 // names a side, an article and a price limit, and may be limited to a number of trades and an
 // expiry. No bid is placed without one, or without an explicit price on the buy request itself.
-// A buy mandate is used when it clears a buy; a sell mandate when a sell bid matches.
+// A buy mandate is reserved when it clears a buy and used when that buy places its first bid (a
+// purchase that never bids costs it nothing); a sell mandate is used when a sell bid matches.
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
@@ -35,6 +36,8 @@ export const MANDATES_MAX = 1000;
 
 export class Mandates {
   private readonly byId = new Map<string, Mandate>();
+  /** Trades of a mandate promised to buys that have not placed their bid yet (not saved). */
+  private readonly reserved = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private counter = 0;
 
@@ -91,12 +94,30 @@ export class Mandates {
   /** The oldest mandate that allows a trade on this side and article now. */
   find(side: 'buy' | 'sell', article: string): Mandate | undefined {
     this.dropSpent();
-    for (const mandate of this.byId.values()) if (mandate.side === side && mandate.article === article) return mandate;
+    for (const mandate of this.byId.values()) {
+      if (mandate.side !== side || mandate.article !== article) continue;
+      if (mandate.tradesLeft !== null && mandate.tradesLeft <= (this.reserved.get(mandate.mandateId) ?? 0)) continue;
+      return mandate;
+    }
     return undefined;
+  }
+
+  /** Promises one trade of a mandate to a buy that is about to bid ({@link use} or {@link release} it). */
+  reserve(mandateId: string): void {
+    this.reserved.set(mandateId, (this.reserved.get(mandateId) ?? 0) + 1);
+  }
+
+  /** The buy a trade was reserved for ended without a bid: the trade is free again. */
+  release(mandateId: string): void {
+    const count = (this.reserved.get(mandateId) ?? 0) - 1;
+    if (count > 0) this.reserved.set(mandateId, count);
+    else this.reserved.delete(mandateId);
+    this.changed();
   }
 
   /** Spends one trade of a mandate (gone mandates are fine: the trade was already allowed). */
   async use(mandateId: string): Promise<void> {
+    if (this.reserved.has(mandateId)) this.release(mandateId);
     const mandate = this.byId.get(mandateId);
     if (mandate === undefined || mandate.tradesLeft === null) return;
     const next = { ...mandate, tradesLeft: mandate.tradesLeft - 1 };
