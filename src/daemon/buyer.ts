@@ -156,7 +156,9 @@ export class Buyer {
       if (mandate !== undefined) {
         deps.mandates.reserve(mandate.mandateId);
         this.reservations.set(actor.tradeId, mandate.mandateId);
-        await actor.send({ type: 'CLEARED', nowMs: this.now(), priceSats: mandate.priceSats, clearedBy: mandate.mandateId });
+        // The request's own price, when given, caps the mandate's: the caller asked for no more.
+        const priceSats = Math.min(mandate.priceSats, permission.priceSats ?? mandate.priceSats);
+        await actor.send({ type: 'CLEARED', nowMs: this.now(), priceSats, clearedBy: mandate.mandateId });
         return;
       }
       if (permission.priceSats !== undefined) {

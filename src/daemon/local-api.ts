@@ -13,7 +13,8 @@ import { MONEY_SATS_MAX } from '../market/limits.js';
 import type { BuyActor } from './buyer.js';
 import type { Daemon } from './daemon.js';
 import { checkAccess, type AccessPolicy } from './api-access.js';
-import { MANDATES_MAX, mandateRequest } from './mandates.js';
+import { MANDATES_MAX, mandateRequest, type MandateRequest } from './mandates.js';
+import { ProtocolError } from '../transport/errors.js';
 import { WORKERS_MAX, workerRegistration } from './workers.js';
 
 /** Largest work a program may post (CAFS would take more; this is what one trade should carry). */
@@ -41,7 +42,27 @@ function send(response: ServerResponse, status: number, body: unknown): void {
 
 function fail(response: ServerResponse, error: unknown): void {
   if (error instanceof HttpError) return send(response, error.status, { error: { name: error.errorName, message: error.message } });
+  // The exchange went away while it was asked: say so, as the up-front check would have.
+  if (error instanceof ProtocolError && UNREACHABLE_ERRORS.has(error.errorName)) return send(response, 503, { error: { name: 'exchange_unreachable', message: `the exchange did not answer: ${error.message}` } });
   send(response, 500, { error: { name: 'internal', message: (error as Error).message } });
+}
+
+/** Transport errors that mean "no answer from the exchange", not "the exchange said no". */
+const UNREACHABLE_ERRORS = new Set(['request_timeout', 'connection_closed', 'server_busy']);
+
+/** Refuses at once, without waiting for a reconnect, what needs the exchange while it is down. */
+function requireExchange(daemon: Daemon): void {
+  const state = daemon.link.connection.state;
+  if (state !== 'open') throw new HttpError(503, 'exchange_unreachable', `the exchange at ${daemon.options.exchangeUrl} is unreachable (${state}); trades carry on when it is back`);
+}
+
+/** A mandate the exchange would refuse every bid of is refused here, with the article's bounds. */
+function checkMandate(daemon: Daemon, request: MandateRequest): void {
+  const spec = daemon.link.info.articles.find((article) => article.articleId === request.article);
+  if (spec === undefined) throw new HttpError(404, 'article_unknown', `the exchange does not trade ${request.article}`);
+  if (request.priceSats < spec.priceSatsMin || request.priceSats > spec.priceSatsMax) {
+    throw new HttpError(400, 'price_out_of_range', `a price for ${request.article} is between ${spec.priceSatsMin} and ${spec.priceSatsMax} sat, got ${request.priceSats}`);
+  }
 }
 
 /** A single query parameter (repeats are refused: which one would count?). */
@@ -124,7 +145,10 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
   app.get('/ui/:name', route((request, response) => sendPageFile(response, request.params['name'] ?? '')));
   app.get('/id', route((_request, response) => void response.writeHead(200, { 'content-type': 'text/plain' }).end('BitWrk daemon')));
   app.get('/info', route((_request, response) => send(response, 200, daemon.info())));
-  app.get('/account', route(async (_request, response) => send(response, 200, await daemon.link.connection.request('account', { address: daemon.identity.address }))));
+  app.get('/account', route(async (_request, response) => {
+    requireExchange(daemon);
+    send(response, 200, await daemon.link.connection.request('account', { address: daemon.identity.address }));
+  }));
 
   app.post('/buy/*', route(async (request, response) => buy(daemon, request, response)));
   app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map(tradeView))));
@@ -142,7 +166,9 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
 
   app.get('/mandates', route((_request, response) => send(response, 200, daemon.mandates.list())));
   app.post('/mandates', route(async (request, response) => {
-    const mandate = await daemon.mandates.add(await parseBody(request, mandateRequest));
+    const body = await parseBody(request, mandateRequest);
+    checkMandate(daemon, body);
+    const mandate = await daemon.mandates.add(body);
     if (mandate === 'full') throw new HttpError(429, 'too_many_mandates', `this daemon keeps at most ${MANDATES_MAX} mandates; revoke some first`);
     send(response, 201, mandate);
   }));
@@ -197,6 +223,9 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
   if (asynchronous !== undefined && asynchronous !== '1') throw new HttpError(400, 'invalid_query', 'query parameter "async" must be 1');
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > WORK_BYTES_MAX) throw new HttpError(413, 'body_too_large', `work is limited to ${WORK_BYTES_MAX} bytes`);
+  if (request.headers['content-length'] === '0') throw new HttpError(400, 'empty_work', 'the work is empty: send it as the request body');
+  // A worker of this daemon can take it without the exchange; anything else would wait for it.
+  if (daemon.workers.available(article).length === 0) requireExchange(daemon);
   let size = 0;
   async function* limited(): AsyncGenerator<Uint8Array> {
     for await (const part of request as AsyncIterable<Buffer>) {
@@ -206,6 +235,7 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
     }
   }
   const work = await importFile(daemon.cafs, limited());
+  if (work.size === 0) throw new HttpError(400, 'empty_work', 'the work is empty: send it as the request body');
   const actor = await daemon.buyer.buy(article, work, {
     ...(priceSats === undefined ? {} : { priceSats }),
     ...(waitSeconds === undefined ? {} : { waitMs: waitSeconds * 1000 }),

@@ -64,7 +64,7 @@ test('a web page cannot drive a running daemon: cross-origin, rebinding, no toke
     const url = daemon.apiUrl;
     const host = new URL(url).host;
     const auth = `Bearer ${daemon.apiToken}`;
-    const mandate = JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 100_000_000 });
+    const mandate = JSON.stringify({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1_000_000 });
     const worker = JSON.stringify({ id: 'evil', article: TEST_HASH_ARTICLE, pushUrl: 'http://evil.example/work' });
     const attacks: Array<[string, string, string, Record<string, string>, string | undefined, number]> = [
       ['an unlimited mandate from evil.example (text/plain, a "simple" request)', 'POST', '/mandates', { origin: 'http://evil.example', 'content-type': 'text/plain' }, mandate, 403],

@@ -61,14 +61,14 @@ async function refresh() {
   try {
     const [info, account, trades, workers, mandates] = await Promise.all([
       api('/info'),
-      api('/account').catch(() => undefined),
+      api('/account').catch((error) => ({ problem: error.message })),
       api('/trades'),
       api('/workers'),
       api('/mandates'),
     ]);
     showProblem(undefined);
     document.getElementById('identity').textContent = `${info.address} on ${info.network} · exchange ${info.exchangeUrl} (${info.exchangeState}) · buyers reach it at ${info.peerUrl}`;
-    document.getElementById('account').textContent = account === undefined ? 'account: unknown' : `account: ${account.availableSats} sat available, ${account.heldSats} sat held`;
+    document.getElementById('account').textContent = account.problem !== undefined ? `account: unknown (${account.problem})` : `account: ${account.availableSats} sat available, ${account.heldSats} sat held`;
     for (const select of document.querySelectorAll('select[name=article]')) {
       if (select.options.length > 0) continue;
       for (const article of info.articles) select.add(new Option(article, article));

@@ -1,0 +1,80 @@
+// Goal: the local API answers what a user asks at once and truthfully: 503 while the exchange is
+// unreachable (B11) instead of blocking; 400 for empty work; 404/400 for a mandate on an article
+// the exchange does not trade or at a price it would refuse; and an explicit ?price= caps a
+// mandate's price. Method: a real exchange and daemon on a virtual clock (support/daemons.ts),
+// requests over real HTTP; the exchange is stopped to make it unreachable.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { auth, settle, startMarket, TEST_HASH_ARTICLE } from '../support/daemons.js';
+
+const json = { 'content-type': 'application/json' };
+
+test('empty work is refused with 400 and starts no trade', async () => {
+  const market = await startMarket();
+  try {
+    const buyer = await market.daemon('buyer');
+    const empty = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000`, { method: 'POST', body: '', headers: auth(buyer) });
+    assert.equal(empty.status, 400);
+    assert.equal(((await empty.json()) as { error: { name: string } }).error.name, 'empty_work');
+    assert.equal(buyer.trades().length, 0);
+  } finally {
+    await market.stop();
+  }
+});
+
+test('a mandate must name an article the exchange trades, at a price within its bounds', async () => {
+  const market = await startMarket();
+  try {
+    const daemon = await market.daemon('user');
+    const post = (body: object) => fetch(`${daemon.apiUrl}/mandates`, { method: 'POST', body: JSON.stringify(body), headers: { ...json, ...auth(daemon) } });
+    const unknown = await post({ side: 'buy', article: 'net.bitwrk/nothing/0', priceSats: 1000 });
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { error: { name: string } }).error.name, 'article_unknown');
+    const tooDear = await post({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 2_000_000 });
+    assert.equal(tooDear.status, 400);
+    assert.match(((await tooDear.json()) as { error: { message: string } }).error.message, /between \d+ and 1000000 sat, got 2000000/);
+    assert.deepEqual(daemon.mandates.list(), []);
+    assert.equal((await post({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1_000_000 })).status, 201);
+  } finally {
+    await market.stop();
+  }
+});
+
+test('an explicit ?price= caps the mandate that clears the purchase', async () => {
+  const market = await startMarket();
+  try {
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1200 });
+    const started = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000&async=1`, { method: 'POST', body: 'work', headers: auth(buyer) });
+    assert.equal(started.status, 202);
+    await settle(market.clock, () => buyer.trades().some((trade) => trade.state.value === 'bidPlaced'), { what: 'the bid' });
+    const bids = market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 20)!.bids;
+    assert.deepEqual(bids.map((level) => level.priceSats), [1000], 'the bid is at the request\'s price, not the mandate\'s 1200');
+  } finally {
+    await market.stop();
+  }
+});
+
+test('while the exchange is unreachable the API says so at once (503), and recovers with it', async () => {
+  const market = await startMarket();
+  try {
+    const buyer = await market.daemon('buyer');
+    assert.equal((await fetch(`${buyer.apiUrl}/account`)).status, 200);
+    await market.exchange.stop();
+    await settle(market.clock, () => buyer.info().exchangeState !== 'open', { what: 'the daemon noticing' });
+    // The clock does not move while these are answered: an answer that waited for a timeout or a
+    // reconnect would never come, and the test would fail on its own timeout.
+    const account = await fetch(`${buyer.apiUrl}/account`);
+    assert.equal(account.status, 503);
+    assert.equal(((await account.json()) as { error: { name: string } }).error.name, 'exchange_unreachable');
+    const purchase = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000`, { method: 'POST', body: 'work', headers: auth(buyer) });
+    assert.equal(purchase.status, 503);
+    assert.equal(buyer.trades().length, 0, 'no trade started');
+    await market.restartExchange();
+    await settle(market.clock, () => buyer.info().exchangeState === 'open', { stepMs: 1000, what: 'the daemon reconnecting' });
+    assert.equal((await fetch(`${buyer.apiUrl}/account`)).status, 200);
+  } finally {
+    await market.stop();
+  }
+});
