@@ -147,6 +147,7 @@ export class Buyer {
     }
     const deadlineMs = this.now() + (permission.waitMs ?? 0);
     for (;;) {
+      if (actor.isFinal) return; // cancelled while it waited
       const workerId = await this.seller.lendWorker(article);
       if (workerId !== undefined) {
         await actor.send({ type: 'LOCAL', nowMs: this.now(), workerId });
@@ -169,22 +170,27 @@ export class Buyer {
         await actor.send({ type: 'CANCEL', nowMs: this.now(), reason: `no permission to buy ${article}: create a buy mandate (POST /mandates) or give a price (?price=)` });
         return;
       }
-      await this.nextChange(deadlineMs - this.now());
+      await this.nextChange(actor, deadlineMs - this.now());
     }
   }
 
-  /** Resolves when mandates or workers change, or after `ms`. */
-  private nextChange(ms: number): Promise<void> {
+  /** Resolves when mandates or workers change, the trade ends (cancelled), the daemon stops, or after `ms`. */
+  private nextChange(actor: BuyActor, ms: number): Promise<void> {
     const { deps } = this;
     return new Promise((resolve) => {
       const done = (): void => {
         stopMandates();
         stopWorkers();
+        ended.abort();
+        deps.stopping.removeEventListener('abort', done);
         deps.clock.clearTimer(timer);
         resolve();
       };
       const stopMandates = deps.mandates.onChange(done);
       const stopWorkers = deps.workers.onChange(done);
+      const ended = new AbortController();
+      actor.until(() => actor.isFinal, ended.signal).then(done, () => undefined);
+      deps.stopping.addEventListener('abort', done);
       const timer = deps.clock.setTimer(done, ms);
     });
   }
@@ -216,6 +222,28 @@ export class Buyer {
       await pause(deps, RECONNECT_PAUSE_MS);
       await this.withdrawOrphans().catch(() => undefined);
     }
+  }
+
+  /**
+   * Cancels a purchase at the user's request while no transaction binds it: before its bid, or
+   * while the bid rests (it is withdrawn first, which releases the held money). Resolves with
+   * undefined when cancelled, or with why it cannot be (ended, matched, running locally).
+   */
+  async cancel(tradeId: string): Promise<string | undefined> {
+    const actor = this.actors.get(tradeId);
+    if (actor === undefined) return `no purchase ${tradeId}`;
+    const reason = 'cancelled by the user';
+    // A bid on its way is withdrawn as soon as it is placed (one round trip to the exchange).
+    const { value, context } = await actor.until((state) => state.value !== 'bidding', this.deps.stopping).catch(() => actor.state);
+    if (value === 'clearance') return (await actor.send({ type: 'CANCEL', nowMs: this.now(), reason })) ? undefined : `${tradeId} has moved on; try again`;
+    if (actor.isFinal) return `${tradeId} has ended (${value})`;
+    if (value !== 'bidPlaced' || context.bidId === null) return `${tradeId} is ${value}: ${value === 'local' ? 'a worker of this daemon is running it' : `transaction ${context.txId} is under way; it ends by its deadline`}`;
+    try {
+      await this.deps.link.client.withdrawBid(context.bidId);
+    } catch (error) {
+      return `the bid ${context.bidId} could not be withdrawn (${describe(error)}): it may have matched; look at the trade again`;
+    }
+    return (await actor.send({ type: 'CANCEL', nowMs: this.now(), reason })) ? undefined : `${tradeId} has moved on; look at the trade again`;
   }
 
   /**

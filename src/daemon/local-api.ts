@@ -153,6 +153,13 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
   app.post('/buy/*', route(async (request, response) => buy(daemon, request, response)));
   app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map(tradeView))));
   app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(tradeOf(daemon, request)))));
+  app.delete('/trades/:id', route(async (request, response) => {
+    const actor = tradeOf(daemon, request);
+    if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale: remove its worker (DELETE /workers/ID) to withdraw it`);
+    const refusal = await daemon.buyer.cancel(actor.tradeId);
+    if (refusal !== undefined) throw new HttpError(409, 'not_cancellable', refusal);
+    send(response, 200, tradeView(actor));
+  }));
   app.get('/trades/:id/result', route(async (request, response) => {
     const actor = tradeOf(daemon, request);
     if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale; results belong to buys`);

@@ -5,7 +5,7 @@
 // requests over real HTTP; the exchange is stopped to make it unreachable.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auth, settle, startMarket, TEST_HASH_ARTICLE } from '../support/daemons.js';
+import { auth, balance, settle, startMarket, TEST_HASH_ARTICLE } from '../support/daemons.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -74,6 +74,38 @@ test('while the exchange is unreachable the API says so at once (503), and recov
     await market.restartExchange();
     await settle(market.clock, () => buyer.info().exchangeState === 'open', { stepMs: 1000, what: 'the daemon reconnecting' });
     assert.equal((await fetch(`${buyer.apiUrl}/account`)).status, 200);
+  } finally {
+    await market.stop();
+  }
+});
+
+test('DELETE /trades/ID cancels a purchase before or while its bid rests, and says why not later', async () => {
+  const market = await startMarket();
+  try {
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    // Waiting for permission (no mandate, no price): cancelled at once.
+    const waiting = (await (await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?wait=600&async=1`, { method: 'POST', body: 'work', headers: auth(buyer) })).json()) as { tradeId: string };
+    const cancelledWaiting = await fetch(`${buyer.apiUrl}/trades/${waiting.tradeId}`, { method: 'DELETE', headers: auth(buyer) });
+    assert.equal(cancelledWaiting.status, 200, await cancelledWaiting.clone().text());
+    assert.deepEqual(((await cancelledWaiting.json()) as { state: string; error: string }).error, 'cancelled by the user');
+    // With its bid on the book: the bid is withdrawn and the money released.
+    const bidding = (await (await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000&async=1`, { method: 'POST', body: 'work', headers: auth(buyer) })).json()) as { tradeId: string };
+    await settle(market.clock, () => buyer.trades().some((trade) => trade.tradeId === bidding.tradeId && trade.state.value === 'bidPlaced'), { what: 'the bid' });
+    assert.ok((await balance(market, buyer.identity.address)).heldSats > 0, 'the bid holds money');
+    const cancelled = await fetch(`${buyer.apiUrl}/trades/${bidding.tradeId}`, { method: 'DELETE', headers: auth(buyer) });
+    assert.equal(cancelled.status, 200, await cancelled.clone().text());
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000, heldSats: 0 });
+    assert.equal(market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 20)!.bids.length, 0);
+    const result = await fetch(`${buyer.apiUrl}/trades/${bidding.tradeId}/result`);
+    assert.equal(result.status, 502);
+    assert.match(await result.text(), /cancelled by the user/);
+    // Once ended it cannot be cancelled again; a sale is not a purchase; an unknown id is 404.
+    const again = await fetch(`${buyer.apiUrl}/trades/${bidding.tradeId}`, { method: 'DELETE', headers: auth(buyer) });
+    assert.equal(again.status, 409);
+    assert.match(await again.text(), /has ended \(failed\)/);
+    assert.equal((await fetch(`${buyer.apiUrl}/trades/b-99`, { method: 'DELETE', headers: auth(buyer) })).status, 404);
+    assert.equal((await fetch(`${buyer.apiUrl}/trades/${bidding.tradeId}`, { method: 'DELETE' })).status, 401, 'a change needs the token');
   } finally {
     await market.stop();
   }
