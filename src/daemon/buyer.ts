@@ -284,7 +284,7 @@ export class Buyer {
       deps.stopping,
     );
     if (outcome.kind === 'matched') {
-      await actor.send({ type: 'MATCHED', nowMs: this.now(), txId: outcome.txId, buyerSecret: randomHex(deps, 32) });
+      await actor.send({ type: 'MATCHED', nowMs: this.now(), txId: outcome.txId, buyerSecret: randomHex(deps, 32), deal: outcome.deal });
     } else {
       await actor.send({ type: 'BID_ENDED', nowMs: this.now(), reason: `no seller took the bid (${actor.state.context.attempts} bids placed)` });
     }

@@ -6,6 +6,7 @@ import type { Clock, TimerId } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
 import type { Prng } from '../random.js';
 import type { CoreEvent } from '../market/commands.js';
+import type { Deal } from '../machines/trade.js';
 import { exchangeProtocol, type ExchangeProtocol } from '../server/protocol.js';
 import { ReconnectingClient, type ClientState } from '../transport/client.js';
 import { ProtocolError } from '../transport/errors.js';
@@ -22,7 +23,7 @@ export const POLL_INTERVAL_MS = 5_000;
 /** The outcome of a bid, as far as this participant can tell. */
 export type BidOutcome =
   | { readonly kind: 'open' }
-  | { readonly kind: 'matched'; readonly txId: string; readonly counterparty: string }
+  | { readonly kind: 'matched'; readonly txId: string; readonly counterparty: string; readonly deal: Deal }
   | { readonly kind: 'ended' };
 
 export interface RetiredTx {
@@ -186,8 +187,9 @@ export class ExchangeLink {
     const view = await this.connection.request('participant', { address: this.address });
     if (view.bids.some((bid) => bid.bidId === bidId)) return { kind: 'open' };
     for (const tx of view.transactions) {
-      if (tx['buyBidId'] === bidId) return { kind: 'matched', txId: tx.txId, counterparty: String(tx['seller']) };
-      if (tx['sellBidId'] === bidId) return { kind: 'matched', txId: tx.txId, counterparty: String(tx['buyer']) };
+      const deal = { priceSats: Number(tx['priceSats']), feeSats: Number(tx['feeSats']) };
+      if (tx['buyBidId'] === bidId) return { kind: 'matched', txId: tx.txId, counterparty: String(tx['seller']), deal };
+      if (tx['sellBidId'] === bidId) return { kind: 'matched', txId: tx.txId, counterparty: String(tx['buyer']), deal };
     }
     return { kind: 'ended' };
   }

@@ -113,7 +113,8 @@ async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: 
 const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers']);
 
 function tradeView(actor: BuyActor | { side: string; tradeId: string; state: { value: string; context: object } }): Record<string, unknown> {
-  return { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, ...actor.state.context };
+  // `deal` is null until matched (and in trades saved before it existed).
+  return { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, deal: null, ...actor.state.context };
 }
 
 /** The API; `access` gives the policy once the server listens (its port is known then). */

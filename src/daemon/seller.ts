@@ -195,7 +195,7 @@ export class Seller {
         if (actor.state.value !== 'bidPlaced') return; // withdrawn for a local buy meanwhile
         if (outcome.kind === 'matched') {
           this.byTx.set(outcome.txId, actor);
-          await actor.send({ type: 'MATCHED', nowMs: nowMs(), txId: outcome.txId, buyer: outcome.counterparty });
+          await actor.send({ type: 'MATCHED', nowMs: nowMs(), txId: outcome.txId, buyer: outcome.counterparty, deal: outcome.deal });
           await deps.mandates.use(context.mandateId);
         } else {
           await actor.send({ type: 'BID_ENDED', nowMs: nowMs(), reason: 'the bid ended unmatched' });

@@ -46,7 +46,15 @@ export interface BuyContext {
   readonly encryptedFileKey: string | null;
   readonly resultKey: string | null;
   readonly resultFileKey: string | null;
+  /** The matched transaction's price and fee (what the buyer pays, both held at the match). */
+  readonly deal: Deal | null;
   readonly error: string | null;
+}
+
+/** What a transaction costs: the buyer pays price + fee, the seller earns the price. */
+export interface Deal {
+  readonly priceSats: number;
+  readonly feeSats: number;
 }
 
 export interface BuyInput {
@@ -64,7 +72,7 @@ export type BuyEvent =
   | ({ readonly type: 'LOCAL'; readonly workerId: string } & Timed)
   | ({ readonly type: 'BID_PLACED'; readonly bidId: string } & Timed)
   | ({ readonly type: 'BID_ENDED'; readonly reason: string } & Timed)
-  | ({ readonly type: 'MATCHED'; readonly txId: string; readonly buyerSecret: string } & Timed)
+  | ({ readonly type: 'MATCHED'; readonly txId: string; readonly buyerSecret: string; readonly deal?: Deal } & Timed)
   | ({ readonly type: 'SELLER_READY'; readonly workerUrl: string } & Timed)
   | ({ readonly type: 'RESULT_RECEIVED'; readonly encryptedFileKey: string } & Timed)
   | ({ readonly type: 'KEY'; readonly resultKey: string } & Timed)
@@ -85,6 +93,7 @@ const freshAttempt = (c: BuyContext, e: BuyEvent): BuyContext => ({
   workerUrl: null,
   encryptedFileKey: null,
   resultKey: null,
+  deal: null,
   error: 'reason' in e ? e.reason : c.error,
 });
 
@@ -109,6 +118,7 @@ export const buyTradeMachine = defineFlatMachine({
     encryptedFileKey: null,
     resultKey: null,
     resultFileKey: null,
+    deal: null,
     error: null,
   }),
   guards: {
@@ -121,7 +131,7 @@ export const buyTradeMachine = defineFlatMachine({
     placed: (c: BuyContext, e: BuyEvent) =>
       e.type === 'BID_PLACED' ? { ...touch(c, e), bidId: e.bidId, attempts: c.attempts + 1 } : c,
     matched: (c: BuyContext, e: BuyEvent) =>
-      e.type === 'MATCHED' ? { ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret } : c,
+      e.type === 'MATCHED' ? { ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret, deal: e.deal ?? null } : c,
     sellerReady: (c: BuyContext, e: BuyEvent) => (e.type === 'SELLER_READY' ? { ...touch(c, e), workerUrl: e.workerUrl } : c),
     received: (c: BuyContext, e: BuyEvent) =>
       e.type === 'RESULT_RECEIVED' ? { ...touch(c, e), encryptedFileKey: e.encryptedFileKey } : c,
@@ -222,6 +232,8 @@ export interface SellContext {
   readonly encryptedFileKey: string | null;
   readonly resultKey: string | null;
   readonly receipt: string | null;
+  /** The matched transaction's price (what this sale earns) and the buyer's fee. */
+  readonly deal: Deal | null;
   readonly error: string | null;
 }
 
@@ -237,7 +249,7 @@ export interface SellInput {
 export type SellEvent =
   | ({ readonly type: 'BID_PLACED'; readonly bidId: string } & Timed)
   | ({ readonly type: 'BID_ENDED'; readonly reason: string } & Timed)
-  | ({ readonly type: 'MATCHED'; readonly txId: string; readonly buyer: string } & Timed)
+  | ({ readonly type: 'MATCHED'; readonly txId: string; readonly buyer: string; readonly deal?: Deal } & Timed)
   | ({ readonly type: 'WORK_RECEIVED'; readonly workFileKey: string; readonly buyerSecret: string } & Timed)
   | ({ readonly type: 'RESULT_READY'; readonly encryptedFileKey: string; readonly resultKey: string } & Timed)
   | ({ readonly type: 'RECEIPT'; readonly receipt: string } & Timed)
@@ -265,12 +277,13 @@ export const sellTradeMachine = defineFlatMachine({
     encryptedFileKey: null,
     resultKey: null,
     receipt: null,
+    deal: null,
     error: null,
   }),
   guards: {},
   updates: {
     placed: (c: SellContext, e: SellEvent) => (e.type === 'BID_PLACED' ? { ...touch(c, e), bidId: e.bidId } : c),
-    matched: (c: SellContext, e: SellEvent) => (e.type === 'MATCHED' ? { ...touch(c, e), txId: e.txId, buyer: e.buyer } : c),
+    matched: (c: SellContext, e: SellEvent) => (e.type === 'MATCHED' ? { ...touch(c, e), txId: e.txId, buyer: e.buyer, deal: e.deal ?? null } : c),
     work: (c: SellContext, e: SellEvent) =>
       e.type === 'WORK_RECEIVED' ? { ...touch(c, e), workFileKey: e.workFileKey, buyerSecret: e.buyerSecret } : c,
     result: (c: SellContext, e: SellEvent) =>

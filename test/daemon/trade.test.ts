@@ -33,6 +33,12 @@ test('a buy through a mandate trades with a seller daemon, and balances are exac
   const tradeId = response!.headers.get('x-bitwrk-trade')!;
   const trade = (await (await fetch(`${buyer.apiUrl}/trades/${tradeId}`)).json()) as Record<string, unknown>;
   assert.equal(trade['state'], 'done');
+  // The trade shows what it paid: the transaction's price (the resting sell's 1000, below the
+  // mandate's limit of 1200) and the fee; the sale shows the same deal.
+  assert.equal(trade['priceSats'], 1200, 'the bid\'s limit');
+  assert.deepEqual(trade['deal'], { priceSats: 1000, feeSats: 30 });
+  const sale = ((await (await fetch(`${seller.apiUrl}/trades`)).json()) as Array<Record<string, unknown>>).find((entry) => entry['txId'] === trade['txId']);
+  assert.deepEqual(sale?.['deal'], { priceSats: 1000, feeSats: 30 });
 
   await settle(market.clock, () => market.exchange.exchange.core.exportState().transactions.length === 0, { what: 'the transaction to retire' });
   // The seller's bid rested first: price 1000, fee ceil(3 % of 1000) = 30, paid by the buyer.

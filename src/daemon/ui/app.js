@@ -49,6 +49,15 @@ function fill(tableId, rows, render) {
   for (const item of rows) render(body.insertRow(), item);
 }
 
+/** The bid's price, and once matched what the transaction costs (buy) or earns (sale). */
+function priceText(trade) {
+  const limit = trade.priceSats === null || trade.priceSats === undefined ? '' : `${trade.side === 'buy' ? 'limit' : 'ask'} ${trade.priceSats}`;
+  if (!trade.deal) return limit;
+  return trade.side === 'buy' ? `${limit} · paid ${trade.deal.priceSats} + ${trade.deal.feeSats} fee` : `${limit} · earns ${trade.deal.priceSats}`;
+}
+
+const CANCELLABLE = new Set(['clearance', 'bidding', 'bidPlaced']);
+
 const when = (ms) => (ms === null ? '' : new Date(ms).toLocaleString());
 
 function showProblem(error) {
@@ -80,13 +89,15 @@ async function refresh() {
     fill('trades', [...trades].reverse(), (row, trade) => {
       for (const value of [trade.tradeId, trade.side]) cell(row, value);
       cell(row, trade.state, `state-${trade.state}`);
-      for (const value of [trade.article, trade.priceSats, trade.txId ?? (trade.clearedBy?.startsWith('local:') ? 'local' : ''), trade.attempts ?? '', trade.error]) cell(row, value);
+      for (const value of [trade.article, priceText(trade), trade.txId ?? (trade.clearedBy?.startsWith('local:') ? 'local' : ''), trade.attempts ?? '', trade.error]) cell(row, value);
       if (trade.side === 'buy' && trade.state === 'done') {
         const link = document.createElement('a');
         link.href = `/trades/${encodeURIComponent(trade.tradeId)}/result`;
         link.textContent = 'result';
         link.download = `${trade.tradeId}.result`;
         cell(row, link);
+      } else if (trade.side === 'buy' && CANCELLABLE.has(trade.state)) {
+        cell(row, button('Cancel', () => api(`/trades/${encodeURIComponent(trade.tradeId)}`, { method: 'DELETE' }).then(refresh, showProblem)));
       } else cell(row, '');
     });
     fill('workers', workers, (row, worker) => {
