@@ -190,8 +190,29 @@ export class Daemon {
       frameBytesMax: SECURE_FRAME_BYTES_MAX,
       onConnection: (connection) => this.acceptPeer(connection),
     });
-    const port = await listen(this.peerServer, options.peerPort ?? 0, host, "the daemon's peer endpoint");
+    const port = await this.listenPeer(host);
     this.peerUrl = options.peerPublicUrl ?? urlOf('ws', host, port, PEER_PATH);
+  }
+
+  /**
+   * Listens on the configured peer port; with none (0), on the port this daemon had before, kept
+   * in DATA-DIR/peer-port: buyers of transactions under way know the seller by the URL it
+   * announced, so a restart must not move it. A remembered port now taken gives way to a free one.
+   */
+  private async listenPeer(host: string): Promise<number> {
+    const configured = this.options.peerPort ?? 0;
+    const file = join(this.options.dataDir, 'peer-port');
+    const remembered = configured === 0 ? readPort(file) : undefined;
+    let port: number;
+    try {
+      port = await listen(this.peerServer!, remembered ?? configured, host, "the daemon's peer endpoint");
+    } catch (error) {
+      if (remembered === undefined) throw error;
+      this.log(`peer endpoint: port ${remembered} of the last run is taken (${(error as Error).message}); buyers of open transactions cannot reach the old address`);
+      port = await listen(this.peerServer!, 0, host, "the daemon's peer endpoint");
+    }
+    if (configured === 0) writeFileSync(file, `${port}\n`, { mode: 0o600 });
+    return port;
   }
 
   private async startRelayListener(): Promise<void> {
@@ -297,4 +318,16 @@ function apiToken(dataDir: string): string {
   const path = join(dataDir, 'api-token');
   if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString('hex'), { mode: 0o600 });
   return readFileSync(path, 'utf8').trim();
+}
+
+/** A port number saved in `file`, or undefined when there is none or it is not one. */
+function readPort(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const port = Number(text);
+  return /^\d{1,5}$/.test(text) && port >= 1 && port <= 65535 ? port : undefined;
 }

@@ -192,7 +192,8 @@ test('buyer and seller daemons restart mid-trade: the trade resumes, the result 
     await settle(market.clock, () => held.started === 1, { what: 'the seller working' });
     await buyer.stop();
     await seller.stop();
-    seller = await market.daemon('seller', { peerPort });
+    seller = await market.daemon('seller'); // no port configured: it keeps the one it had (B3)
+    assert.equal(Number(new URL(seller.peerUrl).port), peerPort, 'the peer URL buyers know is still valid');
     buyer = await market.daemon('buyer');
     await settle(market.clock, () => held.started === 2, { what: 'the restarted seller running its worker again' });
     held.release();
@@ -210,6 +211,32 @@ test('buyer and seller daemons restart mid-trade: the trade resumes, the result 
     const again = await fetch(`${buyer.apiUrl}/trades/${tradeId}/result`);
     assert.equal(again.status, 200, await again.clone().text());
     assert.deepEqual(new Uint8Array(await again.arrayBuffer()), hashWork(WORK));
+  } finally {
+    await market.stop();
+  }
+});
+
+test('a seller that restarts mid-work while its buyer waits: the buyer reaches it again at the same address (B3)', async () => {
+  const market = await startMarket();
+  try {
+    const held = gate();
+    let seller = await sellerWith(market, 'seller', held.compute);
+    const peerUrl = seller.peerUrl;
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    const buy = startBuy(buyer, '?price=1200');
+    await settle(market.clock, () => held.started === 1, { what: 'the seller working' });
+    await seller.stop();
+    seller = await market.daemon('seller');
+    assert.equal(seller.peerUrl, peerUrl);
+    await settle(market.clock, () => held.started === 2, { what: 'the restarted seller running its worker again' });
+    held.release();
+    await settle(market.clock, () => buy.response() !== undefined, { what: 'the result' });
+    const response = buy.response()!;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(new Uint8Array(await response.arrayBuffer()), hashWork(WORK));
+    await settle(market.clock, noTransactions(market));
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
   } finally {
     await market.stop();
   }

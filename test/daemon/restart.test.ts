@@ -4,6 +4,7 @@
 // stops and starts again on its data directory; the saved worker becomes idle while the daemon
 // opens, before its saved trades are taken up.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { settle, startMarket, TEST_HASH_ARTICLE } from '../support/daemons.js';
 
@@ -24,6 +25,28 @@ test('after a restart sell trade ids continue from the saved ones; history is ke
       assert.deepEqual(sales.map(({ tradeId, state, error }) => ({ tradeId, state, error })), expected);
       assert.equal(asks(), 1, 'one sell bid for one worker');
       await daemon.stop();
+    }
+  } finally {
+    await market.stop();
+  }
+});
+
+test('the peer port is kept across restarts; when another program took it, a free one is used', async () => {
+  const market = await startMarket();
+  try {
+    let daemon = await market.daemon('seller');
+    const port = Number(new URL(daemon.peerUrl).port);
+    await daemon.stop();
+    daemon = await market.daemon('seller');
+    assert.equal(Number(new URL(daemon.peerUrl).port), port);
+    await daemon.stop();
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      daemon = await market.daemon('seller');
+      assert.notEqual(Number(new URL(daemon.peerUrl).port), port);
+    } finally {
+      squatter.close();
     }
   } finally {
     await market.stop();
