@@ -31,6 +31,7 @@ export interface BuyPermission {
 /** Pause between attempts to reach a seller that dropped the connection. */
 const RECONNECT_PAUSE_MS = 2_000;
 const BID_GRACE_MS = 60_000;
+const NO_SELLER = 'no seller took bid';
 /** How long to wait for the seller to announce its peer URL: the transaction's own deadline ends it sooner. */
 const SELLER_WAIT_MS = 10 * 60_000;
 
@@ -39,7 +40,8 @@ export class Buyer {
   private readonly permissions = new Map<string, BuyPermission>();
   /** Mandates reserved by buys that have not placed their first bid, by trade id. */
   private readonly reservations = new Map<string, string>();
-  private readonly sessions = new Map<string, RpcPeer<PeerProtocol>>();
+  /** The open peer session of each trade, with the transaction it was opened for. */
+  private readonly sessions = new Map<string, { readonly txId: string; readonly peer: RpcPeer<PeerProtocol> }>();
   private counter = 0;
 
   constructor(
@@ -90,6 +92,8 @@ export class Buyer {
       while (!actor.isFinal && !deps.stopping.aborted) await this.advance(actor);
     } catch (error) {
       if (!deps.stopping.aborted) {
+        // The failed transaction's peer session is over: the next attempt has another seller.
+        this.closeSession(actor.tradeId);
         const failed = await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: describe(error) });
         if (!failed) await actor.send({ type: 'CANCEL', nowMs: deps.clock.now(), reason: describe(error) });
         if (!actor.isFinal) return this.drive(actor); // FAIL started a new attempt
@@ -286,7 +290,10 @@ export class Buyer {
     if (outcome.kind === 'matched') {
       await actor.send({ type: 'MATCHED', nowMs: this.now(), txId: outcome.txId, buyerSecret: randomHex(deps, 32), deal: outcome.deal });
     } else {
-      await actor.send({ type: 'BID_ENDED', nowMs: this.now(), reason: `no seller took the bid (${actor.state.context.attempts} bids placed)` });
+      const { attempts, error } = actor.state.context;
+      // Say what the earlier attempts ended with too: "no seller" alone would not be true.
+      const earlier = attempts > 1 && error !== null && !error.startsWith(NO_SELLER) ? `; the attempt before ended: ${error}` : '';
+      await actor.send({ type: 'BID_ENDED', nowMs: this.now(), reason: `${NO_SELLER} ${attempts} of ${actor.state.context.attemptsMax}${earlier}` });
     }
   }
 
@@ -421,9 +428,11 @@ export class Buyer {
   /** The open, authenticated connection to this trade's seller, or a new one. */
   private async session(actor: BuyActor): Promise<RpcPeer<PeerProtocol>> {
     const { deps } = this;
-    const open = this.sessions.get(actor.tradeId);
-    if (open?.isOpen) return open;
     const { txId, workerUrl } = actor.state.context;
+    const open = this.sessions.get(actor.tradeId);
+    // A session belongs to one transaction: never talk to an earlier attempt's seller.
+    if (open !== undefined && open.txId === txId && open.peer.isOpen) return open.peer;
+    this.closeSession(actor.tradeId);
     const tx = await this.transaction(txId!, 'the transaction ended');
     const receiver = cafsReceiver(deps.cafs);
     const resultOnly = <B extends { transferId: string }>(body: B): B => {
@@ -448,7 +457,7 @@ export class Buyer {
       peer.close(1000, 'not the seller');
       throw new Error(`the peer at ${workerUrl} is not the transaction's seller ${seller}`);
     }
-    this.sessions.set(actor.tradeId, peer);
+    this.sessions.set(actor.tradeId, { txId: txId!, peer });
     return peer;
   }
 
@@ -458,7 +467,7 @@ export class Buyer {
   }
 
   private closeSession(tradeId: string): void {
-    this.sessions.get(tradeId)?.close(1000, 'trade over');
+    this.sessions.get(tradeId)?.peer.close(1000, 'transaction over');
     this.sessions.delete(tradeId);
   }
 }

@@ -241,3 +241,32 @@ test('a seller that restarts mid-work while its buyer waits: the buyer reaches i
     await market.stop();
   }
 });
+
+test('a transaction that fails after the peer link was set up: the next attempt talks to its own seller only (B1)', async () => {
+  const market = await startMarket();
+  try {
+    // The cheaper seller's worker fails on the work; the dearer one is honest.
+    const failing = await market.daemon('failing-seller');
+    await market.worker(failing, 'failing-worker', () => {
+      throw new Error('the GPU fell off');
+    });
+    await failing.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 900 });
+    await settle(market.clock, () => failing.trades().some((trade) => trade.state.value === 'bidPlaced'), { what: 'the failing seller\'s bid' });
+    await sellerWith(market, 'honest-seller');
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    const buy = startBuy(buyer, '?price=1200');
+    await settle(market.clock, () => buy.response() !== undefined, { stepMs: 1000, what: 'the result' });
+    const response = buy.response()!;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(new Uint8Array(await response.arrayBuffer()), hashWork(WORK));
+    const { context } = buyer.trades()[0]!.state;
+    assert.ok('attempts' in context, 'a buy');
+    assert.equal(context.attempts, 2, `one failed transaction, then the honest seller (${context.error})`);
+    await settle(market.clock, noTransactions(market));
+    // Paid once, to the honest seller at its price 1000 plus the fee; the failed one refunded.
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
+  } finally {
+    await market.stop();
+  }
+});
