@@ -151,10 +151,14 @@ export class Seller {
 
   private async drive(actor: SellActor): Promise<void> {
     const { deps } = this;
+    // A failure of this side (the worker, the exchange link) backs the worker off; one that is the
+    // buyer's (no work, no receipt, a wrong secret) does not blame the worker.
+    let ownFault = false;
     try {
       while (!actor.isFinal && !deps.stopping.aborted) await this.advance(actor);
     } catch (error) {
       if (!deps.stopping.aborted) {
+        ownFault = true;
         deps.log(`sell ${actor.tradeId}: ${describe(error)}`);
         await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: describe(error) });
       }
@@ -162,7 +166,7 @@ export class Seller {
     if (deps.stopping.aborted) return;
     const { value, context } = actor.state;
     deps.log(`sell ${actor.tradeId} ${value}${context.error === null ? '' : `: ${context.error}`}`);
-    if (value === 'failed') deps.workers.block(context.workerId, context.error ?? 'sell failed');
+    if (value === 'failed' && ownFault) deps.workers.block(context.workerId, context.error ?? 'sell failed');
     if (this.byWorker.get(context.workerId) === actor) this.byWorker.delete(context.workerId);
     if (context.txId !== null) this.byTx.delete(context.txId);
     this.offer();

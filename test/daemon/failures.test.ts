@@ -107,6 +107,7 @@ test('the buyer vanishes after sending the work: refunded in full, the seller of
     await settle(market.clock, () => sale.isFinal);
     assert.equal(sale.state.value, 'failed');
     assert.match(sale.state.context.error ?? '', /no receipt/);
+    assert.equal(seller.workers.list()[0]!.lastError, null, 'the buyer\'s fault does not blame the worker');
     assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000, heldSats: 0 });
     assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
     await settle(market.clock, () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 5)!.asks.length === 1, { stepMs: 1000, what: 'a new sell bid' });
