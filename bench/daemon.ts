@@ -14,7 +14,7 @@ import { realClock } from '../src/clock.js';
 import { Daemon } from '../src/daemon/daemon.js';
 import { startWorkerServer, type RunningWorker } from '../src/daemon/worker-server.js';
 import { createPrng } from '../src/random.js';
-import { DEFAULT_ARTICLES, TEST_HASH_ARTICLE } from '../src/server/catalogue.js';
+import { DEFAULT_ARTICLES, TEST_HASH_ARTICLE } from '../src/market/catalogue.js';
 import { connectClient, newIdentity, startExchange } from '../test/support/exchange.js';
 import { benchOptions, percentile, printFigures, round } from './support.js';
 

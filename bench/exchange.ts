@@ -15,8 +15,8 @@ import { encodeWif, generatePrivateKey, identityFromPrivateKey, type Identity } 
 import { createNonce } from '../src/crypto/nonce.js';
 import { messageDigest } from '../src/crypto/signmessage.js';
 import { createVerifier } from '../src/crypto/verifier.js';
-import { exchangeProtocol } from '../src/server/protocol.js';
-import { creditText, placeBidText } from '../src/server/signed-commands.js';
+import { exchangeProtocol } from '../src/protocol/exchange.js';
+import { creditText, placeBidText } from '../src/protocol/signed-commands.js';
 import { RpcPeer } from '../src/transport/rpc.js';
 import { connectWebSocket } from '../src/transport/ws-client.js';
 import { randomBytes } from 'node:crypto';

@@ -2,7 +2,7 @@
 // exchange parses and checks it like any other), but no key: signing and verifying real
 // secp256k1 signatures for every command of thousands of agents would cost more than the whole
 // market. So the simulation signs with a stand-in, SHA-256 over the signer's address and the
-// exact signed text (the real texts of src/server/signed-commands.ts), and the exchange is given
+// exact signed text (the real texts of src/protocol/signed-commands.ts), and the exchange is given
 // the matching verifier. Simulation only: the exchange's real signature path is tested and
 // benchmarked on its own (test/server, bench/exchange.ts).
 import { createHash } from 'node:crypto';

@@ -7,7 +7,7 @@ import { address as bitcoinAddress } from 'bitcoinjs-lib';
 import { identityFromPrivateKey, type Identity } from '../../src/crypto/keys.js';
 import { messageDigest } from '../../src/crypto/signmessage.js';
 import type { Prng } from '../../src/random.js';
-import { creditText, placeBidText, withdrawBidText } from '../../src/server/signed-commands.js';
+import { creditText, placeBidText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { encode } from '../../src/transport/codec.js';
 import { wallClockMs } from './timing.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashWork } from '../daemon/hash-work.js';
 import { startWorkerServer } from '../daemon/worker-server.js';
-import { TEST_HASH_ARTICLE } from '../server/catalogue.js';
+import { TEST_HASH_ARTICLE } from '../market/catalogue.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { bitwrkHome } from './paths.js';
 import { untilSignal } from './signals.js';

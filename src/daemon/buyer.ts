@@ -13,7 +13,7 @@ import { RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError, type TxView } from './exchange-link.js';
 import { decryptResult, openSealedKey, ResultDecryptionError, workSecretHash } from './fair-exchange.js';
 import { dialPeer, handshakeText } from './peer-link.js';
-import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
+import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import type { Seller } from './seller.js';
 import { TradeActor } from './trade-actor.js';
 import { describe, Drivers, forgetOldTrades, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';

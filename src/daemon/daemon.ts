@@ -25,7 +25,7 @@ import { BUILT_IN_VERIFIERS, type ResultVerifier } from './hash-work.js';
 import { createLocalApi } from './local-api.js';
 import type { AccessPolicy } from './api-access.js';
 import { Mandates } from './mandates.js';
-import { peerProtocol, type PeerProtocol } from './peer-protocol.js';
+import { peerProtocol, type PeerProtocol } from '../protocol/peer.js';
 import { acceptPeer, handshakeText } from './peer-link.js';
 import { RelayListener } from './relay-listener.js';
 import { Seller, type SellActor } from './seller.js';

@@ -1,5 +1,5 @@
 // A participant's client of the exchange: signs every command with the participant's key (the
-// exact texts of src/server/signed-commands.ts), makes fresh nonces, and sends over one RpcPeer
+// exact texts of src/protocol/signed-commands.ts), makes fresh nonces, and sends over one RpcPeer
 // or a reconnecting client. The daemon trades through it; tests and tools use it too.
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -8,8 +8,8 @@ import { createNonce } from '../crypto/nonce.js';
 import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
-import type { ExchangeProtocol } from '../server/protocol.js';
-import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../server/signed-commands.js';
+import type { ExchangeProtocol } from '../protocol/exchange.js';
+import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 

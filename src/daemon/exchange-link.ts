@@ -7,7 +7,7 @@ import type { Identity } from '../crypto/keys.js';
 import type { Prng } from '../random.js';
 import type { CoreEvent } from '../market/commands.js';
 import type { Deal } from '../machines/trade.js';
-import { exchangeProtocol, type ExchangeProtocol } from '../server/protocol.js';
+import { exchangeProtocol, type ExchangeProtocol } from '../protocol/exchange.js';
 import { ReconnectingClient, type ClientState } from '../transport/client.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { ResponseBody } from '../transport/protocol.js';

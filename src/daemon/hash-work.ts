@@ -2,7 +2,7 @@
 // the work (H¹ = SHA-256(work), Hᵏ = SHA-256(Hᵏ⁻¹)) as lowercase hex and a newline. Cheap enough to
 // run anywhere, costly enough to be real work, and a buyer can check a result by redoing it.
 import { createHash } from 'node:crypto';
-import { TEST_HASH_ARTICLE } from '../server/catalogue.js';
+import { TEST_HASH_ARTICLE } from '../market/catalogue.js';
 
 export const HASH_ROUNDS = 100_000;
 

@@ -9,7 +9,7 @@ import { toHex } from '../crypto/check.js';
 import type { Identity } from '../crypto/keys.js';
 import { createNonce } from '../crypto/nonce.js';
 import { signMessage } from '../crypto/signmessage.js';
-import { dialQuery, relayDialText, RELAY_PATH } from '../server/relay.js';
+import { dialQuery, relayDialText, RELAY_PATH } from '../protocol/relay.js';
 import type { Connection } from '../transport/connection.js';
 import { SECURE_FRAME_BYTES_MAX, secureInitiator, secureResponder, type SecureSession, type StaticKeyPair } from '../transport/secure-connection.js';
 import { connectWebSocket } from '../transport/ws-client.js';

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
 import { signMessage } from '../crypto/signmessage.js';
 import type { Prng } from '../random.js';
-import { acceptPath, RELAY_PATH, relayListenText, relayProtocol, type RelayProtocol } from '../server/relay.js';
+import { acceptPath, RELAY_PATH, relayListenText, relayProtocol, type RelayProtocol } from '../protocol/relay.js';
 import { ReconnectingClient } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
 import { SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';

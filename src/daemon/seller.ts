@@ -11,7 +11,7 @@ import { ProtocolError } from '../transport/errors.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError } from './exchange-link.js';
 import { encryptResult, sealKeyForBuyer, workSecretHash } from './fair-exchange.js';
-import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from './peer-protocol.js';
+import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import { TradeActor } from './trade-actor.js';
 import { describe, Drivers, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
 

@@ -37,7 +37,7 @@ import { ProtocolError } from '../transport/errors.js';
 import { TokenBucket } from '../transport/rate-limit.js';
 import { RpcPeer, type RpcPeerOptions } from '../transport/rpc.js';
 import { Topics } from '../transport/topics.js';
-import { exchangeProtocol, type ExchangeProtocol } from './protocol.js';
+import { exchangeProtocol, type ExchangeProtocol } from '../protocol/exchange.js';
 import { routeEvents, EventIndex } from './event-routing.js';
 import { commandHandlers } from './handlers.js';
 import { PriceHistory } from './candles.js';

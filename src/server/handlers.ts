@@ -9,8 +9,8 @@ import type { CoreEvent } from '../market/commands.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
-import type { ExchangeProtocol } from './protocol.js';
-import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from './signed-commands.js';
+import type { ExchangeProtocol } from '../protocol/exchange.js';
+import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
 
 const VERSION = '0.1.0';

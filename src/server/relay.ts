@@ -20,13 +20,11 @@ import { z } from 'zod';
 import type { Clock, TimerId } from '../clock.js';
 import { maybe } from '../assert.js';
 import { NonceRegistry } from '../crypto/nonce.js';
-import { signedText } from '../crypto/signed-text.js';
 import { CLOSE_CODES, type Connection } from '../transport/connection.js';
 import { ProtocolError } from '../transport/errors.js';
-import { defineProtocol, fields } from '../transport/protocol.js';
 import { RpcPeer } from '../transport/rpc.js';
+import { acceptPath, dialPath, RELAY_CLOSE, RELAY_PATH, relayDialText, relayListenText, relayProtocol, type RelayProtocol } from '../protocol/relay.js';
 
-export const RELAY_PATH = '/relay';
 /** Sellers listening at once, and listeners one remote IP address may hold. */
 export const RELAY_LISTENERS_MAX = 10_000;
 export const RELAY_LISTENERS_PER_ADDRESS_MAX = 16;
@@ -41,43 +39,6 @@ export const RELAY_PIPES_PER_LISTENER_MAX = 64;
 export const RELAY_ACCEPT_TIMEOUT_MS = 15_000;
 /** Bytes a waiting buyer may send before the seller has accepted (its handshake fits easily). */
 export const RELAY_EARLY_BYTES_MAX = 64 * 1024;
-
-/** Close codes the relay uses (docs/protocol.md §6). */
-export const RELAY_CLOSE = { notListening: 4010, acceptTimeout: 4011, tooMany: 4012, replaced: 4013, dialRefused: 4014, idle: 4015 } as const;
-
-const address = z.string().max(100);
-const hex32 = z.string().regex(/^[0-9a-f]{32}$/);
-
-export const relayProtocol = defineProtocol({
-  name: 'bitwrk-relay',
-  requests: {
-    'relay.challenge': { request: z.object({}), response: z.object({ challenge: hex32 }) },
-    'relay.listen': {
-      request: z.object({ address, signature: fields.bytes(65) }),
-      response: z.object({ dialPath: z.string() }),
-    },
-  },
-  pushes: {
-    'relay.incoming': z.object({ connectionId: hex32 }),
-  },
-});
-export type RelayProtocol = typeof relayProtocol;
-
-export function relayListenText(exchangeId: string, listener: string, challenge: string): string {
-  return signedText('relay.listen', [['exchange', exchangeId], ['address', listener], ['challenge', challenge]]);
-}
-
-export function relayDialText(exchangeId: string, dial: { txId: string; buyer: string; seller: string; nonce: string }): string {
-  return signedText('relay.dial', [['exchange', exchangeId], ['tx', dial.txId], ['seller', dial.seller], ['address', dial.buyer], ['nonce', dial.nonce]]);
-}
-
-export const dialPath = (listener: string): string => `${RELAY_PATH}/dial/${listener}`;
-export const acceptPath = (connectionId: string): string => `${RELAY_PATH}/accept/${connectionId}`;
-
-/** The query a buyer adds to the dial URL: the signed dial (signature in base64url). */
-export function dialQuery(dial: { txId: string; buyer: string; nonce: string; signature: Uint8Array }): string {
-  return new URLSearchParams({ tx: dial.txId, buyer: dial.buyer, nonce: dial.nonce, signature: Buffer.from(dial.signature).toString('base64url') }).toString();
-}
 
 /** What the relay needs of the exchange: its id, its checks, and what it knows of transactions. */
 export interface RelayAuthority {

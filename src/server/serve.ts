@@ -18,12 +18,13 @@ import { FRAMES_PER_TURN_MAX } from '../limits.js';
 import { listen } from '../transport/listen.js';
 import { SECURE_FRAME_BYTES_MAX } from '../transport/secure-connection.js';
 import { attachWebSocketServer, DEFAULT_WS_PATH } from '../transport/ws-server.js';
-import { DEFAULT_ARTICLES } from './catalogue.js';
+import { DEFAULT_ARTICLES } from '../market/catalogue.js';
 import { Exchange, type ExchangeOptions } from './exchange.js';
 import { createExchangeMetrics } from './exchange-metrics.js';
 import { serverInfo } from './handlers.js';
 import { createHttpApi } from './http-api.js';
-import { Relay, RELAY_PATH } from './relay.js';
+import { Relay } from './relay.js';
+import { RELAY_PATH } from '../protocol/relay.js';
 
 export interface ExchangeServerOptions {
   readonly clock: Clock;

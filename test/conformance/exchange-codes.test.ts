@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../../src/server/signed-commands.js';
+import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { loadKeyFile } from '../../src/crypto/keyfile.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
-import { TEST_HASH_ARTICLE } from '../../src/server/catalogue.js';
+import { TEST_HASH_ARTICLE } from '../../src/market/catalogue.js';
 
 interface Running {
   readonly child: ChildProcess;

@@ -18,7 +18,7 @@ import { createNonce } from '../../src/crypto/nonce.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { workSecretHash } from '../../src/daemon/fair-exchange.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
-import { helloText, peerProtocol, workTransferId } from '../../src/daemon/peer-protocol.js';
+import { helloText, peerProtocol, workTransferId } from '../../src/protocol/peer.js';
 import { ProtocolError } from '../../src/transport/errors.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { generateStaticKeyPair } from '../../src/transport/secure-connection.js';

@@ -12,7 +12,7 @@ import { signMessage } from '../../src/crypto/signmessage.js';
 import { openSealedKey, sealKeyForBuyer, ResultDecryptionError } from '../../src/daemon/fair-exchange.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
 import { dialPeer, handshakeText } from '../../src/daemon/peer-link.js';
-import { helloText, peerProtocol } from '../../src/daemon/peer-protocol.js';
+import { helloText, peerProtocol } from '../../src/protocol/peer.js';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { generateStaticKeyPair } from '../../src/transport/secure-connection.js';

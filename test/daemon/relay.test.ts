@@ -8,7 +8,7 @@ import { createNonce } from '../../src/crypto/nonce.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
 import type { Identity } from '../../src/crypto/keys.js';
-import { dialPath, dialQuery, RELAY_CLOSE, relayDialText, relayListenText, relayProtocol } from '../../src/server/relay.js';
+import { dialPath, dialQuery, RELAY_CLOSE, relayDialText, relayListenText, relayProtocol } from '../../src/protocol/relay.js';
 import type { Connection } from '../../src/transport/connection.js';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { RpcPeer } from '../../src/transport/rpc.js';

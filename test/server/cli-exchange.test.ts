@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { realClock } from '../../src/clock.js';
 import { loadKeyFile } from '../../src/crypto/keyfile.js';
 import { ExchangeClient } from '../../src/daemon/exchange-client.js';
-import { exchangeProtocol } from '../../src/server/protocol.js';
+import { exchangeProtocol } from '../../src/protocol/exchange.js';
 import { RpcPeer } from '../../src/transport/rpc.js';
 import { connectWebSocket } from '../../src/transport/ws-client.js';
 import { newIdentity } from '../support/exchange.js';

@@ -287,7 +287,7 @@ test('an expired or malformed nonce (2007, 2005) and a signer over its command r
   try {
     const sellerKey = newIdentity();
     const seller = await connectClient(running.url, sellerKey, clock);
-    const { placeBidText } = await import('../../src/server/signed-commands.js');
+    const { placeBidText } = await import('../../src/protocol/signed-commands.js');
     const { signMessage } = await import('../../src/crypto/signmessage.js');
     const signed = (nonce: string) => {
       const unsigned = { article: TEST_ARTICLE, side: 'sell' as const, priceSats: 5, address: sellerKey.address, nonce };

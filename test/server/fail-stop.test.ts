@@ -14,7 +14,7 @@ import { realClock } from '../../src/clock.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import type { Identity } from '../../src/crypto/keys.js';
 import { startExchangeServer, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText } from '../../src/server/signed-commands.js';
+import { creditText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import type { Store } from '../../src/store/store.js';
 import { FaultyStore } from '../support/faulty-store.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import type { Identity } from '../../src/crypto/keys.js';
-import { creditText, placeBidText } from '../../src/server/signed-commands.js';
+import { creditText, placeBidText } from '../../src/protocol/signed-commands.js';
 import { startExchangeProcess, type ExchangeProcess } from '../../scripts/reliability/exchange-process.js';
 import { newIdentity } from '../support/exchange.js';
 import { RawClient } from '../support/raw-client.js';

@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { realClock } from '../../src/clock.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import type { Identity } from '../../src/crypto/keys.js';
-import { relayListenText, RELAY_LISTENERS_PER_ADDRESS_MAX } from '../../src/server/relay.js';
+import { RELAY_LISTENERS_PER_ADDRESS_MAX } from '../../src/server/relay.js';
+import { relayListenText } from '../../src/protocol/relay.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { placeBidText } from '../../src/server/signed-commands.js';
+import { placeBidText } from '../../src/protocol/signed-commands.js';
 import { newIdentity } from '../support/exchange.js';
 import { RawClient } from '../support/raw-client.js';
 

@@ -10,7 +10,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
 import { startWorkerServer, type RunningWorker } from '../../src/daemon/worker-server.js';
-import { DEFAULT_ARTICLES, TEST_HASH_ARTICLE } from '../../src/server/catalogue.js';
+import { DEFAULT_ARTICLES, TEST_HASH_ARTICLE } from '../../src/market/catalogue.js';
 import { connectClient, newIdentity, startExchange, type RunningExchange } from './exchange.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 

@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { creditRequest, defineArticleRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './protocol.js';
+import type { creditRequest, defineArticleRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 

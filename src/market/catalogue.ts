@@ -1,6 +1,6 @@
 // The articles a new exchange starts with (journalled at first start; later changes are
 // admin commands). Prices are in satoshis; fees and bid lifetimes are the original's.
-import { articleWithDefaults, type ArticleSpec } from '../market/articles.js';
+import { articleWithDefaults, type ArticleSpec } from './articles.js';
 
 export const TEST_HASH_ARTICLE = 'net.bitwrk/test/hash/0';
 
