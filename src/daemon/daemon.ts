@@ -102,7 +102,7 @@ export class Daemon {
     this.random = random;
     this.prng = prng;
     this.log = log;
-    this.link = new ExchangeLink({ url: options.exchangeUrl, identity: options.identity, clock: options.clock, prng, random, onState: (state, detail) => log(`exchange ${state}: ${detail}`) });
+    this.link = new ExchangeLink({ url: options.exchangeUrl, identity: options.identity, clock: options.clock, prng, random, onState: (state, detail) => log(`exchange ${state}: ${detail}`), log });
     const daemonStore = new DaemonStore(this.store);
     this.workers = new WorkerRegistry(options.clock, daemonStore);
     this.mandates = new Mandates(daemonStore, options.clock);

@@ -5,9 +5,8 @@
 import type { Clock, TimerId } from '../clock.js';
 import type { Identity } from '../crypto/keys.js';
 import type { Prng } from '../random.js';
-import type { CoreEvent } from '../market/commands.js';
 import type { Deal } from '../machines/trade.js';
-import { exchangeProtocol, type ExchangeProtocol } from '../protocol/exchange.js';
+import { exchangeProtocol, pushedEvent, type ExchangeProtocol, type PushedEvent } from '../protocol/exchange.js';
 import { ReconnectingClient, type ClientState } from '../transport/client.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { ResponseBody } from '../transport/protocol.js';
@@ -45,7 +44,7 @@ export class ExchangeLink {
   client!: ExchangeClient;
   info!: ExchangeInfo;
   private readonly wakers = new Set<() => void>();
-  private readonly listeners = new Set<(event: CoreEvent) => void>();
+  private readonly listeners = new Set<(event: PushedEvent) => void>();
   /** Recent retirements, so a waiter that missed the moment still learns how a tx ended. */
   private readonly retired = new Map<string, RetiredTx>();
 
@@ -57,6 +56,7 @@ export class ExchangeLink {
       prng: Prng;
       random: (count: number) => Uint8Array;
       onState?: (state: ClientState, detail: string) => void;
+      log?: (line: string) => void;
     },
   ) {
     this.connection = new ReconnectingClient({
@@ -67,7 +67,13 @@ export class ExchangeLink {
       ...(options.onState === undefined ? {} : { onStateChange: options.onState }),
       onOpen: () => this.wakeAll(),
     });
-    this.connection.onPush('event', ({ event }) => this.receive(event as CoreEvent));
+    this.connection.onPush('event', ({ event }) => {
+      // Checked on arrival: a push this daemon does not know (a newer exchange) or a malformed one
+      // is skipped with a log line; a missed push costs a poll interval, never correctness.
+      const parsed = pushedEvent.safeParse(event);
+      if (parsed.success) this.receive(parsed.data);
+      else options.log?.(`exchange: ignored a push of type "${String(event['type']).slice(0, 40)}": ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+    });
   }
 
   get address(): string {
@@ -97,12 +103,12 @@ export class ExchangeLink {
     this.wakeAll();
   }
 
-  onEvent(listener: (event: CoreEvent) => void): () => void {
+  onEvent(listener: (event: PushedEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  private receive(event: CoreEvent): void {
+  private receive(event: PushedEvent): void {
     if (event.type === 'txRetired') {
       this.retired.set(event.txId, { txId: event.txId, phase: event.phase, sellerSats: event.sellerSats, refundSats: event.refundSats });
       if (this.retired.size > 10_000) this.retired.delete(this.retired.keys().next().value!);

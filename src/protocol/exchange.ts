@@ -52,6 +52,39 @@ export const defineArticleRequest = z.object({ article: articleRequest, ...signe
 
 /** A core event as pushed to subscribers: plain data with a `type` (see docs/protocol.md). */
 const coreEvent = z.looseObject({ type: z.string() });
+
+const count = fields.nonNegativeInteger();
+/**
+ * The pushed events a client acts on, as docs/protocol.md §10.3 lists them, for the receiving side
+ * to check each push against (the envelope above lets any `type` through, so that a newer
+ * exchange's new events are skipped by older clients rather than being protocol errors).
+ */
+export const pushedEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('bidAccepted'), bidId: z.string(), participant: address, article: articleId, side, priceSats: count, feeSats: count, holdSats: count, expiresMs: count }),
+  z.object({ type: z.literal('bidPlaced'), bidId: z.string() }),
+  z.object({ type: z.literal('bidExpired'), bidId: z.string(), atMs: count }),
+  z.object({ type: z.literal('bidWithdrawn'), bidId: z.string(), atMs: count }),
+  z.object({
+    type: z.literal('trade'),
+    txId: z.string(),
+    article: articleId,
+    buyBidId: z.string(),
+    sellBidId: z.string(),
+    restingBidId: z.string(),
+    buyer: address,
+    seller: address,
+    priceSats: count,
+    feeSats: count,
+    atMs: count,
+    deadlineMs: count,
+  }),
+  z.object({ type: z.literal('txMessageAccepted'), txId: z.string(), message: z.string(), from: z.string(), to: z.string(), deadlineMs: count, revision: count }),
+  z.object({ type: z.literal('txRetired'), txId: z.string(), phase: z.string(), atMs: count, sellerSats: count, feeSats: count, refundSats: count, byArbiter: z.boolean() }),
+  z.object({ type: z.literal('transfer'), kind: z.string(), from: z.string(), to: z.string(), amountSats: count, reference: z.string() }),
+  z.object({ type: z.literal('accountFrozen'), participant: address }),
+  z.object({ type: z.literal('accountUnfrozen'), participant: address }),
+]);
+export type PushedEvent = z.output<typeof pushedEvent>;
 const openBid = z.looseObject({ bidId: z.string(), state: z.string(), side });
 
 export const exchangeProtocol = defineProtocol({

@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/clock.js';
+import { pushedEvent } from '../../src/protocol/exchange.js';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { connectClient, newIdentity, startExchange, TEST_ARTICLE } from '../support/exchange.js';
 import { waitFor } from '../support/ws-server.js';
@@ -51,7 +52,14 @@ test('a full transaction: match at the earlier price, fair exchange, exact settl
   const { buyerKey, sellerKey, running, buyer, seller } = await market();
   try {
     const events: string[] = [];
-    buyer.peer.onPush('event', ({ event }) => events.push(event.type));
+    const malformed: string[] = [];
+    buyer.peer.onPush('event', ({ event }) => {
+      events.push(event.type);
+      // Every push is one of the documented events, with its documented fields (the schema
+      // clients check pushes with).
+      const parsed = pushedEvent.safeParse(event);
+      if (!parsed.success) malformed.push(`${event.type}: ${parsed.error.message}`);
+    });
     await buyer.peer.request('subscribe', { topic: `participant:${buyerKey.address}` });
     const sell = await seller.client.placeBid(TEST_ARTICLE, 'sell', 1000);
     assert.equal(sell.matched, false);
@@ -74,6 +82,8 @@ test('a full transaction: match at the earlier price, fair exchange, exact settl
     assert.equal((await buyer.client.txMessage(txId, 'acceptresult')).phase, 'FINISHED');
     assert.deepEqual(await balances(buyer.peer, buyerKey.address, sellerKey.address), [[1_000_000 - 1030, 0], [1000, 0]]);
     await waitFor(() => events.includes('txRetired'));
+    assert.deepEqual(malformed, []);
+    assert.deepEqual([...new Set(events)].sort(), ['bidAccepted', 'trade', 'transfer', 'txMessageAccepted', 'txRetired']);
   } finally {
     await running.stop();
   }
