@@ -547,7 +547,9 @@ test('a relay that pipes frames sees only ciphertext and cannot stop the peers f
   const network = new MemoryNetwork({ clock, prng: createPrng(15), faults: { latencyMs: { min: 1, max: 3 } } });
   const [keysA, keysB] = [generateStaticKeyPair(), generateStaticKeyPair()];
   let bob: Promise<SecureSession> | undefined;
-  network.listen('bob:1', (connection) => (bob = secureResponder(connection, options(clock, keysB))));
+  network.listen('bob:1', (connection) => {
+    bob = secureResponder(connection, options(clock, keysB));
+  });
   network.listen('relay:1', (fromAlice) => {
     const toBob = network.connect('relay', 'bob:1')!;
     fromAlice.setHandlers({ frame: (frame) => toBob.send(frame), close: (code, reason) => toBob.close(code, reason) });
@@ -579,7 +581,9 @@ test('a man in the middle who terminates both handshakes leaves the honest sides
   let bob: Promise<SecureSession> | undefined;
   let malloryToBob: Promise<SecureSession> | undefined;
   let malloryToAlice: Promise<SecureSession> | undefined;
-  network.listen('bob:1', (connection) => (bob = secureResponder(connection, options(clock, keysB))));
+  network.listen('bob:1', (connection) => {
+    bob = secureResponder(connection, options(clock, keysB));
+  });
   network.listen('mallory:1', (fromAlice) => {
     malloryToAlice = secureResponder(fromAlice, options(clock, keysM));
     malloryToBob = secureInitiator(network.connect('mallory', 'bob:1')!, options(clock, keysM));
