@@ -10,7 +10,7 @@
 // from half their transactions once they have the work), cheaters (return wrong results), forgers
 // (keep the result and publish a receipt they signed themselves: the exchange must refuse it).
 import type { Clock } from '../src/clock.js';
-import { workSecretHash } from '../src/daemon/fair-exchange.js';
+import { workSecretHashOf } from '../src/machines/transaction.js';
 import { buyTradeMachine, sellTradeMachine, type BuyEvent, type BuyState, type SellEvent, type SellState } from '../src/machines/trade.js';
 import type { CoreEvent } from '../src/market/commands.js';
 import type { Prng } from '../src/random.js';
@@ -236,7 +236,7 @@ export class BuyerAgent {
         void this.placeBid(purchase);
         return;
       case 'matched':
-        void this.link.txMessage(trade.txId!, 'workhash', { workhash: trade.workFileKey, worksecrethash: workSecretHash(trade.workFileKey, trade.buyerSecret!) }).then(
+        void this.link.txMessage(trade.txId!, 'workhash', { workhash: trade.workFileKey, worksecrethash: workSecretHashOf(trade.workFileKey, trade.buyerSecret!) }).then(
           () => {
             purchase.workhashAccepted = true;
             this.sellerReadyIfBoth(purchase);

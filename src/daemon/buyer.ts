@@ -11,7 +11,8 @@ import { buyTradeMachine, type BuyContext, type BuyEvent, type BuyInput, type Bu
 import { ProtocolError } from '../transport/errors.js';
 import { RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError, type TxView } from './exchange-link.js';
-import { decryptResult, openSealedKey, ResultDecryptionError, workSecretHash } from './fair-exchange.js';
+import { decryptResult, openSealedKey, ResultDecryptionError } from './fair-exchange.js';
+import { workSecretHashOf } from '../machines/transaction.js';
 import { dialPeer, handshakeText } from './peer-link.js';
 import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import type { Seller } from './seller.js';
@@ -303,7 +304,7 @@ export class Buyer {
     const { txId, workFileKey, buyerSecret } = actor.state.context;
     const tx = await this.transaction(txId!, 'the seller never answered');
     if (tx['workHash'] === null) {
-      await deps.link.client.txMessage(txId!, 'workhash', { workhash: workFileKey, worksecrethash: workSecretHash(workFileKey, buyerSecret!) });
+      await deps.link.client.txMessage(txId!, 'workhash', { workhash: workFileKey, worksecrethash: workSecretHashOf(workFileKey, buyerSecret!) });
     }
     const workerUrl = await deps.link.waitUntil(
       async () => {

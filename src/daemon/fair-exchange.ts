@@ -18,10 +18,6 @@ export class ResultDecryptionError extends Error {
   override name = 'ResultDecryptionError';
 }
 
-export function workSecretHash(workHashHex: string, buyerSecretHex: string): string {
-  return createHash('sha256').update(Buffer.from(workHashHex, 'hex')).update(Buffer.from(buyerSecretHex, 'hex')).digest('hex');
-}
-
 export function encryptResult(result: Uint8Array, keyHex: string): Uint8Array {
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(keyHex, 'hex'), NONCE);
   const body = Buffer.concat([cipher.update(result), cipher.final(), cipher.getAuthTag()]);

@@ -10,7 +10,8 @@ import { sellTradeMachine, type SellContext, type SellEvent, type SellState, typ
 import { ProtocolError } from '../transport/errors.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError } from './exchange-link.js';
-import { encryptResult, sealKeyForBuyer, workSecretHash } from './fair-exchange.js';
+import { encryptResult, sealKeyForBuyer } from './fair-exchange.js';
+import { workSecretHashOf } from '../machines/transaction.js';
 import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import { TradeActor } from './trade-actor.js';
 import { describe, Drivers, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
@@ -378,7 +379,7 @@ export class Seller {
     const workHash = tx['workHash'];
     if (typeof workHash !== 'string') throw ProtocolError.of('peer_out_of_order', 'the buyer has not published its work hash');
     if ((await deps.cafs.loadFile(workHash)) === undefined) throw ProtocolError.of('work_mismatch', `the work ${workHash} has not arrived`);
-    if (workSecretHash(workHash, buyerSecret) !== tx['workSecretHash']) {
+    if (workSecretHashOf(workHash, buyerSecret) !== tx['workSecretHash']) {
       await deps.link.client.txMessage(context.txId!, 'rejectwork', { reason: 'the buyer secret does not match' }).catch(() => undefined);
       await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: 'the buyer sent a wrong buyer secret; the work was rejected' });
       throw ProtocolError.of('buyer_secret_wrong');

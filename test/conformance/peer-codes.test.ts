@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { createNonce } from '../../src/crypto/nonce.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
-import { workSecretHash } from '../../src/daemon/fair-exchange.js';
+import { workSecretHashOf } from '../../src/machines/transaction.js';
 import { dialPeer, handshakeText } from '../../src/daemon/peer-link.js';
 import { helloText, peerProtocol, resultTransferId, workTransferId } from '../../src/protocol/peer.js';
 import { RELAY_IDLE_LISTENER_MS, RELAY_PENDING_PER_LISTENER_MAX } from '../../src/server/relay.js';
@@ -68,7 +68,7 @@ async function buyFrom(sellerDaemon: Daemon, priceSats: number, work: Uint8Array
   const store = new MemoryChunkStore();
   const file = await importFile(store, [work]);
   const secret = randomBytes(32).toString('hex');
-  await client.txMessage(tx.txId, 'workhash', { workhash: file.fileKey, worksecrethash: workSecretHash(file.fileKey, secret) });
+  await client.txMessage(tx.txId, 'workhash', { workhash: file.fileKey, worksecrethash: workSecretHashOf(file.fileKey, secret) });
   await settle(market.clock, () => typeof market.exchange.exchange.core.transaction(tx.txId)?.workerUrl === 'string', { what: 'the worker URL' });
   const workerUrl = market.exchange.exchange.core.transaction(tx.txId)!.workerUrl!;
   const link = await dialPeer({ workerUrl, txId: tx.txId, seller: tx.seller, exchangeId: EXCHANGE_ID, identity: buyer, staticKeyPair: generateStaticKeyPair(), clock: market.clock, random });

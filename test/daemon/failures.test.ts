@@ -16,7 +16,7 @@ import { MemoryChunkStore } from '../../src/cafs/memory-store.js';
 import { sendFile, type CafsProtocol } from '../../src/cafs/sync.js';
 import { createNonce } from '../../src/crypto/nonce.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
-import { workSecretHash } from '../../src/daemon/fair-exchange.js';
+import { workSecretHashOf } from '../../src/machines/transaction.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
 import { helloText, peerProtocol, workTransferId } from '../../src/protocol/peer.js';
 import { ProtocolError } from '../../src/transport/errors.js';
@@ -150,7 +150,7 @@ test('a buyer that sends a wrong secret (or is not the buyer) is refused; the bu
     const store = new MemoryChunkStore();
     const work = await importFile(store, [WORK]);
     const secret = 'aa'.repeat(32);
-    await client.txMessage(txId, 'workhash', { workhash: work.fileKey, worksecrethash: workSecretHash(work.fileKey, secret) });
+    await client.txMessage(txId, 'workhash', { workhash: work.fileKey, worksecrethash: workSecretHashOf(work.fileKey, secret) });
     await settle(market.clock, () => typeof market.exchange.exchange.core.transaction(txId)?.workerUrl === 'string');
     const workerUrl = market.exchange.exchange.core.transaction(txId)!.workerUrl!;
     const secure = await dialPeer({ workerUrl, txId, seller: seller.identity.address, exchangeId: 'bitwrk-test', identity: buyerKey, staticKeyPair: generateStaticKeyPair(), clock: market.clock, random: (count) => new Uint8Array(randomBytes(count)) });

@@ -4,7 +4,7 @@
 // seller is credited only after a valid signed receipt; an expired bid's hold is fully released.
 // Method: model-based testing. Random sequences of bids, withdrawals, transaction messages
 // (valid and invalid, real signatures), money commands and clock jumps run through the core and
-// the reference model (src/market/reference-model.ts); after every step the verdicts and the
+// the reference model (test/market/support/reference-model.ts); after every step the verdicts and the
 // state hashes must agree, core.checkInvariants() must pass, and the auditor (support/auditor.ts)
 // checks the invariants from the events. fast-check shrinks any failure to a short sequence;
 // the seeded runs print their seed so a failure is reproduced with it.

@@ -8,7 +8,7 @@ import { articleWithDefaults } from '../../../src/market/articles.js';
 import type { ArticleSpec } from '../../../src/market/articles.js';
 import type { CommandResult, MarketCommand } from '../../../src/market/commands.js';
 import { MarketCore } from '../../../src/market/core.js';
-import { ReferenceMarket } from '../../../src/market/reference-model.js';
+import { ReferenceMarket } from './reference-model.js';
 import { TX_MESSAGE_FIELDS } from '../../../src/market/tx-messages.js';
 import type { TxMessageType } from '../../../src/market/tx-messages.js';
 import type { StepperKind } from '../../../src/machines/flat-machine.js';

@@ -6,17 +6,17 @@
 // Shared with the core only: the wire-format field checks (tx-messages.ts, tested on their
 // own), the article validity check, the limits and the state encoding.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { articleProblem, copyArticle } from './articles.js';
-import type { ArticleSpec } from './articles.js';
-import type { MarketCommand } from './commands.js';
-import type { VerifyReceipt } from './core.js';
-import { ACCOUNTS_MAX, ARTICLES_MAX, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from './limits.js';
-import type { RejectionName } from './rejections.js';
-import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
-import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
-import { isTxMessageType, txFieldsValid } from './tx-messages.js';
-import type { TxMessageType } from './tx-messages.js';
-import type { TxPhase } from '../machines/transaction.js';
+import { articleProblem, copyArticle } from '../../../src/market/articles.js';
+import type { ArticleSpec } from '../../../src/market/articles.js';
+import type { MarketCommand } from '../../../src/market/commands.js';
+import type { VerifyReceipt } from '../../../src/market/core.js';
+import { ACCOUNTS_MAX, ARTICLES_MAX, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
+import type { RejectionName } from '../../../src/market/rejections.js';
+import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from '../../../src/market/state.js';
+import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from '../../../src/market/state.js';
+import { isTxMessageType, txFieldsValid } from '../../../src/market/tx-messages.js';
+import type { TxMessageType } from '../../../src/market/tx-messages.js';
+import type { TxPhase } from '../../../src/machines/transaction.js';
 
 const MINUTE_MS = 60_000;
 const DISPUTE_WINDOW_MS = 7 * 24 * 60 * MINUTE_MS;
