@@ -7,8 +7,9 @@
 import * as secp from '@noble/secp256k1';
 import { parseAddress } from './address.js';
 import { checkBytes, checkString } from './check.js';
-import { doubleSha256, hash160 } from './hash.js';
+import { doubleSha256 } from './hash.js';
 import './noble-setup.js';
+import { nobleRecover, signedBy } from './recover-core.js';
 
 const MAGIC = new TextEncoder().encode('\x18Bitcoin Signed Message:\n');
 export const SIGNATURE_BYTES = 65;
@@ -104,8 +105,8 @@ export function verifyMessage(message: string | Uint8Array, address: string, sig
  */
 export function verifyDigestNoble(digest: Uint8Array, addressHash160: Uint8Array, signatureBase64: string): boolean {
   checkDigestArguments(digest, addressHash160, signatureBase64);
-  const publicKey = recoverDigestSigner(digest, signatureBase64);
-  return publicKey !== undefined && equalBytes(hash160(publicKey), addressHash160);
+  const signature = parseSignature(signatureBase64);
+  return signature !== undefined && signedBy(nobleRecover, signature.compact, signature.recoveryId, digest, signature.compressed, addressHash160);
 }
 
 /**
@@ -122,12 +123,9 @@ export function recoverMessageSigner(message: string | Uint8Array, signatureBase
 function recoverDigestSigner(digest: Uint8Array, signatureBase64: string): Uint8Array | undefined {
   const signature = parseSignature(signatureBase64);
   if (signature === undefined) return undefined;
-  const recovered = new Uint8Array(SIGNATURE_BYTES);
-  recovered[0] = signature.recoveryId;
-  recovered.set(signature.compact, 1);
   try {
-    // recoverPublicKey accepts high-S; it fails for r or s out of range or no point.
-    return secp.Point.fromBytes(secp.recoverPublicKey(recovered, digest, { prehash: false })).toBytes(signature.compressed);
+    // Fails for r or s out of range or no point.
+    return nobleRecover(signature.compact, signature.recoveryId, digest, signature.compressed);
   } catch {
     return undefined;
   }
@@ -139,9 +137,3 @@ export function checkDigestArguments(digest: Uint8Array, addressHash160: Uint8Ar
   checkString(signatureBase64, 'signature');
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}

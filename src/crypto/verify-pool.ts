@@ -12,7 +12,7 @@ import { assert } from '../assert.js';
 import { parseAddress } from './address.js';
 import { checkString } from './check.js';
 import { ADDRESS_CACHE_ENTRIES_MAX, VERIFY_QUEUED_BATCHES_MAX, VERIFY_WORKER_BATCH_ITEMS_MAX } from './limits.js';
-import { loadNative, type VerifierBackend } from './verifier.js';
+import { nativeLoads, type VerifierBackend } from './verifier.js';
 import { messageDigest, parseSignature } from './signmessage.js';
 
 export interface VerifyItem {
@@ -52,9 +52,9 @@ export class VerifierPool {
     this.size = options.size ?? availableParallelism();
     assert(Number.isSafeInteger(this.size) && this.size >= 1, 'a pool needs at least one worker');
     const wanted = options.backend ?? 'auto';
-    const nativeLoads = wanted !== 'noble' && loadNative() !== null;
-    assert(wanted !== 'native' || nativeLoads, 'the native secp256k1 binding could not be loaded');
-    this.backend = nativeLoads ? 'native' : 'noble';
+    const native = wanted !== 'noble' && nativeLoads();
+    assert(wanted !== 'native' || native, 'the native secp256k1 binding could not be loaded');
+    this.backend = native ? 'native' : 'noble';
     for (let index = 0; index < this.size; index++) this.startWorker();
   }
 
