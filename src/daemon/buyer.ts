@@ -39,6 +39,8 @@ const SELLER_WAIT_MS = 10 * 60_000;
 export class Buyer {
   readonly actors = new Map<string, BuyActor>();
   private readonly permissions = new Map<string, BuyPermission>();
+  /** When each live trade's current phase ends at the latest (ms), where known: shown as progress. */
+  private readonly phaseEnds = new Map<string, number>();
   /** Mandates reserved by buys that have not placed their first bid, by trade id. */
   private readonly reservations = new Map<string, string>();
   /** The open peer session of each trade, with the transaction it was opened for. */
@@ -50,6 +52,11 @@ export class Buyer {
     private readonly seller: Seller,
     private readonly attemptsMax: number,
   ) {}
+
+  /** When the trade's current phase ends at the latest (ms since the epoch), where known. */
+  phaseEndsMs(tradeId: string): number | null {
+    return this.phaseEnds.get(tradeId) ?? null;
+  }
 
   /** Takes up saved trades after a restart (oldest first): ended ones as history, the rest resume. */
   async resume(states: readonly BuyState[]): Promise<void> {
@@ -107,6 +114,7 @@ export class Buyer {
       this.reservations.delete(actor.tradeId);
     }
     if (actor.isFinal) {
+      this.phaseEnds.delete(actor.tradeId);
       this.closeSession(actor.tradeId);
       deps.log(`buy ${actor.tradeId} ${actor.state.value}${actor.state.context.error === null ? '' : `: ${actor.state.context.error}`}`);
       await forgetOldTrades(this.actors, deps.store);
@@ -151,6 +159,7 @@ export class Buyer {
       return;
     }
     const deadlineMs = this.now() + (permission.waitMs ?? 0);
+    this.phaseEnds.set(actor.tradeId, deadlineMs);
     for (;;) {
       if (actor.isFinal) return; // cancelled while it waited
       const workerId = await this.seller.lendWorker(article);
@@ -279,6 +288,7 @@ export class Buyer {
     const { deps } = this;
     const { article, bidId } = actor.state.context;
     const lifetimeMs = deps.link.info.articles.find((spec) => spec.articleId === article)?.bidLifetimeMs ?? 120_000;
+    this.phaseEnds.set(actor.tradeId, actor.state.context.updatedMs + lifetimeMs); // placed then
     const outcome = await deps.link.waitUntil(
       async () => {
         const found = await deps.link.bidOutcome(bidId!);
@@ -303,6 +313,7 @@ export class Buyer {
     const { deps } = this;
     const { txId, workFileKey, buyerSecret } = actor.state.context;
     const tx = await this.transaction(txId!, 'the seller never answered');
+    this.noteTxDeadline(actor, tx);
     if (tx['workHash'] === null) {
       await deps.link.client.txMessage(txId!, 'workhash', { workhash: workFileKey, worksecrethash: workSecretHashOf(workFileKey, buyerSecret!) });
     }
@@ -316,6 +327,11 @@ export class Buyer {
       deps.stopping,
     );
     await actor.send({ type: 'SELLER_READY', nowMs: this.now(), workerUrl });
+  }
+
+  /** The transaction's phase deadline, as the exchange keeps it, is this trade's phase end. */
+  private noteTxDeadline(actor: BuyActor, tx: TxView): void {
+    if (typeof tx['deadlineMs'] === 'number') this.phaseEnds.set(actor.tradeId, tx['deadlineMs']);
   }
 
   /** The transaction; its end becomes an error that names what went wrong. */
@@ -435,6 +451,7 @@ export class Buyer {
     if (open !== undefined && open.txId === txId && open.peer.isOpen) return open.peer;
     this.closeSession(actor.tradeId);
     const tx = await this.transaction(txId!, 'the transaction ended');
+    this.noteTxDeadline(actor, tx);
     const receiver = cafsReceiver(deps.cafs);
     const resultOnly = <B extends { transferId: string }>(body: B): B => {
       if (body.transferId !== resultTransferId(txId!)) throw ProtocolError.of('invalid_body', `expected transfer "${resultTransferId(txId!)}"`);

@@ -22,6 +22,8 @@ export const WORK_BYTES_MAX = 1024 * 1024 * 1024;
 const JSON_BODY_BYTES_MAX = 64 * 1024;
 /** Longest a buy request may wait for permission. */
 const WAIT_SECONDS_MAX = 3600;
+/** The longest a blocking purchase may be told to wait for its end before answering 202. */
+const TIMEOUT_SECONDS_MAX = 24 * 3600;
 
 type Request = IncomingMessage & { params: Record<string, string>; query: Record<string, string | string[]>; path: string };
 
@@ -112,9 +114,11 @@ async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: 
 /** The endpoints whose body is JSON (the others take raw work, or nothing). */
 const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers']);
 
-function tradeView(actor: BuyActor | { side: string; tradeId: string; state: { value: string; context: object } }): Record<string, unknown> {
+function tradeView(daemon: Daemon, actor: BuyActor | { side: string; tradeId: string; isFinal: boolean; state: { value: string; context: object } }): Record<string, unknown> {
   // `deal` is null until matched (and in trades saved before it existed).
-  return { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, deal: null, ...actor.state.context };
+  const view: Record<string, unknown> = { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, deal: null, ...actor.state.context };
+  if (actor.side === 'buy' && !actor.isFinal) view['phaseEndsMs'] = daemon.buyer.phaseEndsMs(actor.tradeId);
+  return view;
 }
 
 /** The API; `access` gives the policy once the server listens (its port is known then). */
@@ -152,19 +156,19 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
   }));
 
   app.post('/buy/*', route(async (request, response) => buy(daemon, request, response)));
-  app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map(tradeView))));
-  app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(tradeOf(daemon, request)))));
+  app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map((trade) => tradeView(daemon, trade)))));
+  app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(daemon, tradeOf(daemon, request)))));
   app.delete('/trades/:id', route(async (request, response) => {
     const actor = tradeOf(daemon, request);
     if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale: remove its worker (DELETE /workers/ID) to withdraw it`);
     const refusal = await daemon.buyer.cancel(actor.tradeId);
     if (refusal !== undefined) throw new HttpError(409, 'not_cancellable', refusal);
-    send(response, 200, tradeView(actor));
+    send(response, 200, tradeView(daemon, actor));
   }));
   app.get('/trades/:id/result', route(async (request, response) => {
     const actor = tradeOf(daemon, request);
     if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale; results belong to buys`);
-    await sendResult(daemon, actor as BuyActor, response);
+    await sendResult(daemon, actor as BuyActor, response, integerQuery(request as Request, 'timeout', { min: 1, max: TIMEOUT_SECONDS_MAX }));
   }));
   app.get('/file/:key', route(async (request, response) => {
     const key = request.params['key'] ?? '';
@@ -227,6 +231,7 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
   if (daemon.link.info.articles.every((spec) => spec.articleId !== article)) throw new HttpError(404, 'article_unknown', `the exchange does not trade ${article}`);
   const priceSats = integerQuery(request, 'price', { min: 0, max: MONEY_SATS_MAX });
   const waitSeconds = integerQuery(request, 'wait', { min: 0, max: WAIT_SECONDS_MAX });
+  const timeoutSeconds = integerQuery(request, 'timeout', { min: 1, max: TIMEOUT_SECONDS_MAX });
   const asynchronous = queryValue(request, 'async');
   if (asynchronous !== undefined && asynchronous !== '1') throw new HttpError(400, 'invalid_query', 'query parameter "async" must be 1');
   const declared = Number(request.headers['content-length'] ?? 0);
@@ -252,12 +257,17 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
     response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify({ tradeId: actor.tradeId }));
     return;
   }
-  await sendResult(daemon, actor, response);
+  await sendResult(daemon, actor, response, timeoutSeconds);
 }
 
 /** Waits for the buy to end; streams the result, or answers why there is none. */
-async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerResponse): Promise<void> {
-  const final = await actor.finished();
+async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerResponse, timeoutSeconds?: number): Promise<void> {
+  const final = timeoutSeconds === undefined ? await actor.finished() : await finishedWithin(daemon, actor, timeoutSeconds * 1000);
+  if (final === undefined) {
+    // Still under way: where it stands, and where to ask again. The trade carries on.
+    response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify(tradeView(daemon, actor)));
+    return;
+  }
   if (final.value === 'done') {
     return streamFile(daemon, final.context.resultFileKey!, response, { 'x-bitwrk-trade': actor.tradeId });
   }
@@ -265,7 +275,18 @@ async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerRespo
   const error = cleared
     ? new HttpError(502, 'trade_failed', `the trade ${actor.tradeId} failed: ${final.context.error}`)
     : new HttpError(402, 'no_permission', final.context.error ?? 'the buy was not cleared');
-  send(response, error.status, { error: { name: error.errorName, message: error.message }, trade: tradeView(actor) });
+  send(response, error.status, { error: { name: error.errorName, message: error.message }, trade: tradeView(daemon, actor) });
+}
+
+/** The trade's final state, or undefined when it has not ended within `ms` (the daemon's clock). */
+function finishedWithin(daemon: Daemon, actor: BuyActor, ms: number): Promise<BuyActor['state'] | undefined> {
+  return new Promise((resolve) => {
+    const timer = daemon.options.clock.setTimer(() => resolve(undefined), ms);
+    void actor.finished().then((final) => {
+      daemon.options.clock.clearTimer(timer);
+      resolve(final);
+    });
+  });
 }
 
 async function streamFile(daemon: Daemon, fileKey: string, response: ServerResponse, headers: Record<string, string>): Promise<void> {

@@ -110,3 +110,27 @@ test('DELETE /trades/ID cancels a purchase before or while its bid rests, and sa
     await market.stop();
   }
 });
+
+test('a blocking purchase bounded by ?timeout= answers 202 with its progress, and carries on', async () => {
+  const market = await startMarket();
+  try {
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    let response: Response | undefined;
+    void fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000&timeout=5`, { method: 'POST', body: 'work', headers: auth(buyer) }).then((value) => (response = value));
+    await settle(market.clock, () => response !== undefined, { what: 'the bounded answer' });
+    assert.equal(response!.status, 202);
+    const progress = (await response!.json()) as { tradeId: string; state: string; attempts: number; attemptsMax: number; updatedMs: number; phaseEndsMs: number };
+    assert.equal(response!.headers.get('location'), `/trades/${progress.tradeId}`);
+    assert.equal(progress.state, 'bidPlaced');
+    assert.deepEqual([progress.attempts, progress.attemptsMax], [1, 3], 'bids placed, of how many');
+    assert.equal(progress.phaseEndsMs, progress.updatedMs + 120_000, 'the bid\'s end: its lifetime after it was placed');
+    // The trade carries on, and its result can be waited for, bounded again.
+    let again: Response | undefined;
+    void fetch(`${buyer.apiUrl}/trades/${progress.tradeId}/result?timeout=1`).then((value) => (again = value));
+    await settle(market.clock, () => again !== undefined, { what: 'the second bounded answer' });
+    assert.equal(again!.status, 202);
+  } finally {
+    await market.stop();
+  }
+});

@@ -56,6 +56,12 @@ function priceText(trade) {
   return trade.side === 'buy' ? `${limit} · paid ${trade.deal.priceSats} + ${trade.deal.feeSats} fee` : `${limit} · earns ${trade.deal.priceSats}`;
 }
 
+/** Bids placed of the most a purchase may place. */
+const bidsText = (trade) => (trade.attempts === undefined ? '' : `${trade.attempts} of ${trade.attemptsMax}`);
+
+/** What went wrong, or while it is under way, when its current phase ends at the latest. */
+const noteText = (trade) => trade.error ?? (trade.phaseEndsMs ? `this phase ends by ${new Date(trade.phaseEndsMs).toLocaleTimeString()}` : '');
+
 const CANCELLABLE = new Set(['clearance', 'bidding', 'bidPlaced']);
 
 const when = (ms) => (ms === null ? '' : new Date(ms).toLocaleString());
@@ -89,7 +95,7 @@ async function refresh() {
     fill('trades', [...trades].reverse(), (row, trade) => {
       for (const value of [trade.tradeId, trade.side]) cell(row, value);
       cell(row, trade.state, `state-${trade.state}`);
-      for (const value of [trade.article, priceText(trade), trade.txId ?? (trade.clearedBy?.startsWith('local:') ? 'local' : ''), trade.attempts ?? '', trade.error]) cell(row, value);
+      for (const value of [trade.article, priceText(trade), trade.txId ?? (trade.clearedBy?.startsWith('local:') ? 'local' : ''), bidsText(trade), noteText(trade)]) cell(row, value);
       if (trade.side === 'buy' && trade.state === 'done') {
         const link = document.createElement('a');
         link.href = `/trades/${encodeURIComponent(trade.tradeId)}/result`;
