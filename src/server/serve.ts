@@ -43,7 +43,7 @@ export interface ExchangeServerOptions {
   /** Limits on TCP connections (defaults in src/transport/http-guard.ts). */
   readonly connections?: ConnectionGuardOptions;
   /** Further exchange settings (articles on an empty store, rates, limits, tick). */
-  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'openBidsMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'version'>>;
+  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'openBidsMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'verifierPool' | 'version'>>;
 }
 
 export interface RunningExchangeServer {
@@ -127,6 +127,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
   const { port } = httpServer.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   let networkClosed: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   const closeNetwork = (): Promise<void> =>
     (networkClosed ??= (async () => {
       relay.close();
@@ -146,14 +147,17 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
     port,
     httpUrl: `http://${hostForUrl}:${port}`,
     wsUrl: `ws://${hostForUrl}:${port}${DEFAULT_WS_PATH}`,
-    async stop() {
-      await exchange.close();
-      await closeNetwork();
-      if (exchange.isHealthy) {
-        await exchange.tick();
-        if (journal.lastDurableSequence === journal.lastSequence && journal.lastSequence > 0) await exchange.writeSnapshot();
-      }
-      await parts.stopAll();
+    stop() {
+      // Once: a second call waits for the first (the store is closed after it).
+      return (stopped ??= (async () => {
+        await exchange.close();
+        await closeNetwork();
+        if (exchange.isHealthy) {
+          await exchange.tick();
+          if (journal.lastDurableSequence === journal.lastSequence && journal.lastSequence > 0) await exchange.writeSnapshot();
+        }
+        await parts.stopAll();
+      })());
     },
   };
 }
