@@ -4,10 +4,9 @@
 // signature), so it takes effect at most once; "nonce reused" on a resend means it already had.
 import type { Clock } from '../src/clock.js';
 import { createNonce } from '../src/crypto/nonce.js';
-import type { CoreEvent } from '../src/market/commands.js';
 import type { TxMessageType } from '../src/market/tx-messages.js';
 import type { Prng } from '../src/random.js';
-import { exchangeProtocol, type ExchangeProtocol } from '../src/protocol/exchange.js';
+import { exchangeProtocol, pushedEvent, type ExchangeProtocol, type PushedEvent } from '../src/protocol/exchange.js';
 import { creditText, placeBidText, txMessageText } from '../src/protocol/signed-commands.js';
 import { ReconnectingClient } from '../src/transport/client.js';
 import { ProtocolError } from '../src/transport/errors.js';
@@ -39,7 +38,7 @@ export class AgentLink implements MarketPort {
   constructor(
     private readonly context: LinkContext,
     readonly address: string,
-    onEvent: (event: CoreEvent) => void,
+    onEvent: (event: PushedEvent) => void,
     /** Told after every reconnect (pushes may have been missed meanwhile). */
     onReconnect: () => void,
     subscribed = true,
@@ -56,7 +55,12 @@ export class AgentLink implements MarketPort {
         this.opened = true;
       },
     });
-    this.client.onPush('event', ({ event }) => onEvent(event as CoreEvent));
+    this.client.onPush('event', ({ event }) => {
+      // Checked on arrival, as the daemon checks it; a push that does not parse is a bug here.
+      const parsed = pushedEvent.safeParse(event);
+      if (!parsed.success) throw new Error(`a push that is not a documented event: ${parsed.error.message}`);
+      onEvent(parsed.data);
+    });
     if (subscribed) this.client.subscribe('subscribe', { topic: `participant:${address}` });
     this.client.start();
   }

@@ -12,7 +12,7 @@
 import type { Clock } from '../src/clock.js';
 import { workSecretHashOf } from '../src/machines/transaction.js';
 import { buyTradeMachine, sellTradeMachine, type BuyEvent, type BuyState, type SellEvent, type SellState } from '../src/machines/trade.js';
-import type { CoreEvent } from '../src/market/commands.js';
+import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { Prng } from '../src/random.js';
 import { ProtocolError } from '../src/transport/errors.js';
 import type { MemoryNetwork } from '../src/transport/memory.js';
@@ -42,6 +42,8 @@ export interface AgentContext extends LinkContext {
   readonly ended: Record<string, number>;
   /** Bids whose answer was lost and whose id could not be recovered (they expire on their own). */
   orphanBids: number;
+  /** Bids whose answer was lost and whose id was recovered from their bidAccepted push. */
+  recoveredBids: number;
 }
 
 /** A seller that failed waits this long before it offers again (the daemon's worker back-off). */
@@ -87,22 +89,28 @@ function describe(error: unknown): string {
  * or expiries of bids whose answer is still on the way (a few at most; older ones belong to
  * bids whose answer was lost).
  */
-class BidClaims {
-  private readonly unclaimed = new Map<string, Extract<CoreEvent, { type: 'bidAccepted' }>>();
-  private readonly early = new Map<string, CoreEvent>();
+/** Counts a bid id recovered from its push after its answer was lost. */
+function recovered(context: AgentContext, bidId: string | undefined): string | undefined {
+  if (bidId !== undefined) context.recoveredBids++;
+  return bidId;
+}
 
-  keepEarly(bidId: string, event: CoreEvent): void {
+class BidClaims {
+  private readonly unclaimed = new Map<string, Extract<PushedEvent, { type: 'bidAccepted' }>>();
+  private readonly early = new Map<string, PushedEvent>();
+
+  keepEarly(bidId: string, event: PushedEvent): void {
     if (this.early.size >= EARLY_EVENTS_MAX) this.early.delete(this.early.keys().next().value!);
     this.early.set(bidId, event);
   }
 
-  takeEarly(bidId: string): CoreEvent | undefined {
+  takeEarly(bidId: string): PushedEvent | undefined {
     const event = this.early.get(bidId);
     this.early.delete(bidId);
     return event;
   }
 
-  accepted(event: Extract<CoreEvent, { type: 'bidAccepted' }>): void {
+  accepted(event: Extract<PushedEvent, { type: 'bidAccepted' }>): void {
     this.unclaimed.set(event.bidId, event);
   }
 
@@ -111,7 +119,7 @@ class BidClaims {
   }
 
   /** The first unclaimed bid of this side, article and price, claimed now. */
-  claimLike(side: 'BUY' | 'SELL', article: string, priceSats: number): string | undefined {
+  claimLike(side: 'buy' | 'sell', article: string, priceSats: number): string | undefined {
     for (const [bidId, event] of this.unclaimed) {
       if (event.side === side && event.article === article && event.priceSats === priceSats) {
         this.unclaimed.delete(bidId);
@@ -277,7 +285,7 @@ export class BuyerAgent {
     const { article, priceSats, tradeId } = purchase.state.context;
     try {
       const answer = await this.link.placeBid(article, 'buy', priceSats!);
-      const bidId = answer === 'duplicate' ? this.claims.claimLike('BUY', article, priceSats!) : answer.bidId;
+      const bidId = answer === 'duplicate' ? recovered(this.context, this.claims.claimLike('buy', article, priceSats!)) : answer.bidId;
       if (bidId === undefined) {
         this.context.orphanBids++;
         return this.fail(purchase, 'the bid was placed but its id was lost');
@@ -329,7 +337,7 @@ export class BuyerAgent {
     this.step(purchase, { type: 'KEY', nowMs: this.context.clock.now(), resultKey });
   }
 
-  private receive(event: CoreEvent): void {
+  private receive(event: PushedEvent): void {
     const nowMs = this.context.clock.now();
     switch (event.type) {
       case 'bidAccepted':
@@ -514,7 +522,7 @@ export class SellerAgent {
     const { article, priceSats } = sale.state.context;
     try {
       const answer = await this.link.placeBid(article, 'sell', priceSats);
-      const bidId = answer === 'duplicate' ? this.claims.claimLike('SELL', article, priceSats) : answer.bidId;
+      const bidId = answer === 'duplicate' ? recovered(this.context, this.claims.claimLike('sell', article, priceSats)) : answer.bidId;
       if (bidId === undefined) {
         this.context.orphanBids++;
         return this.fail(sale, 'the bid was placed but its id was lost');
@@ -561,7 +569,7 @@ export class SellerAgent {
     this.step(sale, { type: 'RECEIPT', nowMs: this.context.clock.now(), receipt });
   }
 
-  private receive(event: CoreEvent): void {
+  private receive(event: PushedEvent): void {
     const sale = this.sale;
     const nowMs = this.context.clock.now();
     switch (event.type) {

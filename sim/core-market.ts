@@ -7,6 +7,8 @@
 import type { Clock } from '../src/clock.js';
 import type { ArticleSpec } from '../src/market/articles.js';
 import type { CoreEvent, MarketCommand } from '../src/market/commands.js';
+import type { PushedEvent } from '../src/protocol/exchange.js';
+import { wireEvent } from '../src/server/wire.js';
 import { MarketCore } from '../src/market/core.js';
 import { REJECTIONS } from '../src/market/rejections.js';
 import type { TxMessageType } from '../src/market/tx-messages.js';
@@ -30,7 +32,7 @@ export interface CoreMarketOptions {
 export class CoreMarket {
   readonly core: MarketCore;
   private readonly index = new EventIndex();
-  private readonly listeners = new Map<string, { readonly latencyMs: number; readonly onEvent: (event: CoreEvent) => void }>();
+  private readonly listeners = new Map<string, { readonly latencyMs: number; readonly onEvent: (event: PushedEvent) => void }>();
   private tickTimer: number | undefined;
 
   constructor(private readonly options: CoreMarketOptions) {
@@ -61,7 +63,8 @@ export class CoreMarket {
       this.options.onEvents(result.events);
       for (const { topic, event } of routeEvents(this.index, result.events)) {
         const listener = this.listeners.get(topic.slice('participant:'.length));
-        if (listener !== undefined) this.options.clock.setTimer(() => listener.onEvent(event), listener.latencyMs);
+        // As the exchange pushes it: the wire's form (lowercase sides).
+        if (listener !== undefined) this.options.clock.setTimer(() => listener.onEvent(wireEvent(event)), listener.latencyMs);
       }
     }
     if (result.status === 'rejected') throw new ProtocolError(result.rejection, result.code, REJECTIONS[result.rejection].message);
@@ -69,7 +72,7 @@ export class CoreMarket {
   }
 
   /** An agent's port: one fixed one-way latency each way, so its messages keep their order. */
-  connect(address: string, onEvent: (event: CoreEvent) => void): MarketPort {
+  connect(address: string, onEvent: (event: PushedEvent) => void): MarketPort {
     const { clock, prng, latencyMs } = this.options;
     const delayMs = latencyMs.min + (latencyMs.max > latencyMs.min ? prng.nextInt(latencyMs.max - latencyMs.min + 1) : 0);
     this.listeners.set(address, { latencyMs: delayMs, onEvent });

@@ -1,7 +1,7 @@
 // What an agent needs of the market, whichever way it is connected: through the production
 // exchange over the in-process network (sim/agent-link.ts), or straight into the market core
 // (sim/core-market.ts).
-import type { CoreEvent } from '../src/market/commands.js';
+import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { TxMessageType } from '../src/market/tx-messages.js';
 
 /** A command's answer, or 'duplicate' when a resend found it had taken effect already. */
@@ -20,4 +20,4 @@ export interface MarketPort {
 }
 
 /** Opens an agent's port; `onReconnect` is told when pushes may have been missed. */
-export type ConnectAgent = (address: string, onEvent: (event: CoreEvent) => void, onReconnect: () => void) => MarketPort;
+export type ConnectAgent = (address: string, onEvent: (event: PushedEvent) => void, onReconnect: () => void) => MarketPort;

@@ -25,7 +25,7 @@ export function summaryTable(result: SimulationResult): string {
     ['transactions finished / disputed / timed out', `${totals.finished} / ${totals.disputed} / ${totals.timedOut}`],
     ['purchases done / failed', `${result.ended['buy done'] ?? 0} / ${result.ended['buy failed'] ?? 0}`],
     ['fee income (sat)', totals.feesSats],
-    ['commands sent again / orphaned bids', `${faults.resentCommands} / ${faults.orphanBids}`],
+    ['commands sent again / bids recovered from pushes / orphaned bids', `${faults.resentCommands} / ${faults.recoveredBids} / ${faults.orphanBids}`],
     ['exchange restarts (state hash kept)', faults.restarts],
     ['journal records', result.journalRecords],
     ['core invariant checks / auditor checks', `${checks.coreInvariantChecks} / ${checks.auditorChecks}`],

@@ -45,7 +45,7 @@ export interface SimulationResult {
   /** How the agents' trades ended ("buy done", "sell failed", ...). */
   readonly ended: Readonly<Record<string, number>>;
   readonly checks: { readonly coreInvariantChecks: number; readonly auditorChecks: number; readonly eventsAudited: number };
-  readonly faults: { readonly resentCommands: number; readonly orphanBids: number; readonly restarts: number };
+  readonly faults: { readonly resentCommands: number; readonly orphanBids: number; readonly recoveredBids: number; readonly restarts: number };
   readonly stateHash: string;
   readonly journalRecords: number;
   readonly kernelSteps: number;
@@ -102,6 +102,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     buyersByAddress: new Map(),
     ended: {},
     orphanBids: 0,
+    recoveredBids: 0,
     resent: 0,
   };
   const venue = await openVenue(scenario, { kernel, network, prng: prng.fork(), articles: articleSpecs, adminAddress, onEvents, context, ...(options.plant === undefined ? {} : { plant: options.plant }) });
@@ -200,7 +201,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     totals: sumMinutes(metrics.minutes),
     ended: sortedKeys(context.ended),
     checks: { coreInvariantChecks, auditorChecks: auditor.checks, eventsAudited: auditor.eventsSeen },
-    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, restarts: venue.restarts() },
+    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, recoveredBids: context.recoveredBids, restarts: venue.restarts() },
     stateHash,
     journalRecords: venue.journalRecords(),
     kernelSteps: kernel.steps,

@@ -17,15 +17,18 @@ export class EventIndex {
   }
 }
 
+/** The events that reach subscribers (articles are read with `info`, not pushed). */
+export type RoutableEvent = Exclude<CoreEvent, { readonly type: 'articleDefined' }>;
+
 export interface RoutedEvent {
   readonly topic: string;
-  readonly event: CoreEvent;
+  readonly event: RoutableEvent;
 }
 
 /** The topics of each event, in order; updates the index as bids and transactions open and close. */
 export function routeEvents(index: EventIndex, events: readonly CoreEvent[]): RoutedEvent[] {
   const routed: RoutedEvent[] = [];
-  const to = (address: string | undefined, event: CoreEvent): void => {
+  const to = (address: string | undefined, event: RoutableEvent): void => {
     if (address !== undefined) routed.push({ topic: `participant:${address}`, event });
   };
   for (const event of events) {

@@ -371,7 +371,7 @@ export class Exchange {
     }
     this.chart(result.events);
     this.options.onEvents?.(result.events);
-    for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: wireEvent(event) as never });
+    for (const { topic, event } of routed) this.topics.publish(topic, 'event', { topic, event: wireEvent(event) });
   }
 
   private chart(events: readonly CoreEvent[]): void {

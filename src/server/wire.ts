@@ -1,7 +1,8 @@
 // How the core's values look on the wire: one casing for sides in both directions (`buy`/`sell`,
 // as requests spell them), whatever the core calls them inside (BUY/SELL).
 import type { BidSide } from '../machines/bid.js';
-import type { CoreEvent } from '../market/commands.js';
+import type { PushedEvent } from '../protocol/exchange.js';
+import type { RoutableEvent } from './event-routing.js';
 
 export type WireSide = 'buy' | 'sell';
 
@@ -14,8 +15,8 @@ export function coreSide(side: string): BidSide {
   return side === 'buy' ? 'BUY' : side === 'sell' ? 'SELL' : (side as BidSide);
 }
 
-/** A core event as pushed to subscribers. */
-export function wireEvent(event: CoreEvent): object {
+/** A core event as pushed to subscribers (docs/protocol.md §10.3, `pushedEvent`). */
+export function wireEvent(event: RoutableEvent): PushedEvent {
   return event.type === 'bidAccepted' ? { ...event, side: wireSide(event.side) } : event;
 }
 

@@ -28,6 +28,16 @@ test('the same seed gives the same report, byte for byte, with restarts and lost
   assert.notEqual((await simulate({ ...scenario, seed: 8 })).stateHash, first.stateHash);
 });
 
+test('a bid whose answer was lost is found again from its push: through the real exchange too', async () => {
+  // The agents claim such a bid by its bidAccepted push; the pushes come in the wire's form (sides
+  // in lowercase) through the exchange connector, as they do to a daemon.
+  const scenario = scenarioSchema.parse({ seed: 3, buyers: 200, sellers: 200, hours: 0.2, network: { latencyMinMs: 5, latencyMaxMs: 40, lossProbability: 0.02 } });
+  const result = await simulate(scenario);
+  assert.ok(result.faults.resentCommands > 50, `lost answers made agents send again (${result.faults.resentCommands})`);
+  assert.ok(result.faults.recoveredBids > 0, `bids recovered from their pushes (${result.faults.recoveredBids}; ${result.faults.orphanBids} orphaned: their push was lost too)`);
+  assert.ok(result.faults.orphanBids < result.faults.recoveredBids);
+});
+
 test('the core connector is deterministic too, and refuses restarts and lost frames it cannot simulate', async () => {
   const scenario = scenarioSchema.parse({ seed: 11, buyers: 80, sellers: 40, hours: 0.3, articles: 2, connector: 'core' });
   const first = await simulate(scenario);
