@@ -7,6 +7,7 @@ import { importFile, readFileBytes } from '../cafs/files.js';
 import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
 import { createNonce } from '../crypto/nonce.js';
 import { signMessage, verifyMessage } from '../crypto/signmessage.js';
+import { buyPhase, type BuyPhaseOf } from '../machines/trade-phases.js';
 import { buyTradeMachine, type BuyContext, type BuyEvent, type BuyInput, type BuyState, type BuyValue } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import { RpcPeer } from '../transport/rpc.js';
@@ -20,6 +21,12 @@ import { TradeActor } from './trade-actor.js';
 import { describe, Drivers, forgetOldTrades, isUncertain, pause, randomHex, StoppedError, type TradeDeps } from './trading.js';
 
 export type BuyActor = TradeActor<BuyValue, BuyContext, BuyEvent>;
+
+/** The transaction a peer session is for, and where its seller said it can be reached. */
+interface SellerOfTx {
+  readonly txId: string;
+  readonly workerUrl: string;
+}
 
 /** What a buy request may say about permission (not saved: a restart before clearance cancels). */
 export interface BuyPermission {
@@ -121,26 +128,28 @@ export class Buyer {
     }
   }
 
+  /** Does what the trade's state asks for; each step gets the state with what it guarantees. */
   private async advance(actor: BuyActor): Promise<void> {
-    const { value } = actor.state;
-    switch (value) {
+    const phase = buyPhase(actor.state);
+    switch (phase.value) {
       case 'clearance':
         return this.clear(actor);
       case 'local':
-        return this.runLocally(actor);
+        return this.runLocally(actor, phase);
       case 'bidding':
-        return this.placeBid(actor);
+        return this.placeBid(actor, phase);
       case 'bidPlaced':
-        return this.awaitMatch(actor);
+        return this.awaitMatch(actor, phase);
       case 'matched':
-        return this.commit(actor);
+        return this.commit(actor, phase);
       case 'transferring':
-        return this.transfer(actor);
+        return this.transfer(actor, phase);
       case 'receipted':
-        return this.fetchKey(actor);
+        return this.fetchKey(actor, phase);
       case 'verifying':
-        return this.verify(actor);
-      default:
+        return this.verify(actor, phase);
+      case 'done':
+      case 'failed':
         return;
     }
   }
@@ -209,10 +218,9 @@ export class Buyer {
     });
   }
 
-  private async runLocally(actor: BuyActor): Promise<void> {
+  private async runLocally(actor: BuyActor, { context }: BuyPhaseOf<'local'>): Promise<void> {
     const { deps } = this;
-    const { context } = actor.state;
-    const workerId = context.clearedBy?.slice('local:'.length) ?? '';
+    const workerId = context.clearedBy.slice('local:'.length);
     try {
       const result = await deps.workers.run(workerId, await this.readWork(context), context.tradeId, deps.stopping);
       await this.check(context, result);
@@ -223,11 +231,11 @@ export class Buyer {
     }
   }
 
-  private async placeBid(actor: BuyActor): Promise<void> {
+  private async placeBid(actor: BuyActor, { context }: BuyPhaseOf<'bidding'>): Promise<void> {
     const { deps } = this;
-    const { article, priceSats } = actor.state.context;
+    const { article, priceSats } = context;
     try {
-      const placed = await deps.link.client.placeBid(article, 'buy', priceSats!);
+      const placed = await deps.link.client.placeBid(article, 'buy', priceSats);
       await actor.send({ type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId });
       await this.useMandate(actor);
     } catch (error) {
@@ -284,14 +292,14 @@ export class Buyer {
     return withdrawn;
   }
 
-  private async awaitMatch(actor: BuyActor): Promise<void> {
+  private async awaitMatch(actor: BuyActor, { context }: BuyPhaseOf<'bidPlaced'>): Promise<void> {
     const { deps } = this;
-    const { article, bidId } = actor.state.context;
+    const { article, bidId } = context;
     const lifetimeMs = deps.link.info.articles.find((spec) => spec.articleId === article)?.bidLifetimeMs ?? 120_000;
-    this.phaseEnds.set(actor.tradeId, actor.state.context.updatedMs + lifetimeMs); // placed then
+    this.phaseEnds.set(actor.tradeId, context.updatedMs + lifetimeMs); // placed then
     const outcome = await deps.link.waitUntil(
       async () => {
-        const found = await deps.link.bidOutcome(bidId!);
+        const found = await deps.link.bidOutcome(bidId);
         return found.kind === 'open' ? undefined : found;
       },
       lifetimeMs + BID_GRACE_MS,
@@ -301,25 +309,25 @@ export class Buyer {
     if (outcome.kind === 'matched') {
       await actor.send({ type: 'MATCHED', nowMs: this.now(), txId: outcome.txId, buyerSecret: randomHex(deps, 32), deal: outcome.deal });
     } else {
-      const { attempts, error } = actor.state.context;
+      const { attempts, attemptsMax, error } = context;
       // Say what the earlier attempts ended with too: "no seller" alone would not be true.
       const earlier = attempts > 1 && error !== null && !error.startsWith(NO_SELLER) ? `; the attempt before ended: ${error}` : '';
-      await actor.send({ type: 'BID_ENDED', nowMs: this.now(), reason: `${NO_SELLER} ${attempts} of ${actor.state.context.attemptsMax}${earlier}` });
+      await actor.send({ type: 'BID_ENDED', nowMs: this.now(), reason: `${NO_SELLER} ${attempts} of ${attemptsMax}${earlier}` });
     }
   }
 
   /** Publishes the work hash and its secret hash, then waits for the seller's peer URL. */
-  private async commit(actor: BuyActor): Promise<void> {
+  private async commit(actor: BuyActor, { context }: BuyPhaseOf<'matched'>): Promise<void> {
     const { deps } = this;
-    const { txId, workFileKey, buyerSecret } = actor.state.context;
-    const tx = await this.transaction(txId!, 'the seller never answered');
+    const { txId, workFileKey, buyerSecret } = context;
+    const tx = await this.transaction(txId, 'the seller never answered');
     this.noteTxDeadline(actor, tx);
     if (tx['workHash'] === null) {
-      await deps.link.client.txMessage(txId!, 'workhash', { workhash: workFileKey, worksecrethash: workSecretHashOf(workFileKey, buyerSecret!) });
+      await deps.link.client.txMessage(txId, 'workhash', { workhash: workFileKey, worksecrethash: workSecretHashOf(workFileKey, buyerSecret) });
     }
     const workerUrl = await deps.link.waitUntil(
       async () => {
-        const current = await this.transaction(txId!, 'the seller never answered');
+        const current = await this.transaction(txId, 'the seller never answered');
         return typeof current['workerUrl'] === 'string' ? current['workerUrl'] : undefined;
       },
       SELLER_WAIT_MS,
@@ -345,30 +353,30 @@ export class Buyer {
   }
 
   /** Sends the work and the secret, and receives the encrypted result. */
-  private async transfer(actor: BuyActor): Promise<void> {
+  private async transfer(actor: BuyActor, { context }: BuyPhaseOf<'transferring'>): Promise<void> {
     const { deps } = this;
-    const { txId, workFileKey, buyerSecret } = actor.state.context;
+    const { txId, workFileKey, buyerSecret } = context;
     const manifest = await deps.cafs.loadFile(workFileKey);
     if (manifest === undefined) throw new Error(`the work ${workFileKey} is missing from CAFS`);
-    const result = await this.withSeller(actor, async (peer) => {
-      await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: workTransferId(txId!) });
-      await peer.request('peer.secret', { txId: txId!, buyerSecret: buyerSecret! });
-      return peer.request('peer.result', { txId: txId! }, { timeoutMs: PEER_RESULT_TIMEOUT_MS });
+    const result = await this.withSeller(actor, context, async (peer) => {
+      await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: workTransferId(txId) });
+      await peer.request('peer.secret', { txId, buyerSecret });
+      return peer.request('peer.result', { txId }, { timeoutMs: PEER_RESULT_TIMEOUT_MS });
     });
     if ((await deps.cafs.loadFile(result.encryptedFileKey)) === undefined) throw new Error('the seller named an encrypted result it never sent');
     await actor.send({ type: 'RESULT_RECEIVED', nowMs: this.now(), encryptedFileKey: result.encryptedFileKey });
   }
 
   /** Signs the receipt and gets the key: from the seller directly, or as published on the exchange. */
-  private async fetchKey(actor: BuyActor): Promise<void> {
+  private async fetchKey(actor: BuyActor, { context }: BuyPhaseOf<'receipted'>): Promise<void> {
     const { deps } = this;
-    const { txId, encryptedFileKey } = actor.state.context;
-    const receipt = deps.link.client.signReceipt(encryptedFileKey!);
+    const { txId, encryptedFileKey } = context;
+    const receipt = deps.link.client.signReceipt(encryptedFileKey);
     const stop = new AbortController();
-    const fromSeller = this.withSeller(actor, (peer) => peer.request('peer.receipt', { txId: txId!, signature: receipt }), stop.signal).then((answer) => answer.resultKey);
+    const fromSeller = this.withSeller(actor, context, (peer) => peer.request('peer.receipt', { txId, signature: receipt }), stop.signal).then((answer) => answer.resultKey);
     const fromExchange = deps.link.waitUntil(
       async () => {
-        const tx = await this.transaction(txId!, 'no key was published');
+        const tx = await this.transaction(txId, 'no key was published');
         // Sealed to this buyer: nobody else who asks the exchange can open it.
         return typeof tx['encResultKey'] === 'string' ? openSealedKey(tx['encResultKey'], deps.identity.privateKey) : undefined;
       },
@@ -385,23 +393,22 @@ export class Buyer {
   }
 
   /** Decrypts, checks and accepts the result; a result that fails is rejected on the exchange. */
-  private async verify(actor: BuyActor): Promise<void> {
+  private async verify(actor: BuyActor, { context }: BuyPhaseOf<'verifying'>): Promise<void> {
     const { deps } = this;
-    const { context } = actor.state;
-    const manifest = await deps.cafs.loadFile(context.encryptedFileKey!);
+    const manifest = await deps.cafs.loadFile(context.encryptedFileKey);
     if (manifest === undefined) throw new Error('the encrypted result is missing from CAFS');
     let result: Uint8Array;
     try {
-      result = decryptResult(await readFileBytes(deps.cafs, manifest), context.resultKey!);
+      result = decryptResult(await readFileBytes(deps.cafs, manifest), context.resultKey);
       await this.check(context, result);
     } catch (error) {
       const reason = describe(error).slice(0, 200);
-      await deps.link.client.txMessage(context.txId!, 'rejectresult', { reason }).catch(() => undefined);
+      await deps.link.client.txMessage(context.txId, 'rejectresult', { reason }).catch(() => undefined);
       throw error;
     }
     const stored = await importFile(deps.cafs, [result]);
     try {
-      await deps.link.client.txMessage(context.txId!, 'acceptresult');
+      await deps.link.client.txMessage(context.txId, 'acceptresult');
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') throw error; // retired meanwhile: paid at the deadline
     }
@@ -425,49 +432,48 @@ export class Buyer {
    * Runs `exchange` over an authenticated session with the transaction's seller, reconnecting after
    * a dropped connection while the transaction is still active. Protocol refusals end it.
    */
-  private async withSeller<T>(actor: BuyActor, exchange: (peer: RpcPeer<PeerProtocol>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async withSeller<T>(actor: BuyActor, seller: SellerOfTx, exchange: (peer: RpcPeer<PeerProtocol>) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const { deps } = this;
     for (;;) {
       if (deps.stopping.aborted) throw new StoppedError('the daemon is stopping');
       if (signal?.aborted) throw new StoppedError('no longer needed');
       try {
-        return await exchange(await this.session(actor));
+        return await exchange(await this.session(actor, seller));
       } catch (error) {
         const dropped = error instanceof ProtocolError ? isUncertain(error) : true;
         if (!dropped) throw error;
         this.closeSession(actor.tradeId);
-        await this.transaction(actor.state.context.txId!, `the seller went away (${describe(error)})`);
+        await this.transaction(seller.txId, `the seller went away (${describe(error)})`);
         await pause(deps, RECONNECT_PAUSE_MS);
       }
     }
   }
 
   /** The open, authenticated connection to this trade's seller, or a new one. */
-  private async session(actor: BuyActor): Promise<RpcPeer<PeerProtocol>> {
+  private async session(actor: BuyActor, { txId, workerUrl }: SellerOfTx): Promise<RpcPeer<PeerProtocol>> {
     const { deps } = this;
-    const { txId, workerUrl } = actor.state.context;
     const open = this.sessions.get(actor.tradeId);
     // A session belongs to one transaction: never talk to an earlier attempt's seller.
     if (open !== undefined && open.txId === txId && open.peer.isOpen) return open.peer;
     this.closeSession(actor.tradeId);
-    const tx = await this.transaction(txId!, 'the transaction ended');
+    const tx = await this.transaction(txId, 'the transaction ended');
     this.noteTxDeadline(actor, tx);
     const receiver = cafsReceiver(deps.cafs);
     const resultOnly = <B extends { transferId: string }>(body: B): B => {
-      if (body.transferId !== resultTransferId(txId!)) throw ProtocolError.of('invalid_body', `expected transfer "${resultTransferId(txId!)}"`);
+      if (body.transferId !== resultTransferId(txId)) throw ProtocolError.of('invalid_body', `expected transfer "${resultTransferId(txId)}"`);
       return body;
     };
     const exchangeId = deps.link.info.exchangeId;
     const seller = String(tx['seller']);
-    const link = await dialPeer({ workerUrl: workerUrl!, txId: txId!, seller, exchangeId, identity: deps.identity, staticKeyPair: deps.staticKeyPair, clock: deps.clock, random: deps.random });
+    const link = await dialPeer({ workerUrl, txId, seller, exchangeId, identity: deps.identity, staticKeyPair: deps.staticKeyPair, clock: deps.clock, random: deps.random });
     const peer = new RpcPeer(link.connection, peerProtocol, {
       'cafs.offer': (body, context) => receiver['cafs.offer']!(resultOnly(body), context as never),
       'cafs.chunks': (body, context) => receiver['cafs.chunks']!(resultOnly(body), context as never),
       'cafs.done': (body, context) => receiver['cafs.done']!(resultOnly(body), context as never),
     }, { clock: deps.clock, requestTimeoutMs: PEER_RESULT_TIMEOUT_MS });
-    const fields = { exchangeId, txId: txId!, nonce: createNonce(deps.clock, deps.random), handshake: handshakeText(link) };
+    const fields = { exchangeId, txId, nonce: createNonce(deps.clock, deps.random), handshake: handshakeText(link) };
     const signature = signMessage(helloText({ ...fields, buyer: deps.identity.address }), deps.identity.privateKey, { compressed: deps.identity.compressed });
-    const welcome = await peer.request('peer.hello', { txId: txId!, buyer: deps.identity.address, nonce: fields.nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) }).catch((error: unknown) => {
+    const welcome = await peer.request('peer.hello', { txId, buyer: deps.identity.address, nonce: fields.nonce, signature: new Uint8Array(Buffer.from(signature, 'base64')) }).catch((error: unknown) => {
       peer.close(1000, 'hello refused');
       throw error;
     });
@@ -475,7 +481,7 @@ export class Buyer {
       peer.close(1000, 'not the seller');
       throw new Error(`the peer at ${workerUrl} is not the transaction's seller ${seller}`);
     }
-    this.sessions.set(actor.tradeId, { txId: txId!, peer });
+    this.sessions.set(actor.tradeId, { txId, peer });
     return peer;
   }
 

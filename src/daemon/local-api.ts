@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { importFile, readFile } from '../cafs/files.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
 import { MONEY_SATS_MAX } from '../market/limits.js';
+import { buyPhase } from '../machines/trade-phases.js';
 import type { BuyActor } from './buyer.js';
 import type { Daemon } from './daemon.js';
 import { checkAccess, type AccessPolicy } from './api-access.js';
@@ -268,8 +269,9 @@ async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerRespo
     response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify(tradeView(daemon, actor)));
     return;
   }
-  if (final.value === 'done') {
-    return streamFile(daemon, final.context.resultFileKey!, response, { 'x-bitwrk-trade': actor.tradeId });
+  const phase = buyPhase(final);
+  if (phase.value === 'done') {
+    return streamFile(daemon, phase.context.resultFileKey, response, { 'x-bitwrk-trade': actor.tradeId });
   }
   const cleared = final.context.clearedBy !== null;
   const error = cleared

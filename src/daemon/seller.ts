@@ -6,6 +6,7 @@ import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
 import { importFile, readFileBytes } from '../cafs/files.js';
 import { NonceRegistry, nonceTimeMs } from '../crypto/nonce.js';
 import { recoverMessageSigner, signMessage, verifyMessage } from '../crypto/signmessage.js';
+import { sellPhase, type SellPhaseOf } from '../machines/trade-phases.js';
 import { sellTradeMachine, type SellContext, type SellEvent, type SellState, type SellValue } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
@@ -177,20 +178,22 @@ export class Seller {
   /** Does what the trade's state asks for, then steps it. */
   private async advance(actor: SellActor): Promise<void> {
     const { deps } = this;
-    const { value, context } = actor.state;
+    const phase = sellPhase(actor.state);
     const nowMs = (): number => deps.clock.now();
-    switch (value) {
+    switch (phase.value) {
       case 'bidding': {
+        const { context } = phase;
         const placed = await deps.link.client.placeBid(context.article, 'sell', context.priceSats);
         await actor.send({ type: 'BID_PLACED', nowMs: nowMs(), bidId: placed.bidId });
         return;
       }
       case 'bidPlaced': {
+        const { context } = phase;
         const lifetimeMs = deps.link.info.articles.find((article) => article.articleId === context.article)?.bidLifetimeMs ?? 120_000;
         const outcome = await deps.link.waitUntil(
           async () => {
             if (actor.state.value !== 'bidPlaced') return { kind: 'ended' as const };
-            const found = await deps.link.bidOutcome(context.bidId!);
+            const found = await deps.link.bidOutcome(context.bidId);
             return found.kind === 'open' ? undefined : found;
           },
           lifetimeMs + BID_GRACE_MS,
@@ -208,25 +211,28 @@ export class Seller {
         return;
       }
       case 'matched': {
-        const tx = await deps.link.transaction(context.txId!);
-        if (tx['workerUrl'] === null) await deps.link.client.txMessage(context.txId!, 'workerurl', { workerurl: await this.peerUrl() });
-        await this.waitWhile(actor, 'matched', 'the buyer never sent the work');
+        const { txId } = phase.context;
+        const tx = await deps.link.transaction(txId);
+        if (tx['workerUrl'] === null) await deps.link.client.txMessage(txId, 'workerurl', { workerurl: await this.peerUrl() });
+        await this.waitWhile(actor, txId, 'matched', 'the buyer never sent the work');
         return;
       }
       case 'working':
-        return this.work(actor);
+        return this.work(actor, phase);
       case 'delivering':
-        await this.waitWhile(actor, 'delivering', 'no receipt from the buyer');
+        await this.waitWhile(actor, phase.context.txId, 'delivering', 'no receipt from the buyer');
         return;
       case 'receipted':
-        return this.publish(actor);
-      default:
+        return this.publish(actor, phase);
+      case 'done':
+      case 'ended':
+      case 'failed':
         return;
     }
   }
 
   /** Waits for the peer handlers to move the trade on; fails it when the transaction ends first. */
-  private async waitWhile(actor: SellActor, value: SellValue, failure: string): Promise<void> {
+  private async waitWhile(actor: SellActor, txId: string, value: SellValue, failure: string): Promise<void> {
     const { deps } = this;
     const stop = new AbortController();
     const onStop = (): void => stop.abort('stopping');
@@ -236,7 +242,7 @@ export class Seller {
         .waitUntil(
           async () => {
             try {
-              await deps.link.transaction(actor.state.context.txId!);
+              await deps.link.transaction(txId);
               return undefined;
             } catch (error) {
               if (error instanceof TxRetiredError) return error;
@@ -244,7 +250,7 @@ export class Seller {
             }
           },
           24 * 3600_000,
-          `transaction ${actor.state.context.txId}`,
+          `transaction ${txId}`,
           stop.signal,
         )
         .catch(() => undefined);
@@ -259,19 +265,18 @@ export class Seller {
     }
   }
 
-  private async work(actor: SellActor): Promise<void> {
+  private async work(actor: SellActor, { context }: SellPhaseOf<'working'>): Promise<void> {
     const { deps } = this;
-    const { context } = actor.state;
-    const manifest = await deps.cafs.loadFile(context.workFileKey!);
+    const manifest = await deps.cafs.loadFile(context.workFileKey);
     if (manifest === undefined) throw new Error(`the work ${context.workFileKey} is missing from CAFS`);
     const work = await readFileBytes(deps.cafs, manifest);
     let result: Uint8Array;
     try {
-      result = await deps.workers.run(context.workerId, work, context.txId!, deps.stopping);
+      result = await deps.workers.run(context.workerId, work, context.txId, deps.stopping);
     } catch (error) {
       if (deps.stopping.aborted) throw error;
       const reason = describe(error).slice(0, 200);
-      await deps.link.client.txMessage(context.txId!, 'rejectwork', { reason }).catch(() => undefined);
+      await deps.link.client.txMessage(context.txId, 'rejectwork', { reason }).catch(() => undefined);
       throw error;
     }
     const resultKey = randomHex(deps, 32);
@@ -279,16 +284,15 @@ export class Seller {
     await actor.send({ type: 'RESULT_READY', nowMs: deps.clock.now(), encryptedFileKey: encrypted.fileKey, resultKey });
   }
 
-  private async publish(actor: SellActor): Promise<void> {
+  private async publish(actor: SellActor, { context }: SellPhaseOf<'receipted'>): Promise<void> {
     const { deps } = this;
-    const { context } = actor.state;
     try {
-      const tx = await deps.link.transaction(context.txId!);
+      const tx = await deps.link.transaction(context.txId);
       if (tx.phase === 'WORKING') {
-        await deps.link.client.txMessage(context.txId!, 'encresult', {
-          encresulthash: context.encryptedFileKey!,
-          encresulthashsig: context.receipt!,
-          encresultkey: sealKeyForBuyer(context.resultKey!, buyerKey(context)),
+        await deps.link.client.txMessage(context.txId, 'encresult', {
+          encresulthash: context.encryptedFileKey,
+          encresulthashsig: context.receipt,
+          encresultkey: sealKeyForBuyer(context.resultKey, buyerKey(context.encryptedFileKey, context.receipt)),
         });
       }
     } catch (error) {
@@ -303,16 +307,17 @@ export class Seller {
    */
   peerHandlers(handshake: string): Handlers<PeerProtocol> {
     const { deps } = this;
-    let txId: string | undefined;
-    const authenticated = (): SellActor => {
-      if (txId === undefined) throw ProtocolError.of('peer_not_authenticated');
-      const actor = this.byTx.get(txId);
-      if (actor === undefined) throw ProtocolError.of('peer_trade_unknown', txId);
-      return actor;
+    /** The transaction this link's buyer proved it is the buyer of (peer.hello). */
+    let helloTxId: string | undefined;
+    const authenticated = (): { readonly actor: SellActor; readonly txId: string } => {
+      if (helloTxId === undefined) throw ProtocolError.of('peer_not_authenticated');
+      const actor = this.byTx.get(helloTxId);
+      if (actor === undefined) throw ProtocolError.of('peer_trade_unknown', helloTxId);
+      return { actor, txId: helloTxId };
     };
     const workTransfer = <B extends { transferId: string }>(body: B): B => {
-      authenticated();
-      if (body.transferId !== workTransferId(txId!)) throw ProtocolError.of('invalid_body', `this connection sends "${workTransferId(txId!)}"`);
+      const { txId } = authenticated();
+      if (body.transferId !== workTransferId(txId)) throw ProtocolError.of('invalid_body', `this connection sends "${workTransferId(txId)}"`);
       return body;
     };
     return {
@@ -333,7 +338,7 @@ export class Seller {
         const verdict = this.helloNonces.check(body.buyer, body.nonce);
         if (verdict !== 'ok') throw ProtocolError.of(verdict);
         this.helloNonces.commit(body.buyer, body.nonce);
-        txId = body.txId;
+        helloTxId = body.txId;
         const welcome = signMessage(welcomeText({ ...fields, seller: deps.identity.address }), deps.identity.privateKey, { compressed: deps.identity.compressed });
         return { seller: deps.identity.address, signature: new Uint8Array(Buffer.from(welcome, 'base64')) };
       },
@@ -341,28 +346,28 @@ export class Seller {
       'cafs.chunks': (body, context) => this.receiver['cafs.chunks']!(workTransfer(body), context as never),
       'cafs.done': (body, context) => this.receiver['cafs.done']!(workTransfer(body), context as never),
       'peer.secret': async ({ buyerSecret }) => {
-        const actor = authenticated();
+        const { actor, txId } = authenticated();
         await this.takeSecret(actor, buyerSecret);
-        return { txId: txId! };
+        return { txId };
       },
       'peer.result': async (_body, { peer }) => {
-        const actor = authenticated();
+        const { actor, txId } = authenticated();
         const state = await actor.until((s) => s.value !== 'matched' && s.value !== 'working');
         if (state.context.encryptedFileKey === null) throw ProtocolError.of('work_failed', state.context.error ?? state.value);
         const manifest = await deps.cafs.loadFile(state.context.encryptedFileKey);
         if (manifest === undefined) throw ProtocolError.of('internal', 'the encrypted result is gone');
-        await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: resultTransferId(txId!) });
+        await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: resultTransferId(txId) });
         return { encryptedFileKey: manifest.fileKey, size: manifest.size };
       },
       'peer.receipt': async ({ signature }) => {
-        const actor = authenticated();
-        const { value, context } = actor.state;
-        if (context.encryptedFileKey === null || !['delivering', 'receipted', 'done'].includes(value)) throw ProtocolError.of('peer_out_of_order', value);
-        if (!verifyMessage(context.encryptedFileKey, context.buyer!, signature)) throw ProtocolError.of('receipt_invalid');
-        if (value === 'delivering') await actor.send({ type: 'RECEIPT', nowMs: deps.clock.now(), receipt: signature });
-        const final = await actor.until((s) => s.value !== 'delivering' && s.value !== 'receipted');
+        const { actor } = authenticated();
+        const phase = sellPhase(actor.state);
+        if (phase.value !== 'delivering' && phase.value !== 'receipted' && phase.value !== 'done') throw ProtocolError.of('peer_out_of_order', phase.value);
+        if (!verifyMessage(phase.context.encryptedFileKey, phase.context.buyer, signature)) throw ProtocolError.of('receipt_invalid');
+        if (phase.value === 'delivering') await actor.send({ type: 'RECEIPT', nowMs: deps.clock.now(), receipt: signature });
+        const final = sellPhase(await actor.until((s) => s.value !== 'delivering' && s.value !== 'receipted'));
         if (final.value !== 'done') throw ProtocolError.of('peer_out_of_order', `the sale ended ${final.value}: ${final.context.error ?? ''}`);
-        return { resultKey: final.context.resultKey! };
+        return { resultKey: final.context.resultKey };
       },
     };
   }
@@ -370,25 +375,26 @@ export class Seller {
   /** Checks the buyer secret against the transaction and publishes it; a wrong one ends the sale. */
   private async takeSecret(actor: SellActor, buyerSecret: string): Promise<void> {
     const { deps } = this;
-    const { value, context } = actor.state;
-    if (value !== 'matched') {
-      if (context.buyerSecret === buyerSecret) return; // a resent secret after a reconnect
-      throw ProtocolError.of('peer_out_of_order', value);
+    const phase = sellPhase(actor.state);
+    if (phase.value !== 'matched') {
+      if (phase.context.buyerSecret === buyerSecret) return; // a resent secret after a reconnect
+      throw ProtocolError.of('peer_out_of_order', phase.value);
     }
-    const tx = await deps.link.transaction(context.txId!);
+    const { context } = phase;
+    const tx = await deps.link.transaction(context.txId);
     const workHash = tx['workHash'];
     if (typeof workHash !== 'string') throw ProtocolError.of('peer_out_of_order', 'the buyer has not published its work hash');
     if ((await deps.cafs.loadFile(workHash)) === undefined) throw ProtocolError.of('work_mismatch', `the work ${workHash} has not arrived`);
     if (workSecretHashOf(workHash, buyerSecret) !== tx['workSecretHash']) {
-      await deps.link.client.txMessage(context.txId!, 'rejectwork', { reason: 'the buyer secret does not match' }).catch(() => undefined);
+      await deps.link.client.txMessage(context.txId, 'rejectwork', { reason: 'the buyer secret does not match' }).catch(() => undefined);
       await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: 'the buyer sent a wrong buyer secret; the work was rejected' });
       throw ProtocolError.of('buyer_secret_wrong');
     }
     try {
-      await deps.link.client.txMessage(context.txId!, 'buyersecret', { buyersecret: buyerSecret });
+      await deps.link.client.txMessage(context.txId, 'buyersecret', { buyersecret: buyerSecret });
     } catch (error) {
       if (!isUncertain(error)) throw error;
-      const after = await deps.link.transaction(context.txId!);
+      const after = await deps.link.transaction(context.txId);
       if (after['buyerSecret'] !== buyerSecret) throw error;
     }
     await actor.send({ type: 'WORK_RECEIVED', nowMs: deps.clock.now(), workFileKey: workHash, buyerSecret });
@@ -396,8 +402,8 @@ export class Seller {
 }
 
 /** The buyer's public key, recovered from its receipt (checked against its address when it arrived). */
-function buyerKey(context: SellContext): Uint8Array {
-  const key = recoverMessageSigner(context.encryptedFileKey!, context.receipt!);
+function buyerKey(encryptedFileKey: string, receipt: string): Uint8Array {
+  const key = recoverMessageSigner(encryptedFileKey, receipt);
   if (key === undefined) throw new Error('the receipt does not yield the buyer\'s key');
   return key;
 }
