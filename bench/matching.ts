@@ -11,7 +11,7 @@ import { articleWithDefaults } from '../src/market/articles.js';
 import type { MarketCommand } from '../src/market/commands.js';
 import { MarketCore } from '../src/market/core.js';
 import type { MarketState } from '../src/market/state.js';
-import { IndexedHeap } from '../src/market/indexed-heap.js';
+import { IndexedHeap } from '../src/heap.js';
 import { buyBefore, crosses, sellBefore } from '../src/market/order-book.js';
 import type { BookEntry } from '../src/market/order-book.js';
 import { createPrng } from '../src/random.js';

@@ -2,7 +2,7 @@
 // setTimeout directly: it is handed a Clock. Production uses `realClock`; tests and the
 // simulator use a VirtualClock that only moves when told to.
 import { assert } from './assert.js';
-import { MinHeap } from './heap.js';
+import { IndexedHeap } from './heap.js';
 
 export type TimerId = number;
 
@@ -47,6 +47,7 @@ interface VirtualTimer {
   readonly id: TimerId;
   readonly dueMs: number;
   readonly callback: () => void;
+  heapIndex: number;
 }
 
 /**
@@ -56,10 +57,9 @@ interface VirtualTimer {
 export class VirtualClock implements Clock {
   private nowMs: number;
   private nextId = 1;
-  private readonly heap = new MinHeap<VirtualTimer>((a, b) => a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.id < b.id));
-  /** Ids of the timers in the heap that have neither fired nor been cleared. */
-  private readonly live = new Set<TimerId>();
-  private readonly cancelled = new Set<TimerId>();
+  private readonly heap = new IndexedHeap<VirtualTimer>((a, b) => a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.id < b.id));
+  /** The timers that have neither fired nor been cleared, by id. */
+  private readonly pending = new Map<TimerId, VirtualTimer>();
 
   constructor(startMs = 0) {
     assert(Number.isSafeInteger(startMs), 'VirtualClock start must be an integer');
@@ -72,25 +72,27 @@ export class VirtualClock implements Clock {
 
   setTimer(callback: () => void, delayMs: number): TimerId {
     assert(Number.isFinite(delayMs), 'timer delay must be finite');
-    const id = this.nextId++;
-    this.heap.push({ id, dueMs: this.nowMs + Math.max(0, Math.ceil(delayMs)), callback });
-    this.live.add(id);
-    return id;
+    const timer: VirtualTimer = { id: this.nextId++, dueMs: this.nowMs + Math.max(0, Math.ceil(delayMs)), callback, heapIndex: -1 };
+    this.heap.push(timer);
+    this.pending.set(timer.id, timer);
+    return timer.id;
   }
 
   /** Cancels a pending timer; clearing one that fired or was cleared already does nothing. */
   clearTimer(id: TimerId): void {
-    if (this.live.delete(id)) this.cancelled.add(id);
+    const timer = this.pending.get(id);
+    if (timer === undefined) return;
+    this.pending.delete(id);
+    this.heap.remove(timer);
   }
 
   /** Number of timers still pending. */
   get pendingCount(): number {
-    return this.live.size;
+    return this.pending.size;
   }
 
   /** Due time of the earliest pending timer, or undefined. */
   nextDueMs(): number | undefined {
-    this.dropCancelledTop();
     return this.heap.peek()?.dueMs;
   }
 
@@ -98,11 +100,10 @@ export class VirtualClock implements Clock {
   advanceTo(targetMs: number): void {
     assert(targetMs >= this.nowMs, `cannot move a clock backwards (${targetMs} < ${this.nowMs})`);
     for (;;) {
-      this.dropCancelledTop();
       const top = this.heap.peek();
       if (top === undefined || top.dueMs > targetMs) break;
       this.heap.pop();
-      this.live.delete(top.id);
+      this.pending.delete(top.id);
       this.nowMs = top.dueMs;
       top.callback();
     }
@@ -117,15 +118,6 @@ export class VirtualClock implements Clock {
   /** Fires timers due now (e.g. those set with delay 0) without moving time. */
   runDue(): void {
     this.advanceTo(this.nowMs);
-  }
-
-  private dropCancelledTop(): void {
-    for (;;) {
-      const top = this.heap.peek();
-      if (top === undefined || !this.cancelled.has(top.id)) return;
-      this.heap.pop();
-      this.cancelled.delete(top.id);
-    }
   }
 }
 

@@ -1,9 +1,19 @@
-// A binary min-heap ordered by a `before` function: the timer queue of the virtual clock and
-// the actor host's deadline queue both sit on it.
+// The one binary heap: its items remember their position, so that any item can be removed in
+// O(log n) (a withdrawn bid leaves the middle of the book; a cleared timer leaves the virtual
+// clock's queue). The order books, the market's and the actor host's deadlines, the virtual
+// clock's timers and the nonce registry's expiries sit on it. Iterative, no allocation per
+// operation beyond the array's own growth.
+import { assert } from './assert.js';
 
-export class MinHeap<T> {
+export interface HeapItem {
+  /** Position in the heap; -1 when not in one. Owned by the heap. */
+  heapIndex: number;
+}
+
+export class IndexedHeap<T extends HeapItem> {
   private readonly items: T[] = [];
 
+  /** `before(a, b)`: a must come out first. Items that neither precedes come out in no set order. */
   constructor(private readonly before: (a: T, b: T) => boolean) {}
 
   get size(): number {
@@ -15,37 +25,74 @@ export class MinHeap<T> {
   }
 
   push(item: T): void {
-    const items = this.items;
-    items.push(item);
-    let index = items.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.before(items[index]!, items[parent]!)) break;
-      [items[index], items[parent]] = [items[parent]!, items[index]!];
-      index = parent;
-    }
+    assert(item.heapIndex === -1, 'an item can be in one heap once');
+    item.heapIndex = this.items.length;
+    this.items.push(item);
+    this.siftUp(item.heapIndex);
   }
 
   pop(): T | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    items[0] = last;
-    let index = 0;
-    for (;;) {
-      const left = index * 2 + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < items.length && this.before(items[left]!, items[smallest]!)) smallest = left;
-      if (right < items.length && this.before(items[right]!, items[smallest]!)) smallest = right;
-      if (smallest === index) return top;
-      [items[index], items[smallest]] = [items[smallest]!, items[index]!];
-      index = smallest;
-    }
+    const top = this.items[0];
+    if (top !== undefined) this.remove(top);
+    return top;
+  }
+
+  remove(item: T): void {
+    const index = item.heapIndex;
+    assert(index >= 0 && this.items[index] === item, 'the item is not in this heap');
+    const last = this.items.pop()!;
+    item.heapIndex = -1;
+    if (last === item) return;
+    this.items[index] = last;
+    last.heapIndex = index;
+    this.siftUp(index);
+    this.siftDown(last.heapIndex);
   }
 
   clear(): void {
+    for (const item of this.items) item.heapIndex = -1;
     this.items.length = 0;
+  }
+
+  /** The items in heap order (not sorted); for export and checks. */
+  values(): readonly T[] {
+    return this.items;
+  }
+
+  private siftUp(start: number): void {
+    const items = this.items;
+    let index = start;
+    const item = items[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = items[parentIndex]!;
+      if (!this.before(item, parent)) break;
+      items[index] = parent;
+      parent.heapIndex = index;
+      index = parentIndex;
+    }
+    items[index] = item;
+    item.heapIndex = index;
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    const length = items.length;
+    let index = start;
+    const item = items[index]!;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      let child = left;
+      if (right < length && this.before(items[right]!, items[left]!)) child = right;
+      const candidate = items[child]!;
+      if (!this.before(candidate, item)) break;
+      items[index] = candidate;
+      candidate.heapIndex = index;
+      index = child;
+    }
+    items[index] = item;
+    item.heapIndex = index;
   }
 }

@@ -11,7 +11,7 @@
 // the journalled state: replaying the journal rebuilds it.
 import { assert } from '../assert.js';
 import type { Clock } from '../clock.js';
-import { MinHeap } from '../heap.js';
+import { IndexedHeap } from '../heap.js';
 import { NONCE_BYTES, NONCE_TTL_MS } from '../limits.js';
 
 export type NonceRejection = 'nonce_invalid' | 'nonce_expired' | 'nonce_reused';
@@ -42,11 +42,15 @@ export interface NonceRegistryState {
   readonly entries: Array<[string, string, number]>;
 }
 
-type ExpiryEntry = readonly [key: string, expiresAtMs: number];
+interface ExpiryEntry {
+  readonly key: string;
+  readonly expiresAtMs: number;
+  heapIndex: number;
+}
 
 export class NonceRegistry {
   private readonly used = new Map<string, number>(); // `${address} ${nonce}` -> expiresAtMs
-  private readonly expiry = new MinHeap<ExpiryEntry>((a, b) => a[1] < b[1]);
+  private readonly expiry = new IndexedHeap<ExpiryEntry>((a, b) => a.expiresAtMs < b.expiresAtMs);
 
   constructor(
     private readonly clock: Clock,
@@ -92,14 +96,14 @@ export class NonceRegistry {
 
   private remember(key: string, expiresAtMs: number): void {
     this.used.set(key, expiresAtMs);
-    this.expiry.push([key, expiresAtMs]);
+    this.expiry.push({ key, expiresAtMs, heapIndex: -1 });
   }
 
   /** Forgets nonces whose window has passed, soonest expiry first, stopping at the first live one. */
   private prune(nowMs: number): void {
-    for (let next = this.expiry.peek(); next !== undefined && next[1] <= nowMs; next = this.expiry.peek()) {
+    for (let next = this.expiry.peek(); next !== undefined && next.expiresAtMs <= nowMs; next = this.expiry.peek()) {
       this.expiry.pop();
-      if (this.used.get(next[0]) === next[1]) this.used.delete(next[0]);
+      if (this.used.get(next.key) === next.expiresAtMs) this.used.delete(next.key);
     }
   }
 }

@@ -11,8 +11,8 @@
 // Entries are never removed early: a matched or withdrawn bid stays in its lane and the core
 // skips it when it comes due.
 import { assert } from '../assert.js';
-import { IndexedHeap } from './indexed-heap.js';
-import type { HeapItem } from './indexed-heap.js';
+import { IndexedHeap } from '../heap.js';
+import type { HeapItem } from '../heap.js';
 
 export interface ExpiringEntry {
   readonly seq: number;

@@ -4,8 +4,8 @@
 // bid of an article lives equally long, this is price-time priority. An incoming bid crosses
 // the best opposite bid when SELL price ≤ BUY price; the trade price is the resting bid's.
 import { assert } from '../assert.js';
-import { IndexedHeap } from './indexed-heap.js';
-import type { HeapItem } from './indexed-heap.js';
+import { IndexedHeap } from '../heap.js';
+import type { HeapItem } from '../heap.js';
 import type { BidSide } from '../machines/bid.js';
 
 export interface BookEntry extends HeapItem {
