@@ -401,7 +401,6 @@ export class Exchange {
     const journal = this.options.journal;
     const every = this.options.snapshotEveryRecords ?? 100_000;
     if (this.snapshotting || journal.lastSequence - this.lastSnapshotSequence < every) return;
-    if (journal.lastDurableSequence !== journal.lastSequence) return;
     this.snapshotting = true;
     try {
       await this.writeSnapshot();
@@ -412,14 +411,23 @@ export class Exchange {
 
   private lastSnapshotSequence = 0;
 
-  /** Writes a snapshot of the whole exchange at the journal's current (durable) sequence. */
+  /**
+   * Writes a snapshot of the whole exchange at the journal's last appended sequence, also while
+   * appends are in flight (under load the journal is never idle). The state in memory is exactly
+   * that of every appended record, since a command is applied and appended in one synchronous
+   * step; it is captured now and written once the journal holds those records durably, so a
+   * snapshot never includes what a crash could lose.
+   */
   async writeSnapshot(): Promise<number> {
     const journal = this.options.journal;
-    assert(journal.lastDurableSequence === journal.lastSequence, 'snapshot while appends are in flight');
+    const sequence = journal.lastSequence;
+    const journalHash = journal.headHash;
     const state: SnapshotState = { market: this.core.exportState(), nonces: this.nonces.export() };
-    await writeSnapshot(this.options.store, { sequence: journal.lastSequence, journalHash: journal.headHash, state: packr.pack(state) });
-    this.lastSnapshotSequence = journal.lastSequence;
-    return journal.lastSequence;
+    const packed = packr.pack(state);
+    await journal.whenDurable(sequence);
+    await writeSnapshot(this.options.store, { sequence, journalHash, state: packed });
+    this.lastSnapshotSequence = Math.max(this.lastSnapshotSequence, sequence);
+    return sequence;
   }
 
   private newCore(state?: MarketState): MarketCore {
