@@ -80,6 +80,26 @@ export interface FlatMachine<TValue extends string, TContext, TEvent extends Eve
   handles(value: TValue, eventType: TEvent['type']): boolean;
 }
 
+/** The event types an update was written for (set by `updateFor`), checked where it is wired. */
+const UPDATE_EVENTS = Symbol('updateEvents');
+type Update<TContext, TEvent extends EventObject> = ((context: TContext, event: TEvent) => TContext) & { readonly [UPDATE_EVENTS]?: readonly string[] };
+
+/**
+ * An update for events of the given types only, typed by them (no `e.type === … ? … : c` that
+ * would silently ignore an event it was wired to by mistake): `defineFlatMachine` refuses a spec
+ * that uses it under any other event, and a call with another event throws.
+ */
+export function updateFor<TContext, TEvent extends EventObject, TType extends TEvent['type']>(
+  types: readonly TType[],
+  update: (context: TContext, event: Extract<TEvent, { readonly type: TType }>) => TContext,
+): Update<TContext, TEvent> {
+  const typed = (context: TContext, event: TEvent): TContext => {
+    assert((types as readonly string[]).includes(event.type), `an update for ${types.join(', ')} called with ${event.type}`);
+    return update(context, event as Extract<TEvent, { readonly type: TType }>);
+  };
+  return Object.assign(typed, { [UPDATE_EVENTS]: types });
+}
+
 export function defineFlatMachine<
   TValue extends string,
   TContext extends object,
@@ -120,6 +140,7 @@ function checkSpec(spec: object): void {
   for (const [name, state] of Object.entries(flat.states)) {
     for (const update of state.entry ?? []) {
       assert(Object.hasOwn(flat.updates, update), `${flat.id}.${name}: entry update ${update} is not defined`);
+      assert((flat.updates[update] as Update<object, EventObject>)[UPDATE_EVENTS] === undefined, `${flat.id}.${name}: entry update ${update} is for some events only`);
     }
     if (state.final) assert(state.on === undefined, `${flat.id}.${name}: a final state takes no events`);
     for (const [eventType, candidates] of Object.entries(state.on ?? {})) {
@@ -131,7 +152,11 @@ function checkSpec(spec: object): void {
           assert(candidate.target !== name, `${where}: a self-target would differ in entry semantics; omit it`);
         }
         if (candidate.guard !== undefined) assert(Object.hasOwn(flat.guards, candidate.guard), `${where}: unknown guard`);
-        for (const update of candidate.actions ?? []) assert(Object.hasOwn(flat.updates, update), `${where}: unknown update`);
+        for (const update of candidate.actions ?? []) {
+          assert(Object.hasOwn(flat.updates, update), `${where}: unknown update`);
+          const accepts = (flat.updates[update] as Update<object, EventObject>)[UPDATE_EVENTS];
+          assert(accepts === undefined || accepts.includes(eventType), `${where}: update ${update} is for ${accepts?.join(', ')} only`);
+        }
       }
     }
   }

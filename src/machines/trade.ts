@@ -9,7 +9,7 @@
 //       bid expired: bidding again; a failed transaction: a new bid while attempts remain, else failed.
 // Sell: bidding ─BID_PLACED─▶ bidPlaced ─MATCHED─▶ matched ─WORK_RECEIVED─▶ working ─RESULT_READY─▶
 //       delivering ─RECEIPT─▶ receipted ─PUBLISHED─▶ done;  bidPlaced ─BID_ENDED─▶ ended;  any ─FAIL─▶ failed
-import { defineFlatMachine } from './flat-machine.js';
+import { defineFlatMachine, updateFor } from './flat-machine.js';
 import type { MachineState } from './flat-machine.js';
 
 export type BuyValue =
@@ -84,7 +84,7 @@ export type BuyState = MachineState<BuyValue, BuyContext>;
 
 const touch = <C extends { updatedMs: number }>(c: C, e: Timed): C => ({ ...c, updatedMs: e.nowMs });
 /** Forgets the transaction a failure ended, so the next bid starts clean. */
-const freshAttempt = (c: BuyContext, e: BuyEvent): BuyContext => ({
+const freshAttempt = (c: BuyContext, e: Extract<BuyEvent, { readonly type: 'BID_ENDED' | 'FAIL' }>): BuyContext => ({
   ...c,
   updatedMs: e.nowMs,
   bidId: null,
@@ -94,8 +94,13 @@ const freshAttempt = (c: BuyContext, e: BuyEvent): BuyContext => ({
   encryptedFileKey: null,
   resultKey: null,
   deal: null,
-  error: 'reason' in e ? e.reason : c.error,
+  error: e.reason,
 });
+
+const buyUpdate = <T extends BuyEvent['type']>(types: readonly T[], update: (c: BuyContext, e: Extract<BuyEvent, { readonly type: T }>) => BuyContext) =>
+  updateFor<BuyContext, BuyEvent, T>(types, update);
+const sellUpdate = <T extends SellEvent['type']>(types: readonly T[], update: (c: SellContext, e: Extract<SellEvent, { readonly type: T }>) => SellContext) =>
+  updateFor<SellContext, SellEvent, T>(types, update);
 
 export const buyTradeMachine = defineFlatMachine({
   id: 'buyTrade',
@@ -125,21 +130,16 @@ export const buyTradeMachine = defineFlatMachine({
     attemptsLeft: (c: BuyContext) => c.attempts < c.attemptsMax,
   },
   updates: {
-    clear: (c: BuyContext, e: BuyEvent) =>
-      e.type === 'CLEARED' ? { ...touch(c, e), priceSats: e.priceSats, clearedBy: e.clearedBy } : c,
-    clearLocal: (c: BuyContext, e: BuyEvent) => (e.type === 'LOCAL' ? { ...touch(c, e), clearedBy: `local:${e.workerId}` } : c),
-    placed: (c: BuyContext, e: BuyEvent) =>
-      e.type === 'BID_PLACED' ? { ...touch(c, e), bidId: e.bidId, attempts: c.attempts + 1 } : c,
-    matched: (c: BuyContext, e: BuyEvent) =>
-      e.type === 'MATCHED' ? { ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret, deal: e.deal ?? null } : c,
-    sellerReady: (c: BuyContext, e: BuyEvent) => (e.type === 'SELLER_READY' ? { ...touch(c, e), workerUrl: e.workerUrl } : c),
-    received: (c: BuyContext, e: BuyEvent) =>
-      e.type === 'RESULT_RECEIVED' ? { ...touch(c, e), encryptedFileKey: e.encryptedFileKey } : c,
-    key: (c: BuyContext, e: BuyEvent) => (e.type === 'KEY' ? { ...touch(c, e), resultKey: e.resultKey } : c),
-    verified: (c: BuyContext, e: BuyEvent) =>
-      e.type === 'VERIFIED' ? { ...touch(c, e), resultFileKey: e.resultFileKey, error: null } : c,
-    retry: freshAttempt,
-    fail: (c: BuyContext, e: BuyEvent) => ({ ...touch(c, e), error: 'reason' in e ? e.reason : c.error }),
+    clear: buyUpdate(['CLEARED'], (c, e) => ({ ...touch(c, e), priceSats: e.priceSats, clearedBy: e.clearedBy })),
+    clearLocal: buyUpdate(['LOCAL'], (c, e) => ({ ...touch(c, e), clearedBy: `local:${e.workerId}` })),
+    placed: buyUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId, attempts: c.attempts + 1 })),
+    matched: buyUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret, deal: e.deal ?? null })),
+    sellerReady: buyUpdate(['SELLER_READY'], (c, e) => ({ ...touch(c, e), workerUrl: e.workerUrl })),
+    received: buyUpdate(['RESULT_RECEIVED'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey })),
+    key: buyUpdate(['KEY'], (c, e) => ({ ...touch(c, e), resultKey: e.resultKey })),
+    verified: buyUpdate(['VERIFIED'], (c, e) => ({ ...touch(c, e), resultFileKey: e.resultFileKey, error: null })),
+    retry: buyUpdate(['BID_ENDED', 'FAIL'], freshAttempt),
+    fail: buyUpdate(['BID_ENDED', 'FAIL', 'CANCEL'], (c, e) => ({ ...touch(c, e), error: e.reason })),
   },
   states: {
     clearance: {
@@ -282,15 +282,13 @@ export const sellTradeMachine = defineFlatMachine({
   }),
   guards: {},
   updates: {
-    placed: (c: SellContext, e: SellEvent) => (e.type === 'BID_PLACED' ? { ...touch(c, e), bidId: e.bidId } : c),
-    matched: (c: SellContext, e: SellEvent) => (e.type === 'MATCHED' ? { ...touch(c, e), txId: e.txId, buyer: e.buyer, deal: e.deal ?? null } : c),
-    work: (c: SellContext, e: SellEvent) =>
-      e.type === 'WORK_RECEIVED' ? { ...touch(c, e), workFileKey: e.workFileKey, buyerSecret: e.buyerSecret } : c,
-    result: (c: SellContext, e: SellEvent) =>
-      e.type === 'RESULT_READY' ? { ...touch(c, e), encryptedFileKey: e.encryptedFileKey, resultKey: e.resultKey } : c,
-    receipt: (c: SellContext, e: SellEvent) => (e.type === 'RECEIPT' ? { ...touch(c, e), receipt: e.receipt } : c),
-    touch: (c: SellContext, e: SellEvent) => touch(c, e),
-    fail: (c: SellContext, e: SellEvent) => ({ ...touch(c, e), error: 'reason' in e ? e.reason : c.error }),
+    placed: sellUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId })),
+    matched: sellUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyer: e.buyer, deal: e.deal ?? null })),
+    work: sellUpdate(['WORK_RECEIVED'], (c, e) => ({ ...touch(c, e), workFileKey: e.workFileKey, buyerSecret: e.buyerSecret })),
+    result: sellUpdate(['RESULT_READY'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey, resultKey: e.resultKey })),
+    receipt: sellUpdate(['RECEIPT'], (c, e) => ({ ...touch(c, e), receipt: e.receipt })),
+    touch: sellUpdate(['PUBLISHED'], (c, e) => touch(c, e)),
+    fail: sellUpdate(['BID_ENDED', 'FAIL'], (c, e) => ({ ...touch(c, e), error: e.reason })),
   },
   states: {
     bidding: {

@@ -11,7 +11,7 @@ import { accountMachine } from '../../src/machines/account.js';
 import type { AccountEvent } from '../../src/machines/account.js';
 import { bidMachine } from '../../src/machines/bid.js';
 import type { BidEvent } from '../../src/machines/bid.js';
-import { defineFlatMachine } from '../../src/machines/flat-machine.js';
+import { defineFlatMachine, updateFor } from '../../src/machines/flat-machine.js';
 import type { EventObject, FlatMachine } from '../../src/machines/flat-machine.js';
 import { txMachine, workSecretHashOf } from '../../src/machines/transaction.js';
 import type { TxEvent } from '../../src/machines/transaction.js';
@@ -127,4 +127,21 @@ test('specs outside the supported subset are refused at definition', () => {
   const next = fine.compiled.step(fine.compiled.initial(undefined as never), { type: 'GO' });
   assert.deepEqual(next, { value: 'b', context: { n: 1 } });
   assert.equal(fine.compiled.step(next, { type: 'GO' }), next, 'a final state ignores events');
+});
+
+test('an update written for some events is refused under another, and throws when called with one', () => {
+  type E = { readonly type: 'A'; readonly n: number } | { readonly type: 'B' };
+  const add = updateFor<{ n: number }, E, 'A'>(['A'], (context, event) => ({ n: context.n + event.n }));
+  const spec = (on: 'A' | 'B') => ({
+    id: 'typed',
+    initial: 'one' as 'one' | 'two',
+    context: () => ({ n: 0 }),
+    guards: {},
+    updates: { add },
+    states: { one: { on: { [on]: [{ target: 'two' as const, actions: ['add' as const] }] } }, two: { final: true as const } },
+  });
+  assert.throws(() => defineFlatMachine(spec('B')), /typed\.one\.B: update add is for A only/);
+  const machine = defineFlatMachine(spec('A'));
+  assert.deepEqual(machine.compiled.step(machine.compiled.initial(undefined as never), { type: 'A', n: 2 }).context, { n: 2 });
+  assert.throws(() => add({ n: 0 }, { type: 'B' }), /an update for A called with B/);
 });

@@ -13,6 +13,8 @@ import { buyTradeMachine, sellTradeMachine, type BuyEvent, type SellEvent } from
 const buy = buyTradeMachine.compiled;
 const sell = sellTradeMachine.compiled;
 const id = fc.stringMatching(/^[a-z0-9]{1,6}$/);
+const BUY_INPUT = { tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0 };
+const SELL_INPUT = { tradeId: 's-1', article: 'a', workerId: 'w', priceSats: 1, mandateId: 'm1', nowMs: 0 };
 
 const buyEvent: fc.Arbitrary<BuyEvent> = fc.oneof(
   fc.record({ type: fc.constant('CLEARED' as const), priceSats: fc.nat(10_000), clearedBy: fc.constantFrom('m1', 'request') }),
@@ -68,6 +70,24 @@ test('property: every sell state has what it guarantees; final is final', () => 
         state = next;
       }
     }),
+  );
+});
+
+test('property: the compiled steppers the daemon runs agree with XState on the same trade machines', () => {
+  fc.assert(
+    fc.property(fc.array(buyEvent, { maxLength: 30 }), fc.array(sellEvent, { maxLength: 30 }), (buyEvents, sellEvents) => {
+      let [compiled, xstate] = [buy.initial(BUY_INPUT), buyTradeMachine.xstate.initial(BUY_INPUT)];
+      for (const event of buyEvents) {
+        [compiled, xstate] = [buy.step(compiled, event), buyTradeMachine.xstate.step(xstate, event)];
+        assert.deepEqual(compiled, xstate);
+      }
+      let [sale, saleX] = [sell.initial(SELL_INPUT), sellTradeMachine.xstate.initial(SELL_INPUT)];
+      for (const event of sellEvents) {
+        [sale, saleX] = [sell.step(sale, event), sellTradeMachine.xstate.step(saleX, event)];
+        assert.deepEqual(sale, saleX);
+      }
+    }),
+    { numRuns: 50 },
   );
 });
 
