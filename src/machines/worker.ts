@@ -4,7 +4,7 @@
 // The daemon keeps one pending SELL bid per idle worker (reference §1.4, §11 item 22); a worker
 // that fails counts the failure so the daemon can back off. A worker lost while busy keeps the
 // transaction id, so the daemon knows which transaction to reject (rejectwork).
-import { defineFlatMachine } from './flat-machine.js';
+import { defineFlatMachine, updateFor } from './flat-machine.js';
 import type { MachineState } from './flat-machine.js';
 
 export type WorkerValue = 'registered' | 'idle' | 'busy' | 'offline';
@@ -46,10 +46,10 @@ export const workerMachine = defineFlatMachine({
   guards: {},
   updates: {
     seen: (c: WorkerContext, e: WorkerEvent) => ({ ...c, lastSeenMs: e.nowMs }),
-    assign: (c: WorkerContext, e: WorkerEvent) => (e.type === 'ASSIGN' ? { ...c, txId: e.txId } : c),
+    assign: updateFor<WorkerContext, WorkerEvent, 'ASSIGN'>(['ASSIGN'], (c, e) => ({ ...c, txId: e.txId })),
     finish: (c: WorkerContext) => ({ ...c, txId: null }),
     countFailure: (c: WorkerContext) => ({ ...c, failures: c.failures + 1 }),
-    register: (c: WorkerContext, e: WorkerEvent) => (e.type === 'REGISTER' ? { ...c, article: e.article, txId: null } : c),
+    register: updateFor<WorkerContext, WorkerEvent, 'REGISTER'>(['REGISTER'], (c, e) => ({ ...c, article: e.article, txId: null })),
   },
   states: {
     registered: {
