@@ -5,7 +5,7 @@
 // "queued" lasts only while the core decides whether the new bid crosses the book (matching is
 // continuous); a bid that crosses goes straight to matched, one that does not rests as placed.
 // Money is not here: the ledger holds a BUY's funds; the bid records how much was held.
-import { defineFlatMachine } from './flat-machine.js';
+import { defineFlatMachine, updateFor } from './flat-machine.js';
 import type { MachineState } from './flat-machine.js';
 
 export type BidSide = 'BUY' | 'SELL';
@@ -66,8 +66,7 @@ export const bidMachine = defineFlatMachine({
     atOrAfterExpiry: (context: BidContext, event: BidEvent) => 'nowMs' in event && event.nowMs >= context.expiresMs,
   },
   updates: {
-    recordMatch: (context: BidContext, event: BidEvent): BidContext =>
-      event.type === 'MATCH' ? { ...context, txId: event.txId, closedMs: event.nowMs } : context,
+    recordMatch: updateFor<BidContext, BidEvent, 'MATCH'>(['MATCH'], (context, event) => ({ ...context, txId: event.txId, closedMs: event.nowMs })),
     recordClose: (context: BidContext, event: BidEvent): BidContext =>
       'nowMs' in event ? { ...context, closedMs: event.nowMs } : context,
   },

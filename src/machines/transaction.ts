@@ -11,7 +11,7 @@
 // Who may send which message, and the field checks, live in src/market/tx-messages.ts; the
 // guards here repeat the checks that decide a transition (pair assertions with the core).
 import { createHash } from 'node:crypto';
-import { defineFlatMachine } from './flat-machine.js';
+import { defineFlatMachine, updateFor } from './flat-machine.js';
 import type { MachineState, TransitionSpec } from './flat-machine.js';
 
 export const TX_PHASES = [
@@ -181,28 +181,23 @@ const message = (target: TxValue, guard: Guard, record?: Update): Candidates => 
 
 const txUpdates: { readonly [K in Update]: (context: TxContext, event: TxEvent) => TxContext } = {
   bump: (c: TxContext) => ({ ...c, revision: c.revision + 1 }),
-  recordWork: (c: TxContext, e: TxEvent) =>
-    e.type === 'WORK' ? { ...c, workHash: e.workHash, workSecretHash: e.workSecretHash } : c,
-  recordWorkerUrl: (c: TxContext, e: TxEvent) => (e.type === 'WORKER_URL' ? { ...c, workerUrl: e.workerUrl } : c),
-  recordSecret: (c: TxContext, e: TxEvent) => (e.type === 'BUYER_SECRET' ? { ...c, buyerSecret: e.buyerSecret } : c),
-  recordResult: (c: TxContext, e: TxEvent) =>
-    e.type === 'ENC_RESULT'
-      ? { ...c, encResultHash: e.encResultHash, encResultHashSig: e.encResultHashSig, encResultKey: e.encResultKey }
-      : c,
-  recordReason: (c: TxContext, e: TxEvent) =>
-    e.type === 'REJECT_WORK' || e.type === 'REJECT_RESULT' ? { ...c, rejectReason: e.reason } : c,
+  recordWork: updateFor<TxContext, TxEvent, 'WORK'>(['WORK'], (c, e) => ({ ...c, workHash: e.workHash, workSecretHash: e.workSecretHash })),
+  recordWorkerUrl: updateFor<TxContext, TxEvent, 'WORKER_URL'>(['WORKER_URL'], (c, e) => ({ ...c, workerUrl: e.workerUrl })),
+  recordSecret: updateFor<TxContext, TxEvent, 'BUYER_SECRET'>(['BUYER_SECRET'], (c, e) => ({ ...c, buyerSecret: e.buyerSecret })),
+  recordResult: updateFor<TxContext, TxEvent, 'ENC_RESULT'>(['ENC_RESULT'], (c, e) => ({ ...c, encResultHash: e.encResultHash, encResultHashSig: e.encResultHashSig, encResultKey: e.encResultKey })),
+  recordReason: updateFor<TxContext, TxEvent, 'REJECT_WORK' | 'REJECT_RESULT'>(['REJECT_WORK', 'REJECT_RESULT'], (c, e) => ({ ...c, rejectReason: e.reason })),
   grantTransmitting: (c: TxContext) => ({ ...c, deadlineMs: c.deadlineMs + TX_TRANSMITTING_GRANT_MS }),
   grantWorking: (c: TxContext) => ({ ...c, deadlineMs: c.deadlineMs + TX_WORKING_GRANT_MS }),
   grantUnverified: (c: TxContext) => ({ ...c, deadlineMs: c.deadlineMs + TX_UNVERIFIED_GRANT_MS }),
   retireNow: (c: TxContext, e: TxEvent) => ({ ...c, deadlineMs: e.nowMs }),
   openDispute: (c: TxContext, e: TxEvent) => ({ ...c, deadlineMs: e.nowMs + TX_DISPUTE_WINDOW_MS }),
-  resolveDispute: (c: TxContext, e: TxEvent) => ({
+  resolveDispute: updateFor<TxContext, TxEvent, 'RESOLVE_DISPUTE'>(['RESOLVE_DISPUTE'], (c, e) => ({
     ...c,
     retiredPhase: 'RESULT_DISPUTED' as const,
     retiredMs: e.nowMs,
     revision: c.revision + 1,
-    settlement: settlementFor(c, 'RESULT_DISPUTED', e.type === 'RESOLVE_DISPUTE' ? e.sellerSats : 0),
-  }),
+    settlement: settlementFor(c, 'RESULT_DISPUTED', e.sellerSats),
+  })),
   ...retireUpdates
 };
 
