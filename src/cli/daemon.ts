@@ -47,7 +47,7 @@ options:
                       every call from another machine, needs the token in DATA-DIR/api-token
   --api-port PORT     port of the local API (default ${DEFAULT_API_PORT}; 0 picks a free one)
   --peer-host HOST    interface buyers connect to directly (default 127.0.0.1)
-  --peer-port PORT    port for buyers (default 0: a free one)
+  --peer-port PORT    port for buyers (default 0: a free one, the same after a restart)
   --peer-url URL      the ws:// URL buyers are told, when you forward a port to this machine
   --relay MODE        auto (default): through the exchange's relay unless --peer-url is set or
                       the exchange is on this machine; always; never

@@ -10,12 +10,13 @@ import { z } from 'zod';
 import { importFile, readFile } from '../cafs/files.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
 import { MONEY_SATS_MAX } from '../market/limits.js';
+import type { ArticleSpec } from '../market/articles.js';
 import { buyPhase } from '../machines/trade-phases.js';
+import { ProtocolError } from '../transport/errors.js';
 import type { BuyActor } from './buyer.js';
 import type { Daemon } from './daemon.js';
 import { checkAccess, type AccessPolicy } from './api-access.js';
 import { MANDATES_MAX, mandateRequest, type MandateRequest } from './mandates.js';
-import { ProtocolError } from '../transport/errors.js';
 import { WORKERS_MAX, workerRegistration } from './workers.js';
 
 /** Largest work a program may post (CAFS would take more; this is what one trade should carry). */
@@ -59,10 +60,16 @@ function requireExchange(daemon: Daemon): void {
   if (state !== 'open') throw new HttpError(503, 'exchange_unreachable', `the exchange at ${daemon.options.exchangeUrl} is unreachable (${state}); trades carry on when it is back`);
 }
 
+/** The exchange's article `articleId`, or 404. */
+function articleOf(daemon: Daemon, articleId: string): ArticleSpec {
+  const spec = daemon.link.info.articles.find((article) => article.articleId === articleId);
+  if (spec === undefined) throw new HttpError(404, 'article_unknown', `the exchange does not trade ${articleId}`);
+  return spec;
+}
+
 /** A mandate the exchange would refuse every bid of is refused here, with the article's bounds. */
 function checkMandate(daemon: Daemon, request: MandateRequest): void {
-  const spec = daemon.link.info.articles.find((article) => article.articleId === request.article);
-  if (spec === undefined) throw new HttpError(404, 'article_unknown', `the exchange does not trade ${request.article}`);
+  const spec = articleOf(daemon, request.article);
   if (request.priceSats < spec.priceSatsMin || request.priceSats > spec.priceSatsMax) {
     throw new HttpError(400, 'price_out_of_range', `a price for ${request.article} is between ${spec.priceSatsMin} and ${spec.priceSatsMax} sat, got ${request.priceSats}`);
   }
@@ -229,7 +236,7 @@ function tradeOf(daemon: Daemon, request: Request): BuyActor | ReturnType<Daemon
 async function buy(daemon: Daemon, request: Request, response: ServerResponse): Promise<void> {
   const article = request.params['*'] ?? '';
   if (!ARTICLE_ID_PATTERN.test(article)) throw new HttpError(400, 'invalid_article', `"${article.slice(0, 80)}" is not an article id`);
-  if (daemon.link.info.articles.every((spec) => spec.articleId !== article)) throw new HttpError(404, 'article_unknown', `the exchange does not trade ${article}`);
+  articleOf(daemon, article);
   const priceSats = integerQuery(request, 'price', { min: 0, max: MONEY_SATS_MAX });
   const waitSeconds = integerQuery(request, 'wait', { min: 0, max: WAIT_SECONDS_MAX });
   const timeoutSeconds = integerQuery(request, 'timeout', { min: 1, max: TIMEOUT_SECONDS_MAX });
@@ -237,7 +244,6 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
   if (asynchronous !== undefined && asynchronous !== '1') throw new HttpError(400, 'invalid_query', 'query parameter "async" must be 1');
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > WORK_BYTES_MAX) throw new HttpError(413, 'body_too_large', `work is limited to ${WORK_BYTES_MAX} bytes`);
-  if (request.headers['content-length'] === '0') throw new HttpError(400, 'empty_work', 'the work is empty: send it as the request body');
   // A worker of this daemon can take it without the exchange; anything else would wait for it.
   if (daemon.workers.available(article).length === 0) requireExchange(daemon);
   let size = 0;
@@ -282,13 +288,16 @@ async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerRespo
 
 /** The trade's final state, or undefined when it has not ended within `ms` (the daemon's clock). */
 function finishedWithin(daemon: Daemon, actor: BuyActor, ms: number): Promise<BuyActor['state'] | undefined> {
-  return new Promise((resolve) => {
-    const timer = daemon.options.clock.setTimer(() => resolve(undefined), ms);
-    void actor.finished().then((final) => {
-      daemon.options.clock.clearTimer(timer);
-      resolve(final);
-    });
-  });
+  const { clock } = daemon.options;
+  const gaveUp = new AbortController(); // so that the watcher does not outlive the answer
+  const timer = clock.setTimer(() => gaveUp.abort('timeout'), ms);
+  return actor.until(() => actor.isFinal, gaveUp.signal).then(
+    (final) => {
+      clock.clearTimer(timer);
+      return final;
+    },
+    () => undefined,
+  );
 }
 
 async function streamFile(daemon: Daemon, fileKey: string, response: ServerResponse, headers: Record<string, string>): Promise<void> {
