@@ -169,6 +169,8 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
   app.delete('/trades/:id', route(async (request, response) => {
     const actor = tradeOf(daemon, request);
     if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale: remove its worker (DELETE /workers/ID) to withdraw it`);
+    // Its bid can be withdrawn only on the exchange.
+    if (actor.state.value === 'bidding' || actor.state.value === 'bidPlaced') requireExchange(daemon);
     const refusal = await daemon.buyer.cancel(actor.tradeId);
     if (refusal !== undefined) throw new HttpError(409, 'not_cancellable', refusal);
     send(response, 200, tradeView(daemon, actor));

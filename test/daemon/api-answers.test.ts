@@ -61,6 +61,9 @@ test('while the exchange is unreachable the API says so at once (503), and recov
   try {
     const buyer = await market.daemon('buyer');
     assert.equal((await fetch(`${buyer.apiUrl}/account`)).status, 200);
+    await market.credit(buyer.identity.address, 10_000);
+    const resting = (await (await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000&async=1`, { method: 'POST', body: 'work', headers: auth(buyer) })).json()) as { tradeId: string };
+    await settle(market.clock, () => buyer.trades().some((trade) => trade.state.value === 'bidPlaced'), { what: 'the resting bid' });
     await market.exchange.stop();
     await settle(market.clock, () => buyer.info().exchangeState !== 'open', { what: 'the daemon noticing' });
     // The clock does not move while these are answered: an answer that waited for a timeout or a
@@ -70,7 +73,9 @@ test('while the exchange is unreachable the API says so at once (503), and recov
     assert.equal(((await account.json()) as { error: { name: string } }).error.name, 'exchange_unreachable');
     const purchase = await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1000`, { method: 'POST', body: 'work', headers: auth(buyer) });
     assert.equal(purchase.status, 503);
-    assert.equal(buyer.trades().length, 0, 'no trade started');
+    assert.equal(buyer.trades().length, 1, 'no trade started');
+    const cancel = await fetch(`${buyer.apiUrl}/trades/${resting.tradeId}`, { method: 'DELETE', headers: auth(buyer) });
+    assert.equal(cancel.status, 503, 'a resting bid is withdrawn only on the exchange');
     await market.restartExchange();
     await settle(market.clock, () => buyer.info().exchangeState === 'open', { stepMs: 1000, what: 'the daemon reconnecting' });
     assert.equal((await fetch(`${buyer.apiUrl}/account`)).status, 200);
