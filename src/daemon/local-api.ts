@@ -231,7 +231,7 @@ function sendPageFile(response: ServerResponse, name: string): void {
 
 function tradeOf(daemon: Daemon, request: Request): BuyActor | ReturnType<Daemon['trades']>[number] {
   const actor = daemon.trades().find((trade) => trade.tradeId === request.params['id']);
-  if (actor === undefined) throw new HttpError(404, 'trade_unknown', `no trade ${request.params['id']}`);
+  if (actor === undefined) throw new HttpError(404, 'trade_unknown', `no trade ${(request.params['id'] ?? '').slice(0, 64)}`);
   return actor;
 }
 

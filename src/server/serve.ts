@@ -154,7 +154,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
         await closeNetwork();
         if (exchange.isHealthy) {
           await exchange.tick();
-          if (journal.lastDurableSequence === journal.lastSequence && journal.lastSequence > 0) await exchange.writeSnapshot();
+          if (journal.lastSequence > 0) await exchange.writeSnapshot(); // waits for the journal itself
         }
         await parts.stopAll();
       })());
