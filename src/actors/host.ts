@@ -43,6 +43,12 @@ export interface ActorHostOptions {
   readonly inspect?: (record: InspectionRecord) => void;
   /** Most events queued by effects while one event is processed (runaway loops are bugs). */
   readonly mailboxMax?: number;
+  /**
+   * Called after every committed step of any actor (spawn included) with its state and emitted
+   * events, before the per-actor listeners: where a runtime persists the state and then carries
+   * out the effects the step emitted.
+   */
+  readonly committed?: (id: string, kind: string, state: PersistedState, emitted: readonly EventObject[]) => void;
 }
 
 export class ActorHost {
@@ -213,6 +219,14 @@ export class ActorHost {
         } catch (error) {
           this.options.inspect?.({ type: 'failure', id, event: cause, phase: 'effect', error });
         }
+      }
+    }
+    const committed = this.options.committed;
+    if (committed !== undefined) {
+      try {
+        committed(id, record.kind.name, record.kind.persist(record.state), emitted);
+      } catch (error) {
+        this.options.inspect?.({ type: 'failure', id, event: cause, phase: 'effect', error });
       }
     }
     const listeners = this.listeners.get(id);

@@ -29,7 +29,8 @@ import { peerProtocol, type PeerProtocol } from '../protocol/peer.js';
 import { acceptPeer, handshakeText } from './peer-link.js';
 import { RelayListener } from './relay-listener.js';
 import { Seller, type SellActor } from './seller.js';
-import type { TradeDeps } from './trading.js';
+import { TradeRuntime } from './trade-runtime.js';
+import { TRADE_HISTORY_MAX, type TradeDeps } from './trading.js';
 import { WorkerRegistry } from './workers.js';
 
 export interface DaemonOptions {
@@ -73,6 +74,8 @@ export class Daemon {
   readonly mandates: Mandates;
   readonly buyer: Buyer;
   readonly seller: Seller;
+  /** Where the trades run: actors of the trade logic, saved on every step. */
+  readonly runtime: TradeRuntime;
   private readonly store: LmdbStore;
   private readonly stopping = new AbortController();
   private apiServer: Server | undefined;
@@ -109,7 +112,6 @@ export class Daemon {
     const deps: TradeDeps = {
       link: this.link,
       cafs: this.cafs,
-      store: daemonStore,
       workers: this.workers,
       mandates: this.mandates,
       clock: options.clock,
@@ -120,8 +122,9 @@ export class Daemon {
       log,
       stopping: this.stopping.signal,
     };
-    this.seller = new Seller(deps, async () => this.peerUrl);
-    this.buyer = new Buyer(deps, this.seller, options.attemptsMax ?? 3);
+    this.runtime = new TradeRuntime({ clock: options.clock, store: daemonStore, log, stopping: this.stopping.signal });
+    this.seller = new Seller(deps, this.runtime, async () => this.peerUrl);
+    this.buyer = new Buyer(deps, this.runtime, this.seller, options.attemptsMax ?? 3);
   }
 
   get identity(): Identity {
@@ -167,8 +170,11 @@ export class Daemon {
     const records = await new DaemonStore(this.store).loadTrades();
     // Bids placed just before a crash, whose answer never arrived, belong to no trade: withdraw them.
     await this.buyer.withdrawOrphans(new Set(records.map((record) => record.state.context.bidId)));
-    await this.seller.resume(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
-    await this.buyer.resume(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
+    this.runtime.restore(records);
+    this.seller.resumeIds(records.flatMap((record) => (record.side === 'sell' ? [record.state] : [])));
+    this.buyer.resumeIds(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
+    await this.runtime.forgetOld('buy', TRADE_HISTORY_MAX);
+    await this.runtime.forgetOld('sell', TRADE_HISTORY_MAX);
     const apiHost = options.apiHost ?? '127.0.0.1';
     let policy: AccessPolicy | undefined;
     const app = createLocalApi(this, () => policy!);
@@ -268,7 +274,7 @@ export class Daemon {
   }
 
   trades(): Array<BuyActor | SellActor> {
-    return [...this.buyer.actors.values(), ...this.seller.actors.values()].sort((a, b) => a.state.context.createdMs - b.state.context.createdMs);
+    return (this.runtime.trades() as Array<BuyActor | SellActor>).sort((a, b) => a.state.context.createdMs - b.state.context.createdMs);
   }
 
   /** Stops taking work, ends waits (trades stay saved where they are), closes everything. Idempotent. */
@@ -287,7 +293,7 @@ export class Daemon {
     for (const connection of this.handshaking) connection.close(CLOSE_CODES.goingAway, 'the daemon is stopping');
     await this.peerEndpoint?.close();
     if (this.peerServer?.listening) await new Promise<void>((resolve) => this.peerServer!.close(() => resolve()));
-    await Promise.allSettled([this.buyer.idle(), this.seller.idle()]);
+    await this.runtime.idle();
     if (this.apiServer !== undefined) {
       this.apiServer.closeAllConnections();
       await new Promise<void>((resolve) => this.apiServer!.close(() => resolve()));

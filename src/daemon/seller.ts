@@ -1,31 +1,32 @@
-// The seller side: keeps registered workers busy. While a worker is idle and a sell mandate for its
-// article allows, a sell trade places a sell bid; on a match the daemon announces its peer URL,
-// receives the work from the buyer (peer protocol), checks the buyer secret, runs the worker,
-// encrypts the result, hands it over, and publishes the key with the buyer's receipt.
+// The seller side: keeps registered workers busy, carrying out what each sale's trade logic
+// decides (src/machines/trade-logic.ts) on the daemon's trade runtime. While a worker is idle and
+// a sell mandate for its article allows, a sell trade places a sell bid; on a match the daemon
+// announces its peer URL, receives the work from the buyer (peer protocol), checks the buyer
+// secret, runs the worker, encrypts the result, hands it over, and publishes the key with the
+// buyer's receipt.
 import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
 import { importFile, readFileBytes } from '../cafs/files.js';
 import { NonceRegistry, nonceTimeMs } from '../crypto/nonce.js';
 import { recoverMessageSigner, signMessage, verifyMessage } from '../crypto/signmessage.js';
-import { sellPhase, type SellPhaseOf } from '../machines/trade-phases.js';
+import type { SellEffect, SellFact } from '../machines/trade-logic.js';
+import { sellPhase } from '../machines/trade-phases.js';
 import { workSecretHashOf } from '../machines/transaction.js';
-import { sellTradeMachine, type SellContext, type SellEvent, type SellState, type SellValue } from '../machines/trade.js';
+import type { SellInput, SellState } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError } from './exchange-link.js';
 import { encryptResult, sealKeyForBuyer } from './fair-exchange.js';
 import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
-import { TradeActor } from './trade-actor.js';
-import { describe, Drivers, forgetOldTrades, isUncertain, randomHex, type TradeDeps } from './trading.js';
+import type { Executor, TradeHandle, TradeRuntime } from './trade-runtime.js';
+import { describe, isUncertain, randomHex, TRADE_HISTORY_MAX, WAIT_FOREVER_MS, type TradeDeps } from './trading.js';
 
-export type SellActor = TradeActor<SellValue, SellContext, SellEvent>;
+export type SellActor = TradeHandle<'sell'>;
 
 /** How far a peer.hello's nonce time may be from ours. */
 const HELLO_CLOCK_SKEW_MS = 5 * 60_000;
-/** Extra time a bid's outcome is awaited beyond its lifetime. */
-const BID_GRACE_MS = 60_000;
+const BID_LIFETIME_DEFAULT_MS = 120_000;
 
-export class Seller {
-  readonly actors = new Map<string, SellActor>();
+export class Seller implements Executor<'sell'> {
   private readonly byTx = new Map<string, SellActor>();
   private readonly byWorker = new Map<string, SellActor>();
   /** Workers lent to a local buy: no sell bids for them meanwhile. */
@@ -41,9 +42,11 @@ export class Seller {
 
   constructor(
     private readonly deps: TradeDeps,
+    private readonly runtime: TradeRuntime,
     /** The URL buyers reach this daemon's peer endpoint at (direct or through the relay). */
     private readonly peerUrl: () => Promise<string>,
   ) {
+    runtime.serve('sell', this);
     this.receiver = cafsReceiver(deps.cafs);
     this.helloNonces = new NonceRegistry(deps.clock, HELLO_CLOCK_SKEW_MS);
     deps.workers.onChange(() => {
@@ -53,16 +56,21 @@ export class Seller {
     deps.mandates.onChange(() => this.offer());
   }
 
-  /** Takes up saved trades after a restart (oldest first): ended ones as history, the rest resume. */
-  async resume(states: readonly SellState[]): Promise<void> {
+  /** This side's trades by id, in the order they were started. */
+  get actors(): ReadonlyMap<string, SellActor> {
+    return new Map(this.runtime.trades('sell').map((trade) => [trade.tradeId, trade as SellActor]));
+  }
+
+  /** Indexes the saved sales (restored into the runtime) and continues trade ids after theirs. */
+  resumeIds(states: readonly SellState[]): void {
     for (const state of states) {
       this.counter = Math.max(this.counter, Number(state.context.tradeId.split('-')[1]) || 0);
-      const actor = new TradeActor('sell', state.context.tradeId, state, sellTradeMachine.compiled, this.save);
-      if (actor.isFinal) this.actors.set(actor.tradeId, actor);
-      else this.track(actor);
+      const handle = this.runtime.handle(state.context.tradeId) as SellActor | undefined;
+      if (handle === undefined || handle.isFinal) continue;
+      this.byWorker.set(state.context.workerId, handle);
+      if (state.context.txId !== null) this.byTx.set(state.context.txId, handle);
     }
     this.resumed = true;
-    await forgetOldTrades(this.actors, this.deps.store);
   }
 
   /** Places a sell bid for every idle worker a sell mandate covers. */
@@ -72,10 +80,17 @@ export class Seller {
       if (this.byWorker.has(worker.id) || this.lent.has(worker.id)) continue;
       const mandate = this.deps.mandates.find('sell', worker.article);
       if (mandate === undefined) continue;
-      const tradeId = `s-${++this.counter}`;
-      const input = { tradeId, article: worker.article, workerId: worker.id, priceSats: mandate.priceSats, mandateId: mandate.mandateId, nowMs: this.deps.clock.now() };
-      this.track(new TradeActor('sell', tradeId, sellTradeMachine.compiled.initial(input), sellTradeMachine.compiled, this.save));
+      const input: SellInput = { tradeId: `s-${++this.counter}`, article: worker.article, workerId: worker.id, priceSats: mandate.priceSats, mandateId: mandate.mandateId, nowMs: this.now() };
+      this.byWorker.set(worker.id, this.runtime.spawn('sell', input));
     }
+  }
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
+
+  private send(tradeId: string, fact: SellFact): boolean {
+    return this.runtime.send(tradeId, fact);
   }
 
   /**
@@ -130,175 +145,142 @@ export class Seller {
     } catch {
       return false; // matched meanwhile, or the exchange is unreachable
     }
-    await sell.send({ type: 'BID_ENDED', nowMs: this.deps.clock.now(), reason });
+    this.send(sell.tradeId, { type: 'BID_ENDED', nowMs: this.now(), bidId: context.bidId, reason });
     if (this.byWorker.get(context.workerId) === sell) this.byWorker.delete(context.workerId);
     return true;
   }
 
-  private readonly save = (side: 'buy' | 'sell', tradeId: string, state: SellState): Promise<void> => this.deps.store.saveTrade(side, tradeId, state);
-
-  private readonly drivers = new Drivers();
-
-  /** Resolves when every driver has returned (after the daemon's stop signal). */
-  idle(): Promise<void> {
-    return this.drivers.idle();
+  /** What an effect's error means: this side failed (the worker is blocked a while). */
+  failure(tradeId: string, effect: SellEffect, error: unknown): SellFact {
+    this.deps.log(`sell ${tradeId}: ${describe(error)}`);
+    return { type: 'FAIL', nowMs: this.now(), txId: 'txId' in effect ? effect.txId : null, reason: describe(error), blame: 'self' };
   }
 
-  private track(actor: SellActor): void {
-    this.actors.set(actor.tradeId, actor);
-    this.byWorker.set(actor.state.context.workerId, actor);
-    if (actor.state.context.txId !== null) this.byTx.set(actor.state.context.txId, actor);
-    this.drivers.start(() => this.drive(actor));
-  }
-
-  private async drive(actor: SellActor): Promise<void> {
+  async execute(tradeId: string, effect: SellEffect, phase: AbortSignal): Promise<void> {
     const { deps } = this;
-    // A failure of this side (the worker, the exchange link) backs the worker off; one that is the
-    // buyer's (no work, no receipt, a wrong secret) does not blame the worker.
-    let ownFault = false;
-    try {
-      while (!actor.isFinal && !deps.stopping.aborted) await this.advance(actor);
-    } catch (error) {
-      if (!deps.stopping.aborted) {
-        ownFault = true;
-        deps.log(`sell ${actor.tradeId}: ${describe(error)}`);
-        await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: describe(error) });
-      }
-    }
-    if (deps.stopping.aborted) return;
-    const { value, context } = actor.state;
-    deps.log(`sell ${actor.tradeId} ${value}${context.error === null ? '' : `: ${context.error}`}`);
-    if (value === 'failed' && ownFault) deps.workers.block(context.workerId, context.error ?? 'sell failed');
-    if (this.byWorker.get(context.workerId) === actor) this.byWorker.delete(context.workerId);
-    if (context.txId !== null) this.byTx.delete(context.txId);
-    this.offer();
-    await forgetOldTrades(this.actors, deps.store);
-  }
-
-  /** Does what the trade's state asks for, then steps it. */
-  private async advance(actor: SellActor): Promise<void> {
-    const { deps } = this;
-    const phase = sellPhase(actor.state);
-    const nowMs = (): number => deps.clock.now();
-    switch (phase.value) {
-      case 'bidding': {
-        const { context } = phase;
-        const placed = await deps.link.client.placeBid(context.article, 'sell', context.priceSats);
-        await actor.send({ type: 'BID_PLACED', nowMs: nowMs(), bidId: placed.bidId });
-        return;
-      }
-      case 'bidPlaced': {
-        const { context } = phase;
-        const lifetimeMs = deps.link.info.articles.find((article) => article.articleId === context.article)?.bidLifetimeMs ?? 120_000;
-        const outcome = await deps.link.waitUntil(
-          async () => {
-            if (actor.state.value !== 'bidPlaced') return { kind: 'ended' as const };
-            const found = await deps.link.bidOutcome(context.bidId);
-            return found.kind === 'open' ? undefined : found;
-          },
-          lifetimeMs + BID_GRACE_MS,
-          `the outcome of bid ${context.bidId}`,
-          deps.stopping,
-        );
-        if (actor.state.value !== 'bidPlaced') return; // withdrawn for a local buy meanwhile
-        if (outcome.kind === 'matched') {
-          this.byTx.set(outcome.txId, actor);
-          await actor.send({ type: 'MATCHED', nowMs: nowMs(), txId: outcome.txId, buyer: outcome.counterparty, deal: outcome.deal });
-          await deps.mandates.use(context.mandateId);
-        } else {
-          await actor.send({ type: 'BID_ENDED', nowMs: nowMs(), reason: 'the bid ended unmatched' });
+    switch (effect.type) {
+      case 'placeBid': {
+        const placed = await deps.link.client.placeBid(effect.article, 'sell', effect.priceSats);
+        const lifetimeMs = deps.link.info.articles.find((article) => article.articleId === effect.article)?.bidLifetimeMs ?? BID_LIFETIME_DEFAULT_MS;
+        if (!this.send(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId, endsMs: this.now() + lifetimeMs })) {
+          await deps.link.client.withdrawBid(placed.bidId).catch(() => undefined);
         }
         return;
       }
-      case 'matched': {
-        const { txId } = phase.context;
-        const tx = await deps.link.transaction(txId);
-        if (tx['workerUrl'] === null) await deps.link.client.txMessage(txId, 'workerurl', { workerurl: await this.peerUrl() });
-        await this.waitWhile(actor, txId, 'matched', 'the buyer never sent the work');
+      case 'watchBid':
+        return this.awaitMatch(tradeId, effect.bidId, phase);
+      case 'withdrawBid':
+        await deps.link.client.withdrawBid(effect.bidId).catch((error: unknown) => deps.log(`sell ${tradeId}: withdrawing ${effect.bidId}: ${describe(error)}`));
         return;
+      case 'useMandate':
+        return deps.mandates.use(effect.mandateId);
+      case 'announce': {
+        const tx = await deps.link.transaction(effect.txId);
+        if (typeof tx['deadlineMs'] === 'number') this.send(tradeId, { type: 'TX_DEADLINE', nowMs: this.now(), txId: effect.txId, deadlineMs: tx['deadlineMs'] });
+        if (tx['workerUrl'] === null) await deps.link.client.txMessage(effect.txId, 'workerurl', { workerurl: await this.peerUrl() });
+        return this.failWhenTxEnds(tradeId, effect.txId, 'the buyer never sent the work', phase);
       }
-      case 'working':
-        return this.work(actor, phase);
-      case 'delivering':
-        await this.waitWhile(actor, phase.context.txId, 'delivering', 'no receipt from the buyer');
+      case 'runWorker':
+        return this.work(tradeId, effect);
+      case 'awaitReceipt':
+        return this.failWhenTxEnds(tradeId, effect.txId, 'no receipt from the buyer', phase);
+      case 'publish':
+        return this.publish(tradeId, effect);
+      case 'blockWorker':
+        deps.workers.block(effect.workerId, effect.reason);
         return;
-      case 'receipted':
-        return this.publish(actor, phase);
-      case 'done':
-      case 'ended':
-      case 'failed':
+      case 'ignored':
+        deps.log(`sell ${tradeId}: ignored ${effect.fact}: ${effect.why}`);
         return;
+      case 'ended': {
+        deps.log(`sell ${tradeId} ${effect.value}${effect.reason === null ? '' : `: ${effect.reason}`}`);
+        const sell = this.runtime.handle(tradeId) as SellActor | undefined;
+        if (sell !== undefined && this.byWorker.get(effect.workerId) === sell) this.byWorker.delete(effect.workerId);
+        const txId = sell?.state.context.txId ?? null;
+        if (txId !== null) this.byTx.delete(txId);
+        this.offer();
+        return this.runtime.forgetOld('sell', TRADE_HISTORY_MAX);
+      }
     }
   }
 
-  /** Waits for the peer handlers to move the trade on; fails it when the transaction ends first. */
-  private async waitWhile(actor: SellActor, txId: string, value: SellValue, failure: string): Promise<void> {
+  /** Waits for the bid's outcome (the phase's deadline ends the wait when no word comes). */
+  private async awaitMatch(tradeId: string, bidId: string, phase: AbortSignal): Promise<void> {
     const { deps } = this;
-    const stop = new AbortController();
-    const onStop = (): void => stop.abort('stopping');
-    deps.stopping.addEventListener('abort', onStop);
-    try {
-      const ended = deps.link
-        .waitUntil(
-          async () => {
-            try {
-              await deps.link.transaction(txId);
-              return undefined;
-            } catch (error) {
-              if (error instanceof TxRetiredError) return error;
-              throw error;
-            }
-          },
-          24 * 3600_000,
-          `transaction ${txId}`,
-          stop.signal,
-        )
-        .catch(() => undefined);
-      const moved = actor.until((state) => state.value !== value, stop.signal).catch(() => undefined);
-      const first = await Promise.race([moved.then(() => 'moved' as const), ended.then((error) => error)]);
-      if (first !== 'moved' && first !== undefined && actor.state.value === value) {
-        await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: `${failure} (${first.message})` });
-      }
-    } finally {
-      stop.abort('done');
-      deps.stopping.removeEventListener('abort', onStop);
+    const outcome = await deps.link.waitUntil(
+      async () => {
+        const found = await deps.link.bidOutcome(bidId);
+        return found.kind === 'open' ? undefined : found;
+      },
+      WAIT_FOREVER_MS,
+      `the outcome of bid ${bidId}`,
+      phase,
+    );
+    if (outcome.kind === 'matched') {
+      const sell = this.runtime.handle(tradeId) as SellActor;
+      this.byTx.set(outcome.txId, sell);
+      this.send(tradeId, { type: 'MATCHED', nowMs: this.now(), bidId, txId: outcome.txId, buyer: outcome.counterparty, deal: outcome.deal });
+    } else {
+      this.send(tradeId, { type: 'BID_ENDED', nowMs: this.now(), bidId, reason: 'the bid ended unmatched' });
     }
   }
 
-  private async work(actor: SellActor, { context }: SellPhaseOf<'working'>): Promise<void> {
+  /** While the buyer has to move the sale on (peer handlers do that), fails it when the transaction ends first. */
+  private async failWhenTxEnds(tradeId: string, txId: string, failure: string, phase: AbortSignal): Promise<void> {
     const { deps } = this;
-    const manifest = await deps.cafs.loadFile(context.workFileKey);
-    if (manifest === undefined) throw new Error(`the work ${context.workFileKey} is missing from CAFS`);
+    const ended = await deps.link
+      .waitUntil(
+        async () => {
+          try {
+            await deps.link.transaction(txId);
+            return undefined;
+          } catch (error) {
+            if (error instanceof TxRetiredError) return error;
+            throw error;
+          }
+        },
+        WAIT_FOREVER_MS,
+        `transaction ${txId}`,
+        phase,
+      )
+      .catch(() => undefined); // the phase ended first: the buyer moved it on
+    if (ended !== undefined) this.send(tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'peer', reason: `${failure} (${ended.message})` });
+  }
+
+  private async work(tradeId: string, { txId, workerId, workFileKey }: Extract<SellEffect, { type: 'runWorker' }>): Promise<void> {
+    const { deps } = this;
+    const manifest = await deps.cafs.loadFile(workFileKey);
+    if (manifest === undefined) throw new Error(`the work ${workFileKey} is missing from CAFS`);
     const work = await readFileBytes(deps.cafs, manifest);
     let result: Uint8Array;
     try {
-      result = await deps.workers.run(context.workerId, work, context.txId, deps.stopping);
+      result = await deps.workers.run(workerId, work, txId, deps.stopping);
     } catch (error) {
       if (deps.stopping.aborted) throw error;
       const reason = describe(error).slice(0, 200);
-      await deps.link.client.txMessage(context.txId, 'rejectwork', { reason }).catch(() => undefined);
+      await deps.link.client.txMessage(txId, 'rejectwork', { reason }).catch(() => undefined);
       throw error;
     }
     const resultKey = randomHex(deps, 32);
     const encrypted = await importFile(deps.cafs, [encryptResult(result, resultKey)]);
-    await actor.send({ type: 'RESULT_READY', nowMs: deps.clock.now(), encryptedFileKey: encrypted.fileKey, resultKey });
+    this.send(tradeId, { type: 'RESULT_READY', nowMs: this.now(), txId, encryptedFileKey: encrypted.fileKey, resultKey });
   }
 
-  private async publish(actor: SellActor, { context }: SellPhaseOf<'receipted'>): Promise<void> {
+  private async publish(tradeId: string, { txId, encryptedFileKey, receipt, resultKey }: Extract<SellEffect, { type: 'publish' }>): Promise<void> {
     const { deps } = this;
     try {
-      const tx = await deps.link.transaction(context.txId);
+      const tx = await deps.link.transaction(txId);
       if (tx.phase === 'WORKING') {
-        await deps.link.client.txMessage(context.txId, 'encresult', {
-          encresulthash: context.encryptedFileKey,
-          encresulthashsig: context.receipt,
-          encresultkey: sealKeyForBuyer(context.resultKey, buyerKey(context.encryptedFileKey, context.receipt)),
+        await deps.link.client.txMessage(txId, 'encresult', {
+          encresulthash: encryptedFileKey,
+          encresulthashsig: receipt,
+          encresultkey: sealKeyForBuyer(resultKey, buyerKey(encryptedFileKey, receipt)),
         });
       }
     } catch (error) {
       if (!(error instanceof TxRetiredError) || !['UNVERIFIED', 'FINISHED', 'RESULT_DISPUTED'].includes(error.retired?.phase ?? '')) throw error;
     }
-    await actor.send({ type: 'PUBLISHED', nowMs: deps.clock.now() });
+    this.send(tradeId, { type: 'PUBLISHED', nowMs: this.now(), txId });
   }
 
   /**
@@ -364,7 +346,7 @@ export class Seller {
         const phase = sellPhase(actor.state);
         if (phase.value !== 'delivering' && phase.value !== 'receipted' && phase.value !== 'done') throw ProtocolError.of('peer_out_of_order', phase.value);
         if (!verifyMessage(phase.context.encryptedFileKey, phase.context.buyer, signature)) throw ProtocolError.of('receipt_invalid');
-        if (phase.value === 'delivering') await actor.send({ type: 'RECEIPT', nowMs: deps.clock.now(), receipt: signature });
+        if (phase.value === 'delivering') this.send(actor.tradeId, { type: 'RECEIPT', nowMs: this.now(), txId: phase.context.txId, receipt: signature });
         const final = sellPhase(await actor.until((s) => s.value !== 'delivering' && s.value !== 'receipted'));
         if (final.value !== 'done') throw ProtocolError.of('peer_out_of_order', `the sale ended ${final.value}: ${final.context.error ?? ''}`);
         return { resultKey: final.context.resultKey };
@@ -387,7 +369,7 @@ export class Seller {
     if ((await deps.cafs.loadFile(workHash)) === undefined) throw ProtocolError.of('work_mismatch', `the work ${workHash} has not arrived`);
     if (workSecretHashOf(workHash, buyerSecret) !== tx['workSecretHash']) {
       await deps.link.client.txMessage(context.txId, 'rejectwork', { reason: 'the buyer secret does not match' }).catch(() => undefined);
-      await actor.send({ type: 'FAIL', nowMs: deps.clock.now(), reason: 'the buyer sent a wrong buyer secret; the work was rejected' });
+      this.send(actor.tradeId, { type: 'FAIL', nowMs: this.now(), txId: context.txId, blame: 'peer', reason: 'the buyer sent a wrong buyer secret; the work was rejected' });
       throw ProtocolError.of('buyer_secret_wrong');
     }
     try {
@@ -397,7 +379,7 @@ export class Seller {
       const after = await deps.link.transaction(context.txId);
       if (after['buyerSecret'] !== buyerSecret) throw error;
     }
-    await actor.send({ type: 'WORK_RECEIVED', nowMs: deps.clock.now(), workFileKey: workHash, buyerSecret });
+    this.send(actor.tradeId, { type: 'WORK_RECEIVED', nowMs: this.now(), txId: context.txId, workFileKey: workHash, buyerSecret });
   }
 }
 

@@ -1,11 +1,10 @@
-// What the buyer and seller drivers share: their dependencies, and small helpers for the
+// What the buyer and seller executors share: their dependencies, and small helpers for the
 // exchange's answers.
 import type { ChunkStore } from '../cafs/chunk-store.js';
 import type { Clock } from '../clock.js';
 import type { StaticKeyPair } from '../transport/secure-connection.js';
 import type { Identity } from '../crypto/keys.js';
 import { ProtocolError } from '../transport/errors.js';
-import type { DaemonStore } from './daemon-store.js';
 import type { ExchangeLink } from './exchange-link.js';
 import type { ResultVerifier } from './hash-work.js';
 import type { Mandates } from './mandates.js';
@@ -14,7 +13,6 @@ import type { WorkerRegistry } from './workers.js';
 export interface TradeDeps {
   readonly link: ExchangeLink;
   readonly cafs: ChunkStore;
-  readonly store: DaemonStore;
   readonly workers: WorkerRegistry;
   readonly mandates: Mandates;
   readonly clock: Clock;
@@ -59,32 +57,8 @@ export function pause(deps: Pick<TradeDeps, 'clock' | 'stopping'>, ms: number): 
 /** Ended trades kept per side (in memory and on disk) for the page and for results; older ones are forgotten. */
 export const TRADE_HISTORY_MAX = 500;
 
-/** Forgets the oldest ended trades beyond TRADE_HISTORY_MAX (`actors` is in creation order). */
-export async function forgetOldTrades(actors: Map<string, { readonly isFinal: boolean }>, store: DaemonStore): Promise<void> {
-  let ended = 0;
-  for (const actor of actors.values()) if (actor.isFinal) ended++;
-  for (const [tradeId, actor] of actors) {
-    if (ended <= TRADE_HISTORY_MAX) return;
-    if (!actor.isFinal) continue;
-    actors.delete(tradeId);
-    await store.deleteTrade(tradeId);
-    ended--;
-  }
-}
-
-/** The running drivers of one side's trades, so that a stopping daemon can wait for them. */
-export class Drivers {
-  private readonly running = new Set<Promise<void>>();
-
-  start(drive: () => Promise<void>): void {
-    const driver = drive().finally(() => this.running.delete(driver));
-    this.running.add(driver);
-  }
-
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.running]);
-  }
-}
+/** A wait with no time limit of its own: the trade phase's deadline (or the daemon stopping) ends it. */
+export const WAIT_FOREVER_MS = 7 * 24 * 3600_000;
 
 export class StoppedError extends Error {
   override name = 'StoppedError';

@@ -1,7 +1,9 @@
 // The daemon's trade machines: one purchase (buy) or one sale (sell) as the daemon sees it. The
-// machines decide; the daemon's drivers (src/daemon/buyer.ts, seller.ts) do the I/O each state
-// asks for and report back with events. Every context is plain data, persisted after each step,
-// so a restarted daemon resumes a trade from its state (docs/daemon.md, "Durability").
+// machines decide which fact moves a trade where; trade-logic.ts adds what to do in each state
+// (the effects) and drops facts about an earlier bid or transaction; the daemon's executors
+// (src/daemon/buyer.ts, seller.ts) and the simulator's (sim/agents.ts) do that I/O and report back
+// with facts. Every context is plain data, persisted after each step, so a restarted daemon
+// resumes a trade from its state (docs/daemon.md, "Durability").
 //
 // Buy:  clearance ─CLEARED─▶ bidding ─BID_PLACED─▶ bidPlaced ─MATCHED─▶ matched ─SELLER_READY─▶
 //       transferring ─RESULT_RECEIVED─▶ receipted ─KEY─▶ verifying ─VERIFIED─▶ done
@@ -48,6 +50,8 @@ export interface BuyContext {
   readonly resultFileKey: string | null;
   /** The matched transaction's price and fee (what the buyer pays, both held at the match). */
   readonly deal: Deal | null;
+  /** When the current phase ends at the latest (ms), where known: a deadline of the actor host. */
+  readonly phaseEndsMs: number | null;
   readonly error: string | null;
 }
 
@@ -64,20 +68,27 @@ export interface BuyInput {
   readonly workSize: number;
   readonly attemptsMax: number;
   readonly nowMs: number;
+  /** How long clearance may wait for a mandate or a local worker (ms; 0: decide at once). */
+  readonly clearanceWaitMs: number;
 }
 
 type Timed = { readonly nowMs: number };
 export type BuyEvent =
   | ({ readonly type: 'CLEARED'; readonly priceSats: number; readonly clearedBy: string } & Timed)
   | ({ readonly type: 'LOCAL'; readonly workerId: string } & Timed)
-  | ({ readonly type: 'BID_PLACED'; readonly bidId: string } & Timed)
-  | ({ readonly type: 'BID_ENDED'; readonly reason: string } & Timed)
-  | ({ readonly type: 'MATCHED'; readonly txId: string; readonly buyerSecret: string; readonly deal?: Deal } & Timed)
-  | ({ readonly type: 'SELLER_READY'; readonly workerUrl: string } & Timed)
-  | ({ readonly type: 'RESULT_RECEIVED'; readonly encryptedFileKey: string } & Timed)
-  | ({ readonly type: 'KEY'; readonly resultKey: string } & Timed)
-  | ({ readonly type: 'VERIFIED'; readonly resultFileKey: string } & Timed)
-  | ({ readonly type: 'FAIL'; readonly reason: string } & Timed)
+  /** `endsMs`: when the bid's lifetime ends. */
+  | ({ readonly type: 'BID_PLACED'; readonly bidId: string; readonly endsMs: number } & Timed)
+  | ({ readonly type: 'BID_ENDED'; readonly bidId: string; readonly reason: string } & Timed)
+  | ({ readonly type: 'MATCHED'; readonly bidId: string; readonly txId: string; readonly buyerSecret: string; readonly deal?: Deal } & Timed)
+  /** The transaction's current phase deadline, as the exchange keeps it. */
+  | ({ readonly type: 'TX_DEADLINE'; readonly txId: string; readonly deadlineMs: number } & Timed)
+  | ({ readonly type: 'SELLER_READY'; readonly txId: string; readonly workerUrl: string } & Timed)
+  | ({ readonly type: 'RESULT_RECEIVED'; readonly txId: string; readonly encryptedFileKey: string } & Timed)
+  | ({ readonly type: 'KEY'; readonly txId: string; readonly resultKey: string } & Timed)
+  /** `txId` null: checked from a local worker, no transaction. */
+  | ({ readonly type: 'VERIFIED'; readonly txId: string | null; readonly resultFileKey: string } & Timed)
+  /** `txId`: the transaction the failure is about (null: none, e.g. a refused bid). */
+  | ({ readonly type: 'FAIL'; readonly txId: string | null; readonly reason: string } & Timed)
   | ({ readonly type: 'CANCEL'; readonly reason: string } & Timed);
 
 export type BuyState = MachineState<BuyValue, BuyContext>;
@@ -94,6 +105,7 @@ const freshAttempt = (c: BuyContext, e: Extract<BuyEvent, { readonly type: 'BID_
   encryptedFileKey: null,
   resultKey: null,
   deal: null,
+  phaseEndsMs: null,
   error: e.reason,
 });
 
@@ -124,22 +136,24 @@ export const buyTradeMachine = defineFlatMachine({
     resultKey: null,
     resultFileKey: null,
     deal: null,
+    phaseEndsMs: input.clearanceWaitMs > 0 ? input.nowMs + input.clearanceWaitMs : null,
     error: null,
   }),
   guards: {
     attemptsLeft: (c: BuyContext) => c.attempts < c.attemptsMax,
   },
   updates: {
-    clear: buyUpdate(['CLEARED'], (c, e) => ({ ...touch(c, e), priceSats: e.priceSats, clearedBy: e.clearedBy })),
-    clearLocal: buyUpdate(['LOCAL'], (c, e) => ({ ...touch(c, e), clearedBy: `local:${e.workerId}` })),
-    placed: buyUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId, attempts: c.attempts + 1 })),
-    matched: buyUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret, deal: e.deal ?? null })),
+    clear: buyUpdate(['CLEARED'], (c, e) => ({ ...touch(c, e), priceSats: e.priceSats, clearedBy: e.clearedBy, phaseEndsMs: null })),
+    clearLocal: buyUpdate(['LOCAL'], (c, e) => ({ ...touch(c, e), clearedBy: `local:${e.workerId}`, phaseEndsMs: null })),
+    placed: buyUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId, attempts: c.attempts + 1, phaseEndsMs: e.endsMs })),
+    matched: buyUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret, deal: e.deal ?? null, phaseEndsMs: null })),
+    deadline: buyUpdate(['TX_DEADLINE'], (c, e) => ({ ...c, phaseEndsMs: e.deadlineMs })),
     sellerReady: buyUpdate(['SELLER_READY'], (c, e) => ({ ...touch(c, e), workerUrl: e.workerUrl })),
     received: buyUpdate(['RESULT_RECEIVED'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey })),
     key: buyUpdate(['KEY'], (c, e) => ({ ...touch(c, e), resultKey: e.resultKey })),
-    verified: buyUpdate(['VERIFIED'], (c, e) => ({ ...touch(c, e), resultFileKey: e.resultFileKey, error: null })),
+    verified: buyUpdate(['VERIFIED'], (c, e) => ({ ...touch(c, e), resultFileKey: e.resultFileKey, phaseEndsMs: null, error: null })),
     retry: buyUpdate(['BID_ENDED', 'FAIL'], freshAttempt),
-    fail: buyUpdate(['BID_ENDED', 'FAIL', 'CANCEL'], (c, e) => ({ ...touch(c, e), error: e.reason })),
+    fail: buyUpdate(['BID_ENDED', 'FAIL', 'CANCEL'], (c, e) => ({ ...touch(c, e), phaseEndsMs: null, error: e.reason })),
   },
   states: {
     clearance: {
@@ -169,6 +183,7 @@ export const buyTradeMachine = defineFlatMachine({
     matched: {
       on: {
         SELLER_READY: [{ target: 'transferring', actions: ['sellerReady'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [
           { target: 'bidding', guard: 'attemptsLeft', actions: ['retry'] },
           { target: 'failed', actions: ['fail'] },
@@ -178,6 +193,7 @@ export const buyTradeMachine = defineFlatMachine({
     transferring: {
       on: {
         RESULT_RECEIVED: [{ target: 'receipted', actions: ['received'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [
           { target: 'bidding', guard: 'attemptsLeft', actions: ['retry'] },
           { target: 'failed', actions: ['fail'] },
@@ -187,6 +203,7 @@ export const buyTradeMachine = defineFlatMachine({
     receipted: {
       on: {
         KEY: [{ target: 'verifying', actions: ['key'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [
           { target: 'bidding', guard: 'attemptsLeft', actions: ['retry'] },
           { target: 'failed', actions: ['fail'] },
@@ -234,6 +251,8 @@ export interface SellContext {
   readonly receipt: string | null;
   /** The matched transaction's price (what this sale earns) and the buyer's fee. */
   readonly deal: Deal | null;
+  /** When the current phase ends at the latest (ms), where known: a deadline of the actor host. */
+  readonly phaseEndsMs: number | null;
   readonly error: string | null;
 }
 
@@ -247,14 +266,19 @@ export interface SellInput {
 }
 
 export type SellEvent =
-  | ({ readonly type: 'BID_PLACED'; readonly bidId: string } & Timed)
-  | ({ readonly type: 'BID_ENDED'; readonly reason: string } & Timed)
-  | ({ readonly type: 'MATCHED'; readonly txId: string; readonly buyer: string; readonly deal?: Deal } & Timed)
-  | ({ readonly type: 'WORK_RECEIVED'; readonly workFileKey: string; readonly buyerSecret: string } & Timed)
-  | ({ readonly type: 'RESULT_READY'; readonly encryptedFileKey: string; readonly resultKey: string } & Timed)
-  | ({ readonly type: 'RECEIPT'; readonly receipt: string } & Timed)
-  | ({ readonly type: 'PUBLISHED' } & Timed)
-  | ({ readonly type: 'FAIL'; readonly reason: string } & Timed);
+  | ({ readonly type: 'BID_PLACED'; readonly bidId: string; readonly endsMs: number } & Timed)
+  | ({ readonly type: 'BID_ENDED'; readonly bidId: string; readonly reason: string } & Timed)
+  | ({ readonly type: 'MATCHED'; readonly bidId: string; readonly txId: string; readonly buyer: string; readonly deal?: Deal } & Timed)
+  | ({ readonly type: 'TX_DEADLINE'; readonly txId: string; readonly deadlineMs: number } & Timed)
+  | ({ readonly type: 'WORK_RECEIVED'; readonly txId: string; readonly workFileKey: string; readonly buyerSecret: string } & Timed)
+  | ({ readonly type: 'RESULT_READY'; readonly txId: string; readonly encryptedFileKey: string; readonly resultKey: string } & Timed)
+  | ({ readonly type: 'RECEIPT'; readonly txId: string; readonly receipt: string } & Timed)
+  | ({ readonly type: 'PUBLISHED'; readonly txId: string } & Timed)
+  /**
+   * `txId`: the transaction it is about (null: none). `blame`: 'self' when this daemon failed (its
+   * worker, its link: the worker is blocked a while), 'peer' when the buyer or the exchange ended it.
+   */
+  | ({ readonly type: 'FAIL'; readonly txId: string | null; readonly reason: string; readonly blame: 'self' | 'peer' } & Timed);
 
 export type SellState = MachineState<SellValue, SellContext>;
 
@@ -278,17 +302,19 @@ export const sellTradeMachine = defineFlatMachine({
     resultKey: null,
     receipt: null,
     deal: null,
+    phaseEndsMs: null,
     error: null,
   }),
   guards: {},
   updates: {
-    placed: sellUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId })),
-    matched: sellUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyer: e.buyer, deal: e.deal ?? null })),
+    placed: sellUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId, phaseEndsMs: e.endsMs })),
+    matched: sellUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyer: e.buyer, deal: e.deal ?? null, phaseEndsMs: null })),
+    deadline: sellUpdate(['TX_DEADLINE'], (c, e) => ({ ...c, phaseEndsMs: e.deadlineMs })),
     work: sellUpdate(['WORK_RECEIVED'], (c, e) => ({ ...touch(c, e), workFileKey: e.workFileKey, buyerSecret: e.buyerSecret })),
     result: sellUpdate(['RESULT_READY'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey, resultKey: e.resultKey })),
     receipt: sellUpdate(['RECEIPT'], (c, e) => ({ ...touch(c, e), receipt: e.receipt })),
-    touch: sellUpdate(['PUBLISHED'], (c, e) => touch(c, e)),
-    fail: sellUpdate(['BID_ENDED', 'FAIL'], (c, e) => ({ ...touch(c, e), error: e.reason })),
+    touch: sellUpdate(['PUBLISHED'], (c, e) => ({ ...touch(c, e), phaseEndsMs: null })),
+    fail: sellUpdate(['BID_ENDED', 'FAIL'], (c, e) => ({ ...touch(c, e), phaseEndsMs: null, error: e.reason })),
   },
   states: {
     bidding: {
@@ -307,24 +333,28 @@ export const sellTradeMachine = defineFlatMachine({
     matched: {
       on: {
         WORK_RECEIVED: [{ target: 'working', actions: ['work'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [{ target: 'failed', actions: ['fail'] }],
       },
     },
     working: {
       on: {
         RESULT_READY: [{ target: 'delivering', actions: ['result'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [{ target: 'failed', actions: ['fail'] }],
       },
     },
     delivering: {
       on: {
         RECEIPT: [{ target: 'receipted', actions: ['receipt'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [{ target: 'failed', actions: ['fail'] }],
       },
     },
     receipted: {
       on: {
         PUBLISHED: [{ target: 'done', actions: ['touch'] }],
+        TX_DEADLINE: [{ actions: ['deadline'] }],
         FAIL: [{ target: 'failed', actions: ['fail'] }],
       },
     },

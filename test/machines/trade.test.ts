@@ -13,38 +13,40 @@ import { buyTradeMachine, sellTradeMachine, type BuyEvent, type SellEvent } from
 const buy = buyTradeMachine.compiled;
 const sell = sellTradeMachine.compiled;
 const id = fc.stringMatching(/^[a-z0-9]{1,6}$/);
-const BUY_INPUT = { tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0 };
+const BUY_INPUT = { tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0, clearanceWaitMs: 0 };
 const SELL_INPUT = { tradeId: 's-1', article: 'a', workerId: 'w', priceSats: 1, mandateId: 'm1', nowMs: 0 };
 
 const buyEvent: fc.Arbitrary<BuyEvent> = fc.oneof(
   fc.record({ type: fc.constant('CLEARED' as const), priceSats: fc.nat(10_000), clearedBy: fc.constantFrom('m1', 'request') }),
   fc.record({ type: fc.constant('LOCAL' as const), workerId: id }),
-  fc.record({ type: fc.constant('BID_PLACED' as const), bidId: id }),
-  fc.record({ type: fc.constant('BID_ENDED' as const), reason: id }),
-  fc.record({ type: fc.constant('MATCHED' as const), txId: id, buyerSecret: id }),
-  fc.record({ type: fc.constant('SELLER_READY' as const), workerUrl: id }),
-  fc.record({ type: fc.constant('RESULT_RECEIVED' as const), encryptedFileKey: id }),
-  fc.record({ type: fc.constant('KEY' as const), resultKey: id }),
-  fc.record({ type: fc.constant('VERIFIED' as const), resultFileKey: id }),
-  fc.record({ type: fc.constant('FAIL' as const), reason: id }),
+  fc.record({ type: fc.constant('BID_PLACED' as const), bidId: id, endsMs: fc.nat() }),
+  fc.record({ type: fc.constant('BID_ENDED' as const), bidId: id, reason: id }),
+  fc.record({ type: fc.constant('MATCHED' as const), bidId: id, txId: id, buyerSecret: id }),
+  fc.record({ type: fc.constant('TX_DEADLINE' as const), txId: id, deadlineMs: fc.nat() }),
+  fc.record({ type: fc.constant('SELLER_READY' as const), txId: id, workerUrl: id }),
+  fc.record({ type: fc.constant('RESULT_RECEIVED' as const), txId: id, encryptedFileKey: id }),
+  fc.record({ type: fc.constant('KEY' as const), txId: id, resultKey: id }),
+  fc.record({ type: fc.constant('VERIFIED' as const), txId: fc.option(id), resultFileKey: id }),
+  fc.record({ type: fc.constant('FAIL' as const), txId: fc.option(id), reason: id }),
   fc.record({ type: fc.constant('CANCEL' as const), reason: id }),
 ).map((event) => ({ ...event, nowMs: 1 }) as BuyEvent);
 
 const sellEvent: fc.Arbitrary<SellEvent> = fc.oneof(
-  fc.record({ type: fc.constant('BID_PLACED' as const), bidId: id }),
-  fc.record({ type: fc.constant('BID_ENDED' as const), reason: id }),
-  fc.record({ type: fc.constant('MATCHED' as const), txId: id, buyer: id }),
-  fc.record({ type: fc.constant('WORK_RECEIVED' as const), workFileKey: id, buyerSecret: id }),
-  fc.record({ type: fc.constant('RESULT_READY' as const), encryptedFileKey: id, resultKey: id }),
-  fc.record({ type: fc.constant('RECEIPT' as const), receipt: id }),
-  fc.record({ type: fc.constant('PUBLISHED' as const) }),
-  fc.record({ type: fc.constant('FAIL' as const), reason: id }),
+  fc.record({ type: fc.constant('BID_PLACED' as const), bidId: id, endsMs: fc.nat() }),
+  fc.record({ type: fc.constant('BID_ENDED' as const), bidId: id, reason: id }),
+  fc.record({ type: fc.constant('MATCHED' as const), bidId: id, txId: id, buyer: id }),
+  fc.record({ type: fc.constant('TX_DEADLINE' as const), txId: id, deadlineMs: fc.nat() }),
+  fc.record({ type: fc.constant('WORK_RECEIVED' as const), txId: id, workFileKey: id, buyerSecret: id }),
+  fc.record({ type: fc.constant('RESULT_READY' as const), txId: id, encryptedFileKey: id, resultKey: id }),
+  fc.record({ type: fc.constant('RECEIPT' as const), txId: id, receipt: id }),
+  fc.record({ type: fc.constant('PUBLISHED' as const), txId: id }),
+  fc.record({ type: fc.constant('FAIL' as const), txId: fc.option(id), reason: id, blame: fc.constantFrom('self' as const, 'peer' as const) }),
 ).map((event) => ({ ...event, nowMs: 1 }) as SellEvent);
 
 test('property: every buy state has what it guarantees; bids stay within the attempts; final is final', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 4 }), fc.array(buyEvent, { maxLength: 60 }), (attemptsMax, events) => {
-      let state = buy.initial({ tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax, nowMs: 0 });
+      let state = buy.initial({ tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax, nowMs: 0, clearanceWaitMs: 0 });
       for (const event of events) {
         const next = buy.step(state, event);
         if (buy.isFinal(state.value)) assert.equal(next, state, 'a final trade takes nothing');
@@ -94,14 +96,14 @@ test('property: the compiled steppers the daemon runs agree with XState on the s
 test('a purchase that goes well, and what each of its states guarantees', () => {
   const steps: BuyEvent[] = [
     { type: 'CLEARED', nowMs: 1, priceSats: 1200, clearedBy: 'm1' },
-    { type: 'BID_PLACED', nowMs: 2, bidId: 'b7' },
-    { type: 'MATCHED', nowMs: 3, txId: 't1', buyerSecret: 'ab', deal: { priceSats: 1000, feeSats: 30 } },
-    { type: 'SELLER_READY', nowMs: 4, workerUrl: 'ws://seller/peer' },
-    { type: 'RESULT_RECEIVED', nowMs: 5, encryptedFileKey: 'e' },
-    { type: 'KEY', nowMs: 6, resultKey: 'k' },
-    { type: 'VERIFIED', nowMs: 7, resultFileKey: 'r' },
+    { type: 'BID_PLACED', nowMs: 2, bidId: 'b7', endsMs: 120_002 },
+    { type: 'MATCHED', nowMs: 3, bidId: 'b7', txId: 't1', buyerSecret: 'ab', deal: { priceSats: 1000, feeSats: 30 } },
+    { type: 'SELLER_READY', nowMs: 4, txId: 't1', workerUrl: 'ws://seller/peer' },
+    { type: 'RESULT_RECEIVED', nowMs: 5, txId: 't1', encryptedFileKey: 'e' },
+    { type: 'KEY', nowMs: 6, txId: 't1', resultKey: 'k' },
+    { type: 'VERIFIED', nowMs: 7, txId: 't1', resultFileKey: 'r' },
   ];
-  let state = buy.initial({ tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0 });
+  let state = buy.initial({ tradeId: 'b-1', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0, clearanceWaitMs: 0 });
   const values: string[] = [];
   for (const event of steps) {
     state = buy.step(state, event);
@@ -113,6 +115,6 @@ test('a purchase that goes well, and what each of its states guarantees', () => 
 });
 
 test('a state read back without a field it guarantees is refused, naming the field', () => {
-  const broken = { value: 'matched' as const, context: { ...buy.initial({ tradeId: 'b-9', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0 }).context, priceSats: 1, clearedBy: 'm1', bidId: 'b1' } };
+  const broken = { value: 'matched' as const, context: { ...buy.initial({ tradeId: 'b-9', article: 'a', workFileKey: 'w', workSize: 1, attemptsMax: 3, nowMs: 0, clearanceWaitMs: 0 }).context, priceSats: 1, clearedBy: 'm1', bidId: 'b1' } };
   assert.throws(() => buyPhase(broken), /buy trade b-9 is matched but has no txId/);
 });
