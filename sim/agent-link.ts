@@ -7,7 +7,7 @@ import { createNonce } from '../src/crypto/nonce.js';
 import type { TxMessageType } from '../src/market/tx-messages.js';
 import type { Prng } from '../src/random.js';
 import { exchangeProtocol, pushedEvent, type ExchangeProtocol, type PushedEvent } from '../src/protocol/exchange.js';
-import { creditText, placeBidText, txMessageText } from '../src/protocol/signed-commands.js';
+import { creditText, placeBidText, txMessageText, withdrawBidText } from '../src/protocol/signed-commands.js';
 import { ReconnectingClient } from '../src/transport/client.js';
 import { ProtocolError } from '../src/transport/errors.js';
 import type { MemoryNetwork } from '../src/transport/memory.js';
@@ -74,6 +74,11 @@ export class AgentLink implements MarketPort {
     return this.send('placeBid', { ...unsigned, signature: standInSignatureBytes(this.address, placeBidText(SIM_EXCHANGE_ID, unsigned)) });
   }
 
+  withdrawBid(bidId: string): Promise<Answer<ResponseBody<ExchangeProtocol, 'withdrawBid'>>> {
+    const unsigned = { address: this.address, nonce: this.nonce(), bidId };
+    return this.send('withdrawBid', { ...unsigned, signature: standInSignatureBytes(this.address, withdrawBidText(SIM_EXCHANGE_ID, unsigned)) });
+  }
+
   txMessage(txId: string, message: TxMessageType, fields: Record<string, string> = {}): Promise<Answer<ResponseBody<ExchangeProtocol, 'txMessage'>>> {
     const unsigned = { address: this.address, nonce: this.nonce(), txId, message, fields };
     return this.send('txMessage', { ...unsigned, signature: standInSignatureBytes(this.address, txMessageText(SIM_EXCHANGE_ID, unsigned)) });
@@ -98,7 +103,7 @@ export class AgentLink implements MarketPort {
     return createNonce(this.context.clock, (count) => this.context.prng.nextBytes(count));
   }
 
-  private async send<T extends 'placeBid' | 'txMessage' | 'credit'>(type: T, body: RequestBody<ExchangeProtocol, T>): Promise<Answer<ResponseBody<ExchangeProtocol, T>>> {
+  private async send<T extends 'placeBid' | 'withdrawBid' | 'txMessage' | 'credit'>(type: T, body: RequestBody<ExchangeProtocol, T>): Promise<Answer<ResponseBody<ExchangeProtocol, T>>> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.client.request(type, body, { timeoutMs: REQUEST_TIMEOUT_MS });

@@ -1,17 +1,21 @@
-// Synthetic traders. Each purchase is a buy trade and each sale a sell trade: the daemon's own
-// machines (src/machines/trade.ts), stepped by the same events the daemon's drivers give them, and
-// each agent talks to the exchange as a daemon does (signed commands over its own connection,
-// pushes of its own events). What the daemons do between themselves (moving work and results,
-// the receipt, the key) is simulated as a message that arrives after the network's latency plus
-// the transfer time; the fair exchange's messages to the exchange are the real ones.
+// Synthetic traders. Each purchase is a buy trade and each sale a sell trade of the daemon's own
+// trade logic (src/machines/trade-logic.ts, hosted on sim/trades.ts): the logic decides, as in the
+// daemon; what is here carries out its effects with simulated I/O and reports back with facts,
+// as the daemon's executors (src/daemon/buyer.ts, seller.ts) do with real I/O. Each agent talks to
+// the exchange as a daemon does (signed commands over its own connection, pushes of its own
+// events). What the daemons do between themselves (moving work and results, the receipt, the key)
+// is simulated as a message that arrives after the network's latency plus the transfer time; the
+// fair exchange's messages to the exchange are the real ones. What is specific to the simulation
+// stays here: the strategies (what to bid, when), how a cheater cheats, and the faults.
 //
 // Buyers: fixed (bid their valuation), takers (bid twice it), silent (never sign a receipt).
 // Sellers: fixed ask, adaptive (5% down after an expired bid, 5% up after a fill), flaky (vanish
 // from half their transactions once they have the work), cheaters (return wrong results), forgers
 // (keep the result and publish a receipt they signed themselves: the exchange must refuse it).
+import type { PersistedState } from '../src/actors/kind.js';
 import type { Clock } from '../src/clock.js';
-import { workSecretHashOf } from '../src/machines/transaction.js';
-import { buyTradeMachine, sellTradeMachine, type BuyEvent, type BuyState, type SellEvent, type SellState } from '../src/machines/trade.js';
+import { sellEntryEffects, type BuyEffect, type BuyFact, type SellEffect, type SellFact } from '../src/machines/trade-logic.js';
+import type { BuyInput, BuyState, SellInput, SellState } from '../src/machines/trade.js';
 import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { Prng } from '../src/random.js';
 import { ProtocolError } from '../src/transport/errors.js';
@@ -21,6 +25,7 @@ import type { ConnectAgent, MarketPort } from './market-port.js';
 import type { Auditor } from './auditor.js';
 import { agentAddress, standInSignature } from './identities.js';
 import type { Scenario } from './scenario.js';
+import type { SimTrades, TradeOwner } from './trades.js';
 
 export type BuyerKind = 'fixed' | 'taker' | 'silent';
 export type SellerKind = 'fixed' | 'adaptive' | 'flaky' | 'cheater' | 'forger';
@@ -44,20 +49,19 @@ export interface AgentContext extends LinkContext {
   orphanBids: number;
   /** Bids whose answer was lost and whose id was recovered from their bidAccepted push. */
   recoveredBids: number;
+  /** Where the trades run: the daemon's trade logic on the simulation's actor host. */
+  readonly trades: SimTrades;
+  /** Faults injected into the daemons (not the network): counts by kind. */
+  readonly daemonFaults: { lateErrors: number; workersRemoved: number; sellerRestarts: number; ghostBidsMatched: number };
+  /** Test only, a planted bug (the daemon's B2): a removed worker's bid is left on the book. */
+  readonly keepGhostBids: boolean;
 }
 
 /** A seller that failed waits this long before it offers again (the daemon's worker back-off). */
 const FAILURE_BACKOFF_MS = 20_000;
 const REOFFER_MS = 1_000;
-/**
- * A trade that has not moved for this long (a bid past its lifetime, a transaction step) asks the
- * exchange where it stands: a lost push must not leave it waiting forever.
- */
-const STALE_GRACE_MS = 15_000;
-const STALE_TX_MS = 3 * 60_000;
-/** The states in which a trade waits for the exchange's pushes. */
-const WATCHED_BUY_STATES: ReadonlySet<string> = new Set(['bidPlaced', 'matched', 'transferring', 'receipted']);
-const WATCHED_SELL_STATES: ReadonlySet<string> = new Set(['bidPlaced', 'matched', 'working', 'delivering', 'receipted']);
+/** How late a dead peer session's error arrives after its transaction failed (the B1 fault). */
+const LATE_ERROR_MS = 3_000;
 /** Events kept for bids whose answer has not arrived yet (older ones belong to lost bids). */
 const EARLY_EVENTS_MAX = 16;
 
@@ -83,18 +87,18 @@ function describe(error: unknown): string {
   return error instanceof ProtocolError ? `${error.errorName}: ${error.message}` : (error as Error).message;
 }
 
-/**
- * What an agent knows of its bids before their answers arrive: the bidAccepted pushes not yet
- * claimed by an answer (a resend answered only "duplicate" takes its id from there), and trades
- * or expiries of bids whose answer is still on the way (a few at most; older ones belong to
- * bids whose answer was lost).
- */
 /** Counts a bid id recovered from its push after its answer was lost. */
 function recovered(context: AgentContext, bidId: string | undefined): string | undefined {
   if (bidId !== undefined) context.recoveredBids++;
   return bidId;
 }
 
+/**
+ * What an agent knows of its bids before their answers arrive: the bidAccepted pushes not yet
+ * claimed by an answer (a resend answered only "duplicate" takes its id from there), and trades
+ * or expiries of bids whose answer is still on the way (a few at most; older ones belong to
+ * bids whose answer was lost).
+ */
 class BidClaims {
   private readonly unclaimed = new Map<string, Extract<PushedEvent, { type: 'bidAccepted' }>>();
   private readonly early = new Map<string, PushedEvent>();
@@ -130,20 +134,20 @@ class BidClaims {
   }
 }
 
-interface Purchase {
-  state: BuyState;
+/** What a simulated buyer daemon keeps of a purchase beside its trade state: its simulated I/O. */
+interface PurchaseIo {
+  seller: SellerAgent | undefined;
   workhashAccepted: boolean;
   sellerReady: boolean;
-  seller: SellerAgent | undefined;
   resultBad: boolean;
 }
 
-export class BuyerAgent {
+export class BuyerAgent implements TradeOwner {
   readonly address: string;
   private readonly link: MarketPort;
-  private readonly purchases = new Map<string, Purchase>();
-  private readonly byBid = new Map<string, Purchase>();
-  private readonly byTx = new Map<string, Purchase>();
+  private readonly live = new Map<string, PurchaseIo>();
+  private readonly byBid = new Map<string, string>();
+  private readonly byTx = new Map<string, string>();
   private readonly claims = new BidClaims();
   private count = 0;
 
@@ -159,7 +163,7 @@ export class BuyerAgent {
   }
 
   get activePurchases(): number {
-    return this.purchases.size;
+    return this.live.size;
   }
 
   close(): void {
@@ -170,205 +174,190 @@ export class BuyerAgent {
   purchase(): void {
     const { context } = this;
     const tradeId = `${this.name}-${++this.count}`;
-    const input = { tradeId, article: this.article, workFileKey: hex(context.prng), workSize: Math.round(context.scenario.workMiB * 1024 * 1024), attemptsMax: context.scenario.attemptsMax, nowMs: context.clock.now() };
-    const purchase: Purchase = { state: buyTradeMachine.compiled.initial(input), workhashAccepted: false, sellerReady: false, seller: undefined, resultBad: false };
-    this.purchases.set(tradeId, purchase);
-    const priceSats = this.kind === 'taker' ? 2 * this.valueSats : this.valueSats;
-    this.step(purchase, { type: 'CLEARED', nowMs: context.clock.now(), priceSats, clearedBy: 'mandate' });
+    const input: BuyInput = { tradeId, article: this.article, workFileKey: hex(context.prng), workSize: Math.round(context.scenario.workMiB * 1024 * 1024), attemptsMax: context.scenario.attemptsMax, nowMs: context.clock.now(), clearanceWaitMs: 0 };
+    this.live.set(tradeId, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false });
+    context.trades.spawnBuy(this, input);
   }
 
-  private step(purchase: Purchase, event: BuyEvent): void {
-    const next = buyTradeMachine.compiled.step(purchase.state, event);
-    if (next === purchase.state) return;
-    const left = purchase.state;
-    purchase.state = next;
-    if (left.context.txId !== null && next.context.txId !== left.context.txId) this.byTx.delete(left.context.txId);
-    if (left.context.bidId !== null && next.context.bidId !== left.context.bidId) this.byBid.delete(left.context.bidId);
-    if (next.value !== left.value || next.context.attempts !== left.context.attempts) this.act(purchase);
-    this.watch(purchase);
+  private fact(tradeId: string, fact: BuyFact): void {
+    this.context.trades.send(tradeId, fact);
   }
 
-  /** Asks the exchange about a purchase that has waited too long for a push. */
-  private watch(purchase: Purchase): void {
-    const { value, context: trade } = purchase.state;
-    if (!WATCHED_BUY_STATES.has(value)) return;
-    const updatedMs = trade.updatedMs;
-    const delayMs = value === 'bidPlaced' ? this.context.scenario.bidLifetimeSeconds * 1000 + STALE_GRACE_MS : STALE_TX_MS;
-    this.context.clock.setTimer(() => {
-      if (this.purchases.get(trade.tradeId) === purchase && purchase.state.value === value && purchase.state.context.updatedMs === updatedMs) void this.reconcileOne(purchase);
-    }, delayMs);
+  private now(): number {
+    return this.context.clock.now();
   }
 
-  private async reconcileOne(purchase: Purchase): Promise<void> {
-    const { value, context: trade } = purchase.state;
-    if (!WATCHED_BUY_STATES.has(value)) return;
-    const nowMs = this.context.clock.now();
-    try {
-      if (value === 'bidPlaced') {
-        const view = await this.link.queryParticipant();
-        if (purchase.state.value !== 'bidPlaced') return;
-        if (view.bids.some((bid) => bid.bidId === trade.bidId)) return this.watch(purchase);
-        const tx = view.transactions.find((candidate) => candidate['buyBidId'] === trade.bidId);
-        if (tx === undefined) return this.step(purchase, { type: 'BID_ENDED', nowMs, reason: 'the bid ended (a lost push)' });
-        purchase.seller = this.context.sellersByAddress.get(String(tx['seller']));
-        this.byTx.set(tx.txId, purchase);
-        return this.step(purchase, { type: 'MATCHED', nowMs, txId: tx.txId, buyerSecret: hex(this.context.prng) });
-      }
-      const tx = await this.link.queryTransaction(trade.txId!);
-      if (purchase.state.context.txId !== trade.txId) return;
-      if (value === 'matched' && tx['workerUrl'] !== null) {
-        purchase.sellerReady = true;
-        this.sellerReadyIfBoth(purchase);
-      }
-      this.watch(purchase);
-    } catch (error) {
-      if (error instanceof ProtocolError && error.errorName === 'tx_not_found' && purchase.state.context.txId === trade.txId) this.fail(purchase, 'the transaction ended (a lost push)');
-      else if (purchase.state.value === value) this.watch(purchase);
-    }
+  effects(tradeId: string, state: PersistedState, effects: readonly (BuyEffect | SellEffect)[]): void {
+    for (const effect of effects as readonly BuyEffect[]) this.execute(tradeId, state as BuyState, effect);
   }
 
-  private fail(purchase: Purchase, reason: string): void {
-    this.step(purchase, { type: 'FAIL', nowMs: this.context.clock.now(), reason });
-  }
-
-  /** Does what the purchase's new state asks for. */
-  private act(purchase: Purchase): void {
+  /** Carries out one effect the trade logic decided, with simulated I/O. */
+  private execute(tradeId: string, state: BuyState, effect: BuyEffect): void {
     const { context } = this;
-    const { value, context: trade } = purchase.state;
-    switch (value) {
-      case 'bidding':
-        if (!context.open) return this.step(purchase, { type: 'CANCEL', nowMs: context.clock.now(), reason: 'the market closed' });
-        purchase.workhashAccepted = false;
-        purchase.sellerReady = false;
-        purchase.seller = undefined;
-        void this.placeBid(purchase);
+    const io = this.live.get(tradeId);
+    if (io === undefined) return;
+    switch (effect.type) {
+      case 'seekClearance':
+        // The strategy: a standing mandate at the buyer's valuation (a taker's at twice it).
+        return this.fact(tradeId, { type: 'CLEARED', nowMs: this.now(), priceSats: this.kind === 'taker' ? 2 * this.valueSats : this.valueSats, clearedBy: `mandate-${this.name}` });
+      case 'runLocal':
+        return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: null, reason: 'simulated buyers have no workers' });
+      case 'placeBid':
+        if (!context.open) return this.fact(tradeId, { type: 'CANCEL', nowMs: this.now(), reason: 'the market closed' });
+        Object.assign(io, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false });
+        void this.placeBid(tradeId, effect.article, effect.priceSats);
         return;
-      case 'matched':
-        void this.link.txMessage(trade.txId!, 'workhash', { workhash: trade.workFileKey, worksecrethash: workSecretHashOf(trade.workFileKey, trade.buyerSecret!) }).then(
+      case 'useMandate':
+      case 'releaseMandate':
+        return; // counted and checked by the trade auditor (sim/trades.ts)
+      case 'watchBid': {
+        this.byBid.set(effect.bidId, tradeId);
+        const early = this.claims.takeEarly(effect.bidId);
+        if (early !== undefined) this.receive(early);
+        return;
+      }
+      case 'withdrawBid':
+        void this.link.withdrawBid(effect.bidId).catch(() => undefined);
+        return;
+      case 'commitWork':
+        this.byTx.set(effect.txId, tradeId);
+        void this.link.txMessage(effect.txId, 'workhash', { workhash: effect.workHash, worksecrethash: effect.workSecretHash }).then(
           () => {
-            purchase.workhashAccepted = true;
-            this.sellerReadyIfBoth(purchase);
+            io.workhashAccepted = true;
+            this.sellerReadyIfBoth(tradeId, effect.txId, io);
           },
-          (error: unknown) => this.fail(purchase, `workhash: ${describe(error)}`),
+          (error: unknown) => this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, reason: `workhash: ${describe(error)}` }),
         );
         return;
-      case 'transferring': {
-        const seller = purchase.seller;
-        if (seller === undefined) return this.fail(purchase, 'no seller');
-        context.clock.setTimer(() => seller.receiveWork(trade.txId!, trade.buyerSecret!), transferMs(context, context.scenario.workMiB));
+      case 'sendWork': {
+        const seller = io.seller;
+        if (seller === undefined) return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, reason: 'no seller' });
+        context.clock.setTimer(() => seller.receiveWork(effect.txId, effect.buyerSecret), transferMs(context, context.scenario.workMiB));
         return;
       }
-      case 'receipted': {
+      case 'fetchKey': {
         if (this.kind === 'silent') return; // never signs: the seller cannot publish, the deadline ends it
-        const seller = purchase.seller!;
-        const receipt = standInSignature(this.address, trade.encryptedFileKey!);
-        context.auditor.receiptSigned(trade.txId!);
-        context.clock.setTimer(() => seller.receiveReceipt(trade.txId!, receipt), peerLatencyMs(context));
+        const seller = io.seller;
+        if (seller === undefined) return;
+        const receipt = standInSignature(this.address, effect.encryptedFileKey);
+        context.auditor.receiptSigned(effect.txId);
+        context.clock.setTimer(() => seller.receiveReceipt(effect.txId, receipt), peerLatencyMs(context));
         return;
       }
-      case 'verifying':
-        void this.verify(purchase);
+      case 'verify':
+        void this.verify(tradeId, effect.txId, io);
         return;
-      case 'done':
-      case 'failed':
-        this.purchases.delete(trade.tradeId);
-        if (trade.txId !== null) this.byTx.delete(trade.txId);
-        if (trade.bidId !== null) this.byBid.delete(trade.bidId);
-        context.ended[`buy ${value}`] = (context.ended[`buy ${value}`] ?? 0) + 1;
+      case 'closeSession':
+        this.byTx.delete(effect.txId);
+        // The fault of B1: the dead peer session's error arrives late, about the transaction that failed.
+        if (context.prng.nextFloat() < context.scenario.lateErrors) {
+          context.daemonFaults.lateErrors++;
+          context.clock.setTimer(() => this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, reason: 'peer_trade_unknown (7002): a late answer of the old session' }), LATE_ERROR_MS);
+        }
         return;
-      default:
+      case 'ignored':
         return;
+      case 'ended': {
+        const { bidId, txId } = state.context;
+        this.live.delete(tradeId);
+        if (txId !== null) this.byTx.delete(txId);
+        if (bidId !== null) this.byBid.delete(bidId);
+        context.ended[`buy ${effect.value}`] = (context.ended[`buy ${effect.value}`] ?? 0) + 1;
+        context.trades.forget(tradeId);
+        return;
+      }
     }
   }
 
-  private async placeBid(purchase: Purchase): Promise<void> {
-    const { article, priceSats, tradeId } = purchase.state.context;
+  private async placeBid(tradeId: string, article: string, priceSats: number): Promise<void> {
     try {
-      const answer = await this.link.placeBid(article, 'buy', priceSats!);
-      const bidId = answer === 'duplicate' ? recovered(this.context, this.claims.claimLike('buy', article, priceSats!)) : answer.bidId;
+      const answer = await this.link.placeBid(article, 'buy', priceSats);
+      const bidId = answer === 'duplicate' ? recovered(this.context, this.claims.claimLike('buy', article, priceSats)) : answer.bidId;
       if (bidId === undefined) {
         this.context.orphanBids++;
-        return this.fail(purchase, 'the bid was placed but its id was lost');
+        return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: null, reason: 'the bid was placed but its id was lost' });
       }
       this.claims.claim(bidId);
-      if (this.purchases.get(tradeId) !== purchase || purchase.state.value !== 'bidding') return;
-      this.byBid.set(bidId, purchase);
-      this.step(purchase, { type: 'BID_PLACED', nowMs: this.context.clock.now(), bidId });
-      const early = this.claims.takeEarly(bidId);
-      if (early !== undefined) this.receive(early);
+      this.fact(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId, endsMs: this.now() + this.context.scenario.bidLifetimeSeconds * 1000 });
     } catch (error) {
-      this.fail(purchase, `placeBid: ${describe(error)}`);
+      this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: null, reason: `placeBid: ${describe(error)}` });
     }
   }
 
-  private sellerReadyIfBoth(purchase: Purchase): void {
-    if (!purchase.workhashAccepted || !purchase.sellerReady || purchase.state.value !== 'matched') return;
-    this.step(purchase, { type: 'SELLER_READY', nowMs: this.context.clock.now(), workerUrl: `sim://${purchase.seller?.name ?? '?'}` });
+  private sellerReadyIfBoth(tradeId: string, txId: string, io: PurchaseIo): void {
+    if (!io.workhashAccepted || !io.sellerReady) return;
+    this.fact(tradeId, { type: 'SELLER_READY', nowMs: this.now(), txId, workerUrl: `sim://${io.seller?.peerName ?? '?'}` });
   }
 
   /** Checks the result (simulated: the seller's honesty) and accepts or rejects it on the exchange. */
-  private async verify(purchase: Purchase): Promise<void> {
-    const txId = purchase.state.context.txId!;
-    if (purchase.resultBad) {
+  private async verify(tradeId: string, txId: string, io: PurchaseIo): Promise<void> {
+    if (io.resultBad) {
       await this.link.txMessage(txId, 'rejectresult', { reason: 'the result fails the check' }).catch(() => undefined);
-      return this.fail(purchase, 'the result is wrong');
+      return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: 'the result is wrong' });
     }
     try {
       await this.link.txMessage(txId, 'acceptresult');
     } catch (error) {
       // Retired meanwhile (the receipt stood at the deadline): nothing left to accept.
-      if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') return this.fail(purchase, `accept: ${describe(error)}`);
+      if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: `accept: ${describe(error)}` });
     }
-    this.step(purchase, { type: 'VERIFIED', nowMs: this.context.clock.now(), resultFileKey: hex(this.context.prng) });
+    this.fact(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: hex(this.context.prng) });
   }
 
   /** A seller daemon's message: the encrypted result (simulated: its hash, and whether it is right). */
   receiveResult(txId: string, encryptedFileKey: string, bad: boolean): void {
-    const purchase = this.byTx.get(txId);
-    if (purchase === undefined || purchase.state.value !== 'transferring') return;
-    purchase.resultBad = bad;
-    this.step(purchase, { type: 'RESULT_RECEIVED', nowMs: this.context.clock.now(), encryptedFileKey });
+    const tradeId = this.byTx.get(txId);
+    const io = tradeId === undefined ? undefined : this.live.get(tradeId);
+    if (tradeId === undefined || io === undefined) return;
+    io.resultBad = bad;
+    this.fact(tradeId, { type: 'RESULT_RECEIVED', nowMs: this.now(), txId, encryptedFileKey });
   }
 
   /** The seller's answer to the receipt: the key it has published. */
   receiveKey(txId: string, resultKey: string): void {
-    const purchase = this.byTx.get(txId);
-    if (purchase === undefined || purchase.state.value !== 'receipted') return;
-    this.step(purchase, { type: 'KEY', nowMs: this.context.clock.now(), resultKey });
+    const tradeId = this.byTx.get(txId);
+    if (tradeId !== undefined) this.fact(tradeId, { type: 'KEY', nowMs: this.now(), txId, resultKey });
   }
 
   private receive(event: PushedEvent): void {
-    const nowMs = this.context.clock.now();
+    const nowMs = this.now();
     switch (event.type) {
       case 'bidAccepted':
         if (event.participant === this.address) this.claims.accepted(event);
         return;
       case 'trade': {
         if (event.buyer !== this.address) return;
-        const purchase = this.byBid.get(event.buyBidId);
-        if (purchase === undefined) return this.claims.keepEarly(event.buyBidId, event);
-        purchase.seller = this.context.sellersByAddress.get(event.seller);
-        this.byTx.set(event.txId, purchase);
-        this.step(purchase, { type: 'MATCHED', nowMs, txId: event.txId, buyerSecret: hex(this.context.prng) });
+        const tradeId = this.byBid.get(event.buyBidId);
+        const io = tradeId === undefined ? undefined : this.live.get(tradeId);
+        if (tradeId === undefined || io === undefined) return this.claims.keepEarly(event.buyBidId, event);
+        io.seller = this.context.sellersByAddress.get(event.seller);
+        this.byTx.set(event.txId, tradeId);
+        this.fact(tradeId, { type: 'MATCHED', nowMs, bidId: event.buyBidId, txId: event.txId, buyerSecret: hex(this.context.prng), deal: { priceSats: event.priceSats, feeSats: event.feeSats } });
+        this.fact(tradeId, { type: 'TX_DEADLINE', nowMs, txId: event.txId, deadlineMs: event.deadlineMs });
         return;
       }
       case 'bidExpired': {
-        const purchase = this.byBid.get(event.bidId);
-        if (purchase === undefined) return this.claims.keepEarly(event.bidId, event);
-        this.step(purchase, { type: 'BID_ENDED', nowMs, reason: 'no seller took the bid' });
+        const tradeId = this.byBid.get(event.bidId);
+        if (tradeId === undefined) return this.claims.keepEarly(event.bidId, event);
+        this.fact(tradeId, { type: 'BID_ENDED', nowMs, bidId: event.bidId, reason: 'the bid expired' });
         return;
       }
       case 'txMessageAccepted': {
-        const purchase = this.byTx.get(event.txId);
-        if (purchase === undefined || event.message !== 'workerurl') return;
-        purchase.sellerReady = true;
-        this.sellerReadyIfBoth(purchase);
+        const tradeId = this.byTx.get(event.txId);
+        const io = tradeId === undefined ? undefined : this.live.get(tradeId);
+        if (tradeId === undefined || io === undefined) return;
+        this.fact(tradeId, { type: 'TX_DEADLINE', nowMs, txId: event.txId, deadlineMs: event.deadlineMs });
+        if (event.message !== 'workerurl') return;
+        io.sellerReady = true;
+        this.sellerReadyIfBoth(tradeId, event.txId, io);
         return;
       }
       case 'txRetired': {
-        const purchase = this.byTx.get(event.txId);
-        if (purchase === undefined || purchase.state.value === 'verifying') return;
-        this.fail(purchase, `the transaction ended in ${event.phase}`);
+        const tradeId = this.byTx.get(event.txId);
+        if (tradeId === undefined) return;
+        // A buy that is verifying settles by its own accept (or its rejection): the logic ignores this there.
+        if ((this.context.trades.state(tradeId)?.value as string | undefined) === 'verifying') return;
+        this.fact(tradeId, { type: 'FAIL', nowMs, txId: event.txId, reason: `the transaction ended in ${event.phase}` });
         return;
       }
       default:
@@ -376,26 +365,68 @@ export class BuyerAgent {
     }
   }
 
-  /** After a reconnect: every purchase asks where it stands (pushes may have been lost). */
+  /** After a reconnect (pushes may have been lost): each purchase asks the exchange where it stands. */
   private reconcile(): void {
-    for (const purchase of [...this.purchases.values()]) if (purchase.state.value !== 'verifying') void this.reconcileOne(purchase);
+    void this.reconcileAll();
+  }
+
+  private async reconcileAll(): Promise<void> {
+    let view: Awaited<ReturnType<MarketPort['queryParticipant']>>;
+    try {
+      view = await this.link.queryParticipant();
+    } catch {
+      return; // the next reconnect asks again; deadlines end what waits meanwhile
+    }
+    const nowMs = this.now();
+    const open = new Set(view.bids.map((bid) => bid.bidId));
+    const active = new Set(view.transactions.map((tx) => tx.txId));
+    for (const tradeId of [...this.live.keys()]) {
+      const state = this.context.trades.state(tradeId) as BuyState | undefined;
+      if (state === undefined) continue;
+      const { value, context: trade } = state;
+      if (value === 'bidPlaced' && trade.bidId !== null && !open.has(trade.bidId)) {
+        const tx = view.transactions.find((candidate) => candidate['buyBidId'] === trade.bidId);
+        if (tx === undefined) this.fact(tradeId, { type: 'BID_ENDED', nowMs, bidId: trade.bidId, reason: 'the bid ended (a lost push)' });
+        else {
+          this.live.get(tradeId)!.seller = this.context.sellersByAddress.get(String(tx['seller']));
+          this.byTx.set(tx.txId, tradeId);
+          this.fact(tradeId, { type: 'MATCHED', nowMs, bidId: trade.bidId, txId: tx.txId, buyerSecret: hex(this.context.prng) });
+        }
+      } else if (trade.txId !== null && value !== 'verifying' && !active.has(trade.txId)) {
+        this.fact(tradeId, { type: 'FAIL', nowMs, txId: trade.txId, reason: 'the transaction ended (a lost push)' });
+      } else if (value === 'matched' && trade.txId !== null) {
+        const tx = view.transactions.find((candidate) => candidate.txId === trade.txId);
+        const io = this.live.get(tradeId)!;
+        if (tx !== undefined && tx['workerUrl'] !== null && tx['workerUrl'] !== undefined) {
+          io.sellerReady = true;
+          this.sellerReadyIfBoth(tradeId, trade.txId, io);
+        }
+      }
+    }
   }
 }
 
-interface Sale {
-  state: SellState;
+/** What a simulated seller daemon keeps of its sale beside the trade state. */
+interface SaleIo {
   buyer: BuyerAgent | undefined;
   vanished: boolean;
 }
 
-export class SellerAgent {
+export class SellerAgent implements TradeOwner {
   readonly address: string;
   askSats: number;
   private readonly link: MarketPort;
-  private sale: Sale | undefined;
+  /** The one sale of this seller's worker, by trade id, with its simulated I/O. */
+  private sale: { readonly tradeId: string; readonly io: SaleIo } | undefined;
   private readonly claims = new BidClaims();
   private count = 0;
   private offerTimer: number | undefined;
+  /** While its daemon is down (a restart): no offers; messages to it are lost. */
+  private down = false;
+  /** Bumped at each restart: callbacks of the process before it are void. */
+  private generation = 0;
+  /** The worker was removed at this time (ms) and not registered again; its bid must be gone. */
+  workerGoneSinceMs: number | undefined;
 
   constructor(
     private readonly context: AgentContext,
@@ -409,14 +440,27 @@ export class SellerAgent {
     this.link = context.connect(this.address, (event) => this.receive(event), () => this.reconcile());
   }
 
+  /** Where buyers reach this seller's daemon (the same after a restart: B3). */
+  get peerName(): string {
+    return this.name;
+  }
+
   /** Busy: matched and not yet done. */
   get busy(): boolean {
-    const value = this.sale?.state.value;
+    const value = this.sale === undefined ? undefined : (this.context.trades.state(this.sale.tradeId)?.value as string | undefined);
     return value !== undefined && value !== 'bidding' && value !== 'bidPlaced';
   }
 
   close(): void {
     this.link.close();
+  }
+
+  private fact(tradeId: string, fact: SellFact): void {
+    if (!this.down) this.context.trades.send(tradeId, fact);
+  }
+
+  private now(): number {
+    return this.context.clock.now();
   }
 
   /** Offers the worker again after `delayMs`. */
@@ -430,175 +474,240 @@ export class SellerAgent {
 
   private offer(): void {
     const { context } = this;
-    if (!context.open || this.sale !== undefined) return;
-    const input = { tradeId: `${this.name}-${++this.count}`, article: this.article, workerId: `${this.name}-worker`, priceSats: this.askSats, mandateId: 'sim', nowMs: context.clock.now() };
-    this.sale = { state: sellTradeMachine.compiled.initial(input), buyer: undefined, vanished: false };
-    void this.placeBid(this.sale);
+    if (!context.open || this.sale !== undefined || this.down || this.workerGoneSinceMs !== undefined) return;
+    const input: SellInput = { tradeId: `${this.name}-${++this.count}`, article: this.article, workerId: `${this.name}-worker`, priceSats: this.askSats, mandateId: 'sim', nowMs: this.now() };
+    this.sale = { tradeId: input.tradeId, io: { buyer: undefined, vanished: false } };
+    context.trades.spawnSell(this, input);
   }
 
-  private step(sale: Sale, event: SellEvent): void {
-    const next = sellTradeMachine.compiled.step(sale.state, event);
-    if (next === sale.state) return;
-    const changed = next.value !== sale.state.value;
-    sale.state = next;
-    if (changed) this.act(sale);
-    this.watch(sale);
+  effects(tradeId: string, state: PersistedState, effects: readonly (BuyEffect | SellEffect)[]): void {
+    for (const effect of effects as readonly SellEffect[]) this.execute(tradeId, state as SellState, effect);
   }
 
-  /** Asks the exchange about a sale that has waited too long for a push. */
-  private watch(sale: Sale): void {
-    const { value, context: trade } = sale.state;
-    if (!WATCHED_SELL_STATES.has(value)) return;
-    const updatedMs = trade.updatedMs;
-    const delayMs = value === 'bidPlaced' ? this.context.scenario.bidLifetimeSeconds * 1000 + STALE_GRACE_MS : STALE_TX_MS;
-    this.context.clock.setTimer(() => {
-      if (this.sale === sale && sale.state.value === value && sale.state.context.updatedMs === updatedMs) void this.reconcileOne(sale);
-    }, delayMs);
-  }
-
-  private async reconcileOne(sale: Sale): Promise<void> {
-    const { value, context: trade } = sale.state;
-    if (!WATCHED_SELL_STATES.has(value)) return;
-    const nowMs = this.context.clock.now();
-    try {
-      if (value === 'bidPlaced') {
-        const view = await this.link.queryParticipant();
-        if (this.sale !== sale || sale.state.value !== 'bidPlaced') return;
-        if (view.bids.some((bid) => bid.bidId === trade.bidId)) return this.watch(sale);
-        const tx = view.transactions.find((candidate) => candidate['sellBidId'] === trade.bidId);
-        if (tx === undefined) return this.step(sale, { type: 'BID_ENDED', nowMs, reason: 'the bid ended (a lost push)' });
-        sale.buyer = this.context.buyersByAddress.get(String(tx['buyer']));
-        return this.step(sale, { type: 'MATCHED', nowMs, txId: tx.txId, buyer: String(tx['buyer']) });
-      }
-      await this.link.queryTransaction(trade.txId!);
-      if (this.sale === sale && sale.state.value === value) this.watch(sale);
-    } catch (error) {
-      if (error instanceof ProtocolError && error.errorName === 'tx_not_found' && this.sale === sale && sale.state.context.txId === trade.txId) this.fail(sale, 'the transaction ended (a lost push)');
-      else if (this.sale === sale && sale.state.value === value) this.watch(sale);
-    }
-  }
-
-  private fail(sale: Sale, reason: string): void {
-    this.step(sale, { type: 'FAIL', nowMs: this.context.clock.now(), reason });
-  }
-
-  private act(sale: Sale): void {
+  /** Carries out one effect the trade logic decided, with simulated I/O. */
+  private execute(tradeId: string, state: SellState, effect: SellEffect): void {
     const { context } = this;
-    const { value, context: trade } = sale.state;
-    switch (value) {
-      case 'matched':
-        void this.link.txMessage(trade.txId!, 'workerurl', { workerurl: `ws://${this.name}.sim/peer` }).catch((error: unknown) => this.fail(sale, `workerurl: ${describe(error)}`));
+    const sale = this.sale;
+    if (sale === undefined || sale.tradeId !== tradeId) return;
+    const generation = this.generation;
+    const current = (): boolean => this.generation === generation && this.sale === sale;
+    switch (effect.type) {
+      case 'placeBid':
+        void this.placeBid(tradeId, effect.article, effect.priceSats, current);
         return;
-      case 'working':
+      case 'watchBid': {
+        if (this.workerGoneSinceMs !== undefined) return void this.withdrawForGoneWorker(tradeId, effect.bidId);
+        const early = this.claims.takeEarly(effect.bidId);
+        if (early !== undefined) this.receive(early);
+        return;
+      }
+      case 'withdrawBid':
+        void this.link.withdrawBid(effect.bidId).catch(() => undefined);
+        return;
+      case 'useMandate':
+        return;
+      case 'announce':
+        void this.link.txMessage(effect.txId, 'workerurl', { workerurl: `ws://${this.peerName}.sim/peer` }).catch((error: unknown) => {
+          if (current()) this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, blame: 'self', reason: `workerurl: ${describe(error)}` });
+        });
+        return;
+      case 'runWorker':
         context.clock.setTimer(() => {
-          if (this.sale !== sale || sale.state.value !== 'working') return;
-          this.step(sale, { type: 'RESULT_READY', nowMs: context.clock.now(), encryptedFileKey: hex(context.prng), resultKey: hex(context.prng) });
+          if (current()) this.fact(tradeId, { type: 'RESULT_READY', nowMs: this.now(), txId: effect.txId, encryptedFileKey: hex(context.prng), resultKey: hex(context.prng) });
         }, exponential(context.prng, context.scenario.workSeconds * 1000));
         return;
-      case 'delivering': {
-        const buyer = sale.buyer;
-        if (buyer === undefined) return this.fail(sale, 'no buyer');
-        if (this.kind === 'forger') return this.step(sale, { type: 'RECEIPT', nowMs: context.clock.now(), receipt: standInSignature(this.address, trade.encryptedFileKey!) });
+      case 'awaitReceipt': {
+        const { encryptedFileKey } = state.context;
+        const buyer = sale.io.buyer;
+        if (buyer === undefined || encryptedFileKey === null) return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, blame: 'self', reason: 'no buyer' });
+        // A forger keeps the result and signs a receipt itself: the exchange must refuse it.
+        if (this.kind === 'forger') return this.fact(tradeId, { type: 'RECEIPT', nowMs: this.now(), txId: effect.txId, receipt: standInSignature(this.address, encryptedFileKey) });
         const bad = this.kind === 'cheater';
-        context.clock.setTimer(() => buyer.receiveResult(trade.txId!, trade.encryptedFileKey!, bad), transferMs(context, context.scenario.workMiB / 10));
+        context.clock.setTimer(() => buyer.receiveResult(effect.txId, encryptedFileKey, bad), transferMs(context, context.scenario.workMiB / 10));
         return;
       }
-      case 'receipted':
-        void this.publish(sale);
+      case 'publish':
+        void this.publish(tradeId, effect, sale.io, current);
         return;
-      case 'done':
+      case 'blockWorker':
+        return; // the back-off is the longer pause before the next offer, below
+      case 'ignored':
+        return;
       case 'ended':
-      case 'failed':
-        context.ended[`sell ${value}`] = (context.ended[`sell ${value}`] ?? 0) + 1;
-        if (this.sale === sale) this.sale = undefined;
-        this.offerIn(value === 'failed' ? FAILURE_BACKOFF_MS : REOFFER_MS);
-        return;
-      default:
+        context.ended[`sell ${effect.value}`] = (context.ended[`sell ${effect.value}`] ?? 0) + 1;
+        context.trades.forget(tradeId);
+        this.sale = undefined;
+        if (effect.value === 'done' && this.kind === 'adaptive') this.askSats = Math.round(this.askSats * 1.05);
+        if (effect.value === 'ended' && this.kind === 'adaptive') this.askSats = Math.max(100, Math.round(this.askSats * 0.95));
+        this.offerIn(effect.value === 'failed' ? FAILURE_BACKOFF_MS : REOFFER_MS);
         return;
     }
   }
 
-  private async placeBid(sale: Sale): Promise<void> {
-    const { article, priceSats } = sale.state.context;
+  private async placeBid(tradeId: string, article: string, priceSats: number, current: () => boolean): Promise<void> {
     try {
       const answer = await this.link.placeBid(article, 'sell', priceSats);
       const bidId = answer === 'duplicate' ? recovered(this.context, this.claims.claimLike('sell', article, priceSats)) : answer.bidId;
+      if (!current()) return; // the daemon restarted meanwhile: the bid is an orphan the restart withdraws
       if (bidId === undefined) {
         this.context.orphanBids++;
-        return this.fail(sale, 'the bid was placed but its id was lost');
+        return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: null, blame: 'self', reason: 'the bid was placed but its id was lost' });
       }
       this.claims.claim(bidId);
-      this.step(sale, { type: 'BID_PLACED', nowMs: this.context.clock.now(), bidId });
-      const early = this.claims.takeEarly(bidId);
-      if (early !== undefined) this.receive(early);
+      this.fact(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId, endsMs: this.now() + this.context.scenario.bidLifetimeSeconds * 1000 });
     } catch (error) {
-      this.fail(sale, `placeBid: ${describe(error)}`);
+      if (current()) this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: null, blame: 'self', reason: `placeBid: ${describe(error)}` });
     }
   }
 
-  private async publish(sale: Sale): Promise<void> {
-    const { txId, encryptedFileKey, receipt, resultKey } = sale.state.context;
+  private async publish(tradeId: string, effect: Extract<SellEffect, { type: 'publish' }>, io: SaleIo, current: () => boolean): Promise<void> {
+    const { txId, encryptedFileKey, receipt, resultKey } = effect;
     try {
-      await this.link.txMessage(txId!, 'encresult', { encresulthash: encryptedFileKey!, encresulthashsig: receipt!, encresultkey: resultKey! });
+      await this.link.txMessage(txId, 'encresult', { encresulthash: encryptedFileKey, encresulthashsig: receipt, encresultkey: resultKey });
     } catch (error) {
-      return this.fail(sale, `encresult: ${describe(error)}`);
+      if (current()) this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'self', reason: `encresult: ${describe(error)}` });
+      return;
     }
-    const buyer = sale.buyer!;
-    this.context.clock.setTimer(() => buyer.receiveKey(txId!, resultKey!), peerLatencyMs(this.context));
-    this.step(sale, { type: 'PUBLISHED', nowMs: this.context.clock.now() });
+    if (!current()) return;
+    const buyer = io.buyer;
+    if (buyer !== undefined) this.context.clock.setTimer(() => buyer.receiveKey(txId, resultKey), peerLatencyMs(this.context));
+    this.fact(tradeId, { type: 'PUBLISHED', nowMs: this.now(), txId });
   }
 
   /** The buyer daemon's message: the work and the buyer secret. */
   receiveWork(txId: string, buyerSecret: string): void {
     const sale = this.sale;
-    if (sale === undefined || sale.state.context.txId !== txId || sale.state.value !== 'matched' || sale.vanished) return;
+    if (sale === undefined || this.down || sale.io.vanished) return;
+    const state = this.context.trades.state(sale.tradeId) as SellState | undefined;
+    if (state?.value !== 'matched' || state.context.txId !== txId) return;
     if (this.kind === 'flaky' && this.context.prng.nextFloat() < 0.5) {
-      sale.vanished = true; // gone with the work: the transaction times out and the buyer is refunded
+      sale.io.vanished = true; // gone with the work: the transaction times out and the buyer is refunded
       return;
     }
+    const generation = this.generation;
     void this.link.txMessage(txId, 'buyersecret', { buyersecret: buyerSecret }).then(
-      () => this.step(sale, { type: 'WORK_RECEIVED', nowMs: this.context.clock.now(), workFileKey: hex(this.context.prng), buyerSecret }),
-      (error: unknown) => this.fail(sale, `buyersecret: ${describe(error)}`),
+      () => {
+        if (this.generation === generation) this.fact(sale.tradeId, { type: 'WORK_RECEIVED', nowMs: this.now(), txId, workFileKey: hex(this.context.prng), buyerSecret });
+      },
+      (error: unknown) => {
+        if (this.generation === generation) this.fact(sale.tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'peer', reason: `buyersecret: ${describe(error)}` });
+      },
     );
   }
 
   /** The buyer's receipt for the encrypted result. */
   receiveReceipt(txId: string, receipt: string): void {
-    const sale = this.sale;
-    if (sale === undefined || sale.state.context.txId !== txId || sale.state.value !== 'delivering') return;
-    this.step(sale, { type: 'RECEIPT', nowMs: this.context.clock.now(), receipt });
+    if (this.sale !== undefined) this.fact(this.sale.tradeId, { type: 'RECEIPT', nowMs: this.now(), txId, receipt });
+  }
+
+  /**
+   * The fault of B2: the worker is removed. A sale still waiting for a buyer has its bid withdrawn
+   * (as the daemon does; a bid on its way is withdrawn once placed); the seller offers again once
+   * the worker is back. A sale already matched runs on.
+   */
+  removeWorker(backAfterMs: number): void {
+    this.context.daemonFaults.workersRemoved++;
+    this.workerGoneSinceMs = this.now();
+    const state = this.sale === undefined ? undefined : (this.context.trades.state(this.sale.tradeId) as SellState | undefined);
+    if (this.sale !== undefined && state?.value === 'bidPlaced' && state.context.bidId !== null) void this.withdrawForGoneWorker(this.sale.tradeId, state.context.bidId);
+    this.context.clock.setTimer(() => {
+      this.workerGoneSinceMs = undefined;
+      this.offerIn(REOFFER_MS);
+    }, backAfterMs);
+  }
+
+  private async withdrawForGoneWorker(tradeId: string, bidId: string): Promise<void> {
+    if (this.context.keepGhostBids) return;
+    try {
+      await this.link.withdrawBid(bidId);
+    } catch {
+      return; // matched meanwhile: the sale runs on
+    }
+    this.fact(tradeId, { type: 'BID_ENDED', nowMs: this.now(), bidId, reason: 'withdrawn: the worker was removed' });
+  }
+
+  /**
+   * The fault of B3 and B6: the seller's daemon restarts. Its trade is saved as it stands and
+   * taken up again after the downtime (its peer address is the same); what happened meanwhile is
+   * lost; trade ids continue after the saved one.
+   */
+  restart(downtimeMs: number): void {
+    this.context.daemonFaults.sellerRestarts++;
+    this.generation++;
+    this.down = true;
+    const saved = this.sale === undefined ? undefined : (this.context.trades.state(this.sale.tradeId) as SellState | undefined);
+    const io = this.sale?.io;
+    if (this.sale !== undefined) this.context.trades.forget(this.sale.tradeId);
+    this.sale = undefined;
+    this.context.clock.setTimer(() => {
+      this.down = false;
+      if (saved === undefined || io === undefined) return this.offerIn(REOFFER_MS);
+      this.sale = { tradeId: saved.context.tradeId, io };
+      this.context.trades.revive(this, 'sell', saved);
+      this.effects(saved.context.tradeId, saved, sellEntryEffects(saved));
+      this.reconcile();
+    }, downtimeMs);
   }
 
   private receive(event: PushedEvent): void {
+    if (this.down) return; // a daemon that is down hears nothing
     const sale = this.sale;
-    const nowMs = this.context.clock.now();
+    const state = sale === undefined ? undefined : (this.context.trades.state(sale.tradeId) as SellState | undefined);
+    const nowMs = this.now();
     switch (event.type) {
       case 'bidAccepted':
         if (event.participant === this.address) this.claims.accepted(event);
         return;
       case 'trade':
         if (event.seller !== this.address) return;
-        if (sale === undefined || sale.state.context.bidId !== event.sellBidId) return this.claims.keepEarly(event.sellBidId, event);
-        sale.buyer = this.context.buyersByAddress.get(event.buyer);
-        if (this.kind === 'adaptive') this.askSats = Math.round(this.askSats * 1.05);
-        this.step(sale, { type: 'MATCHED', nowMs, txId: event.txId, buyer: event.buyer });
+        if (sale === undefined || state?.context.bidId !== event.sellBidId) return this.claims.keepEarly(event.sellBidId, event);
+        sale.io.buyer = this.context.buyersByAddress.get(event.buyer);
+        this.fact(sale.tradeId, { type: 'MATCHED', nowMs, bidId: event.sellBidId, txId: event.txId, buyer: event.buyer, deal: { priceSats: event.priceSats, feeSats: event.feeSats } });
+        this.fact(sale.tradeId, { type: 'TX_DEADLINE', nowMs, txId: event.txId, deadlineMs: event.deadlineMs });
         return;
       case 'bidExpired':
-        if (sale === undefined || sale.state.context.bidId !== event.bidId) return this.claims.keepEarly(event.bidId, event);
-        if (this.kind === 'adaptive') this.askSats = Math.max(100, Math.round(this.askSats * 0.95));
-        this.step(sale, { type: 'BID_ENDED', nowMs, reason: 'the bid expired unmatched' });
+        if (sale === undefined || state?.context.bidId !== event.bidId) return this.claims.keepEarly(event.bidId, event);
+        this.fact(sale.tradeId, { type: 'BID_ENDED', nowMs, bidId: event.bidId, reason: 'the bid expired unmatched' });
+        return;
+      case 'txMessageAccepted':
+        if (sale !== undefined && state?.context.txId === event.txId) this.fact(sale.tradeId, { type: 'TX_DEADLINE', nowMs, txId: event.txId, deadlineMs: event.deadlineMs });
         return;
       case 'txRetired':
-        if (sale === undefined || sale.state.context.txId !== event.txId) return;
-        if (sale.state.value === 'receipted') return; // its encresult answer will settle it
-        this.fail(sale, `the transaction ended in ${event.phase}`);
+        if (sale === undefined || state?.context.txId !== event.txId) return;
+        if (state.value === 'receipted') return; // its encresult answer will settle it
+        this.fact(sale.tradeId, { type: 'FAIL', nowMs, txId: event.txId, blame: 'peer', reason: `the transaction ended in ${event.phase}` });
         return;
       default:
         return;
     }
   }
 
+  /** After a reconnect or a restart: the sale asks the exchange where it stands. */
   private reconcile(): void {
-    if (this.sale !== undefined) void this.reconcileOne(this.sale);
+    void this.reconcileSale();
+  }
+
+  private async reconcileSale(): Promise<void> {
+    const sale = this.sale;
+    if (sale === undefined || this.down) return;
+    let view: Awaited<ReturnType<MarketPort['queryParticipant']>>;
+    try {
+      view = await this.link.queryParticipant();
+    } catch {
+      return;
+    }
+    const state = this.context.trades.state(sale.tradeId) as SellState | undefined;
+    if (this.sale !== sale || state === undefined) return;
+    const nowMs = this.now();
+    const { value, context: trade } = state;
+    if (value === 'bidPlaced' && trade.bidId !== null && !view.bids.some((bid) => bid.bidId === trade.bidId)) {
+      const tx = view.transactions.find((candidate) => candidate['sellBidId'] === trade.bidId);
+      if (tx === undefined) return this.fact(sale.tradeId, { type: 'BID_ENDED', nowMs, bidId: trade.bidId, reason: 'the bid ended (a lost push)' });
+      sale.io.buyer = this.context.buyersByAddress.get(String(tx['buyer']));
+      return this.fact(sale.tradeId, { type: 'MATCHED', nowMs, bidId: trade.bidId, txId: tx.txId, buyer: String(tx['buyer']) });
+    }
+    if (trade.txId !== null && value !== 'receipted' && !view.transactions.some((tx) => tx.txId === trade.txId)) {
+      this.fact(sale.tradeId, { type: 'FAIL', nowMs, txId: trade.txId, blame: 'peer', reason: 'the transaction ended (a lost push)' });
+    }
   }
 }

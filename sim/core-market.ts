@@ -98,6 +98,7 @@ export class CoreMarket {
             return { bidId: accepted?.type === 'bidAccepted' ? accepted.bidId : '' };
           },
         ),
+      withdrawBid: (bidId: string) => roundTrip(() => ({ type: 'withdrawBid', nowMs: this.now(), participant: address, bidId }), () => ({ bidId })),
       txMessage: (txId: string, message: TxMessageType, fields: Record<string, string> = {}) =>
         roundTrip(() => ({ type: 'txMessage', nowMs: this.now(), participant: address, txId, message, fields }), () => ({ txId })),
       credit: (participant, amountSats) => roundTrip(() => ({ type: 'credit', nowMs: this.now(), participant, amountSats }), () => ({ participant })),

@@ -9,6 +9,7 @@ export type Answer<T> = T | 'duplicate';
 
 export interface MarketPort {
   placeBid(article: string, side: 'buy' | 'sell', priceSats: number): Promise<Answer<{ readonly bidId: string }>>;
+  withdrawBid(bidId: string): Promise<Answer<unknown>>;
   txMessage(txId: string, message: TxMessageType, fields?: Record<string, string>): Promise<Answer<unknown>>;
   /** Admin only. */
   credit(participant: string, amountSats: number): Promise<Answer<unknown>>;

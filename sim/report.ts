@@ -27,6 +27,8 @@ export function summaryTable(result: SimulationResult): string {
     ['fee income (sat)', totals.feesSats],
     ['commands sent again / bids recovered from pushes / orphaned bids', `${faults.resentCommands} / ${faults.recoveredBids} / ${faults.orphanBids}`],
     ['exchange restarts (state hash kept)', faults.restarts],
+    ['daemon faults: late errors / workers removed / seller restarts', `${faults.lateErrors} / ${faults.workersRemoved} / ${faults.sellerRestarts}`],
+    ['stale facts the trade logic ignored', faults.staleFactsIgnored],
     ['journal records', result.journalRecords],
     ['core invariant checks / auditor checks', `${checks.coreInvariantChecks} / ${checks.auditorChecks}`],
     ['final state hash', result.stateHash.slice(0, 16)],

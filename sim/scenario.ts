@@ -53,6 +53,13 @@ export const scenarioSchema = z
     /** The exchange restarts from its journal every N simulated minutes (0: never), down this long. */
     restartEveryMinutes: z.number().min(0).max(10_000).default(0),
     restartDowntimeSeconds: z.number().min(0).max(600).default(5),
+    /** Daemon faults. The chance that a failed transaction's dead peer session sends a late error (B1). */
+    lateErrors: share.default(0),
+    /** Sellers' workers removed per hour, across the market, each back after a while (B2). */
+    workerRemovalsPerHour: z.number().min(0).max(100_000).default(0),
+    /** Seller daemons restarted per hour, across the market, each down this long (B3, B6). */
+    sellerRestartsPerHour: z.number().min(0).max(100_000).default(0),
+    sellerDowntimeSeconds: z.number().min(0).max(600).default(20),
   })
   .refine((scenario) => scenario.network.latencyMinMs <= scenario.network.latencyMaxMs, { message: 'network.latencyMinMs must not exceed latencyMaxMs', path: ['network'] })
   .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })

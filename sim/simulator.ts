@@ -17,6 +17,7 @@ import { MemoryNetwork } from '../src/transport/memory.js';
 import { AgentLink } from './agent-link.js';
 import { BuyerAgent, SellerAgent, type AgentContext, type BuyerKind, type SellerKind } from './agents.js';
 import { Auditor, InvariantViolation } from './auditor.js';
+import { SimTrades } from './trades.js';
 import { CoreMarket } from './core-market.js';
 import { SimExchange } from './exchange-host.js';
 import { agentAddress } from './identities.js';
@@ -33,6 +34,11 @@ const BUYER_CREDIT_SATS = 100_000_000;
 const CREDIT_BATCH = 1_000;
 /** After the last new work, how long normal transactions get to finish before disputes are timed out. */
 const DRAIN_MS = 30 * MINUTE_MS;
+/**
+ * A withdrawal of a removed worker's bid takes a round trip, and on a lossy network its resends
+ * (5 of 10 s at most): a match of its bid later than this after the removal is a ghost.
+ */
+const ghostGraceMs = (scenario: Scenario): number => (scenario.network.lossProbability > 0 ? 60_000 : 5_000);
 
 /** The whole run's sums of the per-minute counts. */
 export type Totals = Omit<MinuteRow, 'minute' | 'busySellers' | 'articles'>;
@@ -45,7 +51,18 @@ export interface SimulationResult {
   /** How the agents' trades ended ("buy done", "sell failed", ...). */
   readonly ended: Readonly<Record<string, number>>;
   readonly checks: { readonly coreInvariantChecks: number; readonly auditorChecks: number; readonly eventsAudited: number };
-  readonly faults: { readonly resentCommands: number; readonly orphanBids: number; readonly recoveredBids: number; readonly restarts: number };
+  readonly faults: {
+    readonly resentCommands: number;
+    readonly orphanBids: number;
+    readonly recoveredBids: number;
+    readonly restarts: number;
+    /** Daemon faults injected, and what the trade logic made of them. */
+    readonly lateErrors: number;
+    readonly workersRemoved: number;
+    readonly sellerRestarts: number;
+    readonly ghostBidsMatched: number;
+    readonly staleFactsIgnored: number;
+  };
   readonly stateHash: string;
   readonly journalRecords: number;
   readonly kernelSteps: number;
@@ -58,7 +75,7 @@ export interface SimulateOptions {
    * Test only: a planted bug, to show that the checks catch it. 'accept-any-receipt' makes the
    * exchange accept every receipt, so forging sellers get paid without one.
    */
-  readonly plant?: 'accept-any-receipt';
+  readonly plant?: 'accept-any-receipt' | 'keep-ghost-bids';
 }
 
 function pickKind<K extends string>(prng: Prng, shares: ReadonlyArray<readonly [K, number]>, fallback: K): K {
@@ -81,8 +98,20 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     try {
       auditor.observe(events);
       metrics.observe(events, clock.now());
+      checkNoGhostBids(events);
     } catch (error) {
       violation ??= error; // raised by the kernel loop: this runs inside the exchange's own promise
+    }
+  };
+  // No bid stays on the book for a worker that is gone: one matched well after its removal is a ghost.
+  const checkNoGhostBids = (events: readonly CoreEvent[]): void => {
+    for (const event of events) {
+      if (event.type !== 'trade') continue;
+      const gone = context.sellersByAddress.get(event.seller)?.workerGoneSinceMs;
+      if (gone !== undefined && clock.now() - gone > ghostGraceMs(scenario)) {
+        context.daemonFaults.ghostBidsMatched++;
+        throw new InvariantViolation(`${event.txId}: matched the bid ${event.sellBidId} of a worker removed ${clock.now() - gone} ms before`);
+      }
     }
   };
   const adminAddress = agentAddress('admin');
@@ -104,8 +133,11 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     orphanBids: 0,
     recoveredBids: 0,
     resent: 0,
+    trades: new SimTrades(clock),
+    daemonFaults: { lateErrors: 0, workersRemoved: 0, sellerRestarts: 0, ghostBidsMatched: 0 },
+    keepGhostBids: options.plant === 'keep-ghost-bids',
   };
-  const venue = await openVenue(scenario, { kernel, network, prng: prng.fork(), articles: articleSpecs, adminAddress, onEvents, context, ...(options.plant === undefined ? {} : { plant: options.plant }) });
+  const venue = await openVenue(scenario, { kernel, network, prng: prng.fork(), articles: articleSpecs, adminAddress, onEvents, context, ...(options.plant === 'accept-any-receipt' ? { plant: options.plant } : {}) });
   connect = venue.connect;
   const sellers: SellerAgent[] = [];
   for (let index = 0; index < scenario.sellers; index++) {
@@ -142,6 +174,20 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     }, gapMs);
   };
   for (const buyer of buyers) scheduleArrival(buyer);
+  // Daemon faults: workers removed and seller daemons restarted at random, Poisson over the market.
+  const everyFault = (perHour: number, fault: (seller: SellerAgent) => void): void => {
+    if (perHour <= 0) return;
+    const next = (): void => {
+      clock.setTimer(() => {
+        if (!context.open) return;
+        fault(sellers[prng.nextInt(sellers.length)]!);
+        next();
+      }, -Math.log(1 - prng.nextFloat()) * (3_600_000 / perHour));
+    };
+    next();
+  };
+  everyFault(scenario.workerRemovalsPerHour, (seller) => seller.removeWorker(scenario.sellerDowntimeSeconds * 1000));
+  everyFault(scenario.sellerRestartsPerHour, (seller) => seller.restart(scenario.sellerDowntimeSeconds * 1000));
   for (const seller of sellers) seller.offerIn(prng.nextInt(10_000));
 
   // Each minute: sample the book and the sellers; every few minutes, check every invariant.
@@ -200,8 +246,8 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     minutes: metrics.minutes,
     totals: sumMinutes(metrics.minutes),
     ended: sortedKeys(context.ended),
-    checks: { coreInvariantChecks, auditorChecks: auditor.checks, eventsAudited: auditor.eventsSeen },
-    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, recoveredBids: context.recoveredBids, restarts: venue.restarts() },
+    checks: { coreInvariantChecks, auditorChecks: auditor.checks + context.trades.checks, eventsAudited: auditor.eventsSeen },
+    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, recoveredBids: context.recoveredBids, restarts: venue.restarts(), ...context.daemonFaults, staleFactsIgnored: context.trades.staleFacts },
     stateHash,
     journalRecords: venue.journalRecords(),
     kernelSteps: kernel.steps,
@@ -261,7 +307,7 @@ interface VenueParts {
   readonly adminAddress: string;
   readonly onEvents: (events: readonly CoreEvent[]) => void;
   readonly context: AgentContext;
-  readonly plant?: 'accept-any-receipt';
+  readonly plant?: 'accept-any-receipt' | 'keep-ghost-bids';
 }
 
 async function openVenue(scenario: Scenario, parts: VenueParts): Promise<Venue> {

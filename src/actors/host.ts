@@ -161,6 +161,19 @@ export class ActorHost {
     }
   }
 
+  /**
+   * Takes up one actor from its saved state (a process that restarted): its deadline is re-armed;
+   * nothing else runs (the caller knows what the state asks for).
+   */
+  revive(kindName: string, id: string, persisted: PersistedState): void {
+    const kind = this.kinds.get(kindName);
+    assert(kind !== undefined, `unknown actor kind "${kindName}"`);
+    assert(!this.actors.has(id), `actor "${id}" exists already`);
+    const record: ActorRecord = { kind, state: kind.restore(persisted), deadlineMs: undefined, deadlineOrder: -1 };
+    this.actors.set(id, record);
+    this.rearm(id, record);
+  }
+
   /** Stops the deadline timer (the host can be dropped or restored afterwards). */
   dispose(): void {
     if (this.timer !== undefined) this.options.clock.clearTimer(this.timer);

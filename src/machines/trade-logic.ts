@@ -116,11 +116,17 @@ function buyTimeout(state: BuyState, nowMs: number): BuyEvent | undefined {
 
 const NO_SELLER = 'no seller took bid';
 
-/** A bid that ended unmatched, said truly: which attempt, and what the attempt before ended with. */
-export function noSellerReason(context: BuyContext): string {
+const EARLIER = '; the attempt before ended: ';
+
+/**
+ * A bid that ended unmatched, said truly: which attempt, why, and what an earlier attempt that was
+ * matched ended with (carried over from attempt to attempt: "no seller" alone would be false).
+ */
+export function noSellerReason(context: BuyContext, detail: string): string {
   const { attempts, attemptsMax, error } = context;
-  const earlier = attempts > 1 && error !== null && !error.startsWith(NO_SELLER) ? `; the attempt before ended: ${error}` : '';
-  return `${NO_SELLER} ${attempts} of ${attemptsMax}${earlier}`;
+  let earlier = '';
+  if (attempts > 1 && error !== null) earlier = error.startsWith(NO_SELLER) ? error.slice(error.indexOf(EARLIER) >= 0 ? error.indexOf(EARLIER) : error.length) : `${EARLIER}${error}`;
+  return `${NO_SELLER} ${attempts} of ${attemptsMax} (${detail})${earlier}`;
 }
 
 /** Starts a buy trade: its first state and what to do in it. */
@@ -136,7 +142,7 @@ export function stepBuy(state: BuyState, fact: BuyFact): TradeStep<BuyState, Buy
   if (stale !== undefined) return { state, effects: [{ type: 'ignored', fact: describeFact(fact), why: stale }] };
   let event: BuyEvent | undefined = fact.type === 'TIMEOUT' ? buyTimeout(state, fact.nowMs) : fact;
   // An expired bid's reason is the logic's to say: which attempt, and what went before.
-  if (event?.type === 'BID_ENDED' && state.value === 'bidPlaced') event = { ...event, reason: `${noSellerReason(state.context)} (${event.reason})` };
+  if (event?.type === 'BID_ENDED' && state.value === 'bidPlaced') event = { ...event, reason: noSellerReason(state.context, event.reason) };
   if (event === undefined) return { state, effects: [] };
   const next = buy.step(state, event);
   if (next === state) return { state, effects: [{ type: 'ignored', fact: describeFact(fact), why: `not in phase ${state.value}` }] };

@@ -38,6 +38,24 @@ test('a bid whose answer was lost is found again from its push: through the real
   assert.ok(result.faults.orphanBids < result.faults.recoveredBids);
 });
 
+test('daemon faults: late errors of dead sessions, removed workers, seller restarts; every trade promise holds (B1, B2, B3, B6)', async () => {
+  // The agents run the daemon's trade logic; the trade auditor (sim/trades.ts) checks after every
+  // step that a fact about another transaction changes nothing, that a mandate's trade is spent only
+  // after a bid, and that a purchase's end is said truly; the run checks that no removed worker's
+  // bid is matched. A seller restart takes its sale up from its saved state at the same address,
+  // with trade ids that continue (a repeated id would stop the run).
+  const scenario = scenarioSchema.parse({ seed: 5, buyers: 300, sellers: 60, hours: 0.4, lateErrors: 1, workerRemovalsPerHour: 150, sellerRestartsPerHour: 150, flakySellers: 0.2 });
+  const result = await simulate(scenario);
+  assert.ok(result.faults.lateErrors > 5, `late errors were sent (${result.faults.lateErrors})`);
+  // Each reached a purchase on a later attempt (ignored as stale) or one that had ended (forgotten).
+  assert.ok(result.faults.staleFactsIgnored > 0 && result.faults.staleFactsIgnored <= result.faults.lateErrors, `stale facts ignored: ${result.faults.staleFactsIgnored}`);
+  assert.ok(result.faults.workersRemoved > 10 && result.faults.sellerRestarts > 10, `workers removed ${result.faults.workersRemoved}, sellers restarted ${result.faults.sellerRestarts}`);
+  assert.equal(result.faults.ghostBidsMatched, 0);
+  assert.ok((result.ended['buy done'] ?? 0) > 50, `purchases still go through (${result.ended['buy done'] ?? 0})`);
+  // With the daemon's old bug planted (a removed worker's bid stays on the book), the run stops.
+  await assert.rejects(simulate(scenario, { plant: 'keep-ghost-bids' }), (error: unknown) => error instanceof InvariantViolation && /of a worker removed \d+ ms before/.test(error.message));
+});
+
 test('the core connector is deterministic too, and refuses restarts and lost frames it cannot simulate', async () => {
   const scenario = scenarioSchema.parse({ seed: 11, buyers: 80, sellers: 40, hours: 0.3, articles: 2, connector: 'core' });
   const first = await simulate(scenario);
