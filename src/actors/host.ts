@@ -152,13 +152,7 @@ export class ActorHost {
     assert(!this.processing, 'restore while processing an event');
     this.actors.clear();
     this.deadlines.clear();
-    for (const [id, kindName, persisted] of snapshot.actors) {
-      const kind = this.kinds.get(kindName);
-      assert(kind !== undefined, `snapshot names unknown actor kind "${kindName}"`);
-      const record: ActorRecord = { kind, state: kind.restore(persisted), deadlineMs: undefined, deadlineOrder: -1 };
-      this.actors.set(id, record);
-      this.rearm(id, record);
-    }
+    for (const [id, kindName, persisted] of snapshot.actors) this.revive(kindName, id, persisted);
   }
 
   /**

@@ -1,7 +1,6 @@
 // An actor kind: how to start, step, persist and time out one kind of actor. The host is generic
-// over kinds; `fromMachine` (machine-kind.ts) makes a kind of any XState machine, and faster
-// hand-compiled steppers can implement the same interface.
-import type { z } from 'zod';
+// over kinds: the trade kinds (trade-kinds.ts) step the daemon's pure trade logic; the tests make
+// kinds of XState machines (test/actors/machine-kind.ts).
 
 export interface EventObject {
   readonly type: string;
@@ -40,8 +39,6 @@ export interface ActorKind<S = unknown, E extends EventObject = EventObject, I =
   deadlineEvent?(deadlineMs: number): E;
   /** A final actor takes no more events. */
   isFinal(state: S): boolean;
-  /** Events that may arrive over the transport, validated by this schema; none if absent. */
-  readonly remoteEvents?: z.ZodType<E>;
 }
 
 export type AnyActorKind = ActorKind<any, any, any>;

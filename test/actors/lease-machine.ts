@@ -1,8 +1,7 @@
 // A small machine for the actor-host tests: a lease with a deadline in context, a counter, an
 // emitted event, a send to another actor, and an event whose update throws (a planted bug).
 import { assign, emit, setup } from 'xstate';
-import { z } from 'zod';
-import { fromMachine } from '../../src/actors/machine-kind.js';
+import { fromMachine } from './machine-kind.js';
 
 export type LeaseEvent =
   | { type: 'start'; nowMs: number; ttlMs: number }
@@ -39,13 +38,8 @@ export const leaseMachine = setup({
   },
 });
 
-export const remoteLeaseEvents = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ping') }),
-  z.object({ type: z.literal('renew'), nowMs: z.number().int(), ttlMs: z.number().int().min(0).max(3_600_000) }),
-]);
 
 export const leaseKind = fromMachine<LeaseEvent, { pings?: number }>(leaseMachine, {
   deadlineMs: (state) => (state.context as { deadlineMs: number | null }).deadlineMs ?? undefined,
   deadlineEvent: (deadlineMs) => ({ type: 'deadline', deadlineMs }),
-  remoteEvents: remoteLeaseEvents as never,
 });

@@ -5,14 +5,12 @@
 // `{ type: 'bitwrk.send', to, event }`, which becomes a `send` to another actor; custom actions
 // with implementations become `run` effects.
 import { initialTransition, transition, type AnyStateMachine } from 'xstate';
-import type { z } from 'zod';
-import type { ActorKind, Effect, EventObject, PersistedState, Step } from './kind.js';
+import type { ActorKind, Effect, EventObject, PersistedState, Step } from '../../src/actors/kind.js';
 
 export interface MachineKindOptions<E extends EventObject> {
   readonly name?: string;
   readonly deadlineMs?: (persisted: PersistedState) => number | undefined;
   readonly deadlineEvent?: (deadlineMs: number) => E;
-  readonly remoteEvents?: z.ZodType<E>;
 }
 
 type Snapshot = ReturnType<AnyStateMachine['resolveState']>;
@@ -60,7 +58,6 @@ export function fromMachine<E extends EventObject = EventObject, I = unknown>(
     persist,
     restore: (persisted: PersistedState) => machine.resolveState(persisted as never),
     isFinal: (snapshot: Snapshot) => snapshot.status === 'done',
-    ...(options.remoteEvents === undefined ? {} : { remoteEvents: options.remoteEvents }),
   };
   const deadlineMs = options.deadlineMs;
   const deadlineEvent = options.deadlineEvent;
