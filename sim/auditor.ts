@@ -1,12 +1,17 @@
-// The simulation's auditor (STYLE.md example 7): a deliberately simple, separate model that
-// follows every event the exchange's core emits (once each, in order, as they become durable) and
-// what the agents did, and checks the market's promises independently of the core's own checker:
-//   - no bid is matched twice, and a trade's price is that of its earlier bid;
+// The market's auditor (STYLE.md example 7), the one both the simulator and the market's
+// model-based tests run: a deliberately simple, separate model that follows every event the
+// exchange's core emits (once each, in order) and what the buyers signed, and checks the market's
+// promises independently of the core's own checker:
+//   - a trade pairs a buy with a sell at or below it, at the earlier bid's price, with the fee
+//     rounded up (where the articles are known), and no bid is matched twice;
+//   - an expired buy bid releases all it held;
 //   - every transaction is retired by its deadline;
-//   - a seller is paid only against the buyer's receipt, and never more than the price;
+//   - a seller is paid only against the buyer's receipt (or by the arbiter), never more than the price;
 //   - a retired transaction splits exactly price + fee between seller, fees and refund;
 //   - money is conserved: what was credited equals the accounts' balances plus the fees.
-// A broken promise throws InvariantViolation with what was seen.
+// A broken promise throws InvariantViolation with what was seen. The model-based tests add checks
+// of the whole state after every command (test/market/support/auditor.ts).
+import type { ArticleSpec } from '../src/market/articles.js';
 import type { CoreEvent } from '../src/market/commands.js';
 
 export class InvariantViolation extends Error {
@@ -14,14 +19,24 @@ export class InvariantViolation extends Error {
 }
 
 interface OpenTx {
+  readonly buyer: string;
   readonly priceSats: number;
   readonly feeSats: number;
   deadlineMs: number;
 }
 
+interface OpenBid {
+  readonly side: 'BUY' | 'SELL';
+  readonly priceSats: number;
+  readonly holdSats: number;
+  readonly article: string;
+  /** Acceptance order: the earlier of two bids sets a trade's price. */
+  readonly order: number;
+}
+
 export class Auditor {
-  /** Bid id -> [price, acceptance order], for bids still open. */
-  private readonly bids = new Map<string, readonly [priceSats: number, order: number]>();
+  /** Bids still open. */
+  private readonly bids = new Map<string, OpenBid>();
   private readonly matchedBids = new Set<string>();
   private readonly transactions = new Map<string, OpenTx>();
   /** Transactions whose buyer signed a receipt (told by the buyer agents). */
@@ -31,18 +46,31 @@ export class Auditor {
   eventsSeen = 0;
   checks = 0;
 
+  /** The articles' fee rules, when known: each trade's fee is checked against them. */
+  constructor(private readonly articles?: ReadonlyMap<string, ArticleSpec>) {}
+
+  /** The buyer signed a receipt for the transaction's result (told by whoever checked it). */
   receiptSigned(txId: string): void {
     this.receipts.add(txId);
   }
 
+  /** The buyer of an open transaction. */
+  buyerOf(txId: string): string | undefined {
+    return this.transactions.get(txId)?.buyer;
+  }
+
+  /** Follows one command's events (a batch: an expiry and its release come together). */
   observe(events: readonly CoreEvent[]): void {
+    let releases: Map<string, number> | undefined;
     for (const event of events) {
       this.eventsSeen++;
       switch (event.type) {
         case 'bidAccepted':
-          this.bids.set(event.bidId, [event.priceSats, this.order++]);
+          this.bids.set(event.bidId, { side: event.side, priceSats: event.priceSats, holdSats: event.holdSats, article: event.article, order: this.order++ });
           break;
         case 'bidExpired':
+          this.expired(event.bidId, (releases ??= releasesOf(events)));
+          break;
         case 'bidWithdrawn':
           this.bids.delete(event.bidId);
           break;
@@ -74,14 +102,31 @@ export class Auditor {
       if (!this.bids.has(bidId)) throw new InvariantViolation(`${event.txId}: bid ${bidId} was not open`);
       this.matchedBids.add(bidId);
     }
-    const [buyPrice, buyOrder] = this.bids.get(event.buyBidId)!;
-    const [sellPrice, sellOrder] = this.bids.get(event.sellBidId)!;
-    const earlierPrice = buyOrder < sellOrder ? buyPrice : sellPrice;
+    const buy = this.bids.get(event.buyBidId)!;
+    const sell = this.bids.get(event.sellBidId)!;
+    if (buy.side !== 'BUY' || sell.side !== 'SELL') throw new InvariantViolation(`${event.txId} does not pair a buy with a sell`);
+    const earlierPrice = buy.order < sell.order ? buy.priceSats : sell.priceSats;
     if (event.priceSats !== earlierPrice) throw new InvariantViolation(`${event.txId}: price ${event.priceSats} is not the earlier bid's ${earlierPrice}`);
-    if (buyPrice < sellPrice) throw new InvariantViolation(`${event.txId}: buy ${buyPrice} below sell ${sellPrice}`);
+    if (buy.priceSats < sell.priceSats) throw new InvariantViolation(`${event.txId}: buy ${buy.priceSats} below sell ${sell.priceSats}`);
+    const article = this.articles?.get(buy.article);
+    if (article !== undefined) {
+      const product = BigInt(event.priceSats) * BigInt(article.feeNumerator);
+      const feeSats = Number((product + BigInt(article.feeDenominator) - 1n) / BigInt(article.feeDenominator));
+      if (event.feeSats !== feeSats) throw new InvariantViolation(`${event.txId}: fee ${event.feeSats}, the article's rule (rounded up) gives ${feeSats}`);
+    }
     this.bids.delete(event.buyBidId);
     this.bids.delete(event.sellBidId);
-    this.transactions.set(event.txId, { priceSats: event.priceSats, feeSats: event.feeSats, deadlineMs: event.deadlineMs });
+    this.transactions.set(event.txId, { buyer: event.buyer, priceSats: event.priceSats, feeSats: event.feeSats, deadlineMs: event.deadlineMs });
+  }
+
+  /** An expired buy bid gives back all it held, in the same command. */
+  private expired(bidId: string, releases: ReadonlyMap<string, number>): void {
+    const bid = this.bids.get(bidId);
+    this.bids.delete(bidId);
+    if (bid === undefined || bid.side !== 'BUY' || bid.holdSats === 0) return;
+    this.checks++;
+    const releasedSats = releases.get(bidId) ?? 0;
+    if (releasedSats !== bid.holdSats) throw new InvariantViolation(`${bidId} expired holding ${bid.holdSats}, released ${releasedSats}`);
   }
 
   private retired(event: Extract<CoreEvent, { type: 'txRetired' }>): void {
@@ -109,4 +154,11 @@ export class Auditor {
   get openTransactions(): number {
     return this.transactions.size;
   }
+}
+
+/** What each bid's hold gave back in one batch of events, by bid id. */
+function releasesOf(events: readonly CoreEvent[]): Map<string, number> {
+  const releases = new Map<string, number>();
+  for (const event of events) if (event.type === 'transfer' && event.kind === 'bid_release') releases.set(event.reference, (releases.get(event.reference) ?? 0) + event.amountSats);
+  return releases;
 }
