@@ -96,3 +96,42 @@ export class IndexedHeap<T extends HeapItem> {
     item.heapIndex = index;
   }
 }
+
+/** One deadline: due at `dueMs`; of deadlines due at once, the lower `order` comes first. */
+export interface Deadline extends HeapItem {
+  readonly dueMs: number;
+  readonly order: number;
+  readonly id: string;
+}
+
+const deadlineBefore = (a: Deadline, b: Deadline): boolean => a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.order < b.order);
+
+/**
+ * Deadlines in (due time, order) order, so that runs are deterministic: the market's transaction
+ * deadlines (order: the transaction's sequence number) and the actor host's (order: arming
+ * order). Stale entries (a deadline that moved) are left in and skipped by the caller.
+ */
+export class DeadlineHeap {
+  private readonly heap = new IndexedHeap<Deadline>(deadlineBefore);
+
+  get size(): number {
+    return this.heap.size;
+  }
+
+  push(dueMs: number, order: number, id: string): void {
+    assert(Number.isSafeInteger(dueMs), 'a deadline is a whole millisecond');
+    this.heap.push({ dueMs, order, id, heapIndex: -1 });
+  }
+
+  peek(): Deadline | undefined {
+    return this.heap.peek();
+  }
+
+  pop(): Deadline | undefined {
+    return this.heap.pop();
+  }
+
+  clear(): void {
+    this.heap.clear();
+  }
+}

@@ -7,7 +7,7 @@
 // times in context, re-armed after every step and on restore.
 import { assert } from '../assert.js';
 import type { Clock, TimerId } from '../clock.js';
-import { DeadlineQueue } from './deadline-queue.js';
+import { DeadlineHeap } from '../heap.js';
 import type { AnyActorKind, Effect, EventObject, PersistedState } from './kind.js';
 
 export type InspectionRecord =
@@ -55,7 +55,8 @@ export class ActorHost {
   private readonly kinds = new Map<string, AnyActorKind>();
   private readonly actors = new Map<string, ActorRecord>();
   private readonly listeners = new Map<string, Set<StateListener>>();
-  private readonly deadlines = new DeadlineQueue();
+  private readonly deadlines = new DeadlineHeap();
+  private deadlinesArmed = 0;
   private readonly mailbox: Array<{ readonly to: string; readonly event: EventObject }> = [];
   private readonly mailboxMax: number;
   private processing = false;
@@ -253,7 +254,8 @@ export class ActorHost {
     if (deadlineMs === record.deadlineMs) return;
     record.deadlineMs = deadlineMs;
     if (deadlineMs === undefined) return;
-    record.deadlineOrder = this.deadlines.push(id, deadlineMs);
+    record.deadlineOrder = this.deadlinesArmed++;
+    this.deadlines.push(deadlineMs, record.deadlineOrder, id);
     if (this.timerDueMs === undefined || deadlineMs < this.timerDueMs) this.armTimer(deadlineMs);
   }
 
@@ -268,15 +270,15 @@ export class ActorHost {
     this.timer = undefined;
     this.timerDueMs = undefined;
     const nowMs = this.options.clock.now();
-    for (let entry = this.deadlines.peek(); entry !== undefined && entry.deadlineMs <= nowMs; entry = this.deadlines.peek()) {
+    for (let entry = this.deadlines.peek(); entry !== undefined && entry.dueMs <= nowMs; entry = this.deadlines.peek()) {
       this.deadlines.pop();
       const record = this.actors.get(entry.id);
       // Stale entries: the actor is gone, finished, or its deadline moved.
       if (record === undefined || record.deadlineOrder !== entry.order || record.kind.isFinal(record.state)) continue;
-      const event = record.kind.deadlineEvent?.(entry.deadlineMs);
+      const event = record.kind.deadlineEvent?.(entry.dueMs);
       if (event !== undefined) this.send(entry.id, event);
     }
     const next = this.deadlines.peek();
-    if (next !== undefined) this.armTimer(next.deadlineMs);
+    if (next !== undefined) this.armTimer(next.dueMs);
   }
 }

@@ -208,7 +208,7 @@ export class MarketCore {
   }
 
   private retireAtDeadline(due: TxDeadline, events: Events): void {
-    const record = this.txs.get(due.seq);
+    const record = this.txs.get(due.order);
     if (record === undefined) return; // Retired already (a final phase retires at once).
     const deadlineMs = record.state.context.deadlineMs;
     if (deadlineMs !== due.dueMs) {

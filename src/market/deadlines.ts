@@ -11,19 +11,16 @@
 // Entries are never removed early: a matched or withdrawn bid stays in its lane and the core
 // skips it when it comes due.
 import { assert } from '../assert.js';
-import { IndexedHeap } from '../heap.js';
-import type { HeapItem } from '../heap.js';
+import { DeadlineHeap, IndexedHeap } from '../heap.js';
+import type { Deadline, HeapItem } from '../heap.js';
 
 export interface ExpiringEntry {
   readonly seq: number;
   readonly expiresMs: number;
 }
 
-export interface TxDeadline extends HeapItem {
-  readonly dueMs: number;
-  readonly seq: number;
-  readonly id: string;
-}
+/** A transaction's deadline: `order` is the transaction's sequence number. */
+export type TxDeadline = Deadline;
 
 /** One article's bids, in arrival order (which is also expiry order). */
 export class ExpiryLane<T extends ExpiringEntry> implements HeapItem {
@@ -64,16 +61,12 @@ function laneBefore(a: ExpiryLane<ExpiringEntry>, b: ExpiryLane<ExpiringEntry>):
   return x.expiresMs < y.expiresMs || (x.expiresMs === y.expiresMs && x.seq < y.seq);
 }
 
-function txBefore(a: TxDeadline, b: TxDeadline): boolean {
-  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.seq < b.seq);
-}
-
 export type DueItem<T> = { readonly kind: 'bid'; readonly bid: T } | { readonly kind: 'tx'; readonly deadline: TxDeadline };
 
 export class DeadlineQueue<T extends ExpiringEntry> {
   /** Non-empty lanes, ordered by their first entry. */
   private readonly lanes = new IndexedHeap<ExpiryLane<T>>(laneBefore);
-  private readonly txs = new IndexedHeap<TxDeadline>(txBefore);
+  private readonly txs = new DeadlineHeap();
 
   expireInLane(lane: ExpiryLane<T>, entry: T): void {
     lane.append(entry);
@@ -81,8 +74,7 @@ export class DeadlineQueue<T extends ExpiringEntry> {
   }
 
   pushTx(dueMs: number, seq: number, id: string): void {
-    assert(Number.isSafeInteger(dueMs), 'a deadline is a whole millisecond');
-    this.txs.push({ dueMs, seq, id, heapIndex: -1 });
+    this.txs.push(dueMs, seq, id);
   }
 
   /** The earliest deadline at or before `nowMs`, taken off the queue; undefined if none. */
