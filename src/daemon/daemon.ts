@@ -1,6 +1,6 @@
 // The daemon: one participant's agent on the market (docs/daemon.md). It composes the identity,
 // the embedded store (trades and mandates), the on-disk CAFS, the link to the exchange, the
-// worker registry, the buyer and seller drivers, the peer endpoint buyers reach it at (directly or
+// worker registry, the trade runtime (trades as actors of the trade logic) with its buy and sell executors, the peer endpoint buyers reach it at (directly or
 // through the exchange's relay), and the local HTTP API. Trades resume where they were after a restart.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -286,7 +286,7 @@ export class Daemon {
   private async shutDown(): Promise<void> {
     if (this.link.client !== undefined) await this.seller.withdrawOpenBids();
     this.stopping.abort('the daemon is stopping');
-    // Peer connections first: a driver waiting on a peer's answer then ends its wait at once.
+    // Peer connections first: an effect waiting on a peer's answer then ends its wait at once.
     this.buyer.closeSessions();
     this.relayListener?.close();
     for (const peer of this.peers) peer.close(CLOSE_CODES.goingAway, 'the daemon is stopping');

@@ -22,7 +22,7 @@ export interface TradeDeps {
   readonly random: (count: number) => Uint8Array;
   readonly verifiers: Readonly<Record<string, ResultVerifier>>;
   readonly log: (line: string) => void;
-  /** Aborted when the daemon stops: drivers end their waits and leave trades as saved. */
+  /** Aborted when the daemon stops: executors end their waits and leave trades as saved. */
   readonly stopping: AbortSignal;
 }
 
