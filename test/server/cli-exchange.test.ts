@@ -36,8 +36,9 @@ async function start(): Promise<{ child: ChildProcess; wsUrl: string; output: st
   return { child, wsUrl, output };
 }
 
-async function stop(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+/** The exit code, or the signal's name when a signal ended the process (so a failure says which). */
+async function stop(child: ChildProcess): Promise<number | string | null> {
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   child.kill('SIGTERM');
   return exited;
 }
