@@ -109,6 +109,9 @@ interface SnapshotState {
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true });
 
+/** Valid addresses remembered at most: past this the set starts again (memory stays bounded). */
+const VALID_ADDRESSES_MAX = 100_000;
+
 export class Exchange {
   readonly topics = new Topics<ExchangeProtocol>();
   /** One-minute candles per article, fed by trades (live and during replay). */
@@ -119,6 +122,8 @@ export class Exchange {
   private readonly nonceClock = new VirtualClock(0);
   private readonly index = new EventIndex();
   private readonly identityBuckets = new Map<string, TokenBucket>();
+  /** Addresses that passed `checkAddress` (for this exchange's network). */
+  private readonly validAddresses = new Set<string>();
   private readonly verifier: MessageVerifier;
   private tickTimer: TimerId | undefined;
   private snapshotting = false;
@@ -165,8 +170,12 @@ export class Exchange {
 
   /** Checks address and network; throws the protocol error. */
   checkAddress(address: string): void {
+    if (this.validAddresses.has(address)) return;
     const parsed = parseAddress(address, this.options.network);
     if (!parsed.ok) throw ProtocolError.of(parsed.error, parsed.detail);
+    // A pure check of the text: remember addresses that passed (a bounded set, emptied when full).
+    if (this.validAddresses.size >= VALID_ADDRESSES_MAX) this.validAddresses.clear();
+    this.validAddresses.add(address);
   }
 
   /**
