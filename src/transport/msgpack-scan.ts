@@ -141,25 +141,40 @@ export function scanMessagePack(bytes: Uint8Array, limits: ScanLimits = DEFAULT_
  * magnitude as a uint64 (0xcf) or int64 (0xd3): the same 9 bytes, so nothing moves. msgpackr
  * encodes integers of 2^32 and more as float64; on our wire every such number is an integer
  * (times in ms, satoshis), and a client in another language must be able to read it as one.
- * For bytes our own encoder produced (one well-formed value); a linear walk over the heads,
- * because a container's entries simply follow its head.
+ * For bytes our own encoder produced (one well-formed value).
  */
 export function integersAsIntegers(bytes: Uint8Array): void {
   if (bytes.indexOf(0xcb) === -1) return;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  walkHeads(bytes, (head, offset) => {
+    if (head !== 0xcb) return;
+    const value = view.getFloat64(offset);
+    if (Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) {
+      bytes[offset - 1] = value >= 0 ? 0xcf : 0xd3;
+      view.setBigInt64(offset, BigInt(value));
+    }
+  });
+}
+
+/** Whether one well-formed value holds a float64 (a 0xcb head, not merely a 0xcb byte in a payload). */
+export function holdsFloat64(bytes: Uint8Array): boolean {
+  let found = false;
+  walkHeads(bytes, (head) => {
+    found ||= head === 0xcb;
+  });
+  return found;
+}
+
+/**
+ * Visits every head of one well-formed value our encoder wrote (`offset`: just after the head);
+ * a linear walk, because a container's entries simply follow its head.
+ */
+function walkHeads(bytes: Uint8Array, visit: (head: number, offset: number) => void): void {
   let offset = 0;
   while (offset < bytes.length) {
     const head = bytes[offset]!;
     offset += 1;
-    if (head === 0xcb) {
-      const value = view.getFloat64(offset);
-      if (Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) {
-        bytes[offset - 1] = value >= 0 ? 0xcf : 0xd3;
-        view.setBigInt64(offset, BigInt(value));
-      }
-      offset += 8;
-      continue;
-    }
+    visit(head, offset);
     offset += payloadBytes(bytes, head, offset);
   }
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeUntrusted, encode, decodeWith } from '../../src/transport/codec.js';
 import { ERRORS } from '../../src/transport/errors.js';
+import { holdsFloat64 } from '../../src/transport/msgpack-scan.js';
 import { MESSAGE_DEPTH_MAX, MESSAGE_ENTRIES_MAX, FRAME_BYTES_MAX } from '../../src/limits.js';
 import { z } from 'zod';
 
@@ -145,4 +146,11 @@ test('undefined is encoded as nil, so other languages never see an extension', (
   assert.ok(!frame.includes(0xd4));
   const result = decodeUntrusted(frame);
   assert.ok(result.ok);
+});
+
+test('holdsFloat64 looks at heads only: a 0xcb byte inside a string or an integer is not a float', () => {
+  const noFloat = encode({ name: 'Ë\u00cb', atMs: 0xcb_cb_cb_cb_cb_cb, sats: 2 ** 40 + 0xcb });
+  assert.ok(noFloat.includes(0xcb), 'the bytes hold 0xcb');
+  assert.equal(holdsFloat64(noFloat), false);
+  assert.equal(holdsFloat64(encode({ ratio: 0.5 })), true);
 });
