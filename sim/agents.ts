@@ -108,10 +108,12 @@ class BidClaims {
     this.early.set(bidId, event);
   }
 
-  takeEarly(bidId: string): PushedEvent | undefined {
+  /** Hands `receive` the push about `bidId` that came before its answer, if one did. */
+  replayEarly(bidId: string, receive: (event: PushedEvent) => void): void {
     const event = this.early.get(bidId);
+    if (event === undefined) return;
     this.early.delete(bidId);
-    return event;
+    receive(event);
   }
 
   accepted(event: Extract<PushedEvent, { type: 'bidAccepted' }>): void {
@@ -212,8 +214,7 @@ export class BuyerAgent implements TradeOwner {
         return; // counted and checked by the trade auditor (sim/trades.ts)
       case 'watchBid': {
         this.byBid.set(effect.bidId, tradeId);
-        const early = this.claims.takeEarly(effect.bidId);
-        if (early !== undefined) this.receive(early);
+        this.claims.replayEarly(effect.bidId, (event) => this.receive(event));
         return;
       }
       case 'withdrawBid':
@@ -497,8 +498,7 @@ export class SellerAgent implements TradeOwner {
         return;
       case 'watchBid': {
         if (this.workerGoneSinceMs !== undefined) return void this.withdrawForGoneWorker(tradeId, effect.bidId);
-        const early = this.claims.takeEarly(effect.bidId);
-        if (early !== undefined) this.receive(early);
+        this.claims.replayEarly(effect.bidId, (event) => this.receive(event));
         return;
       }
       case 'withdrawBid':

@@ -157,6 +157,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   }
 
   const raise = (): void => {
+    violation ??= context.trades.violation;
     if (violation !== undefined) throw violation;
   };
   await creditBuyers(kernel, venue.connect(adminAddress, () => undefined, () => undefined), buyers, raise);

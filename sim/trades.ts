@@ -22,6 +22,11 @@ export class SimTrades {
   readonly host: ActorHost;
   private readonly owners = new Map<string, TradeOwner>();
   private readonly buyAudit = new Map<string, { matched: boolean; mandateUses: number }>();
+  /**
+   * The first broken promise, kept for the simulator to raise: a check runs inside an agent's
+   * callbacks (promise handlers among them), where a throw would be caught or lost.
+   */
+  violation: InvariantViolation | undefined;
   /** Facts the logic dropped as stale (about an earlier bid or transaction). */
   staleFacts = 0;
   mandateUses = 0;
@@ -36,11 +41,15 @@ export class SimTrades {
         this.owners.get(id)?.effects(id, state, effects);
       },
       inspect: (record) => {
-        if (record.type === 'failure') throw new InvariantViolation(`trade ${record.id}: the ${record.phase} of ${record.event.type} failed: ${String(record.error)}`);
+        if (record.type === 'failure') this.broken(`trade ${record.id}: the ${record.phase} of ${record.event.type} failed: ${String(record.error)}`);
       },
     });
     this.host.register(buyTradeKind);
     this.host.register(sellTradeKind);
+  }
+
+  private broken(message: string): void {
+    this.violation ??= new InvariantViolation(message);
   }
 
   spawnBuy(owner: TradeOwner, input: BuyInput): void {
@@ -69,7 +78,7 @@ export class SimTrades {
     const about = 'txId' in fact && fact.type !== 'MATCHED' ? fact.txId : undefined;
     if (about !== undefined && about !== context.txId) {
       this.checks++;
-      if (this.host.get(tradeId) !== before) throw new InvariantViolation(`${tradeId}: a fact about transaction ${String(about)} changed a trade of transaction ${String(context.txId)}`);
+      if (this.host.get(tradeId) !== before) this.broken(`${tradeId}: a fact about transaction ${String(about)} changed a trade of transaction ${String(context.txId)}`);
     }
   }
 
@@ -93,12 +102,12 @@ export class SimTrades {
       if (effect.type === 'useMandate') {
         this.checks++;
         this.mandateUses++;
-        if (state.context.attempts === 0) throw new InvariantViolation(`${tradeId}: a mandate's trade was spent before any bid`);
-        if (++audit.mandateUses > 1) throw new InvariantViolation(`${tradeId}: a mandate's trade was spent twice`);
+        if (state.context.attempts === 0) this.broken(`${tradeId}: a mandate's trade was spent before any bid`);
+        if (++audit.mandateUses > 1) this.broken(`${tradeId}: a mandate's trade was spent twice`);
       }
       if (effect.type === 'ended' && effect.reason?.startsWith('no seller took bid') === true && audit.matched) {
         this.checks++;
-        if (!effect.reason.includes('the attempt before ended')) throw new InvariantViolation(`${tradeId}: ended "${effect.reason}", hiding that an earlier attempt was matched`);
+        if (!effect.reason.includes('the attempt before ended')) this.broken(`${tradeId}: ended "${effect.reason}", hiding that an earlier attempt was matched`);
       }
     }
   }

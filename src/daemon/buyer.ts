@@ -13,13 +13,13 @@ import type { BuyEffect, BuyFact } from '../machines/trade-logic.js';
 import type { BuyContext, BuyInput, BuyState } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import { RpcPeer } from '../transport/rpc.js';
-import { TxRetiredError, type TxView } from './exchange-link.js';
+import { TxRetiredError, WAIT_FOREVER_MS, type TxView } from './exchange-link.js';
 import { decryptResult, openSealedKey, ResultDecryptionError } from './fair-exchange.js';
 import { dialPeer, handshakeText } from './peer-link.js';
 import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import type { Seller } from './seller.js';
 import type { Executor, TradeHandle, TradeRuntime } from './trade-runtime.js';
-import { describe, isUncertain, pause, randomHex, StoppedError, TRADE_HISTORY_MAX, WAIT_FOREVER_MS, type TradeDeps } from './trading.js';
+import { describe, isUncertain, pause, randomHex, StoppedError, TRADE_HISTORY_MAX, withdrawQuietly, type TradeDeps } from './trading.js';
 
 export type BuyActor = TradeHandle<'buy'>;
 
@@ -39,7 +39,6 @@ export interface BuyPermission {
 
 /** Pause between attempts to reach a seller that dropped the connection. */
 const RECONNECT_PAUSE_MS = 2_000;
-const BID_LIFETIME_DEFAULT_MS = 120_000;
 
 export class Buyer implements Executor<'buy'> {
   private readonly permissions = new Map<string, BuyPermission>();
@@ -116,8 +115,7 @@ export class Buyer implements Executor<'buy'> {
       case 'watchBid':
         return this.awaitMatch(tradeId, effect.bidId, phase);
       case 'withdrawBid':
-        await deps.link.client.withdrawBid(effect.bidId).catch((error: unknown) => deps.log(`buy ${tradeId}: withdrawing ${effect.bidId}: ${describe(error)}`));
-        return;
+        return withdrawQuietly(deps, `buy ${tradeId}`, effect.bidId);
       case 'commitWork':
         return this.commit(tradeId, effect, phase);
       case 'sendWork':
@@ -209,8 +207,7 @@ export class Buyer implements Executor<'buy'> {
       if (phase.aborted) return;
       try {
         const placed = await deps.link.client.placeBid(article, 'buy', priceSats);
-        const lifetimeMs = deps.link.info.articles.find((spec) => spec.articleId === article)?.bidLifetimeMs ?? BID_LIFETIME_DEFAULT_MS;
-        if (!this.send(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId, endsMs: this.now() + lifetimeMs })) {
+        if (!this.send(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId, endsMs: this.now() + deps.link.bidLifetimeMs(article) })) {
           await deps.link.client.withdrawBid(placed.bidId).catch(() => undefined); // the buy ended meanwhile (cancelled)
         }
         return;
@@ -259,18 +256,9 @@ export class Buyer implements Executor<'buy'> {
 
   /** Waits for the bid's outcome (the phase's deadline ends the wait when no word comes). */
   private async awaitMatch(tradeId: string, bidId: string, phase: AbortSignal): Promise<void> {
-    const { deps } = this;
-    const outcome = await deps.link.waitUntil(
-      async () => {
-        const found = await deps.link.bidOutcome(bidId);
-        return found.kind === 'open' ? undefined : found;
-      },
-      WAIT_FOREVER_MS,
-      `the outcome of bid ${bidId}`,
-      phase,
-    );
+    const outcome = await this.deps.link.bidSettled(bidId, phase);
     if (outcome.kind === 'matched') {
-      this.send(tradeId, { type: 'MATCHED', nowMs: this.now(), bidId, txId: outcome.txId, buyerSecret: randomHex(deps, 32), deal: outcome.deal });
+      this.send(tradeId, { type: 'MATCHED', nowMs: this.now(), bidId, txId: outcome.txId, buyerSecret: randomHex(this.deps, 32), deal: outcome.deal });
     } else {
       this.send(tradeId, { type: 'BID_ENDED', nowMs: this.now(), bidId, reason: 'the bid ended unmatched' });
     }

@@ -16,6 +16,12 @@ import { ExchangeClient } from './exchange-client.js';
 export type TxView = ResponseBody<ExchangeProtocol, 'transaction'> & Record<string, unknown>;
 export type ExchangeInfo = ResponseBody<ExchangeProtocol, 'info'>;
 
+/** A bid's lifetime when the exchange's article list does not say (it always should). */
+const BID_LIFETIME_DEFAULT_MS = 120_000;
+
+/** A wait with no time limit of its own: the trade phase's deadline (or the daemon stopping) ends it. */
+export const WAIT_FOREVER_MS = 7 * 24 * 3600_000;
+
 /** How often a waiter re-asks the exchange when no push arrives. */
 export const POLL_INTERVAL_MS = 5_000;
 
@@ -198,6 +204,27 @@ export class ExchangeLink {
       if (tx['sellBidId'] === bidId) return { kind: 'matched', txId: tx.txId, counterparty: String(tx['buyer']), deal };
     }
     return { kind: 'ended' };
+  }
+
+  /** How long a bid of `article` rests on the exchange (ms), as it says. */
+  bidLifetimeMs(article: string): number {
+    return this.info.articles.find((spec) => spec.articleId === article)?.bidLifetimeMs ?? BID_LIFETIME_DEFAULT_MS;
+  }
+
+  /**
+   * A bid's outcome once it no longer rests: matched, or ended without a match. No time limit of
+   * its own: `signal` ends it (the trade's phase deadline, the daemon stopping).
+   */
+  bidSettled(bidId: string, signal: AbortSignal): Promise<Exclude<BidOutcome, { readonly kind: 'open' }>> {
+    return this.waitUntil(
+      async () => {
+        const found = await this.bidOutcome(bidId);
+        return found.kind === 'open' ? undefined : found;
+      },
+      WAIT_FOREVER_MS,
+      `the outcome of bid ${bidId}`,
+      signal,
+    );
   }
 
   /** Our open bids on the exchange (to withdraw the ones no trade knows of after a crash). */

@@ -14,17 +14,16 @@ import { workSecretHashOf } from '../machines/transaction.js';
 import type { SellInput, SellState } from '../machines/trade.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { Handlers, RpcPeer } from '../transport/rpc.js';
-import { TxRetiredError } from './exchange-link.js';
+import { TxRetiredError, WAIT_FOREVER_MS } from './exchange-link.js';
 import { encryptResult, sealKeyForBuyer } from './fair-exchange.js';
 import { helloText, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import type { Executor, TradeHandle, TradeRuntime } from './trade-runtime.js';
-import { describe, isUncertain, randomHex, TRADE_HISTORY_MAX, WAIT_FOREVER_MS, type TradeDeps } from './trading.js';
+import { describe, isUncertain, randomHex, TRADE_HISTORY_MAX, withdrawQuietly, type TradeDeps } from './trading.js';
 
 export type SellActor = TradeHandle<'sell'>;
 
 /** How far a peer.hello's nonce time may be from ours. */
 const HELLO_CLOCK_SKEW_MS = 5 * 60_000;
-const BID_LIFETIME_DEFAULT_MS = 120_000;
 
 export class Seller implements Executor<'sell'> {
   private readonly byTx = new Map<string, SellActor>();
@@ -161,8 +160,7 @@ export class Seller implements Executor<'sell'> {
     switch (effect.type) {
       case 'placeBid': {
         const placed = await deps.link.client.placeBid(effect.article, 'sell', effect.priceSats);
-        const lifetimeMs = deps.link.info.articles.find((article) => article.articleId === effect.article)?.bidLifetimeMs ?? BID_LIFETIME_DEFAULT_MS;
-        if (!this.send(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId, endsMs: this.now() + lifetimeMs })) {
+        if (!this.send(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId, endsMs: this.now() + deps.link.bidLifetimeMs(effect.article) })) {
           await deps.link.client.withdrawBid(placed.bidId).catch(() => undefined);
         }
         return;
@@ -170,8 +168,7 @@ export class Seller implements Executor<'sell'> {
       case 'watchBid':
         return this.awaitMatch(tradeId, effect.bidId, phase);
       case 'withdrawBid':
-        await deps.link.client.withdrawBid(effect.bidId).catch((error: unknown) => deps.log(`sell ${tradeId}: withdrawing ${effect.bidId}: ${describe(error)}`));
-        return;
+        return withdrawQuietly(deps, `sell ${tradeId}`, effect.bidId);
       case 'useMandate':
         return deps.mandates.use(effect.mandateId);
       case 'announce': {
@@ -206,16 +203,7 @@ export class Seller implements Executor<'sell'> {
 
   /** Waits for the bid's outcome (the phase's deadline ends the wait when no word comes). */
   private async awaitMatch(tradeId: string, bidId: string, phase: AbortSignal): Promise<void> {
-    const { deps } = this;
-    const outcome = await deps.link.waitUntil(
-      async () => {
-        const found = await deps.link.bidOutcome(bidId);
-        return found.kind === 'open' ? undefined : found;
-      },
-      WAIT_FOREVER_MS,
-      `the outcome of bid ${bidId}`,
-      phase,
-    );
+    const outcome = await this.deps.link.bidSettled(bidId, phase);
     if (outcome.kind === 'matched') {
       const sell = this.runtime.handle(tradeId) as SellActor;
       this.byTx.set(outcome.txId, sell);

@@ -40,6 +40,11 @@ export function randomHex(deps: Pick<TradeDeps, 'random'>, bytes: number): strin
   return Buffer.from(deps.random(bytes)).toString('hex');
 }
 
+/** Withdraws a bid a trade no longer wants; a failure (matched meanwhile, the exchange away) is logged. */
+export async function withdrawQuietly(deps: Pick<TradeDeps, 'link' | 'log'>, what: string, bidId: string): Promise<void> {
+  await deps.link.client.withdrawBid(bidId).catch((error: unknown) => deps.log(`${what}: withdrawing ${bidId}: ${describe(error)}`));
+}
+
 /** Waits `ms` on the daemon's clock (backoff between reconnects); ends early when the daemon stops. */
 export function pause(deps: Pick<TradeDeps, 'clock' | 'stopping'>, ms: number): Promise<void> {
   return new Promise((resolve) => {
@@ -56,9 +61,6 @@ export function pause(deps: Pick<TradeDeps, 'clock' | 'stopping'>, ms: number): 
 
 /** Ended trades kept per side (in memory and on disk) for the page and for results; older ones are forgotten. */
 export const TRADE_HISTORY_MAX = 500;
-
-/** A wait with no time limit of its own: the trade phase's deadline (or the daemon stopping) ends it. */
-export const WAIT_FOREVER_MS = 7 * 24 * 3600_000;
 
 export class StoppedError extends Error {
   override name = 'StoppedError';

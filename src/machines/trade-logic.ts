@@ -15,7 +15,7 @@
 //   and report back with facts.
 import { workSecretHashOf } from './transaction.js';
 import { buyTradeMachine, sellTradeMachine } from './trade.js';
-import type { BuyContext, BuyEvent, BuyInput, BuyState, SellContext, SellEvent, SellInput, SellState } from './trade.js';
+import type { BuyContext, BuyEvent, BuyInput, BuyState, SellEvent, SellInput, SellState } from './trade.js';
 import { buyPhase, sellPhase } from './trade-phases.js';
 
 /** Extra time past a bid's lifetime (or a transaction's deadline) before the trade stops waiting for word of it. */
@@ -122,7 +122,7 @@ const EARLIER = '; the attempt before ended: ';
  * A bid that ended unmatched, said truly: which attempt, why, and what an earlier attempt that was
  * matched ended with (carried over from attempt to attempt: "no seller" alone would be false).
  */
-export function noSellerReason(context: BuyContext, detail: string): string {
+function noSellerReason(context: BuyContext, detail: string): string {
   const { attempts, attemptsMax, error } = context;
   let earlier = '';
   if (attempts > 1 && error !== null) earlier = error.startsWith(NO_SELLER) ? error.slice(error.indexOf(EARLIER) >= 0 ? error.indexOf(EARLIER) : error.length) : `${EARLIER}${error}`;
@@ -272,4 +272,3 @@ export function sellDeadlineMs(state: SellState): number | undefined {
   return context.phaseEndsMs + WORD_GRACE_MS;
 }
 
-export type { BuyContext, SellContext };
