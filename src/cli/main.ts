@@ -5,9 +5,10 @@ import { daemonCommand } from './daemon.js';
 import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
 import { playgroundCommand } from './playground.js';
+import { renderCommand } from './render.js';
 import { workerCommand } from './worker.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, playgroundCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, playgroundCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {

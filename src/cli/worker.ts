@@ -1,11 +1,16 @@
-// `bitwrk worker hash`: a worker program for the test article, run as its own process. It serves
-// POST /work, registers with a daemon, computes the article's hash rounds for each piece of work,
-// and unregisters on SIGTERM or Ctrl-C. It is also the model for workers in other languages: the
-// whole protocol is one registration call and one HTTP endpoint (docs/daemon.md, "Selling").
-import { readFileSync } from 'node:fs';
+// `bitwrk worker hash|blender`: a worker program, run as its own process. It serves POST /work,
+// registers with a daemon, does each piece of work (the test article's hash rounds, or a Blender
+// tile) and unregisters on SIGTERM or Ctrl-C. The hash worker is also the model for workers in
+// other languages: the whole protocol is one registration call and one HTTP endpoint
+// (docs/daemon.md, "Selling").
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { blenderPath, blenderVersion, runBlender, scriptPath } from '../blender/blender.js';
+import { renderJob } from '../blender/worker.js';
 import { hashWork } from '../daemon/hash-work.js';
 import { startWorkerServer } from '../daemon/worker-server.js';
+import { BLENDER_COST_CLASSES, blenderArticleId, isBlenderCostClass } from '../market/blender-articles.js';
 import { TEST_HASH_ARTICLE } from '../market/catalogue.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { bitwrkHome } from './paths.js';
@@ -14,7 +19,7 @@ import { untilSignal } from './signals.js';
 export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8091';
 
 /** The daemon's api-token file, or a usage error that says where to find the token. */
-function readToken(daemonDir: string): string {
+export function readToken(daemonDir: string): string {
   const path = join(daemonDir, 'api-token');
   try {
     return readFileSync(path, 'utf8').trim();
@@ -23,40 +28,87 @@ function readToken(daemonDir: string): string {
   }
 }
 
+const COST_CLASSES = Object.keys(BLENDER_COST_CLASSES).join(', ');
+
 export const workerCommand: Command = {
   name: 'worker',
-  summary: 'run a worker program that sells through a daemon (the test article: hash)',
-  usage: `usage: bitwrk worker hash [options]
+  summary: 'run a worker program that sells through a daemon (hash: the test article; blender: Blender tiles)',
+  usage: `usage: bitwrk worker hash|blender [options]
 
-Runs a worker for the test article ${TEST_HASH_ARTICLE}: each piece of work is answered with
-SHA-256 applied 100,000 times, as lowercase hex. The worker registers with the daemon, which
-keeps it busy while a sell mandate allows; it unregisters on SIGTERM or Ctrl-C.
+  hash     the test article ${TEST_HASH_ARTICLE}: each piece of work is answered with SHA-256
+           applied 100,000 times, as lowercase hex
+  blender  renders tiles of Blender scenes with this machine's Blender, for the article
+           net.bitwrk/blender/VERSION/cycles/CLASS (VERSION from \`blender --version\`); each job
+           runs in a fresh folder, with factory settings and autoexec off (docs/blender.md)
+
+The worker registers with the daemon, which keeps it busy while a sell mandate allows; it
+unregisters on SIGTERM or Ctrl-C.
 
 options:
   --daemon URL     the daemon's local API (default ${DEFAULT_DAEMON_URL})
-  --id ID          the worker's name at the daemon (default hash-<process id>)
+  --id ID          the worker's name at the daemon (default hash-<process id> or blender-<process id>)
   --host HOST      interface the worker listens on (default 127.0.0.1)
   --port PORT      port (default 0: a free one)
   --token TOKEN    the daemon's API token (registering is a change, so it is needed); also
                    read from $BITWRK_API_TOKEN, else from DAEMON-DIR/api-token
   --daemon-dir DIR the daemon's data directory, where its api-token file is (default
-                   ${join(bitwrkHome(), 'daemon')})`,
+                   ${join(bitwrkHome(), 'daemon')})
+
+blender options:
+  --blender PATH   the Blender to run (default $BITWRK_BLENDER, else blender on the PATH)
+  --cost CLASS     the largest job it takes: ${COST_CLASSES} rays (default 512M)
+  --jobs N         renders at once, each registered as its own worker (default 1)
+  --device D       CPU or GPU (default CPU)
+  --threads N      render threads per job (default 0: all cores)
+  --timeout S      a render that takes longer is killed (default 230; the daemon allows 240)
+  --memory MIB     address space per render (default 8192; 0: no limit)`,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { daemon: { type: 'string' }, id: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' } }, 1);
-    if (positionals[0] !== 'hash') throw new UsageError(positionals[0] === undefined ? 'name the kind of worker: hash' : `unknown worker "${positionals[0]}" (known: hash)`);
+    const { values, positionals } = parseFlags(
+      argv,
+      {
+        daemon: { type: 'string' }, id: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' },
+        blender: { type: 'string' }, cost: { type: 'string' }, jobs: { type: 'string' }, device: { type: 'string' }, threads: { type: 'string' }, timeout: { type: 'string' }, memory: { type: 'string' },
+      },
+      1,
+    );
+    const kind = positionals[0];
+    if (kind !== 'hash' && kind !== 'blender') throw new UsageError(kind === undefined ? 'name the kind of worker: hash or blender' : `unknown worker "${kind}" (known: hash, blender)`);
     const daemonUrl = values.daemon ?? DEFAULT_DAEMON_URL;
     if (!/^https?:\/\/[^\s/]+/.test(daemonUrl)) throw new UsageError(`--daemon expects an http:// URL, got "${daemonUrl}"`);
-    const token = values.token ?? process.env['BITWRK_API_TOKEN'] ?? readToken(values['daemon-dir'] ?? join(bitwrkHome(), 'daemon'));
-    const worker = await startWorkerServer({
-      daemonUrl: daemonUrl.replace(/\/+$/, ''),
-      id: values.id ?? `hash-${process.pid}`,
-      article: TEST_HASH_ARTICLE,
-      compute: (work) => hashWork(work),
-      host: values.host ?? '127.0.0.1',
-      port: integerFlag(values.port, 'port', 0, { min: 0, max: 65535 }),
-      token,
-      log: (line) => console.log(line),
-    });
+    const blenderOnly = (['blender', 'cost', 'jobs', 'device', 'threads', 'timeout', 'memory'] as const).filter((flag) => values[flag] !== undefined);
+    if (kind === 'hash' && blenderOnly.length > 0) throw new UsageError(`--${blenderOnly[0]} is an option of the blender worker`);
+    const port = integerFlag(values.port, 'port', 0, { min: 0, max: 65535 });
+    const common = { daemonUrl: daemonUrl.replace(/\/+$/, ''), host: values.host ?? '127.0.0.1', port, log: (line: string) => console.log(line) };
+    let worker;
+    if (kind === 'hash') {
+      const token = values.token ?? process.env['BITWRK_API_TOKEN'] ?? readToken(values['daemon-dir'] ?? join(bitwrkHome(), 'daemon'));
+      worker = await startWorkerServer({ ...common, token, id: values.id ?? `hash-${process.pid}`, article: TEST_HASH_ARTICLE, compute: (work) => hashWork(work) });
+    } else {
+      const cost = values.cost ?? '512M';
+      if (!isBlenderCostClass(cost)) throw new UsageError(`--cost must be one of ${COST_CLASSES}, got "${cost}"`);
+      const device = (values.device ?? 'CPU').toUpperCase();
+      if (device !== 'CPU' && device !== 'GPU') throw new UsageError(`--device must be CPU or GPU, got "${values.device}"`);
+      const jobs = integerFlag(values.jobs, 'jobs', 1, { min: 1, max: 64 });
+      const threads = integerFlag(values.threads, 'threads', 0, { min: 0, max: 1024 });
+      const timeoutSeconds = integerFlag(values.timeout, 'timeout', 230, { min: 1, max: 86_400 });
+      const memoryMiB = integerFlag(values.memory, 'memory', 8192, { min: 0, max: 1 << 24 });
+      const blender = blenderPath(values.blender);
+      const version = blenderVersion(blender);
+      if ('error' in version) throw new UsageError(version.error);
+      const token = values.token ?? process.env['BITWRK_API_TOKEN'] ?? readToken(values['daemon-dir'] ?? join(bitwrkHome(), 'daemon'));
+      const article = blenderArticleId(version.majorMinor, cost);
+      console.log(`Blender ${version.full}: ${await describeCapabilities(blender)}`);
+      const options = { blender, device, threads, timeoutMs: timeoutSeconds * 1000, fileBytes: 8 * 2 ** 30, ...(memoryMiB === 0 ? {} : { memoryBytes: memoryMiB * 2 ** 20 }), log: common.log } as const;
+      worker = await startWorkerServer({
+        ...common,
+        token,
+        id: values.id ?? `blender-${process.pid}`,
+        article,
+        slots: jobs,
+        compute: (work, job) => renderJob(work, job.article, options, job.signal),
+      });
+      console.log(`serving ${article} with ${jobs} render slot(s)`);
+    }
     const signalled = untilSignal(); // before saying so: a supervisor may stop us right after
     console.log(`worker registered with ${daemonUrl}: push URL ${worker.pushUrl}`);
     console.log(`${await signalled}: unregistering`);
@@ -64,3 +116,18 @@ options:
     return 0;
   },
 };
+
+/** What this Blender can do (blender/scripts/probe.py), as one line. */
+async function describeCapabilities(blender: string): Promise<string> {
+  const folder = mkdtempSync(join(tmpdir(), 'bitwrk-probe-'));
+  try {
+    const out = join(folder, 'probe.json');
+    await runBlender({ blender, script: scriptPath('probe.py'), scriptArgs: [out], timeoutMs: 60_000 });
+    const probe = JSON.parse(readFileSync(out, 'utf8')) as { denoiser: boolean; osl: boolean; cpuCapabilities: string[]; devices: string[] };
+    return `devices ${probe.devices.join(', ')}; CPU ${probe.cpuCapabilities.join(' ') || 'unknown'}; denoiser ${probe.denoiser ? 'yes' : 'no (tiles render without denoising)'}; OSL ${probe.osl ? 'yes' : 'no'}`;
+  } catch (error) {
+    return `capabilities unknown (${(error as Error).message})`;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}

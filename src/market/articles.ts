@@ -15,7 +15,7 @@ import { isSats } from './money.js';
 import type { FeeRatio } from './money.js';
 
 export interface ArticleSpec extends FeeRatio {
-  /** e.g. "net.bitwrk/blender/0/3.4/512M"; see ARTICLE_ID_PATTERN. */
+  /** e.g. "net.bitwrk/blender/3.4/cycles/512M"; see ARTICLE_ID_PATTERN. */
   readonly articleId: string;
   readonly description: string;
   readonly priceSatsMin: number;
