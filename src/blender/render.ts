@@ -66,6 +66,9 @@ export interface FrameSummary {
   readonly paths: readonly string[];
   readonly satsSpent: number;
   readonly purchases: number;
+  /** Bytes of the jobs bought, and of their chunks that went on the wire to sellers (CAFS sends only chunks a seller lacks). */
+  readonly jobBytes: number;
+  readonly bytesSent: number;
   readonly error?: string;
 }
 
@@ -115,10 +118,10 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
     await mkdir(tilesDir, { recursive: true });
 
     /** Per frame: its tiles that arrived (with their trade), what they cost, and how it ended. */
-    const frames = new Map<number, { done: Map<TileTask, string>; sats: number; purchases: number; summary?: FrameSummary }>();
+    const frames = new Map<number, { done: Map<TileTask, string>; sats: number; purchases: number; jobBytes: number; bytesSent: number; summary?: FrameSummary }>();
     const queue: TileTask[] = [];
     for (const frame of frameList) {
-      frames.set(frame, { done: new Map(), sats: 0, purchases: 0 });
+      frames.set(frame, { done: new Map(), sats: 0, purchases: 0, jobBytes: 0, bytesSent: 0 });
       for (const tile of plan.tiles) queue.push({ frame, tile, path: join(tilesDir, `${frame}-${tile.column}-${tile.row}.exr`), attempts: 0 });
     }
     const tilesTotal = queue.length;
@@ -152,6 +155,8 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           const trade = result.kind === 'done' ? await options.api.trade(tradeId).catch(() => null) : result.trade;
           const sats = paid(trade);
           entry.sats += sats;
+          entry.jobBytes += trade?.workSent?.bytes ?? 0;
+          entry.bytesSent += trade?.workSent?.bytesSent ?? 0;
           satsSpent += sats;
           if (result.kind === 'failed') {
             options.report({ type: 'tile', frame: task.frame, tile: task.tile, tradeId, state: 'failed', message: result.message, sats });
@@ -188,7 +193,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           tilesDone--;
           options.report({ type: 'tile', frame, tile: task.tile, tradeId, state: 'failed', message: problem.error });
           if (task.attempts > options.retries) {
-            entry.summary = { frame, ok: false, paths: [], satsSpent: entry.sats, purchases: entry.purchases, error: `tile ${task.tile.column},${task.tile.row}: ${problem.error}` };
+            entry.summary = { frame, ok: false, paths: [], satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent, error: `tile ${task.tile.column},${task.tile.row}: ${problem.error}` };
             options.report({ type: 'frame', frame, ok: false, paths: [], message: entry.summary.error! });
             return;
           }
@@ -198,7 +203,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       }
       if (!options.keepTiles) await Promise.all(tasks.map((task) => rm(task.path, { force: true })));
       const paths = output === undefined ? [exr] : [output, exr];
-      entry.summary = { frame, ok: true, paths, satsSpent: entry.sats, purchases: entry.purchases };
+      entry.summary = { frame, ok: true, paths, satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent };
       options.report({ type: 'frame', frame, ok: true, paths });
     };
 
@@ -221,7 +226,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
         if (!outcome.ok) {
           if (task.attempts <= options.retries) queue.push(task);
           else if (entry.summary === undefined) {
-            entry.summary = { frame: task.frame, ok: false, paths: [], satsSpent: entry.sats, purchases: entry.purchases, error: `tile ${task.tile.column},${task.tile.row} failed ${task.attempts} times; last: ${outcome.message}` };
+            entry.summary = { frame: task.frame, ok: false, paths: [], satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent, error: `tile ${task.tile.column},${task.tile.row} failed ${task.attempts} times; last: ${outcome.message}` };
             options.report({ type: 'frame', frame: task.frame, ok: false, paths: [], message: entry.summary.error! });
           }
           progress();
@@ -244,7 +249,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       signal.removeEventListener('abort', cancelAll);
       if (signal.aborted) cancelAll();
     }
-    const summaries = frameList.map((frame) => frames.get(frame)!.summary ?? { frame, ok: false, paths: [], satsSpent: frames.get(frame)!.sats, purchases: frames.get(frame)!.purchases, error: 'cancelled' });
+    const summaries = frameList.map((frame) => frames.get(frame)!.summary ?? { frame, ok: false, paths: [], satsSpent: frames.get(frame)!.sats, purchases: frames.get(frame)!.purchases, jobBytes: frames.get(frame)!.jobBytes, bytesSent: frames.get(frame)!.bytesSent, error: 'cancelled' });
     return { frames: summaries, satsSpent, cancelled: options.signal.aborted, plan };
   } finally {
     if (!options.keepTiles) await rm(packed.dir, { recursive: true, force: true });

@@ -60,6 +60,7 @@ options:
   --autoexec       run the scene's scripts while packing (Python drivers are then frozen at their
                    evaluated values); off by default, as in Blender
   --keep           keep the packed scene and the tiles (their folder is printed)
+  --json           print the summary as JSON on stdout (frames, paths, sat, bytes sent)
   --blender PATH   the Blender to pack and stitch with (default $BITWRK_BLENDER, else blender)
   --daemon URL     your daemon's local API (default ${DEFAULT_DAEMON_URL})
   --token TOKEN    its API token (default $BITWRK_API_TOKEN, else DAEMON-DIR/api-token)
@@ -73,7 +74,7 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
       {
         frames: { type: 'string' }, output: { type: 'string' }, cost: { type: 'string' }, article: { type: 'string' }, 'max-price': { type: 'string' },
         concurrency: { type: 'string' }, retries: { type: 'string' }, tiles: { type: 'string' }, grid: { type: 'string' }, overscan: { type: 'string' },
-        autoexec: { type: 'boolean' }, keep: { type: 'boolean' }, blender: { type: 'string' }, daemon: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' },
+        autoexec: { type: 'boolean' }, keep: { type: 'boolean' }, json: { type: 'boolean' }, blender: { type: 'string' }, daemon: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' },
       },
       1,
     );
@@ -126,11 +127,13 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
         report: show,
       });
       show.end();
-      for (const frame of summary.frames) {
-        console.log(frame.ok ? `frame ${frame.frame}: ${frame.paths.join(', ')} (${frame.purchases} purchases, ${frame.satsSpent} sat)` : `frame ${frame.frame}: not completed: ${frame.error}`);
+      if (values.json === true) {
+        console.log(JSON.stringify({ frames: summary.frames, satsSpent: summary.satsSpent, cancelled: summary.cancelled, grid: { columns: summary.plan.columns, rows: summary.plan.rows }, overscan: summary.plan.overscan }));
+      } else for (const frame of summary.frames) {
+        console.log(frame.ok ? `frame ${frame.frame}: ${frame.paths.join(', ')} (${frame.purchases} purchases, ${frame.satsSpent} sat, ${formatBytes(frame.bytesSent)} sent of ${formatBytes(frame.jobBytes)} of jobs)` : `frame ${frame.frame}: not completed: ${frame.error}`);
       }
       const failed = summary.frames.filter((frame) => !frame.ok).length;
-      console.log(`${summary.frames.length - failed} of ${summary.frames.length} frame(s) written, ${summary.satsSpent} sat spent, ${summary.plan.tiles.length} tiles per frame (${summary.plan.columns} x ${summary.plan.rows})`);
+      if (values.json !== true) console.log(`${summary.frames.length - failed} of ${summary.frames.length} frame(s) written, ${summary.satsSpent} sat spent, ${summary.plan.tiles.length} tiles per frame (${summary.plan.columns} x ${summary.plan.rows})`);
       if (summary.cancelled) return 130;
       return failed === 0 ? 0 : 1;
     } finally {
@@ -177,4 +180,8 @@ function progressPrinter(stream: NodeJS.WriteStream): ((event: RenderEvent) => v
     }
   };
   return Object.assign(print, { end: () => barShown && void stream.write('\n') });
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -40,10 +40,25 @@ export interface BuyPermission {
 /** Pause between attempts to reach a seller that dropped the connection. */
 const RECONNECT_PAUSE_MS = 2_000;
 
+/** The work's transfer to the seller: its size, its chunks, and what of it had to be sent. */
+export interface WorkSent {
+  readonly txId: string;
+  readonly bytes: number;
+  readonly chunks: number;
+  readonly chunksSent: number;
+  /** Chunk bytes on the wire (compressed); chunks the seller held already cost nothing. */
+  readonly bytesSent: number;
+}
+
+/** Transfers remembered for the API (the newest ones). */
+const WORK_SENT_KEPT_MAX = 10_000;
+
 export class Buyer implements Executor<'buy'> {
   private readonly permissions = new Map<string, BuyPermission>();
   /** The open peer session of each trade, with the transaction it was opened for. */
   private readonly sessions = new Map<string, { readonly txId: string; readonly peer: RpcPeer<PeerProtocol> }>();
+  /** What sending each trade's work put on the wire (kept while the daemon runs, for the API). */
+  private readonly workSent = new Map<string, WorkSent>();
   private counter = 0;
 
   constructor(
@@ -58,6 +73,11 @@ export class Buyer implements Executor<'buy'> {
   /** This side's trades by id, in the order they were started. */
   get actors(): ReadonlyMap<string, BuyActor> {
     return new Map(this.runtime.trades('buy').map((trade) => [trade.tradeId, trade as BuyActor]));
+  }
+
+  /** What sending the trade's work to its (latest) seller put on the wire, once sent. */
+  workSentOf(tradeId: string): WorkSent | undefined {
+    return this.workSent.get(tradeId);
   }
 
   /** Continues trade ids after the saved ones (so a new purchase never overwrites history). */
@@ -303,7 +323,9 @@ export class Buyer implements Executor<'buy'> {
     const manifest = await deps.cafs.loadFile(workFileKey);
     if (manifest === undefined) throw new Error(`the work ${workFileKey} is missing from CAFS`);
     const result = await this.withSeller(tradeId, { txId, workerUrl }, async (peer) => {
-      await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: workTransferId(txId) });
+      const sent = await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: workTransferId(txId) });
+      if (this.workSent.size >= WORK_SENT_KEPT_MAX) this.workSent.delete(this.workSent.keys().next().value!);
+      this.workSent.set(tradeId, { txId, bytes: manifest.size, chunks: sent.chunks, chunksSent: sent.chunksSent, bytesSent: sent.bytesSent });
       await peer.request('peer.secret', { txId, buyerSecret });
       return peer.request('peer.result', { txId }, { timeoutMs: PEER_RESULT_TIMEOUT_MS });
     });

@@ -122,9 +122,10 @@ async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: 
 /** The endpoints whose body is JSON (the others take raw work, or nothing). */
 const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers']);
 
-function tradeView(actor: BuyActor | { side: string; tradeId: string; isFinal: boolean; state: { value: string; context: object } }): Record<string, unknown> {
+function tradeView(daemon: Daemon, actor: BuyActor | { side: string; tradeId: string; isFinal: boolean; state: { value: string; context: object } }): Record<string, unknown> {
   // `deal` is null until matched (and in trades saved before it existed).
   const view: Record<string, unknown> = { tradeId: actor.tradeId, side: actor.side, state: actor.state.value, deal: null, ...actor.state.context };
+  if (actor.side === 'buy') view['workSent'] = daemon.buyer.workSentOf(actor.tradeId) ?? null;
   return view;
 }
 
@@ -163,8 +164,8 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
   }));
 
   app.post('/buy/*', route(async (request, response) => buy(daemon, request, response)));
-  app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map((trade) => tradeView(trade)))));
-  app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(tradeOf(daemon, request)))));
+  app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map((trade) => tradeView(daemon, trade)))));
+  app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(daemon, tradeOf(daemon, request)))));
   app.delete('/trades/:id', route(async (request, response) => {
     const actor = tradeOf(daemon, request);
     if (actor.side !== 'buy') throw new HttpError(400, 'not_a_buy', `${actor.tradeId} is a sale: remove its worker (DELETE /workers/ID) to withdraw it`);
@@ -172,7 +173,7 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
     if (actor.state.value === 'bidding' || actor.state.value === 'bidPlaced') requireExchange(daemon);
     const refusal = await daemon.buyer.cancel(actor.tradeId);
     if (refusal !== undefined) throw new HttpError(409, 'not_cancellable', refusal);
-    send(response, 200, tradeView(actor));
+    send(response, 200, tradeView(daemon, actor));
   }));
   app.get('/trades/:id/result', route(async (request, response) => {
     const actor = tradeOf(daemon, request);
@@ -273,7 +274,7 @@ async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerRespo
   const final = timeoutSeconds === undefined ? await actor.finished() : await finishedWithin(daemon, actor, timeoutSeconds * 1000);
   if (final === undefined) {
     // Still under way: where it stands, and where to ask again. The trade carries on.
-    response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify(tradeView(actor)));
+    response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify(tradeView(daemon, actor)));
     return;
   }
   const phase = buyPhase(final);
@@ -284,7 +285,7 @@ async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerRespo
   const error = cleared
     ? new HttpError(502, 'trade_failed', `the trade ${actor.tradeId} failed: ${final.context.error}`)
     : new HttpError(402, 'no_permission', final.context.error ?? 'the buy was not cleared');
-  send(response, error.status, { error: { name: error.errorName, message: error.message }, trade: tradeView(actor) });
+  send(response, error.status, { error: { name: error.errorName, message: error.message }, trade: tradeView(daemon, actor) });
 }
 
 /** The trade's final state, or undefined when it has not ended within `ms` (the daemon's clock). */

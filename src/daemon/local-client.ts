@@ -10,6 +10,8 @@ export interface TradeView {
   readonly state: string;
   readonly deal: { readonly priceSats: number; readonly feeSats: number } | null;
   readonly error?: string | null;
+  /** For a purchase: what sending its work put on the wire (null before it was sent). */
+  readonly workSent?: { readonly bytes: number; readonly chunks: number; readonly chunksSent: number; readonly bytesSent: number } | null;
   readonly [field: string]: unknown;
 }
 

@@ -60,7 +60,9 @@ ground_mat = bpy.data.materials.new('Checker')
 ground_mat.use_nodes = True
 nodes = ground_mat.node_tree.nodes
 tex = nodes.new('ShaderNodeTexImage')
-tex.image = bpy.data.images.load(options.get('texture', texture_path))
+tex.image = bpy.data.images.load(texture_path)
+if 'texture' in options:
+    tex.image.filepath = options['texture']  # may name a file that does not exist
 tex.interpolation = 'Closest'
 ground_mat.node_tree.links.new(tex.outputs['Color'], nodes['Principled BSDF'].inputs['Base Color'])
 ground.data.materials.append(ground_mat)

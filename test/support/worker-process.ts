@@ -1,5 +1,5 @@
-// A real worker program in its own process: `bitwrk worker hash` registered with a daemon, as a
-// user would run it. Resolves once the worker says it is registered; stop() sends SIGTERM (the
+// A real worker program in its own process: `bitwrk worker hash` (or `blender`) registered with a
+// daemon, as a user would run it. Resolves once the worker says it is registered; stop() sends SIGTERM (the
 // worker unregisters) and waits for the process to exit.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,21 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export function startWorkerProcess(daemonUrl: string, token: string, id: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', 'hash', '--daemon', daemonUrl, '--id', id], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BITWRK_API_TOKEN: token } });
+export interface WorkerProcessOptions {
+  readonly kind?: 'hash' | 'blender';
+  /** More flags, e.g. ['--jobs', '2']. */
+  readonly args?: readonly string[];
+  readonly cwd?: string;
+  /** Variables to set (e.g. HOME) on top of this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export function startWorkerProcess(daemonUrl: string, token: string, id: string, options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker', options.kind ?? 'hash', '--daemon', daemonUrl, '--id', id, ...(options.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env, BITWRK_API_TOKEN: token },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   const lines: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {

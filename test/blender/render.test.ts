@@ -1,0 +1,126 @@
+// Goal: a Blender scene rendered through the market equals a direct render pixel for pixel, and
+// the parts that make that true hold: packing makes the scene self-contained (an external image
+// texture, a linked library), tile borders land on whole pixels where Blender truncates border
+// fractions (350 x 194 in a 3 x 3 grid: x = 116 and y = 64 start a pixel early with naive
+// fractions), adaptive sampling is exact with overscan and not without, and a second frame
+// reuses the chunks the seller holds.
+// Method: real Blender, a real exchange and two daemons on the real clock, `bitwrk render` and
+// `bitwrk worker blender --jobs 2` as their own processes; the worker runs in another folder
+// with another HOME, and the packed scene names none of the buyer's paths. Floats are compared
+// decoded (compare.py); the failure message gives the largest difference.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { encodeJobHeader } from '../../src/blender/job.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
+
+const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `bitwrk ARGS` as its own process (async: the daemons in this process keep serving). */
+function bitwrk(args: readonly string[], token: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BITWRK_API_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface RenderJson {
+  readonly frames: ReadonlyArray<{ frame: number; ok: boolean; paths: string[]; purchases: number; jobBytes: number; bytesSent: number; satsSpent: number; error?: string }>;
+  readonly grid: { columns: number; rows: number };
+  readonly overscan: number;
+}
+
+function summaryOf(run: CliRun): RenderJson {
+  assert.equal(run.code, 0, `bitwrk render exited ${run.code}:\n${run.stderr.slice(-3000)}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as RenderJson;
+}
+
+describe('Blender through the market', { skip: NO_BLENDER === undefined ? false : `Blender cannot run here: ${NO_BLENDER}` }, () => {
+  let dir: string;
+  let market: RealMarket;
+  let worker: WorkerProcess;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bitwrk-blender-test-'));
+    market = await startRealMarket(dir);
+    const sellerHome = join(dir, 'seller-home');
+    mkdirSync(sellerHome);
+    worker = await startWorkerProcess(market.seller.apiUrl, market.seller.apiToken, 'blender', {
+      kind: 'blender',
+      args: ['--jobs', '2', '--threads', '1'],
+      cwd: sellerHome,
+      env: { HOME: sellerHome, TMPDIR: sellerHome },
+    });
+    await market.seller.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 100 });
+  });
+  after(async () => {
+    await worker?.stop();
+    await market?.stop();
+  });
+
+  test('two frames in a 3 x 3 grid equal direct renders; frame 2 sends few new bytes', async (t) => {
+    const sceneDir = join(dir, 'scene');
+    const scene = await makeScene(sceneDir, { width: 350, height: 194 });
+    const out = join(dir, 'out');
+    const run = await bitwrk(['render', scene, '--frames', '1-2', '--grid', '3x3', '--max-price', '200', '--concurrency', '2', '--output', out, '--daemon', market.buyer.apiUrl, '--json', '--keep'], market.buyer.apiToken);
+    const summary = summaryOf(run);
+    assert.deepEqual(summary.grid, { columns: 3, rows: 3 });
+    for (const frame of [1, 2]) {
+      const result = summary.frames.find((entry) => entry.frame === frame)!;
+      assert.ok(result.ok, `frame ${frame}: ${result.error}`);
+      const comparison = await compareImages(await directRender(scene, join(dir, 'direct'), frame), join(out, `000${frame}.exr`), dir);
+      assert.deepEqual(comparison.sizes, [[350, 194], [350, 194]]);
+      assert.equal(comparison.maxDifference, 0, `frame ${frame}: ${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
+    }
+    // The packed scene is self-contained: it names no path of the buyer's scene folder.
+    const packedDir = /folder (\S+)/.exec(run.stderr)?.[1];
+    assert.ok(packedDir !== undefined, `no packed folder in: ${run.stderr.slice(0, 500)}`);
+    const packedBlend = readFileSync(join(packedDir, 'scene.blend'));
+    assert.equal(packedBlend.includes(sceneDir), false, 'the packed .blend names the buyer\'s folder');
+    assert.deepEqual(readdirSync(join(packedDir, 'rsrc')).length, 1, 'the texture is shipped');
+    const packedBytes = summary.frames[0]!.jobBytes / summary.frames[0]!.purchases;
+    const frame2 = summary.frames.find((entry) => entry.frame === 2)!;
+    t.diagnostic(`job ${packedBytes} bytes; frame 1 sent ${summary.frames[0]!.bytesSent}, frame 2 sent ${frame2.bytesSent} (${((100 * frame2.bytesSent) / packedBytes).toFixed(2)}% of one job) for ${frame2.purchases} tiles`);
+    assert.ok(frame2.bytesSent <= 0.05 * packedBytes, `frame 2 sent ${frame2.bytesSent} bytes for ${frame2.purchases} tiles, more than 5% of the ${packedBytes}-byte job`);
+  });
+
+  test('a tile above the cost class: the seller\'s worker refuses it, the daemon rejects the work, the buyer is refunded', async () => {
+    const scene = await makeScene(join(dir, 'costly'), { width: 64, height: 36, samples: 100_000 });
+    const blend = readFileSync(scene);
+    const job = Buffer.concat([encodeJobHeader({ frame: 1, width: 64, height: 36, rendered: { x: 0, y: 0, width: 64, height: 36 }, resources: [], blendSize: blend.length }), blend]);
+    const before = market.exchange.exchange.core.account(market.buyer.identity.address)!;
+    const response = await fetch(`${market.buyer.apiUrl}/buy/${ARTICLE}?price=200`, { method: 'POST', body: job, headers: { authorization: `Bearer ${market.buyer.apiToken}`, 'content-type': 'application/octet-stream' } });
+    const answer = (await response.json()) as { error: { message: string } };
+    assert.equal(response.status, 502);
+    assert.match(answer.error.message, /costs 921600000 rays/);
+    const afterwards = market.exchange.exchange.core.account(market.buyer.identity.address)!;
+    assert.deepEqual({ available: afterwards.availableSats, held: afterwards.heldSats }, { available: before.availableSats, held: before.heldSats }, 'the buyer paid nothing and holds nothing');
+  });
+
+  test('adaptive sampling: tiles with overscan equal the direct render, tiles without it do not', async () => {
+    const scene = await makeScene(join(dir, 'adaptive'), { width: 240, height: 136, samples: 32, adaptive: true });
+    const direct = await directRender(scene, join(dir, 'adaptive-direct'), 1);
+    const compare = async (overscan: number): Promise<number | null> => {
+      const out = join(dir, `adaptive-${overscan}`);
+      summaryOf(await bitwrk(['render', scene, '--grid', '2x2', '--overscan', String(overscan), '--max-price', '200', '--concurrency', '2', '--output', out, '--daemon', market.buyer.apiUrl, '--json'], market.buyer.apiToken));
+      return (await compareImages(direct, join(out, '0001.exr'), dir)).maxDifference;
+    };
+    assert.equal(await compare(8), 0, 'with 8 px of overscan the tiles are exact');
+    assert.ok(((await compare(0)) ?? 0) > 0, 'without overscan adaptive sampling differs at the tile edges (the overscan matters)');
+  });
+});
