@@ -50,6 +50,9 @@ export interface WorkSent {
   readonly bytesSent: number;
 }
 
+/** How long a seller has to confirm a cancel before the buyer ends the purchase anyway. */
+const PEER_CANCEL_TIMEOUT_MS = 5_000;
+
 /** Transfers remembered for the API (the newest ones). */
 const WORK_SENT_KEPT_MAX = 10_000;
 
@@ -221,6 +224,15 @@ export class Buyer implements Executor<'buy'> {
     }
   }
 
+  /** Tells the seller (where a session is open) that the purchase is given up, then ends it. */
+  private async cancelMatched(tradeId: string, txId: string | null, reason: string): Promise<string | undefined> {
+    const session = this.sessions.get(tradeId);
+    if (session !== undefined && session.txId === txId) {
+      await session.peer.request('peer.cancel', { txId, reason }, { timeoutMs: PEER_CANCEL_TIMEOUT_MS }).catch((error: unknown) => this.deps.log(`buy ${tradeId}: the seller did not take the cancel (${describe(error)}); the transaction's deadline refunds it`));
+    }
+    return this.send(tradeId, { type: 'CANCEL', nowMs: this.now(), reason }) ? undefined : `${tradeId} has moved on; look at the trade again`;
+  }
+
   private async placeBid(tradeId: string, { article, priceSats }: Extract<BuyEffect, { type: 'placeBid' }>, phase: AbortSignal): Promise<void> {
     const { deps } = this;
     for (;;) {
@@ -241,9 +253,11 @@ export class Buyer implements Executor<'buy'> {
   }
 
   /**
-   * Cancels a purchase at the user's request while no transaction binds it: before its bid, or
-   * while the bid rests (it is withdrawn first, which releases the held money). Resolves with
-   * undefined when cancelled, or with why it cannot be (ended, matched, running locally).
+   * Cancels a purchase at the user's request until its result arrives: before its bid, while the
+   * bid rests (it is withdrawn first, which releases the held money), or while its transaction
+   * runs (the seller is asked to stop its worker and reject the work, which refunds the buyer;
+   * a seller that does not is refunded by the transaction's deadline). Resolves with undefined
+   * when cancelled, or with why it cannot be (ended, result in, running locally).
    */
   async cancel(tradeId: string): Promise<string | undefined> {
     const actor = this.runtime.handle(tradeId);
@@ -253,7 +267,8 @@ export class Buyer implements Executor<'buy'> {
     const { value, context } = await actor.until((state) => state.value !== 'bidding', this.deps.stopping).catch(() => actor.state);
     if (value === 'clearance') return this.send(tradeId, { type: 'CANCEL', nowMs: this.now(), reason }) ? undefined : `${tradeId} has moved on; try again`;
     if (actor.isFinal) return `${tradeId} has ended (${value})`;
-    if (value !== 'bidPlaced' || context.bidId === null) return `${tradeId} is ${value}: ${value === 'local' ? 'a worker of this daemon is running it' : `transaction ${context.txId} is under way; it ends by its deadline`}`;
+    if (value === 'matched' || value === 'transferring') return this.cancelMatched(tradeId, context.txId, reason);
+    if (value !== 'bidPlaced' || context.bidId === null) return `${tradeId} is ${value}: ${value === 'local' ? 'a worker of this daemon is running it' : `the result of transaction ${context.txId} is in; the purchase ends in a moment`}`;
     try {
       await this.deps.link.client.withdrawBid(context.bidId);
     } catch (error) {

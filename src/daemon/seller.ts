@@ -178,7 +178,7 @@ export class Seller implements Executor<'sell'> {
         return this.failWhenTxEnds(tradeId, effect.txId, 'the buyer never sent the work', phase);
       }
       case 'runWorker':
-        return this.work(tradeId, effect);
+        return this.work(tradeId, effect, phase);
       case 'awaitReceipt':
         return this.failWhenTxEnds(tradeId, effect.txId, 'no receipt from the buyer', phase);
       case 'publish':
@@ -235,16 +235,17 @@ export class Seller implements Executor<'sell'> {
     if (ended !== undefined) this.send(tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'peer', reason: `${failure} (${ended.message})` });
   }
 
-  private async work(tradeId: string, { txId, workerId, workFileKey }: Extract<SellEffect, { type: 'runWorker' }>): Promise<void> {
+  private async work(tradeId: string, { txId, workerId, workFileKey }: Extract<SellEffect, { type: 'runWorker' }>, phase: AbortSignal): Promise<void> {
     const { deps } = this;
     const manifest = await deps.cafs.loadFile(workFileKey);
     if (manifest === undefined) throw new Error(`the work ${workFileKey} is missing from CAFS`);
     const work = await readFileBytes(deps.cafs, manifest);
     let result: Uint8Array;
     try {
-      result = await deps.workers.run(workerId, work, txId, deps.stopping);
+      // The phase ends when the sale does (the buyer cancelled, the transaction ended): the worker stops.
+      result = await deps.workers.run(workerId, work, txId, AbortSignal.any([deps.stopping, phase]));
     } catch (error) {
-      if (deps.stopping.aborted) throw error;
+      if (deps.stopping.aborted || phase.aborted) throw error;
       const reason = describe(error).slice(0, 200);
       await deps.link.client.txMessage(txId, 'rejectwork', { reason }).catch(() => undefined);
       throw error;
@@ -328,6 +329,16 @@ export class Seller implements Executor<'sell'> {
         if (manifest === undefined) throw ProtocolError.of('internal', 'the encrypted result is gone');
         await sendFile(peer as unknown as RpcPeer<CafsProtocol>, deps.cafs, manifest, { transferId: resultTransferId(txId) });
         return { encryptedFileKey: manifest.fileKey, size: manifest.size };
+      },
+      'peer.cancel': async ({ txId, reason }) => {
+        const { actor } = authenticated();
+        if (txId !== actor.state.context.txId) throw ProtocolError.of('peer_trade_unknown', txId);
+        const { value } = actor.state;
+        if (value !== 'matched' && value !== 'working') throw ProtocolError.of('peer_out_of_order', `the sale is ${value}: the result is on its way`);
+        // Rejecting the work refunds the buyer; leaving the phase stops the worker.
+        await deps.link.client.txMessage(txId, 'rejectwork', { reason: `the buyer cancelled: ${reason}`.slice(0, 200) }).catch((error: unknown) => deps.log(`sell ${actor.tradeId}: rejectwork after the buyer's cancel: ${describe(error)}`));
+        this.send(actor.tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'peer', reason: `the buyer cancelled the purchase (${reason})` });
+        return { txId };
       },
       'peer.receipt': async ({ signature }) => {
         const { actor } = authenticated();

@@ -136,6 +136,11 @@ export class WorkerRegistry {
       entry.lastError = null;
       return result;
     } catch (error) {
+      if (signal?.aborted === true) {
+        // Called off (a cancelled sale, the daemon stopping): the worker did nothing wrong.
+        entry.state = this.step(entry.state, { type: 'DONE', nowMs: this.clock.now() });
+        throw new WorkerFailedError(`worker ${id}: the job was called off`);
+      }
       entry.state = this.step(entry.state, { type: 'FAILED', nowMs: this.clock.now() });
       entry.lastError = (error as Error).message;
       entry.blockedUntilMs = this.clock.now() + WORKER_BACKOFF_MS;

@@ -188,6 +188,7 @@ export const buyTradeMachine = defineFlatMachine({
           { target: 'bidding', guard: 'attemptsLeft', actions: ['retry'] },
           { target: 'failed', actions: ['fail'] },
         ],
+        CANCEL: [{ target: 'failed', actions: ['fail'] }],
       },
     },
     transferring: {
@@ -198,6 +199,7 @@ export const buyTradeMachine = defineFlatMachine({
           { target: 'bidding', guard: 'attemptsLeft', actions: ['retry'] },
           { target: 'failed', actions: ['fail'] },
         ],
+        CANCEL: [{ target: 'failed', actions: ['fail'] }],
       },
     },
     receipted: {

@@ -35,6 +35,8 @@ export const peerProtocol = defineProtocol({
     'peer.secret': { request: z.object({ txId, buyerSecret: hex32 }), response: z.object({ txId }) },
     'peer.result': { request: z.object({ txId }), response: z.object({ encryptedFileKey: hex32, size: fields.nonNegativeInteger() }) },
     'peer.receipt': { request: z.object({ txId, signature: z.string().length(88) }), response: z.object({ resultKey: hex32 }) },
+    /** The buyer gives the purchase up before its result: the seller stops its worker and rejects the work (the buyer is refunded). */
+    'peer.cancel': { request: z.object({ txId, reason: z.string().max(200) }), response: z.object({ txId }) },
   },
   pushes: {},
 });

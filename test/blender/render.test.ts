@@ -9,7 +9,7 @@
 // with another HOME, and the packed scene names none of the buyer's paths. Floats are compared
 // decoded (compare.py); the failure message gives the largest difference.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,20 @@ interface RenderJson {
   readonly overscan: number;
 }
 
+/** Blender processes rendering jobs under `folder` (the seller's job folders). */
+function blendersUnder(folder: string): number {
+  const found = spawnSync('pgrep', ['-f', `${folder}/bitwrk-job-`], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter((line) => line.trim() !== '').length;
+}
+
+async function until(predicate: () => boolean, limitMs: number, what: string): Promise<void> {
+  const start = performance.now();
+  while (!predicate()) {
+    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function summaryOf(run: CliRun): RenderJson {
   assert.equal(run.code, 0, `bitwrk render exited ${run.code}:\n${run.stderr.slice(-3000)}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as RenderJson;
@@ -54,11 +68,12 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
   let dir: string;
   let market: RealMarket;
   let worker: WorkerProcess;
+  let sellerHome: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bitwrk-blender-test-'));
     market = await startRealMarket(dir);
-    const sellerHome = join(dir, 'seller-home');
+    sellerHome = join(dir, 'seller-home');
     mkdirSync(sellerHome);
     worker = await startWorkerProcess(market.seller.apiUrl, market.seller.apiToken, 'blender', {
       kind: 'blender',
@@ -110,6 +125,21 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
     assert.match(answer.error.message, /costs 921600000 rays/);
     const afterwards = market.exchange.exchange.core.account(market.buyer.identity.address)!;
     assert.deepEqual({ available: afterwards.availableSats, held: afterwards.heldSats }, { available: before.availableSats, held: before.heldSats }, 'the buyer paid nothing and holds nothing');
+  });
+
+  test('Ctrl-C on bitwrk render mid-frame: the seller\'s Blender processes are gone within 5 s, the holds are released', async (t) => {
+    const scene = await makeScene(join(dir, 'slow'), { width: 350, height: 194, samples: 512 });
+    const child = spawn(process.execPath, [BIN, 'render', scene, '--grid', '2x2', '--max-price', '200', '--concurrency', '2', '--output', join(dir, 'slow-out'), '--daemon', market.buyer.apiUrl], { env: { ...process.env, BITWRK_API_TOKEN: market.buyer.apiToken }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await until(() => blendersUnder(sellerHome) >= 1, 60_000, `a render on the seller (${stderr.slice(-500)})`);
+    child.kill('SIGINT');
+    const cancelledAt = performance.now();
+    await until(() => blendersUnder(sellerHome) === 0, 5_000, 'the seller\'s Blender processes gone');
+    t.diagnostic(`seller's Blender gone ${(performance.now() - cancelledAt).toFixed(0)} ms after Ctrl-C`);
+    assert.equal(await exited, 130, stderr.slice(-2000));
+    await until(() => market.exchange.exchange.core.account(market.buyer.identity.address)!.heldSats === 0, 10_000, 'the buyer\'s holds released');
   });
 
   test('adaptive sampling: tiles with overscan equal the direct render, tiles without it do not', async () => {

@@ -47,7 +47,7 @@ function gate() {
   };
 }
 
-async function sellerWith(market: Market, name: string, compute?: (work: Uint8Array) => Uint8Array | Promise<Uint8Array>, extra = {}): Promise<Daemon> {
+async function sellerWith(market: Market, name: string, compute?: Parameters<Market['worker']>[2], extra = {}): Promise<Daemon> {
   const daemon = await market.daemon(name, extra);
   await market.worker(daemon, `${name}-worker`, compute);
   await daemon.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 1000 });
@@ -111,6 +111,41 @@ test('the buyer vanishes after sending the work: refunded in full, the seller of
     assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000, heldSats: 0 });
     assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
     await settle(market.clock, () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 5)!.asks.length === 1, { stepMs: 1000, what: 'a new sell bid' });
+  } finally {
+    await market.stop();
+  }
+});
+
+test('the buyer cancels while the seller works: the worker is stopped, the work rejected, the buyer refunded at once', async () => {
+  const market = await startMarket();
+  try {
+    let started = 0;
+    let stopped = 0;
+    // A worker that works until the daemon calls the job off.
+    const seller = await sellerWith(market, 'seller', (_work, job) => {
+      started++;
+      return new Promise((_resolve, reject) => job.signal.addEventListener('abort', () => {
+        stopped++;
+        reject(new Error('stopped'));
+      }));
+    });
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    const { tradeId } = (await (await fetch(`${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}?price=1200&async=1`, { method: 'POST', body: WORK, headers: auth(buyer) })).json()) as { tradeId: string };
+    await settle(market.clock, () => started === 1, { what: 'the seller working' });
+    assert.ok((await balance(market, buyer.identity.address)).heldSats > 0);
+    const cancel = await fetch(`${buyer.apiUrl}/trades/${tradeId}`, { method: 'DELETE', headers: auth(buyer) });
+    assert.equal(cancel.status, 200, await cancel.clone().text());
+    assert.equal(((await cancel.json()) as { error: string }).error, 'cancelled by the user');
+    // No deadline has to pass: the clock moves in small steps only while the pieces talk.
+    await settle(market.clock, () => stopped === 1, { stepMs: 10, limitMs: 2_000, what: 'the worker stopped' });
+    await settle(market.clock, noTransactions(market), { stepMs: 10, limitMs: 2_000, what: 'the transaction ended' });
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000, heldSats: 0 });
+    const sale = [...seller.seller.actors.values()].find((trade) => trade.state.context.txId !== null)!;
+    await settle(market.clock, () => sale.isFinal, { stepMs: 10, limitMs: 2_000 });
+    assert.match(sale.state.context.error ?? '', /the buyer cancelled/);
+    assert.equal(seller.workers.list()[0]!.blockedUntilMs, 0, 'a job called off does not make the worker back off');
+    await settle(market.clock, () => market.exchange.exchange.core.depth(TEST_HASH_ARTICLE, 5)!.asks.length === 1, { stepMs: 100, what: 'the worker on offer again' });
   } finally {
     await market.stop();
   }

@@ -25,7 +25,7 @@ export interface Market {
   credit(address: string, amountSats: number): Promise<void>;
   daemon(name: string, overrides?: Partial<DaemonOptions>): Promise<Daemon>;
   /** A hash worker in this process, registered with `daemon`; `compute` replaces the honest work. */
-  worker(daemon: Daemon, id: string, compute?: (work: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<RunningWorker>;
+  worker(daemon: Daemon, id: string, compute?: (work: Uint8Array, job: { readonly article: string; readonly signal: AbortSignal }) => Uint8Array | Promise<Uint8Array>): Promise<RunningWorker>;
   /** A real `bitwrk worker hash` child process registered with `daemon`. */
   workerProcess(daemon: Daemon, id: string): Promise<WorkerProcess>;
   restartExchange(): Promise<void>;
