@@ -58,7 +58,7 @@ export type RenderEvent =
   | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'tile'; readonly frame: number; readonly tile: PlannedTile; readonly tradeId: string | null; readonly state: 'bought' | 'done' | 'failed'; readonly message?: string; readonly sats?: number }
   | { readonly type: 'progress'; readonly tilesDone: number; readonly tilesTotal: number; readonly satsSpent: number; readonly etaMs: number | null; readonly framesDone: number; readonly framesTotal: number }
-  | { readonly type: 'frame'; readonly frame: number; readonly ok: boolean; readonly paths: readonly string[]; readonly message?: string };
+  | { readonly type: 'frame'; readonly frame: number; readonly ok: boolean; readonly paths: readonly string[]; readonly message?: string; readonly stitchMs?: number };
 
 export interface FrameSummary {
   readonly frame: number;
@@ -181,6 +181,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       const stitchJob = join(packed.dir, `stitch-${frame}.json`);
       const status = join(packed.dir, `stitch-${frame}.status.json`);
       await writeFile(stitchJob, JSON.stringify({ width: facts.width, height: facts.height, tiles: tasks.map((task) => ({ path: task.path, rendered: task.tile.rendered, tile: task.tile.tile })), exr, ...(output === undefined ? {} : { output }), status }));
+      const stitchStart = now();
       const outcome = await runBlender({ blender: options.blender, file: packed.blendPath, script: scriptPath('stitch.py'), scriptArgs: [stitchJob], autoexec: false, timeoutMs: 10 * 60_000, signal });
       const checked = stitchStatus.safeParse(await readFile(status, 'utf8').then(JSON.parse, () => undefined));
       if (!checked.success) throw new RenderError(`stitching frame ${frame} failed (Blender exit ${outcome.code ?? outcome.signal}): ${outcome.tail.split('\n').slice(-3).join(' | ')}`);
@@ -204,7 +205,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       if (!options.keepTiles) await Promise.all(tasks.map((task) => rm(task.path, { force: true })));
       const paths = output === undefined ? [exr] : [output, exr];
       entry.summary = { frame, ok: true, paths, satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent };
-      options.report({ type: 'frame', frame, ok: true, paths });
+      options.report({ type: 'frame', frame, ok: true, paths, stitchMs: now() - stitchStart });
     };
 
     const runner = async (): Promise<void> => {
