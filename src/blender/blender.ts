@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 /** The Python scripts that run inside Blender (blender/scripts/ in the project). */
 export const SCRIPTS_DIR = fileURLToPath(new URL('../../blender/scripts/', import.meta.url));
 
-export function scriptPath(name: 'pack.py' | 'render_tile.py' | 'stitch.py' | 'compare.py' | 'probe.py'): string {
+export function scriptPath(name: 'pack.py' | 'render_tile.py' | 'stitch.py' | 'compare.py' | 'probe.py' | 'demo_scene.py'): string {
   return SCRIPTS_DIR + name;
 }
 

@@ -1,23 +1,30 @@
 // `bitwrk playground` (and `npm start`): a whole market on this machine, to see BitWrk work. An
-// exchange on the embedded store, a seller daemon with two built-in hash workers and a sell
-// mandate, a buyer daemon with credit and a buy mandate; one purchase goes through end to end,
-// then everything keeps running for the user to look at and to send more work to.
+// exchange on the embedded store, a seller daemon with two built-in hash workers (and, where
+// Blender is installed, a Blender worker) and sell mandates, a buyer daemon with credit and buy
+// mandates; one purchase goes through end to end (and a demo frame is rendered through the
+// market), then everything keeps running for the user to look at and to send more work to.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { blenderPath, blenderVersion } from '../blender/blender.js';
+import { makeDemoScene } from '../blender/demo.js';
+import { renderScene } from '../blender/render.js';
+import { renderJob } from '../blender/worker.js';
 import { realClock } from '../clock.js';
 import { loadOrCreateKeyFile } from '../crypto/keyfile.js';
 import type { Identity } from '../crypto/keys.js';
 import { Daemon } from '../daemon/daemon.js';
 import { ExchangeClient } from '../daemon/exchange-client.js';
+import { LocalApiClient } from '../daemon/local-client.js';
 import { hashWork } from '../daemon/hash-work.js';
 import { startWorkerServer, type RunningWorker } from '../daemon/worker-server.js';
+import { blenderArticleId } from '../market/blender-articles.js';
 import { TEST_HASH_ARTICLE } from '../market/catalogue.js';
 import { exchangeProtocol } from '../protocol/exchange.js';
 import { startExchangeServer, type RunningExchangeServer } from '../server/serve.js';
 import { RpcPeer } from '../transport/rpc.js';
 import { connectWebSocket } from '../transport/ws-client.js';
-import { integerFlag, parseFlags, type Command } from './command.js';
+import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { untilSignal } from './signals.js';
 
 const EXCHANGE_ID = 'bitwrk-playground';
@@ -25,6 +32,8 @@ const BUYER_CREDIT_SATS = 1_000_000;
 const SELL_PRICE_SATS = 1_000;
 const BUY_PRICE_LIMIT_SATS = 1_500;
 const SAMPLE_WORK = 'Hello from the BitWrk playground!\n';
+const TILE_SELL_PRICE_SATS = 100;
+const TILE_BUY_PRICE_LIMIT_SATS = 150;
 
 export const playgroundCommand: Command = {
   name: 'playground',
@@ -40,16 +49,24 @@ options:
   --port BASE       exchange on BASE, buyer daemon on BASE+1, seller daemon on BASE+2
                     (default 8090; 0 picks free ports)
   --data-dir DIR    keep the playground's state in DIR (default: a fresh temporary folder,
-                    removed on exit)`,
+                    removed on exit)
+  --blender         also a Blender worker on the seller, and a demo frame rendered through the
+                    market (the default where Blender is installed; an error where it is not)
+  --no-blender      no Blender, even where it is installed`,
   async run(argv) {
-    const { values } = parseFlags(argv, { port: { type: 'string' }, 'data-dir': { type: 'string' } });
+    const { values } = parseFlags(argv, { port: { type: 'string' }, 'data-dir': { type: 'string' }, blender: { type: 'boolean' }, 'no-blender': { type: 'boolean' } });
+    if (values.blender === true && values['no-blender'] === true) throw new UsageError('give --blender or --no-blender, not both');
+    const version = values['no-blender'] === true ? undefined : blenderVersion(blenderPath());
+    if (values.blender === true && version !== undefined && 'error' in version) throw new UsageError(`--blender: ${version.error}`);
+    const blender = version === undefined || 'error' in version ? undefined : version.majorMinor;
     const basePort = integerFlag(values.port, 'port', 8090, { min: 0, max: 65533 });
     const keep = values['data-dir'] !== undefined;
     const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'bitwrk-playground-'));
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const playground = await startPlayground(dataDir, basePort, (line) => console.log(line));
+    const playground = await startPlayground(dataDir, basePort, blender, (line) => console.log(line));
     try {
       await playground.sampleTrade();
+      if (blender !== undefined) await playground.sampleRender();
       const signalled = untilSignal(); // before the guide: a user may press Ctrl-C right after
       playground.printGuide();
       console.log(`\n${await signalled}: stopping`);
@@ -64,13 +81,15 @@ options:
 
 interface Playground {
   sampleTrade(): Promise<void>;
+  /** Renders the demo scene's frame 1 through the market, in 4 tiles. */
+  sampleRender(): Promise<void>;
   printGuide(): void;
   stop(): Promise<void>;
 }
 
 const portAt = (base: number, offset: number): number => (base === 0 ? 0 : base + offset);
 
-async function startPlayground(dataDir: string, basePort: number, say: (line: string) => void): Promise<Playground> {
+async function startPlayground(dataDir: string, basePort: number, blenderVersionText: string | undefined, say: (line: string) => void): Promise<Playground> {
   const key = (name: string): Identity => loadOrCreateKeyFile(join(dataDir, 'keys', `${name}.wif`), 'testnet').identity;
   const admin = key('admin');
   const stack: Array<() => Promise<void>> = [];
@@ -94,17 +113,36 @@ async function startPlayground(dataDir: string, basePort: number, say: (line: st
       stack.push(() => worker.stop());
       workers.push(worker);
     }
-    if (seller.mandates.list().every((mandate) => mandate.side !== 'sell')) await seller.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: SELL_PRICE_SATS });
-    say(`  seller daemon  ${seller.apiUrl}/  ${seller.identity.address}, ${workers.length} hash workers, sells at ${SELL_PRICE_SATS} sat`);
+    const blenderArticle = blenderVersionText === undefined ? undefined : blenderArticleId(blenderVersionText, '512M');
+    if (blenderArticle !== undefined) {
+      // Two render slots of one thread each: the playground's tiles render side by side.
+      const worker = await startWorkerServer({
+        daemonUrl: seller.apiUrl,
+        token: seller.apiToken,
+        id: 'blender',
+        article: blenderArticle,
+        slots: 2,
+        compute: (work, job) => renderJob(work, job.article, { blender: blenderPath(), device: 'CPU', threads: 1, timeoutMs: 230_000, fileBytes: 2 ** 31 }, job.signal),
+      });
+      stack.push(() => worker.stop());
+    }
+    const sells = (article: string): boolean => seller.mandates.list().some((mandate) => mandate.side === 'sell' && mandate.article === article);
+    if (!sells(TEST_HASH_ARTICLE)) await seller.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: SELL_PRICE_SATS });
+    if (blenderArticle !== undefined && !sells(blenderArticle)) await seller.mandates.add({ side: 'sell', article: blenderArticle, priceSats: TILE_SELL_PRICE_SATS });
+    say(`  seller daemon  ${seller.apiUrl}/  ${seller.identity.address}, ${workers.length} hash workers, sells at ${SELL_PRICE_SATS} sat${blenderArticle === undefined ? '' : `; a Blender ${blenderVersionText} worker (2 slots), tiles at ${TILE_SELL_PRICE_SATS} sat`}`);
     const buyer = await daemon('buyer', 1);
     if (buyer.mandates.list().every((mandate) => mandate.side !== 'buy')) {
       await credit(exchange, admin, buyer.identity.address, BUYER_CREDIT_SATS);
       await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: BUY_PRICE_LIMIT_SATS });
     }
-    say(`  buyer daemon   ${buyer.apiUrl}/  ${buyer.identity.address}, buys up to ${BUY_PRICE_LIMIT_SATS} sat`);
+    if (blenderArticle !== undefined && buyer.mandates.list().every((mandate) => mandate.article !== blenderArticle)) {
+      await buyer.mandates.add({ side: 'buy', article: blenderArticle, priceSats: TILE_BUY_PRICE_LIMIT_SATS });
+    }
+    say(`  buyer daemon   ${buyer.apiUrl}/  ${buyer.identity.address}, buys up to ${BUY_PRICE_LIMIT_SATS} sat${blenderArticle === undefined ? '' : `, tiles up to ${TILE_BUY_PRICE_LIMIT_SATS} sat`}`);
     return {
       sampleTrade: () => sampleTrade(exchange, buyer, seller, say),
-      printGuide: () => printGuide(exchange, buyer, seller, say),
+      sampleRender: () => (blenderArticle === undefined ? Promise.resolve() : sampleRender(dataDir, buyer, blenderArticle, say)),
+      printGuide: () => printGuide(exchange, buyer, seller, blenderArticle === undefined ? undefined : join(dataDir, 'demo', 'scene.blend'), say),
       stop,
     };
   } catch (error) {
@@ -140,7 +178,33 @@ async function sampleTrade(exchange: RunningExchangeServer, buyer: Daemon, selle
   }
 }
 
-function printGuide(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, say: (line: string) => void): void {
+async function sampleRender(dataDir: string, buyer: Daemon, article: string, say: (line: string) => void): Promise<void> {
+  const blender = blenderPath();
+  const scene = await makeDemoScene(blender, join(dataDir, 'demo'), { width: 320, height: 180, samples: 16 });
+  say(`\nA Blender scene rendered through the market: bitwrk render ${scene} (4 tiles)`);
+  const startNs = process.hrtime.bigint();
+  const summary = await renderScene({
+    scene,
+    frames: [1],
+    outputDir: join(dataDir, 'demo', 'render'),
+    article,
+    concurrency: 2,
+    retries: 1,
+    minTiles: 4,
+    blender,
+    api: new LocalApiClient(buyer.apiUrl, buyer.apiToken),
+    autoexec: false,
+    signal: new AbortController().signal,
+    report: (event) => {
+      if (event.type === 'tile' && event.state !== 'bought') say(`  tile ${event.tile.column},${event.tile.row}: ${event.state}${event.sats === undefined ? '' : `, ${event.sats} sat`}${event.message === undefined ? '' : `: ${event.message}`}`);
+    },
+  });
+  const frame = summary.frames[0]!;
+  const elapsedS = Number(process.hrtime.bigint() - startNs) / 1e9;
+  say(frame.ok ? `  frame 1 after ${elapsedS.toFixed(1)} s: ${frame.paths.join(', ')} (${frame.satsSpent} sat for ${frame.purchases} tiles)` : `  frame 1 not completed: ${frame.error ?? ''}`);
+}
+
+function printGuide(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, demoScene: string | undefined, say: (line: string) => void): void {
   say(`
 Open in a browser (the links carry each daemon's API token, which its page needs to make changes):
   buyer daemon   ${buyer.pageUrl}
@@ -149,6 +213,6 @@ Open in a browser (the links carry each daemon's API token, which its page needs
 
 Buy more work (the answer is the result; docs/daemon.md explains the API):
   curl -H 'authorization: Bearer ${buyer.apiToken}' --data-binary @some-file ${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}
-
+${demoScene === undefined ? '' : `\nRender a Blender scene through the market (docs/blender.md):\n  npx bitwrk render ${demoScene} --frames 1-3 --daemon ${buyer.apiUrl} --token ${buyer.apiToken}\n`}
 Press Ctrl-C to stop.`);
 }

@@ -1,5 +1,5 @@
-# Generates the Blender test scene at test time (run inside Blender):
-#   blender -b --factory-startup -P make_scene.py -- OUT_DIR [options as JSON]
+# Generates the demo scene that the tests, the benchmark and the playground render (run inside Blender):
+#   blender -b --factory-startup -P demo_scene.py -- OUT_DIR [options as JSON]
 # OUT_DIR gets scene.blend (the scene), library.blend (linked from it), textures/checker.png (an
 # external image texture) and, with "hostile", scripts that would write marker files if run.
 # Render settings are the deterministic ones a tile render needs (fixed seed, float EXR, no
