@@ -142,17 +142,23 @@ export function planTiles(scene: SceneCost, options: PlanOptions): TilePlan {
   const minTiles = Math.min(Math.max(1, options.minTiles), width * height);
   let best: { columns: number; rows: number; cost: number } | undefined;
   for (let columns = 1; columns <= width; columns++) {
-    // The fewest rows that fit: rendered heights shrink as rows grow (binary search on a monotone test).
-    if (!fits(columns, height)) continue;
-    let low = 1;
-    let high = height;
-    while (low < high) {
-      const middle = Math.floor((low + high) / 2);
-      if (fits(columns, middle)) high = middle;
-      else low = middle + 1;
+    // The fewest rows that fit (more rows only add overscan): one and two rows have fewer inner
+    // edges, so they are tried as they are; from three rows on every inner row grows on both
+    // sides and the widest row only shrinks as rows are added, so a binary search finds the first.
+    const need = Math.min(height, Math.max(1, Math.ceil(minTiles / columns)));
+    let rows = need;
+    while (rows < Math.min(3, height) && !fits(columns, rows)) rows++;
+    if (!fits(columns, rows)) {
+      let low = Math.max(rows, 3);
+      let high = height;
+      if (!fits(columns, high)) continue;
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        if (fits(columns, middle)) high = middle;
+        else low = middle + 1;
+      }
+      rows = low;
     }
-    let rows = Math.max(low, Math.min(height, Math.ceil(minTiles / columns)));
-    while (rows < height && !fits(columns, rows)) rows++; // overscan makes the test not quite monotone
     if (columns * rows < minTiles || !fits(columns, rows)) continue;
     const cost = spanSum(width, columns, options.overscan) * spanSum(height, rows, options.overscan) * perPixel + columns * rows * options.overheadRays;
     // Ties go to squarer tiles.
