@@ -61,3 +61,29 @@ test('bitwrk worker explains an unreachable daemon and exits 1 at once (B8)', as
     assert.match(result.stderr, new RegExp(`cannot register with the daemon at ${url.replace(/[.:/]/g, '\\$&')}: ${why.source}`));
   }
 });
+
+test('render and worker blender: usage errors say what is wrong (exit 2); an unreachable daemon is named', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['render'], /name the scene to render/],
+    [['render', '/nowhere/shot.blend'], /\/nowhere\/shot.blend does not exist/],
+    [['render', 'package.json', '--frames', '5-1'], /--frames: 5-1 ends before it starts/],
+    [['render', 'package.json', '--frames', 'all'], /--frames expects frames like 1-24/],
+    [['render', 'package.json', '--grid', '3by2'], /--grid expects COLUMNSxROWS/],
+    [['render', 'package.json', '--cost', '1T'], /--cost must be one of 512M, 2G, 8G, 32G/],
+    [['render', 'package.json', '--article', 'net.bitwrk/test/hash/0'], /--article expects net.bitwrk\/blender\/VERSION\/cycles\/CLASS/],
+    [['render', 'package.json', '--cost', '2G', '--article', 'net.bitwrk/blender/3.4/cycles/2G'], /give --cost or --article, not both/],
+    [['render', 'package.json', '--blender', '/nowhere/blender'], /cannot run \/nowhere\/blender: not found/],
+    [['worker', 'blender', '--cost', '3G'], /--cost must be one of/],
+    [['worker', 'blender', '--device', 'TPU'], /--device must be CPU or GPU/],
+    [['worker', 'hash', '--jobs', '2'], /--jobs is an option of the blender worker/],
+    [['worker', 'blender', '--blender', '/nowhere/blender'], /cannot run \/nowhere\/blender: not found/],
+  ];
+  const unreachable = bitwrk(['render', 'package.json', '--daemon', 'http://127.0.0.1:9', '--token', 'x']);
+  assert.equal(unreachable.code, 1, unreachable.stderr);
+  assert.match(unreachable.stderr, /the daemon at http:\/\/127.0.0.1:9 cannot be reached/);
+  for (const [args, message] of cases) {
+    const run = bitwrk(args);
+    assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message, args.join(' '));
+  }
+});

@@ -19,6 +19,9 @@ os.makedirs(rsrc_dir, exist_ok=True)
 warnings = []
 resources = {}  # name in rsrc/ -> {"size", "source"}
 
+# A file name kept inside the job (image sequences keep theirs); the worker accepts no other.
+SAFE_FILE_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9._ -]{0,199}')
+
 # Datablocks that name files outside the .blend.
 RESOURCE_COLLECTIONS = ('images', 'sounds', 'fonts', 'movieclips', 'cache_files', 'volumes')
 
@@ -117,6 +120,9 @@ for collection, block, path in sources:
         continue
     if isinstance(block, bpy.types.Image) and block.source == 'SEQUENCE':
         files = sequence_files(path)
+        if not all(SAFE_FILE_NAME.fullmatch(os.path.basename(f)) for f in files):
+            warnings.append('%s: an image sequence is packed only when its file names are letters, digits, . _ - and spaces; it renders without it' % label(block))
+            continue
         folder = hashlib.sha256(''.join(sha256_of(f) + os.path.basename(f) for f in files).encode()).hexdigest()[:40]
         os.makedirs(os.path.join(rsrc_dir, folder), exist_ok=True)
         for f in files:

@@ -94,10 +94,18 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
       throw new UsageError(`--article expects net.bitwrk/blender/VERSION/cycles/CLASS, got "${article}"`);
     }
     const concurrency = integerFlag(values.concurrency, 'concurrency', 4, { min: 1, max: 256 });
+    const maxPrice = values['max-price'] === undefined ? undefined : integerFlag(values['max-price'], 'max-price', 0, { min: 0, max: MONEY_SATS_MAX });
+    const frames = values.frames === undefined ? [] : parseFrames(values.frames);
+    const retries = integerFlag(values.retries, 'retries', 2, { min: 0, max: 100 });
+    const minTiles = values.tiles === undefined ? undefined : integerFlag(values.tiles, 'tiles', 1, { min: 1, max: 100_000 });
+    const grid = values.grid === undefined ? undefined : parseGrid(values.grid);
+    const overscan = values.overscan === undefined ? undefined : integerFlag(values.overscan, 'overscan', 0, { min: 0, max: 1024 });
     const daemonUrl = (values.daemon ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
     if (!/^https?:\/\/[^\s/]+/.test(daemonUrl)) throw new UsageError(`--daemon expects an http:// URL, got "${daemonUrl}"`);
     const token = values.token ?? process.env['BITWRK_API_TOKEN'] ?? readToken(values['daemon-dir'] ?? join(bitwrkHome(), 'daemon'));
-    const maxPrice = values['max-price'] === undefined ? undefined : integerFlag(values['max-price'], 'max-price', 0, { min: 0, max: MONEY_SATS_MAX });
+    const api = new LocalApiClient(daemonUrl, token);
+    // Before packing (which takes a while): is the daemon there, and does it know the article?
+    await api.article(article);
     const cancel = new AbortController();
     const onSignal = (): void => {
       if (cancel.signal.aborted) process.exit(130); // a second Ctrl-C does not wait
@@ -110,30 +118,32 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
     try {
       const summary = await renderScene({
         scene: resolve(scene),
-        frames: values.frames === undefined ? [] : parseFrames(values.frames),
+        frames,
         outputDir: resolve(values.output ?? 'render'),
         article,
         ...(maxPrice === undefined ? {} : { maxPriceSats: maxPrice }),
         concurrency,
-        retries: integerFlag(values.retries, 'retries', 2, { min: 0, max: 100 }),
-        ...(values.tiles === undefined ? {} : { minTiles: integerFlag(values.tiles, 'tiles', 1, { min: 1, max: 100_000 }) }),
-        ...(values.grid === undefined ? {} : { grid: parseGrid(values.grid) }),
-        ...(values.overscan === undefined ? {} : { overscan: integerFlag(values.overscan, 'overscan', 0, { min: 0, max: 1024 }) }),
+        retries,
+        ...(minTiles === undefined ? {} : { minTiles }),
+        ...(grid === undefined ? {} : { grid }),
+        ...(overscan === undefined ? {} : { overscan }),
         autoexec: values.autoexec === true,
         keepTiles: values.keep === true,
         blender,
-        api: new LocalApiClient(daemonUrl, token),
+        api,
         signal: cancel.signal,
         report: show,
       });
       show.end();
+      const failed = summary.frames.filter((frame) => !frame.ok).length;
       if (values.json === true) {
         console.log(JSON.stringify({ frames: summary.frames, satsSpent: summary.satsSpent, cancelled: summary.cancelled, grid: { columns: summary.plan.columns, rows: summary.plan.rows }, overscan: summary.plan.overscan }));
-      } else for (const frame of summary.frames) {
-        console.log(frame.ok ? `frame ${frame.frame}: ${frame.paths.join(', ')} (${frame.purchases} purchases, ${frame.satsSpent} sat, ${formatBytes(frame.bytesSent)} sent of ${formatBytes(frame.jobBytes)} of jobs)` : `frame ${frame.frame}: not completed: ${frame.error}`);
+      } else {
+        for (const frame of summary.frames) {
+          console.log(frame.ok ? `frame ${frame.frame}: ${frame.paths.join(', ')} (${frame.purchases} purchases, ${frame.satsSpent} sat, ${formatBytes(frame.bytesSent)} sent of ${formatBytes(frame.jobBytes)} of jobs)` : `frame ${frame.frame}: not completed: ${frame.error}`);
+        }
+        console.log(`${summary.frames.length - failed} of ${summary.frames.length} frame(s) written, ${summary.satsSpent} sat spent, ${summary.plan.tiles.length} tiles per frame (${summary.plan.columns} x ${summary.plan.rows})`);
       }
-      const failed = summary.frames.filter((frame) => !frame.ok).length;
-      if (values.json !== true) console.log(`${summary.frames.length - failed} of ${summary.frames.length} frame(s) written, ${summary.satsSpent} sat spent, ${summary.plan.tiles.length} tiles per frame (${summary.plan.columns} x ${summary.plan.rows})`);
       if (summary.cancelled) return 130;
       return failed === 0 ? 0 : 1;
     } finally {

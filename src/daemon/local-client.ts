@@ -64,6 +64,19 @@ export class LocalApiClient {
     return error;
   }
 
+  /**
+   * Checks that the daemon answers and that its exchange trades `article` (when the daemon knows
+   * the exchange's articles yet); throws a LocalApiError saying which is not so.
+   */
+  async article(article: string, signal?: AbortSignal): Promise<void> {
+    const response = await this.call('/info', { method: 'GET' }, signal);
+    if (response.status !== 200) throw await LocalApiClient.failure(response);
+    const info = (await response.json()) as { articles?: string[]; exchangeUrl?: string };
+    if (info.articles !== undefined && info.articles.length > 0 && !info.articles.includes(article)) {
+      throw new LocalApiError(`the exchange ${info.exchangeUrl ?? ''} does not trade ${article} (it trades ${info.articles.filter((id) => id.startsWith('net.bitwrk/blender/')).join(', ') || 'no Blender article'})`, 404, 'article_unknown');
+    }
+  }
+
   /** Starts a purchase (async=1): the work is streamed from `parts`; resolves to the trade id. */
   async buy(article: string, parts: readonly Uint8Array[], options: { readonly priceSats?: number; readonly signal?: AbortSignal } = {}): Promise<string> {
     const query = new URLSearchParams({ async: '1', ...(options.priceSats === undefined ? {} : { price: String(options.priceSats) }) });
