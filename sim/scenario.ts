@@ -4,6 +4,8 @@
 import { z } from 'zod';
 
 const share = z.number().min(0).max(1);
+/** Shares are written in decimal; their float sum may exceed 1 by a rounding error (0.3 + 0.2 + 0.3 + 0.2). */
+const SHARE_ROUNDING = 1e-9;
 
 export const networkSchema = z.strictObject({
   /** One-way delay of every frame, drawn uniformly from [min, max] milliseconds. */
@@ -62,8 +64,8 @@ export const scenarioSchema = z
     sellerDowntimeSeconds: z.number().min(0).max(600).default(20),
   })
   .refine((scenario) => scenario.network.latencyMinMs <= scenario.network.latencyMaxMs, { message: 'network.latencyMinMs must not exceed latencyMaxMs', path: ['network'] })
-  .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })
-  .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] })
+  .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1 + SHARE_ROUNDING, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })
+  .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1 + SHARE_ROUNDING, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] })
   .refine((scenario) => scenario.connector === 'exchange' || (scenario.restartEveryMinutes === 0 && scenario.network.lossProbability === 0), {
     message: "the 'core' connector has no journal to restart from and no frames to lose: use the 'exchange' connector",
     path: ['connector'],

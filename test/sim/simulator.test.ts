@@ -87,7 +87,10 @@ test('random small scenarios keep every invariant and retire every transaction',
         restartEveryMinutes: fc.constantFrom(0, 0, 4),
         network: fc.record({ latencyMinMs: fc.constant(1), latencyMaxMs: fc.integer({ min: 1, max: 80 }), lossProbability: fc.constantFrom(0, 0, 0.02) }),
         connector: fc.constantFrom('exchange', 'core'),
-      }).map((input) => (input.connector === 'core' ? { ...input, restartEveryMinutes: 0, network: { ...input.network, lossProbability: 0 } } : input)),
+      })
+        // Adaptive sellers take what the other seller kinds leave, up to the default 0.3 (the shares must not exceed 1).
+        .map((input) => ({ ...input, adaptiveSellers: Math.max(0, Math.min(0.3, 1 - input.flakySellers - input.cheatingSellers - input.forgingSellers)) }))
+        .map((input) => (input.connector === 'core' ? { ...input, restartEveryMinutes: 0, network: { ...input.network, lossProbability: 0 } } : input)),
       async (input) => {
         const result = await simulate(scenarioSchema.parse(input)); // throws on a broken invariant or liveness
         assert.equal(result.totals.finished + result.totals.disputed + result.totals.timedOut, result.totals.trades);
@@ -142,6 +145,8 @@ test('a scenario with a mistake is refused, naming the field', () => {
   }
   const shares = scenarioSchema.safeParse({ adaptiveSellers: 0.6, flakySellers: 0.6 });
   assert.equal(shares.success, false);
+  // Shares that add up to exactly 1 in decimal are accepted, though their float sum is 1.0000000000000002.
+  assert.equal(scenarioSchema.safeParse({ adaptiveSellers: 0.2, flakySellers: 0.4, cheatingSellers: 0.3, forgingSellers: 0.1 }).success, true);
   const latency = scenarioSchema.safeParse({ network: { latencyMinMs: 50, latencyMaxMs: 10 } });
   assert.equal(latency.success, false);
 });
