@@ -115,6 +115,29 @@ scene.frame_start = 1
 scene.frame_end = 24
 scene.frame_set(1)
 
+if options.get('compositor'):
+    # A compositor that needs the whole frame (glare spreads light across tile edges) and writes
+    # 8-bit PNG through the view transform: the buyer runs it once, on the stitched frame.
+    scene.use_nodes = True
+    render.use_compositing = True
+    tree = scene.node_tree
+    layers = tree.nodes['Render Layers']
+    composite = tree.nodes['Composite']
+    glare = tree.nodes.new('CompositorNodeGlare')
+    glare.glare_type = 'FOG_GLOW'
+    glare.threshold = 0.5
+    balance = tree.nodes.new('CompositorNodeColorBalance')
+    balance.lift = (1.0, 0.95, 1.05)
+    tree.links.new(layers.outputs['Image'], glare.inputs['Image'])
+    tree.links.new(glare.outputs['Image'], balance.inputs['Image'])
+    tree.links.new(balance.outputs['Image'], composite.inputs['Image'])
+    tree.links.new(layers.outputs['Alpha'], composite.inputs['Alpha'])
+    render.image_settings.file_format = 'PNG'
+    render.image_settings.color_depth = '8'
+    render.image_settings.color_mode = 'RGBA'
+    scene.view_settings.view_transform = 'Filmic'
+    scene.view_settings.look = 'Medium High Contrast'
+
 if options.get('hostile'):
     marker = options['marker']
     # A registered text block: runs at load time when autoexec is on.

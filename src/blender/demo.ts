@@ -18,6 +18,8 @@ export interface DemoSceneOptions {
   readonly hostile?: boolean;
   readonly marker?: string;
   readonly freestyle_script?: boolean;
+  /** A compositor that needs the whole frame (glare, colour balance), writing 8-bit PNG through Filmic. */
+  readonly compositor?: boolean;
 }
 
 /** Writes the scene into `dir` (scene.blend, library.blend, textures/); resolves to the scene's path. */

@@ -83,7 +83,7 @@ export class RenderError extends Error {
   override name = 'RenderError';
 }
 
-const stitchStatus = z.object({ ok: z.boolean(), problems: z.array(z.object({ path: z.string(), error: z.string() })) });
+const stitchStatus = z.object({ ok: z.boolean(), problems: z.array(z.object({ path: z.string(), error: z.string() })), warnings: z.array(z.string()).default([]) });
 
 interface TileTask {
   readonly frame: number;
@@ -108,7 +108,6 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
     const frameList = options.frames.length > 0 ? options.frames : [facts.frameCurrent];
     for (const warning of facts.warnings) options.report({ type: 'warning', message: warning });
     if (facts.blender !== article.version) options.report({ type: 'warning', message: `the scene is packed with Blender ${facts.blender} and rendered by sellers of ${article.version}; results may differ` });
-    if (facts.compositing) options.report({ type: 'warning', message: 'the compositor is not run: the frame is written as rendered (Combined pass)' });
     if (facts.viewLayers > 1) options.report({ type: 'warning', message: `${facts.viewLayers} view layers: tiles come back as multilayer EXR and only the first layer's Combined pass is stitched` });
     const overscan = options.overscan ?? (facts.adaptiveSampling ? ADAPTIVE_OVERSCAN_PX : 0);
     const plan = planTiles(facts, { maxRays: article.maxRays, overscan, minTiles: options.minTiles ?? options.concurrency, overheadRays: TILE_OVERHEAD_RAYS, ...(options.grid === undefined ? {} : { grid: options.grid }) });
@@ -171,16 +170,19 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       }
     };
 
+    const stitchWarnings = new Set<string>(); // each said once, not once per frame
     const finishFrame = async (frame: number): Promise<void> => {
       const entry = frames.get(frame)!;
       const tasks = [...entry.done.keys()];
       const name = String(frame).padStart(4, '0');
-      const exr = join(options.outputDir, `${name}.exr`);
+      // The frame as rendered (float EXR) and, in the scene's format, as the compositor makes it;
+      // an EXR scene without compositing needs only the first.
       const isExr = facts.outputFormat === 'OPEN_EXR' || facts.outputFormat === 'OPEN_EXR_MULTILAYER';
-      const output = isExr ? undefined : join(options.outputDir, `${name}${facts.outputExtension}`);
+      const exr = join(options.outputDir, isExr && facts.compositing ? `${name}.combined.exr` : `${name}.exr`);
+      const output = isExr && !facts.compositing ? undefined : join(options.outputDir, `${name}${facts.outputExtension}`);
       const stitchJob = join(packed.dir, `stitch-${frame}.json`);
       const status = join(packed.dir, `stitch-${frame}.status.json`);
-      await writeFile(stitchJob, JSON.stringify({ width: facts.width, height: facts.height, tiles: tasks.map((task) => ({ path: task.path, rendered: task.tile.rendered, tile: task.tile.tile })), exr, ...(output === undefined ? {} : { output }), status }));
+      await writeFile(stitchJob, JSON.stringify({ width: facts.width, height: facts.height, tiles: tasks.map((task) => ({ path: task.path, rendered: task.tile.rendered, tile: task.tile.tile })), frame, composite: facts.compositing, exr, ...(output === undefined ? {} : { output }), status }));
       const stitchStart = now();
       const outcome = await runBlender({ blender: options.blender, file: packed.blendPath, script: scriptPath('stitch.py'), scriptArgs: [stitchJob], autoexec: false, timeoutMs: 10 * 60_000, signal });
       const checked = stitchStatus.safeParse(await readFile(status, 'utf8').then(JSON.parse, () => undefined));
@@ -201,6 +203,11 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           queue.unshift(task);
         }
         return;
+      }
+      for (const warning of checked.data.warnings) {
+        if (stitchWarnings.has(warning)) continue;
+        stitchWarnings.add(warning);
+        options.report({ type: 'warning', message: warning });
       }
       if (!options.keepTiles) await Promise.all(tasks.map((task) => rm(task.path, { force: true })));
       const paths = output === undefined ? [exr] : [output, exr];

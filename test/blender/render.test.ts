@@ -2,8 +2,8 @@
 // the parts that make that true hold: packing makes the scene self-contained (an external image
 // texture, a linked library), tile borders land on whole pixels where Blender truncates border
 // fractions (350 x 194 in a 3 x 3 grid: x = 116 and y = 64 start a pixel early with naive
-// fractions), adaptive sampling is exact with overscan and not without, and a second frame
-// reuses the chunks the seller holds.
+// fractions), adaptive sampling is exact with overscan and not without, the compositor runs on the
+// stitched frame (glare across tile edges), and a second frame reuses the chunks the seller holds.
 // Method: real Blender, a real exchange and two daemons on the real clock, `bitwrk render` and
 // `bitwrk worker blender --jobs 2` as their own processes; the worker runs in another folder
 // with another HOME, and the packed scene names none of the buyer's paths. Floats are compared
@@ -112,6 +112,17 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
     const frame2 = summary.frames.find((entry) => entry.frame === 2)!;
     t.diagnostic(`job ${packedBytes} bytes; frame 1 sent ${summary.frames[0]!.bytesSent}, frame 2 sent ${frame2.bytesSent} (${((100 * frame2.bytesSent) / packedBytes).toFixed(2)}% of one job) for ${frame2.purchases} tiles`);
     assert.ok(frame2.bytesSent <= 0.05 * packedBytes, `frame 2 sent ${frame2.bytesSent} bytes for ${frame2.purchases} tiles, more than 5% of the ${packedBytes}-byte job`);
+  });
+
+  test('the compositor runs once on the stitched frame: glare across tile edges and Filmic PNG equal the direct render', async () => {
+    // Glare spreads light over many pixels: run per tile it would stop at the tile edges.
+    const scene = await makeScene(join(dir, 'composited'), { width: 200, height: 112, compositor: true });
+    const out = join(dir, 'composited-out');
+    const summary = summaryOf(await bitwrk(['render', scene, '--grid', '2x2', '--max-price', '200', '--concurrency', '2', '--output', out, '--daemon', market.buyer.apiUrl, '--json'], market.buyer.apiToken));
+    assert.deepEqual(summary.frames[0]!.paths.map((path) => path.slice(out.length + 1)), ['0001.png', '0001.exr'], 'the composited frame in the scene\'s format and the frame as rendered');
+    const comparison = await compareImages(await directRender(scene, join(dir, 'composited-direct'), 1, '.png'), join(out, '0001.png'), dir);
+    assert.deepEqual(comparison.sizes, [[200, 112], [200, 112]]);
+    assert.equal(comparison.maxDifference, 0, `${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
   });
 
   test('a tile above the cost class: the seller\'s worker refuses it, the daemon rejects the work, the buyer is refunded', async () => {

@@ -38,9 +38,9 @@ export function makeScene(dir: string, options: DemoSceneOptions = {}): Promise<
   return makeDemoScene('blender', dir, options);
 }
 
-/** `blender -b SCENE -o OUT -f FRAME`, the reference a render through the market must equal. */
-export async function directRender(scene: string, outDir: string, frame: number): Promise<string> {
-  const output = join(outDir, `direct-${frame}.exr`);
+/** `blender -b SCENE -o OUT -f FRAME`, the reference a render through the market must equal (`extension`: the scene's output format's). */
+export async function directRender(scene: string, outDir: string, frame: number, extension = '.exr'): Promise<string> {
+  const output = join(outDir, `direct-${frame}${extension}`);
   await blender(['-Y', scene, '-o', join(outDir, 'direct-#'), '-f', String(frame)]);
   return output;
 }
