@@ -69,8 +69,8 @@ export class AgentLink implements MarketPort {
     this.client.close();
   }
 
-  placeBid(article: string, side: 'buy' | 'sell', priceSats: number): Promise<Answer<ResponseBody<ExchangeProtocol, 'placeBid'>>> {
-    const unsigned = { address: this.address, nonce: this.nonce(), article, side, priceSats };
+  placeBid(article: string, side: 'buy' | 'sell', priceSats: number, avoid: readonly string[] = []): Promise<Answer<ResponseBody<ExchangeProtocol, 'placeBid'>>> {
+    const unsigned = { address: this.address, nonce: this.nonce(), article, side, priceSats, ...(avoid.length === 0 ? {} : { avoid: [...avoid] }) };
     return this.send('placeBid', { ...unsigned, signature: standInSignatureBytes(this.address, placeBidText(SIM_EXCHANGE_ID, unsigned)) });
   }
 

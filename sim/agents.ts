@@ -207,7 +207,7 @@ export class BuyerAgent implements TradeOwner {
       case 'placeBid':
         if (!context.open) return this.fact(tradeId, { type: 'CANCEL', nowMs: this.now(), reason: 'the market closed' });
         Object.assign(io, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false });
-        void this.placeBid(tradeId, effect.article, effect.priceSats);
+        void this.placeBid(tradeId, effect.article, effect.priceSats, effect.avoid);
         return;
       case 'useMandate':
       case 'releaseMandate':
@@ -270,9 +270,9 @@ export class BuyerAgent implements TradeOwner {
     }
   }
 
-  private async placeBid(tradeId: string, article: string, priceSats: number): Promise<void> {
+  private async placeBid(tradeId: string, article: string, priceSats: number, avoid: readonly string[]): Promise<void> {
     try {
-      const answer = await this.link.placeBid(article, 'buy', priceSats);
+      const answer = await this.link.placeBid(article, 'buy', priceSats, avoid);
       const bidId = answer === 'duplicate' ? recovered(this.context, this.claims.claimLike('buy', article, priceSats)) : answer.bidId;
       if (bidId === undefined) {
         this.context.orphanBids++;
@@ -333,7 +333,7 @@ export class BuyerAgent implements TradeOwner {
         if (tradeId === undefined || io === undefined) return this.claims.keepEarly(event.buyBidId, event);
         io.seller = this.context.sellersByAddress.get(event.seller);
         this.byTx.set(event.txId, tradeId);
-        this.fact(tradeId, { type: 'MATCHED', nowMs, bidId: event.buyBidId, txId: event.txId, buyerSecret: hex(this.context.prng), deal: { priceSats: event.priceSats, feeSats: event.feeSats } });
+        this.fact(tradeId, { type: 'MATCHED', nowMs, bidId: event.buyBidId, txId: event.txId, buyerSecret: hex(this.context.prng), deal: { priceSats: event.priceSats, feeSats: event.feeSats }, seller: event.seller });
         this.fact(tradeId, { type: 'TX_DEADLINE', nowMs, txId: event.txId, deadlineMs: event.deadlineMs });
         return;
       }
@@ -391,7 +391,7 @@ export class BuyerAgent implements TradeOwner {
         else {
           this.live.get(tradeId)!.seller = this.context.sellersByAddress.get(String(tx['seller']));
           this.byTx.set(tx.txId, tradeId);
-          this.fact(tradeId, { type: 'MATCHED', nowMs, bidId: trade.bidId, txId: tx.txId, buyerSecret: hex(this.context.prng) });
+          this.fact(tradeId, { type: 'MATCHED', nowMs, bidId: trade.bidId, txId: tx.txId, buyerSecret: hex(this.context.prng), seller: String(tx['seller']) });
         }
       } else if (trade.txId !== null && value !== 'verifying' && !active.has(trade.txId)) {
         this.fact(tradeId, { type: 'FAIL', nowMs, txId: trade.txId, reason: 'the transaction ended (a lost push)' });

@@ -90,9 +90,9 @@ export class CoreMarket {
         }, delayMs);
       });
     return {
-      placeBid: (article, side, priceSats) =>
+      placeBid: (article, side, priceSats, avoid = []) =>
         roundTrip(
-          () => ({ type: 'placeBid', nowMs: this.now(), participant: address, side: side === 'buy' ? 'BUY' : 'SELL', article, priceSats }),
+          () => ({ type: 'placeBid', nowMs: this.now(), participant: address, side: side === 'buy' ? 'BUY' : 'SELL', article, priceSats, ...(avoid.length === 0 ? {} : { avoid }) }),
           (events) => {
             const accepted = events.find((event) => event.type === 'bidAccepted');
             return { bidId: accepted?.type === 'bidAccepted' ? accepted.bidId : '' };

@@ -8,7 +8,8 @@ import type { TxMessageType } from '../src/market/tx-messages.js';
 export type Answer<T> = T | 'duplicate';
 
 export interface MarketPort {
-  placeBid(article: string, side: 'buy' | 'sell', priceSats: number): Promise<Answer<{ readonly bidId: string }>>;
+  /** `avoid`: a buy's sellers not to be matched with. */
+  placeBid(article: string, side: 'buy' | 'sell', priceSats: number, avoid?: readonly string[]): Promise<Answer<{ readonly bidId: string }>>;
   withdrawBid(bidId: string): Promise<Answer<unknown>>;
   txMessage(txId: string, message: TxMessageType, fields?: Record<string, string>): Promise<Answer<unknown>>;
   /** Admin only. */

@@ -108,6 +108,7 @@ cycles.use_adaptive_sampling = options.get('adaptive', False)
 cycles.adaptive_threshold = 0.1
 cycles.adaptive_min_samples = 2
 cycles.use_denoising = options.get('denoise', False)
+cycles.shading_system = options.get('osl', False)
 cycles.seed = 7
 cycles.use_animated_seed = False
 cycles.max_bounces = 4

@@ -196,6 +196,7 @@ facts = {
     'outputFormat': render.image_settings.file_format,
     'outputExtension': render.file_extension,
     'compositing': bool(render.use_compositing and scene.use_nodes),
+    'osl': bool(getattr(cycles, 'shading_system', False)),
     'resources': [{'name': name, 'size': info['size'], 'source': info['source']} for name, info in sorted(resources.items())],
     'warnings': warnings,
 }

@@ -20,6 +20,8 @@ export interface DemoSceneOptions {
   readonly freestyle_script?: boolean;
   /** A compositor that needs the whole frame (glare, colour balance), writing 8-bit PNG through Filmic. */
   readonly compositor?: boolean;
+  /** Shade with Open Shading Language (Cycles' shading_system). */
+  readonly osl?: boolean;
 }
 
 /** Writes the scene into `dir` (scene.blend, library.blend, textures/); resolves to the scene's path. */

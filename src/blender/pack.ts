@@ -23,6 +23,8 @@ export const packFacts = z.object({
   outputFormat: z.string(),
   outputExtension: z.string(),
   compositing: z.boolean(),
+  /** The scene shades with Open Shading Language: only the cycles-osl articles serve it. */
+  osl: z.boolean(),
   resources: z.array(z.object({ name: z.string(), size: z.int().min(0), source: z.string() })),
   warnings: z.array(z.string()),
 });

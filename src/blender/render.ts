@@ -6,7 +6,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { LocalApiClient, TradeView } from '../daemon/local-client.js';
-import { parseBlenderArticle } from '../market/blender-articles.js';
+import { blenderArticleId, parseBlenderArticle } from '../market/blender-articles.js';
+import { AVOID_SELLERS_MAX } from '../market/limits.js';
 import { runBlender, scriptPath } from './blender.js';
 import { encodeJobHeader } from './job.js';
 import { packScene, readPayload, type PackedScene } from './pack.js';
@@ -28,6 +29,11 @@ export interface RenderOptions {
   readonly frames: readonly number[];
   readonly outputDir: string;
   readonly article: string;
+  /**
+   * The user named the article (not only its cost class): a scene with Open Shading Language on an
+   * article without it is then an error; otherwise the same class's OSL article is bought.
+   */
+  readonly articleGiven?: boolean;
   /** The most to pay for one tile (sat); without it a buy mandate of the daemon must allow the purchase. */
   readonly maxPriceSats?: number;
   /** Tiles bought at once. */
@@ -90,12 +96,17 @@ interface TileTask {
   readonly tile: PlannedTile;
   readonly path: string;
   attempts: number;
+  /** Sellers whose purchase of this tile failed: a retry asks the daemon to avoid them. */
+  readonly avoid: Set<string>;
+  /** The seller of the tile's latest purchase (null: a worker of the buyer's own daemon). */
+  seller: string | null;
 }
 
 /** Renders the frames; resolves when every frame is written or given up on (or the render is cancelled). */
 export async function renderScene(options: RenderOptions): Promise<RenderSummary> {
-  const article = parseBlenderArticle(options.article);
-  if (article === undefined) throw new RenderError(`${options.article} is not a Blender article (net.bitwrk/blender/VERSION/cycles/CLASS)`);
+  const named = parseBlenderArticle(options.article);
+  if (named === undefined) throw new RenderError(`${options.article} is not a Blender article (net.bitwrk/blender/VERSION/cycles/CLASS)`);
+  let article = named;
   const now = options.now ?? (() => performance.now());
   // Ends the render when the caller cancels or a purchase is refused outright (then no tile can be bought).
   const refused = new AbortController();
@@ -107,6 +118,13 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
     const { facts } = packed;
     const frameList = options.frames.length > 0 ? options.frames : [facts.frameCurrent];
     for (const warning of facts.warnings) options.report({ type: 'warning', message: warning });
+    if (facts.osl && !article.osl) {
+      const oslArticle = blenderArticleId(article.version, article.costClass, true);
+      // A seller without OSL would refuse every tile; the -osl articles are served only by sellers with it.
+      if (options.articleGiven === true) throw new RenderError(`the scene uses Open Shading Language, which ${article.articleId} does not promise: buy ${oslArticle}`);
+      options.report({ type: 'warning', message: `the scene uses Open Shading Language: buying ${oslArticle}, which only sellers with OSL serve` });
+      article = parseBlenderArticle(oslArticle)!;
+    }
     if (facts.blender !== article.version) options.report({ type: 'warning', message: `the scene is packed with Blender ${facts.blender} and rendered by sellers of ${article.version}; results may differ` });
     if (facts.viewLayers > 1) options.report({ type: 'warning', message: `${facts.viewLayers} view layers: tiles come back as multilayer EXR and only the first layer's Combined pass is stitched` });
     const overscan = options.overscan ?? (facts.adaptiveSampling ? ADAPTIVE_OVERSCAN_PX : 0);
@@ -121,7 +139,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
     const queue: TileTask[] = [];
     for (const frame of frameList) {
       frames.set(frame, { done: new Map(), sats: 0, purchases: 0, jobBytes: 0, bytesSent: 0 });
-      for (const tile of plan.tiles) queue.push({ frame, tile, path: join(tilesDir, `${frame}-${tile.column}-${tile.row}.exr`), attempts: 0 });
+      for (const tile of plan.tiles) queue.push({ frame, tile, path: join(tilesDir, `${frame}-${tile.column}-${tile.row}.exr`), attempts: 0, avoid: new Set(), seller: null });
     }
     const tilesTotal = queue.length;
     let tilesDone = 0;
@@ -144,7 +162,8 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       const entry = frames.get(task.frame)!;
       task.attempts++;
       entry.purchases++;
-      const tradeId = await options.api.buy(options.article, [header, ...payload], { ...(options.maxPriceSats === undefined ? {} : { priceSats: options.maxPriceSats }), signal });
+      const avoid = [...task.avoid].slice(-AVOID_SELLERS_MAX);
+      const tradeId = await options.api.buy(article.articleId, [header, ...payload], { ...(options.maxPriceSats === undefined ? {} : { priceSats: options.maxPriceSats }), avoid, signal });
       openTrades.add(tradeId);
       options.report({ type: 'tile', frame: task.frame, tile: task.tile, tradeId, state: 'bought' });
       try {
@@ -158,9 +177,12 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           entry.bytesSent += trade?.workSent?.bytesSent ?? 0;
           satsSpent += sats;
           if (result.kind === 'failed') {
+            // The daemon tried other sellers within its own attempts; the next purchase skips them all.
+            for (const seller of [...(result.trade?.avoid ?? []), result.trade?.seller ?? null]) if (seller !== null) task.avoid.add(seller);
             options.report({ type: 'tile', frame: task.frame, tile: task.tile, tradeId, state: 'failed', message: result.message, sats });
             return { ok: false, message: result.message };
           }
+          task.seller = result.seller;
           await writeFile(task.path, result.bytes);
           options.report({ type: 'tile', frame: task.frame, tile: task.tile, tradeId, state: 'done', sats });
           return { ok: true, tradeId };
@@ -193,6 +215,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           const task = tasks.find((candidate) => candidate.path === problem.path)!;
           const tradeId = entry.done.get(task) ?? null;
           entry.done.delete(task);
+          if (task.seller !== null) task.avoid.add(task.seller);
           tilesDone--;
           options.report({ type: 'tile', frame, tile: task.tile, tradeId, state: 'failed', message: problem.error });
           if (task.attempts > options.retries) {

@@ -49,8 +49,9 @@ options:
   --frames LIST    frames to render, e.g. 1-24 or 1,3,5-7 (default: the scene's current frame)
   --output DIR     where frames are written (default ./render)
   --cost CLASS     the article's cost class: ${Object.keys(BLENDER_COST_CLASSES).join(', ')} rays per tile (default 512M)
-  --article ID     the article instead (net.bitwrk/blender/VERSION/cycles/CLASS); default from
-                   your Blender's version and --cost
+  --article ID     the article instead (net.bitwrk/blender/VERSION/cycles/CLASS, or cycles-osl
+                   for scenes with Open Shading Language); default from your Blender's version,
+                   --cost and the scene (an OSL scene buys the cycles-osl article)
   --max-price SAT  the most to pay for one tile (default: what your buy mandate allows)
   --concurrency N  tiles bought at once (default 4)
   --retries N      purchases of a failed tile after the first (default 2)
@@ -121,6 +122,7 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
         frames,
         outputDir: resolve(values.output ?? 'render'),
         article,
+        articleGiven: values.article !== undefined,
         ...(maxPrice === undefined ? {} : { maxPriceSats: maxPrice }),
         concurrency,
         retries,

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { blenderPath, blenderVersion, runBlender, scriptPath } from '../blender/blender.js';
 import { renderJob } from '../blender/worker.js';
 import { hashWork } from '../daemon/hash-work.js';
@@ -58,6 +59,9 @@ blender options:
   --blender PATH   the Blender to run (default $BITWRK_BLENDER, else blender on the PATH)
   --cost CLASS     the largest job it takes: ${COST_CLASSES} rays (default 512M)
   --jobs N         renders at once, each registered as its own worker (default 1)
+  --osl            serve net.bitwrk/blender/VERSION/cycles-osl/CLASS instead: scenes with Open
+                   Shading Language (only where this Blender is built with OSL; run a second
+                   worker to serve both)
   --device D       CPU or GPU (default CPU)
   --threads N      render threads per job (default 0: all cores)
   --timeout S      a render that takes longer is killed (default 230; the daemon allows 240)
@@ -67,7 +71,7 @@ blender options:
       argv,
       {
         daemon: { type: 'string' }, id: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' },
-        blender: { type: 'string' }, cost: { type: 'string' }, jobs: { type: 'string' }, device: { type: 'string' }, threads: { type: 'string' }, timeout: { type: 'string' }, memory: { type: 'string' },
+        blender: { type: 'string' }, cost: { type: 'string' }, osl: { type: 'boolean' }, jobs: { type: 'string' }, device: { type: 'string' }, threads: { type: 'string' }, timeout: { type: 'string' }, memory: { type: 'string' },
       },
       1,
     );
@@ -75,7 +79,7 @@ blender options:
     if (kind !== 'hash' && kind !== 'blender') throw new UsageError(kind === undefined ? 'name the kind of worker: hash or blender' : `unknown worker "${kind}" (known: hash, blender)`);
     const daemonUrl = values.daemon ?? DEFAULT_DAEMON_URL;
     if (!/^https?:\/\/[^\s/]+/.test(daemonUrl)) throw new UsageError(`--daemon expects an http:// URL, got "${daemonUrl}"`);
-    const blenderOnly = (['blender', 'cost', 'jobs', 'device', 'threads', 'timeout', 'memory'] as const).filter((flag) => values[flag] !== undefined);
+    const blenderOnly = (['blender', 'cost', 'osl', 'jobs', 'device', 'threads', 'timeout', 'memory'] as const).filter((flag) => values[flag] !== undefined);
     if (kind === 'hash' && blenderOnly.length > 0) throw new UsageError(`--${blenderOnly[0]} is an option of the blender worker`);
     const port = integerFlag(values.port, 'port', 0, { min: 0, max: 65535 });
     const common = { daemonUrl: daemonUrl.replace(/\/+$/, ''), host: values.host ?? '127.0.0.1', port, log: (line: string) => console.log(line) };
@@ -96,8 +100,12 @@ blender options:
       const version = blenderVersion(blender);
       if ('error' in version) throw new UsageError(version.error);
       const token = values.token ?? process.env['BITWRK_API_TOKEN'] ?? readToken(values['daemon-dir'] ?? join(bitwrkHome(), 'daemon'));
-      const article = blenderArticleId(version.majorMinor, cost);
-      console.log(`Blender ${version.full}: ${await describeCapabilities(blender)}`);
+      const probe = await probeBlender(blender);
+      console.log(`Blender ${version.full}: ${'error' in probe ? `capabilities unknown (${probe.error})` : describeProbe(probe)}`);
+      // Only a Blender with OSL serves the OSL articles, so no OSL scene reaches a worker that would refuse it.
+      if (values.osl === true && ('error' in probe || !probe.osl)) throw new UsageError(`--osl: this Blender (${blender}) is built without Open Shading Language`);
+      if (!('error' in probe) && !probe.formats.includes('OPEN_EXR')) throw new UsageError(`this Blender (${blender}) cannot write OpenEXR, in which tiles travel`);
+      const article = blenderArticleId(version.majorMinor, cost, values.osl === true);
       const options = { blender, device, threads, timeoutMs: timeoutSeconds * 1000, fileBytes: 8 * 2 ** 30, ...(memoryMiB === 0 ? {} : { memoryBytes: memoryMiB * 2 ** 20 }), log: common.log } as const;
       worker = await startWorkerServer({
         ...common,
@@ -117,17 +125,24 @@ blender options:
   },
 };
 
-/** What this Blender can do (blender/scripts/probe.py), as one line. */
-async function describeCapabilities(blender: string): Promise<string> {
+const blenderProbe = z.object({ denoiser: z.boolean(), osl: z.boolean(), cpuCapabilities: z.array(z.string()), devices: z.array(z.string()), formats: z.array(z.string()) });
+type BlenderProbe = z.output<typeof blenderProbe>;
+
+/** What this Blender can do (blender/scripts/probe.py), or why that is unknown. */
+async function probeBlender(blender: string): Promise<BlenderProbe | { readonly error: string }> {
   const folder = mkdtempSync(join(tmpdir(), 'bitwrk-probe-'));
   try {
     const out = join(folder, 'probe.json');
     await runBlender({ blender, script: scriptPath('probe.py'), scriptArgs: [out], timeoutMs: 60_000 });
-    const probe = JSON.parse(readFileSync(out, 'utf8')) as { denoiser: boolean; osl: boolean; cpuCapabilities: string[]; devices: string[] };
-    return `devices ${probe.devices.join(', ')}; CPU ${probe.cpuCapabilities.join(' ') || 'unknown'}; denoiser ${probe.denoiser ? 'yes' : 'no (tiles render without denoising)'}; OSL ${probe.osl ? 'yes' : 'no'}`;
+    const parsed = blenderProbe.safeParse(JSON.parse(readFileSync(out, 'utf8')));
+    return parsed.success ? parsed.data : { error: `probe.py answered ${parsed.error.issues[0]?.message ?? 'nonsense'}` };
   } catch (error) {
-    return `capabilities unknown (${(error as Error).message})`;
+    return { error: (error as Error).message };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+function describeProbe(probe: BlenderProbe): string {
+  return `devices ${probe.devices.join(', ')}; CPU ${probe.cpuCapabilities.join(' ') || 'unknown'}; denoiser ${probe.denoiser ? 'yes' : 'no (tiles render without denoising)'}; OSL ${probe.osl ? 'yes' : 'no'}`;
 }

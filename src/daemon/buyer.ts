@@ -35,6 +35,8 @@ export interface BuyPermission {
   readonly priceSats?: number;
   /** How long to wait for a mandate or a local worker before giving up (default: not at all). */
   readonly waitMs?: number;
+  /** Sellers not to buy from (the request's `?avoid=`). */
+  readonly avoid?: readonly string[];
 }
 
 /** Pause between attempts to reach a seller that dropped the connection. */
@@ -98,6 +100,7 @@ export class Buyer implements Executor<'buy'> {
       attemptsMax: this.attemptsMax,
       nowMs: this.now(),
       clearanceWaitMs: permission.waitMs ?? 0,
+      ...(permission.avoid === undefined ? {} : { avoid: permission.avoid }),
     };
     this.permissions.set(input.tradeId, permission);
     return this.runtime.spawn('buy', input);
@@ -233,12 +236,12 @@ export class Buyer implements Executor<'buy'> {
     return this.send(tradeId, { type: 'CANCEL', nowMs: this.now(), reason }) ? undefined : `${tradeId} has moved on; look at the trade again`;
   }
 
-  private async placeBid(tradeId: string, { article, priceSats }: Extract<BuyEffect, { type: 'placeBid' }>, phase: AbortSignal): Promise<void> {
+  private async placeBid(tradeId: string, { article, priceSats, avoid }: Extract<BuyEffect, { type: 'placeBid' }>, phase: AbortSignal): Promise<void> {
     const { deps } = this;
     for (;;) {
       if (phase.aborted) return;
       try {
-        const placed = await deps.link.client.placeBid(article, 'buy', priceSats);
+        const placed = await deps.link.client.placeBid(article, 'buy', priceSats, avoid);
         if (!this.send(tradeId, { type: 'BID_PLACED', nowMs: this.now(), bidId: placed.bidId, endsMs: this.now() + deps.link.bidLifetimeMs(article) })) {
           await deps.link.client.withdrawBid(placed.bidId).catch(() => undefined); // the buy ended meanwhile (cancelled)
         }
@@ -293,7 +296,7 @@ export class Buyer implements Executor<'buy'> {
   private async awaitMatch(tradeId: string, bidId: string, phase: AbortSignal): Promise<void> {
     const outcome = await this.deps.link.bidSettled(bidId, phase);
     if (outcome.kind === 'matched') {
-      this.send(tradeId, { type: 'MATCHED', nowMs: this.now(), bidId, txId: outcome.txId, buyerSecret: randomHex(this.deps, 32), deal: outcome.deal });
+      this.send(tradeId, { type: 'MATCHED', nowMs: this.now(), bidId, txId: outcome.txId, buyerSecret: randomHex(this.deps, 32), deal: outcome.deal, seller: outcome.counterparty });
     } else {
       this.send(tradeId, { type: 'BID_ENDED', nowMs: this.now(), bidId, reason: 'the bid ended unmatched' });
     }

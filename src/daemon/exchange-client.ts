@@ -42,8 +42,9 @@ export class ExchangeClient {
     return new Uint8Array(Buffer.from(signMessage(text, this.identity.privateKey, { compressed: this.identity.compressed }), 'base64'));
   }
 
-  placeBid(article: string, side: 'buy' | 'sell', priceSats: number) {
-    const unsigned = { ...this.signer(), article, side, priceSats };
+  /** `avoid`: a buy's sellers not to be matched with (none: anyone). */
+  placeBid(article: string, side: 'buy' | 'sell', priceSats: number, avoid: readonly string[] = []) {
+    const unsigned = { ...this.signer(), article, side, priceSats, ...(avoid.length === 0 ? {} : { avoid: [...avoid] }) };
     return this.send('placeBid', { ...unsigned, signature: this.sign(placeBidText(this.exchangeId, unsigned)) });
   }
 

@@ -9,7 +9,8 @@ import polka, { type Polka } from 'polka';
 import { z } from 'zod';
 import { importFile, readFile } from '../cafs/files.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
-import { MONEY_SATS_MAX } from '../market/limits.js';
+import { AVOID_SELLERS_MAX, MONEY_SATS_MAX } from '../market/limits.js';
+import { parseAddress } from '../crypto/address.js';
 import type { ArticleSpec } from '../market/articles.js';
 import { buyPhase } from '../machines/trade-phases.js';
 import { ProtocolError } from '../transport/errors.js';
@@ -89,6 +90,19 @@ function integerQuery(request: Request, name: string, range: { min: number; max:
   const value = Number(raw);
   if (value < range.min || value > range.max) throw new HttpError(400, 'invalid_query', `query parameter "${name}" must be between ${range.min} and ${range.max}`);
   return value;
+}
+
+/** `?avoid=ADDR,ADDR`: sellers a purchase must not go to (at most AVOID_SELLERS_MAX addresses). */
+function avoidQuery(request: Request): string[] | undefined {
+  const raw = queryValue(request, 'avoid');
+  if (raw === undefined || raw === '') return undefined;
+  const sellers = [...new Set(raw.split(','))];
+  if (sellers.length > AVOID_SELLERS_MAX) throw new HttpError(400, 'invalid_query', `query parameter "avoid" names at most ${AVOID_SELLERS_MAX} sellers, got ${sellers.length}`);
+  for (const seller of sellers) {
+    const parsed = parseAddress(seller);
+    if (!parsed.ok) throw new HttpError(400, 'invalid_query', `query parameter "avoid": "${seller.slice(0, 40)}" is not an address (${parsed.detail})`);
+  }
+  return sellers;
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<string> {
@@ -242,6 +256,7 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
   const priceSats = integerQuery(request, 'price', { min: 0, max: MONEY_SATS_MAX });
   const waitSeconds = integerQuery(request, 'wait', { min: 0, max: WAIT_SECONDS_MAX });
   const timeoutSeconds = integerQuery(request, 'timeout', { min: 1, max: TIMEOUT_SECONDS_MAX });
+  const avoid = avoidQuery(request);
   const asynchronous = queryValue(request, 'async');
   if (asynchronous !== undefined && asynchronous !== '1') throw new HttpError(400, 'invalid_query', 'query parameter "async" must be 1');
   const declared = Number(request.headers['content-length'] ?? 0);
@@ -261,6 +276,7 @@ async function buy(daemon: Daemon, request: Request, response: ServerResponse): 
   const actor = await daemon.buyer.buy(article, work, {
     ...(priceSats === undefined ? {} : { priceSats }),
     ...(waitSeconds === undefined ? {} : { waitMs: waitSeconds * 1000 }),
+    ...(avoid === undefined ? {} : { avoid }),
   });
   if (asynchronous === '1') {
     response.writeHead(202, { 'content-type': 'application/json', location: `/trades/${actor.tradeId}` }).end(JSON.stringify({ tradeId: actor.tradeId }));
@@ -279,7 +295,9 @@ async function sendResult(daemon: Daemon, actor: BuyActor, response: ServerRespo
   }
   const phase = buyPhase(final);
   if (phase.value === 'done') {
-    return streamFile(daemon, phase.context.resultFileKey, response, { 'x-bitwrk-trade': actor.tradeId });
+    // The seller is named so that a caller that finds the result wrong can buy it again elsewhere (?avoid=).
+    const seller = final.context.seller ?? null;
+    return streamFile(daemon, phase.context.resultFileKey, response, { 'x-bitwrk-trade': actor.tradeId, ...(seller === null ? {} : { 'x-bitwrk-seller': seller }) });
   }
   const cleared = final.context.clearedBy !== null;
   const error = cleared

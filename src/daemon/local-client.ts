@@ -12,11 +12,15 @@ export interface TradeView {
   readonly error?: string | null;
   /** For a purchase: what sending its work put on the wire (null before it was sent). */
   readonly workSent?: { readonly bytes: number; readonly chunks: number; readonly chunksSent: number; readonly bytesSent: number } | null;
+  /** For a purchase: the sellers its next bid avoids (those of its failed attempts, and the request's). */
+  readonly avoid?: readonly string[];
+  /** For a purchase: the seller of its latest transaction (null before a match). */
+  readonly seller?: string | null;
   readonly [field: string]: unknown;
 }
 
 export type TradeResult =
-  | { readonly kind: 'done'; readonly tradeId: string; readonly bytes: Uint8Array }
+  | { readonly kind: 'done'; readonly tradeId: string; readonly bytes: Uint8Array; /** The seller's address (null: a worker of this daemon did it). */ readonly seller: string | null }
   | { readonly kind: 'pending'; readonly trade: TradeView }
   | { readonly kind: 'failed'; readonly status: number; readonly name: string; readonly message: string; readonly trade: TradeView | null };
 
@@ -78,8 +82,13 @@ export class LocalApiClient {
   }
 
   /** Starts a purchase (async=1): the work is streamed from `parts`; resolves to the trade id. */
-  async buy(article: string, parts: readonly Uint8Array[], options: { readonly priceSats?: number; readonly signal?: AbortSignal } = {}): Promise<string> {
-    const query = new URLSearchParams({ async: '1', ...(options.priceSats === undefined ? {} : { price: String(options.priceSats) }) });
+  /** `avoid`: sellers not to buy from (e.g. those that failed this work). */
+  async buy(article: string, parts: readonly Uint8Array[], options: { readonly priceSats?: number; readonly avoid?: readonly string[]; readonly signal?: AbortSignal } = {}): Promise<string> {
+    const query = new URLSearchParams({
+      async: '1',
+      ...(options.priceSats === undefined ? {} : { price: String(options.priceSats) }),
+      ...(options.avoid === undefined || options.avoid.length === 0 ? {} : { avoid: options.avoid.join(',') }),
+    });
     const response = await this.call(
       `/buy/${article}?${query}`,
       { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Readable.toWeb(Readable.from(parts)) as ReadableStream, duplex: 'half' },
@@ -92,7 +101,7 @@ export class LocalApiClient {
   /** The trade's result within `timeoutSeconds`, or where it stands, or why it failed. */
   async result(tradeId: string, timeoutSeconds: number, signal?: AbortSignal): Promise<TradeResult> {
     const response = await this.call(`/trades/${encodeURIComponent(tradeId)}/result?timeout=${timeoutSeconds}`, { method: 'GET' }, signal);
-    if (response.status === 200) return { kind: 'done', tradeId, bytes: new Uint8Array(await response.arrayBuffer()) };
+    if (response.status === 200) return { kind: 'done', tradeId, bytes: new Uint8Array(await response.arrayBuffer()), seller: response.headers.get('x-bitwrk-seller') };
     if (response.status === 202) return { kind: 'pending', trade: (await response.json()) as TradeView };
     const failure = await LocalApiClient.failure(response);
     return { kind: 'failed', status: response.status, name: failure.errorName ?? 'error', message: failure.message, trade: failure.trade };

@@ -35,8 +35,8 @@ export type BuyEffect =
   /** Clearance: a local worker, a mandate, or the request's price; answer CLEARED, LOCAL or CANCEL. */
   | { readonly type: 'seekClearance'; readonly article: string }
   | { readonly type: 'runLocal'; readonly workerId: string; readonly workFileKey: string }
-  /** Answer BID_PLACED (or FAIL with txId null). */
-  | { readonly type: 'placeBid'; readonly article: string; readonly priceSats: number; readonly attempt: number }
+  /** Answer BID_PLACED (or FAIL with txId null). `avoid`: sellers the bid must not be matched with. */
+  | { readonly type: 'placeBid'; readonly article: string; readonly priceSats: number; readonly attempt: number; readonly avoid: readonly string[] }
   /** The first bid of a buy a mandate cleared spends one of its trades. */
   | { readonly type: 'useMandate'; readonly mandateId: string }
   /** A buy a mandate cleared ended before its first bid: the reserved trade is free again. */
@@ -165,7 +165,8 @@ export function buyEntryEffects(state: BuyState): BuyEffect[] {
     case 'local':
       return [{ type: 'runLocal', workerId: phase.context.clearedBy.slice('local:'.length), workFileKey: phase.context.workFileKey }];
     case 'bidding':
-      return [{ type: 'placeBid', article: phase.context.article, priceSats: phase.context.priceSats, attempt: phase.context.attempts + 1 }];
+      // `?? []`: trades saved before avoid lists existed.
+      return [{ type: 'placeBid', article: phase.context.article, priceSats: phase.context.priceSats, attempt: phase.context.attempts + 1, avoid: phase.context.avoid ?? [] }];
     case 'bidPlaced':
       return [{ type: 'watchBid', bidId: phase.context.bidId }];
     case 'matched': {

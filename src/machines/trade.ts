@@ -11,6 +11,7 @@
 //       bid expired: bidding again; a failed transaction: a new bid while attempts remain, else failed.
 // Sell: bidding ─BID_PLACED─▶ bidPlaced ─MATCHED─▶ matched ─WORK_RECEIVED─▶ working ─RESULT_READY─▶
 //       delivering ─RECEIPT─▶ receipted ─PUBLISHED─▶ done;  bidPlaced ─BID_ENDED─▶ ended;  any ─FAIL─▶ failed
+import { AVOID_SELLERS_MAX } from '../market/limits.js';
 import { defineFlatMachine, updateFor } from './flat-machine.js';
 import type { MachineState } from './flat-machine.js';
 
@@ -42,6 +43,13 @@ export interface BuyContext {
   readonly attemptsMax: number;
   readonly bidId: string | null;
   readonly txId: string | null;
+  /** The matched transaction's seller, where the exchange said (null until matched). */
+  readonly seller: string | null;
+  /**
+   * Sellers the next bid avoids: those the request named, and the seller of each attempt whose
+   * transaction failed, so a retry goes to someone else (the newest AVOID_SELLERS_MAX kept).
+   */
+  readonly avoid: readonly string[];
   /** 32 random bytes, hex, fresh per transaction: sent to the seller only with the work. */
   readonly buyerSecret: string | null;
   readonly workerUrl: string | null;
@@ -70,6 +78,8 @@ export interface BuyInput {
   readonly nowMs: number;
   /** How long clearance may wait for a mandate or a local worker (ms; 0: decide at once). */
   readonly clearanceWaitMs: number;
+  /** Sellers not to buy from (e.g. those that failed this work before). */
+  readonly avoid?: readonly string[];
 }
 
 type Timed = { readonly nowMs: number };
@@ -79,7 +89,7 @@ export type BuyEvent =
   /** `endsMs`: when the bid's lifetime ends. */
   | ({ readonly type: 'BID_PLACED'; readonly bidId: string; readonly endsMs: number } & Timed)
   | ({ readonly type: 'BID_ENDED'; readonly bidId: string; readonly reason: string } & Timed)
-  | ({ readonly type: 'MATCHED'; readonly bidId: string; readonly txId: string; readonly buyerSecret: string; readonly deal?: Deal } & Timed)
+  | ({ readonly type: 'MATCHED'; readonly bidId: string; readonly txId: string; readonly buyerSecret: string; readonly deal?: Deal; readonly seller?: string } & Timed)
   /** The transaction's current phase deadline, as the exchange keeps it. */
   | ({ readonly type: 'TX_DEADLINE'; readonly txId: string; readonly deadlineMs: number } & Timed)
   | ({ readonly type: 'SELLER_READY'; readonly txId: string; readonly workerUrl: string } & Timed)
@@ -94,12 +104,21 @@ export type BuyEvent =
 export type BuyState = MachineState<BuyValue, BuyContext>;
 
 const touch = <C extends { updatedMs: number }>(c: C, e: Timed): C => ({ ...c, updatedMs: e.nowMs });
-/** Forgets the transaction a failure ended, so the next bid starts clean. */
+/** The avoid list with `seller` added last (once), keeping the newest AVOID_SELLERS_MAX. */
+export function avoiding(avoid: readonly string[] | undefined, seller: string | null): readonly string[] {
+  const list = avoid ?? [];
+  if (seller === null || list.includes(seller)) return list;
+  return [...list, seller].slice(-AVOID_SELLERS_MAX);
+}
+
+/** Forgets the transaction a failure ended, so the next bid starts clean, and avoids its seller. */
 const freshAttempt = (c: BuyContext, e: Extract<BuyEvent, { readonly type: 'BID_ENDED' | 'FAIL' }>): BuyContext => ({
   ...c,
   updatedMs: e.nowMs,
   bidId: null,
   txId: null,
+  seller: null,
+  avoid: avoiding(c.avoid, c.seller ?? null),
   buyerSecret: null,
   workerUrl: null,
   encryptedFileKey: null,
@@ -130,6 +149,8 @@ export const buyTradeMachine = defineFlatMachine({
     attemptsMax: input.attemptsMax,
     bidId: null,
     txId: null,
+    seller: null,
+    avoid: (input.avoid ?? []).slice(-AVOID_SELLERS_MAX),
     buyerSecret: null,
     workerUrl: null,
     encryptedFileKey: null,
@@ -146,7 +167,7 @@ export const buyTradeMachine = defineFlatMachine({
     clear: buyUpdate(['CLEARED'], (c, e) => ({ ...touch(c, e), priceSats: e.priceSats, clearedBy: e.clearedBy, phaseEndsMs: null })),
     clearLocal: buyUpdate(['LOCAL'], (c, e) => ({ ...touch(c, e), clearedBy: `local:${e.workerId}`, phaseEndsMs: null })),
     placed: buyUpdate(['BID_PLACED'], (c, e) => ({ ...touch(c, e), bidId: e.bidId, attempts: c.attempts + 1, phaseEndsMs: e.endsMs })),
-    matched: buyUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyerSecret: e.buyerSecret, deal: e.deal ?? null, phaseEndsMs: null })),
+    matched: buyUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, seller: e.seller ?? null, buyerSecret: e.buyerSecret, deal: e.deal ?? null, phaseEndsMs: null })),
     deadline: buyUpdate(['TX_DEADLINE'], (c, e) => ({ ...c, phaseEndsMs: e.deadlineMs })),
     sellerReady: buyUpdate(['SELLER_READY'], (c, e) => ({ ...touch(c, e), workerUrl: e.workerUrl })),
     received: buyUpdate(['RESULT_RECEIVED'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey })),

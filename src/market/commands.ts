@@ -22,6 +22,8 @@ export type MarketCommand =
       readonly side: BidSide;
       readonly article: string;
       readonly priceSats: number;
+      /** BUY only: sellers this bid must not be matched with (AVOID_SELLERS_MAX at most). */
+      readonly avoid?: readonly string[];
     })
   | (Timed & { readonly type: 'withdrawBid'; readonly participant: string; readonly bidId: string })
   | (Timed & {

@@ -12,7 +12,7 @@ import { DeadlineQueue, ExpiryLane } from './deadlines.js';
 import type { TxDeadline } from './deadlines.js';
 import { Ledger } from './ledger.js';
 import type { Hold } from './ledger.js';
-import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
+import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
 import { OPEN_BIDS_MAX, OPEN_BIDS_PER_ARTICLE_MAX, PENDING_DEPOSITS_MAX, PENDING_PAYOUTS_MAX, REFERENCE_CHARS_MAX } from './limits.js';
 import { feeFor, isSats } from './money.js';
 import { OrderBook } from './order-book.js';
@@ -56,6 +56,8 @@ export interface MarketCoreConfig {
 
 interface BidRecord extends BookEntry {
   state: BidState;
+  /** A BUY bid's sellers not to be matched with; null for none (nearly every bid). */
+  readonly avoid: ReadonlySet<string> | null;
   /** A BUY bid's escrow (price + fee); null for a SELL. */
   readonly hold: Hold | null;
 }
@@ -249,6 +251,7 @@ export class MarketCore {
     const open = article.openBids.get(command.participant) ?? 0;
     if (open >= this.openBidsPerArticleMax) return 'bid_limit_reached';
     if (this.bids.size >= this.openBidsMax) return 'bid_book_full';
+    if (command.avoid !== undefined && !avoidListValid(command.side, command.avoid)) return 'bid_avoid_invalid';
     if (command.side === 'BUY') {
       const costSats = priceSats + feeFor(priceSats, article.spec);
       if ((account?.state.context.availableSats ?? 0) < costSats) return 'insufficient_funds';
@@ -268,6 +271,7 @@ export class MarketCore {
     const seq = ++this.bidSeq;
     const bidId = `b${seq}`;
     const expiresMs = this.nowMs + article.spec.bidLifetimeMs;
+    const avoid = command.avoid === undefined || command.avoid.length === 0 ? null : new Set(command.avoid);
     const state = this.bidStepper.initial({
       bidId,
       seq,
@@ -279,11 +283,12 @@ export class MarketCore {
       holdSats,
       createdMs: this.nowMs,
       expiresMs,
+      ...(avoid === null ? {} : { avoid: [...avoid] }),
     });
     events.push({ type: 'bidAccepted', bidId, participant, article: command.article, side, priceSats, feeSats, holdSats, expiresMs });
     const hold = side === 'BUY' ? this.ledger.openHold(participant, bidId, holdSats, events) : null;
-    const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state, hold };
-    const resting = article.book.matchFor(side, priceSats);
+    const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state, hold, avoid };
+    const resting = article.book.matchFor(side, priceSats, pairsWith(record));
     if (resting === undefined) this.rest(article, record, events);
     else this.match(article, record, resting, events);
     return null;
@@ -728,7 +733,8 @@ export class MarketCore {
       const hold = side === 'BUY' ? holds.get(bidId) ?? null : null;
       assert((side === 'BUY') === (hold !== null), 'a resting BUY bid, and only a BUY, has its hold');
       holds.delete(bidId);
-      const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state: { value, context }, hold };
+      const avoid = context.avoid === undefined || context.avoid.length === 0 ? null : new Set(context.avoid);
+      const record: BidRecord = { bidId, seq, participant, side, priceSats, expiresMs, heapIndex: -1, state: { value, context }, hold, avoid };
       const article = this.articles.get(context.article)!;
       article.book.insert(record);
       this.addBid(record);
@@ -837,6 +843,27 @@ function seqOf(id: unknown, prefix: 'b' | 't'): number | null {
 
 function isReference(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= REFERENCE_CHARS_MAX && REFERENCE_PATTERN.test(id);
+}
+
+/** An avoid list: BUY only, at most AVOID_SELLERS_MAX distinct addresses (the server checks their form). */
+function avoidListValid(side: string, avoid: readonly string[]): boolean {
+  if (side !== 'BUY' || !Array.isArray(avoid) || avoid.length > AVOID_SELLERS_MAX) return false;
+  if (!avoid.every((address) => typeof address === 'string' && address.length > 0 && address.length <= ADDRESS_CHARS_MAX)) return false;
+  return new Set(avoid).size === avoid.length;
+}
+
+/**
+ * Whom a new bid may be paired with: undefined when anyone (no avoid list can be involved on its
+ * side), else a check of the resting bid. A new BUY skips the sellers it avoids; a new SELL skips
+ * the resting BUYs that avoid its participant.
+ */
+function pairsWith(incoming: BidRecord): ((resting: BidRecord) => boolean) | undefined {
+  if (incoming.side === 'BUY') {
+    const avoid = incoming.avoid;
+    return avoid === null ? undefined : (resting) => !avoid.has(resting.participant);
+  }
+  const seller = incoming.participant;
+  return (resting) => resting.avoid === null || !resting.avoid.has(seller);
 }
 
 /** Participants arrive authenticated; a malformed one is the host's bug. */

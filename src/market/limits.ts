@@ -38,6 +38,9 @@ export const REFERENCE_CHARS_MAX = 100;
 export const PENDING_DEPOSITS_MAX = 1_000_000;
 export const PENDING_PAYOUTS_MAX = 1_000_000;
 
+/** Sellers one BUY bid may name as not to be matched with (a buyer retrying work elsewhere). */
+export const AVOID_SELLERS_MAX = 8;
+
 /** Price levels a depth query returns at most, per side. */
 export const DEPTH_LEVELS_MAX = 1_000;
 

@@ -64,10 +64,23 @@ export class OrderBook<T extends BookEntry> {
     return this.buys.size + this.sells.size;
   }
 
-  /** The best resting bid a new bid on `side` would meet, if it crosses. */
-  matchFor(side: BidSide, priceSats: number): T | undefined {
-    const best = side === 'BUY' ? this.sells.peek() : this.buys.peek();
-    return best !== undefined && crosses(side, priceSats, best) ? best : undefined;
+  /**
+   * The best resting bid a new bid on `side` would meet, if it crosses; with `acceptable`, the best
+   * that crosses and is acceptable to pair with (a BUY's avoid list). The best is nearly always
+   * acceptable; only when it is not are all crossing bids scanned (O(book), and rare: it takes a
+   * buyer that names sellers to avoid and finds one of them first).
+   */
+  matchFor(side: BidSide, priceSats: number, acceptable?: (resting: T) => boolean): T | undefined {
+    const heap = side === 'BUY' ? this.sells : this.buys;
+    const best = heap.peek();
+    if (best === undefined || !crosses(side, priceSats, best)) return undefined;
+    if (acceptable === undefined || acceptable(best)) return best;
+    const before = side === 'BUY' ? sellBefore : buyBefore;
+    let chosen: T | undefined;
+    for (const entry of heap.values()) {
+      if (crosses(side, priceSats, entry) && acceptable(entry) && (chosen === undefined || before(entry, chosen))) chosen = entry;
+    }
+    return chosen;
   }
 
   insert(entry: T): void {

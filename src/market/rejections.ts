@@ -13,6 +13,7 @@ export const REJECTIONS = {
   bid_price_out_of_range: { code: 3012, message: "the price is outside the article's bounds" },
   bid_limit_reached: { code: 3013, message: 'the participant has the most open bids allowed for this article' },
   bid_book_full: { code: 3014, message: 'the order books hold the most bids they may; try again later' },
+  bid_avoid_invalid: { code: 3015, message: 'an avoid list is for BUY bids only: at most 8 distinct participant addresses' },
   bid_not_found: { code: 3020, message: 'no bid has this id' },
   bid_closed: { code: 3021, message: 'the bid is no longer open (matched, expired or withdrawn)' },
   bid_not_owner: { code: 3022, message: 'the bid belongs to another participant' },

@@ -2,6 +2,7 @@
 // that changes state is signed (Bitcoin signed message over the text in signed-commands.ts) and
 // carries a nonce; queries and subscriptions are public (the exchange keeps no secrets).
 import { z } from 'zod';
+import { AVOID_SELLERS_MAX } from '../market/limits.js';
 import { defineProtocol, fields } from '../transport/protocol.js';
 
 // Request schemas check types and sizes only. Where a value can be wrong in a way that has its own
@@ -17,7 +18,9 @@ const amount = z.number();
 const side = z.enum(['buy', 'sell']);
 const signedPart = { address, nonce, signature };
 
-export const placeBidRequest = z.object({ article: articleId, side: z.string().max(16), priceSats: amount, ...signedPart });
+/** A BUY's sellers not to be matched with (a retry elsewhere); each is checked as an address (2003). */
+const avoid = z.array(address).max(AVOID_SELLERS_MAX).optional();
+export const placeBidRequest = z.object({ article: articleId, side: z.string().max(16), priceSats: amount, avoid, ...signedPart });
 export const withdrawBidRequest = z.object({ bidId: z.string().min(1).max(32), ...signedPart });
 export const txMessageRequest = z.object({
   txId: z.string().min(1).max(32),

@@ -13,7 +13,9 @@ function withSigner(exchangeId: string, body: Signer, middle: SignedFields): Sig
 }
 
 export function placeBidText(exchangeId: string, body: Omit<z.input<typeof placeBidRequest>, 'signature'>): string {
-  return signedText('bid.place', withSigner(exchangeId, body, [['article', body.article], ['side', body.side], ['price', body.priceSats]]));
+  // The avoid line is there only when the bid names sellers, so a bid without one signs the same text as before.
+  const avoid: SignedFields = body.avoid === undefined || body.avoid.length === 0 ? [] : [['avoid', body.avoid.join(',')]];
+  return signedText('bid.place', withSigner(exchangeId, body, [['article', body.article], ['side', body.side], ['price', body.priceSats], ...avoid]));
 }
 
 export function withdrawBidText(exchangeId: string, body: Omit<z.input<typeof withdrawBidRequest>, 'signature'>): string {

@@ -43,9 +43,11 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
     info: () => exchange.durable(serverInfo(exchange)),
 
     placeBid: async (body) => {
-      const events = await exchange.submitSigned(body, placeBidText(id, body), (nowMs) => ({
-        type: 'placeBid', nowMs, participant: body.address, side: coreSide(body.side), article: body.article, priceSats: body.priceSats,
-      }));
+      const events = await exchange.submitSigned(body, placeBidText(id, body), (nowMs) => {
+        for (const seller of body.avoid ?? []) exchange.checkAddress(seller);
+        const avoid = body.avoid === undefined || body.avoid.length === 0 ? {} : { avoid: body.avoid };
+        return { type: 'placeBid', nowMs, participant: body.address, side: coreSide(body.side), article: body.article, priceSats: body.priceSats, ...avoid };
+      });
       const accepted = eventOf(events, 'bidAccepted');
       return {
         bidId: accepted.bidId,

@@ -138,6 +138,20 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
     assert.deepEqual({ available: afterwards.availableSats, held: afterwards.heldSats }, { available: before.availableSats, held: before.heldSats }, 'the buyer paid nothing and holds nothing');
   });
 
+  test('Open Shading Language: a seller without it serves no OSL article, and an OSL scene is not bought on an article without it', async (t) => {
+    const worker = await bitwrk(['worker', 'blender', '--osl', '--daemon', market.seller.apiUrl, '--token', 'unused'], '');
+    if (worker.code !== 2 && /OSL yes/.test(worker.stdout)) return t.skip('this Blender has OSL');
+    assert.equal(worker.code, 2, worker.stdout + worker.stderr);
+    assert.match(worker.stderr, /--osl: this Blender .* is built without Open Shading Language/);
+    const scene = await makeScene(join(dir, 'osl'), { width: 64, height: 36, osl: true });
+    const before = market.exchange.exchange.core.account(market.buyer.identity.address)!;
+    const run = await bitwrk(['render', scene, '--article', ARTICLE, '--max-price', '200', '--output', join(dir, 'osl-out'), '--daemon', market.buyer.apiUrl], market.buyer.apiToken);
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, new RegExp(`uses Open Shading Language, which ${ARTICLE.replaceAll('.', '\\.')} does not promise: buy ${ARTICLE.replace('/cycles/', '/cycles-osl/').replaceAll('.', '\\.')}`));
+    const afterwards = market.exchange.exchange.core.account(market.buyer.identity.address)!;
+    assert.deepEqual({ available: afterwards.availableSats, held: afterwards.heldSats }, { available: before.availableSats, held: before.heldSats }, 'nothing was bought');
+  });
+
   test('Ctrl-C on bitwrk render mid-frame: the seller\'s Blender processes are gone within 5 s, the holds are released', async (t) => {
     const scene = await makeScene(join(dir, 'slow'), { width: 350, height: 194, samples: 512 });
     const child = spawn(process.execPath, [BIN, 'render', scene, '--grid', '2x2', '--max-price', '200', '--concurrency', '2', '--output', join(dir, 'slow-out'), '--daemon', market.buyer.apiUrl], { env: { ...process.env, BITWRK_API_TOKEN: market.buyer.apiToken }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -306,3 +306,34 @@ test('a transaction that fails after the peer link was set up: the next attempt 
     await market.stop();
   }
 });
+
+test('the next attempt avoids the seller that failed: its other, cheaper worker is skipped, the buyer pays the honest seller', async () => {
+  const market = await startMarket();
+  try {
+    // Two workers on one seller daemon fail alike; one failing transaction must be enough.
+    const failing = await market.daemon('failing-seller');
+    for (const id of ['failing-1', 'failing-2']) {
+      await market.worker(failing, id, () => {
+        throw new Error('the GPU fell off');
+      });
+    }
+    await failing.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 900 });
+    await settle(market.clock, () => failing.trades().filter((trade) => trade.state.value === 'bidPlaced').length === 2, { what: 'both failing bids' });
+    const honest = await sellerWith(market, 'honest-seller');
+    const buyer = await market.daemon('buyer');
+    await market.credit(buyer.identity.address, 10_000);
+    const buy = startBuy(buyer, '?price=1200');
+    await settle(market.clock, () => buy.response() !== undefined, { stepMs: 1000, what: 'the result' });
+    const response = buy.response()!;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.headers.get('x-bitwrk-seller'), honest.identity.address, 'the result names its seller');
+    const { context } = buyer.trades()[0]!.state;
+    assert.ok('avoid' in context, 'a buy');
+    assert.equal(context.attempts, 2, `one failed transaction, then the honest seller, not the failing seller's second worker (${context.error})`);
+    assert.deepEqual(context.avoid, [failing.identity.address]);
+    await settle(market.clock, noTransactions(market));
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 0 });
+  } finally {
+    await market.stop();
+  }
+});

@@ -119,6 +119,27 @@ test('a late error of the previous attempt\'s session is ignored and says why (B
   assert.equal(ended.state.context.error, 'no seller took bid 2 of 3 (the bid expired); the attempt before ended: the seller vanished');
 });
 
+test('each failed transaction\'s seller is avoided by the bids after it; an unmatched bid adds no one', () => {
+  let step = startBuy({ ...BUY_INPUT, attemptsMax: 4, avoid: ['1Asked'] });
+  const bids: BuyEffect[] = [];
+  const facts: BuyFact[] = [
+    { type: 'CLEARED', nowMs: 1, priceSats: 1000, clearedBy: 'request' },
+    { type: 'BID_PLACED', nowMs: 2, bidId: 'bid1', endsMs: 120_002 },
+    { type: 'MATCHED', nowMs: 3, bidId: 'bid1', txId: 'tx1', buyerSecret: 'ab', seller: '1Vanished' },
+    { type: 'FAIL', nowMs: 4, txId: 'tx1', reason: 'the seller vanished' },
+    { type: 'BID_PLACED', nowMs: 5, bidId: 'bid2', endsMs: 120_005 },
+    { type: 'BID_ENDED', nowMs: 6, bidId: 'bid2', reason: 'the bid expired' },
+    { type: 'BID_PLACED', nowMs: 7, bidId: 'bid3', endsMs: 120_007 },
+    { type: 'MATCHED', nowMs: 8, bidId: 'bid3', txId: 'tx3', buyerSecret: 'cd', seller: '1Liar' },
+    { type: 'FAIL', nowMs: 9, txId: 'tx3', reason: 'the result was wrong' },
+  ];
+  for (const fact of facts) {
+    step = stepBuy(step.state, fact);
+    bids.push(...step.effects.filter((effect) => effect.type === 'placeBid'));
+  }
+  assert.deepEqual(bids.map((bid) => 'avoid' in bid && bid.avoid), [['1Asked'], ['1Asked', '1Vanished'], ['1Asked', '1Vanished'], ['1Asked', '1Vanished', '1Liar']]);
+});
+
 test('deadlines: each phase that waits on others ends by what it waited for', () => {
   const cleared = startBuy({ ...BUY_INPUT, clearanceWaitMs: 30_000 }).state;
   assert.equal(buyDeadlineMs(cleared), 30_000, 'clearance waits as long as the request allows');

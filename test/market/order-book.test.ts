@@ -32,6 +32,20 @@ test('the tie rule: same price, earlier expiry first, then earlier arrival', () 
   assert.equal(book.matchFor('BUY', 99), undefined, 'a BUY below the best SELL does not cross');
 });
 
+test('an avoid check skips to the best acceptable crossing bid, or to none', () => {
+  const book = new OrderBook<Entry>();
+  const avoided = { ...entry(1, 'SELL', 90, 1_000), participant: 'mallory' };
+  const next = { ...entry(2, 'SELL', 95, 2_000), participant: 'sam' };
+  const nextTie = { ...entry(3, 'SELL', 95, 1_500), participant: 'sue' };
+  const tooDear = { ...entry(4, 'SELL', 120, 0), participant: 'ted' };
+  for (const e of [avoided, next, nextTie, tooDear]) book.insert(e);
+  const notMallory = (e: Entry) => e.participant !== 'mallory';
+  assert.equal(book.matchFor('BUY', 100), avoided, 'without a check the best crossing bid');
+  assert.equal(book.matchFor('BUY', 100, notMallory), nextTie, 'the best acceptable one: price, then expiry');
+  assert.equal(book.matchFor('BUY', 100, (e) => e.participant === 'ted'), undefined, 'an acceptable bid that does not cross is no match');
+  assert.equal(book.matchFor('BUY', 100, () => false), undefined);
+});
+
 test('crossing: SELL price at or below BUY price', () => {
   assert.equal(crosses('BUY', 100, entry(1, 'SELL', 100, 0)), true, 'equal prices cross');
   assert.equal(crosses('BUY', 100, entry(1, 'SELL', 101, 0)), false);

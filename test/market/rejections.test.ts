@@ -68,6 +68,9 @@ test('placeBid', () => {
   expect(core, { ...bid, article: 'fnord', side: 'SELL', priceSats: 950 }, 'accepted');
   expect(core, { ...bid, article: 'fnord', side: 'BUY', priceSats: 900 }, 'bid_limit_reached');
   const fresh = { type: 'placeBid' as const, nowMs: T0, participant: carol.address, article: 'fnord', side: 'BUY' as const };
+  expect(core, { ...fresh, priceSats: 1, avoid: [bob.address, bob.address] }, 'bid_avoid_invalid');
+  expect(core, { ...fresh, side: 'SELL', priceSats: 1, avoid: [bob.address] }, 'bid_avoid_invalid');
+  expect(core, { ...fresh, priceSats: 1, avoid: Array.from({ length: 9 }, (_, i) => `${bob.address.slice(0, -1)}${i}`) }, 'bid_avoid_invalid');
   expect(core, { ...fresh, priceSats: 1 }, 'insufficient_funds');
   expect(core, { type: 'credit', nowMs: T0, participant: carol.address, amountSats: 100 }, 'accepted');
   expect(core, { ...fresh, priceSats: 98 }, 'insufficient_funds'); // 98 + ceil(2.94) = 101

@@ -89,6 +89,29 @@ test('a full transaction: match at the earlier price, fair exchange, exact settl
   }
 });
 
+test('a buy bid with an avoid list (signed with it) skips the sellers it names, at any price, and matches the next', async () => {
+  const { running, buyer, seller, sellerKey, clock } = await market();
+  const other = await connectClient(running.url, newIdentity(), clock);
+  try {
+    const avoided = await seller.client.placeBid(TEST_ARTICLE, 'sell', 100);
+    const next = await other.client.placeBid(TEST_ARTICLE, 'sell', 300);
+    const buy = await buyer.client.placeBid(TEST_ARTICLE, 'buy', 500, [sellerKey.address]);
+    assert.equal(buy.matched, true);
+    const view = await buyer.peer.request('participant', { address: buyer.client.address });
+    const tx = view.transactions[0]!;
+    assert.equal(tx['sellBidId'], next.bidId, 'matched the dearer seller it did not avoid');
+    assert.equal(tx['priceSats'], 300);
+    // The avoided seller's bid still rests; a later SELL from it does not meet an avoiding BUY either.
+    const waiting = await buyer.client.placeBid(TEST_ARTICLE, 'buy', 500, [sellerKey.address]);
+    assert.equal(waiting.matched, false);
+    assert.equal((await seller.client.placeBid(TEST_ARTICLE, 'sell', 50)).matched, false);
+    assert.deepEqual((await seller.peer.request('participant', { address: sellerKey.address })).bids.map((bid) => bid.bidId).includes(avoided.bidId), true);
+  } finally {
+    other.peer.close();
+    await running.stop();
+  }
+});
+
 test('a transaction nobody moves is retired at its deadline and the buyer refunded in full', async () => {
   const { clock, buyerKey, sellerKey, running, buyer, seller } = await market();
   try {
@@ -122,6 +145,10 @@ test('rejections carry stable codes and change nothing', async () => {
     assert.equal(await code(seller.client.placeBid(TEST_ARTICLE, 'buy', 100)), 5007);
     assert.equal(await code(buyer.client.placeBid('no/such/article', 'buy', 100)), 3001);
     assert.equal(await code(buyer.client.placeBid(TEST_ARTICLE, 'buy', 200_000_000)), 3012);
+    // An avoid list naming a non-address: 2003; on a SELL bid, or with the same seller twice: 3015.
+    assert.equal(await code(buyer.client.placeBid(TEST_ARTICLE, 'buy', 100, ['not-an-address'])), 2003);
+    assert.equal(await code(seller.client.placeBid(TEST_ARTICLE, 'sell', 100, [buyerKey.address])), 3015);
+    assert.equal(await code(buyer.client.placeBid(TEST_ARTICLE, 'buy', 100, [buyerKey.address, buyerKey.address])), 3015);
     // A transaction that does not exist: 4003.
     assert.equal(await code(buyer.client.txMessage('t999', 'acceptresult')), 4003);
     assert.equal(running.exchange.core.stateHash(), before, 'rejected commands changed nothing');

@@ -10,7 +10,7 @@ import { articleProblem, copyArticle } from '../../../src/market/articles.js';
 import type { ArticleSpec } from '../../../src/market/articles.js';
 import type { MarketCommand } from '../../../src/market/commands.js';
 import type { VerifyReceipt } from '../../../src/market/core.js';
-import { ACCOUNTS_MAX, ARTICLES_MAX, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
+import { ACCOUNTS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
 import type { RejectionName } from '../../../src/market/rejections.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from '../../../src/market/state.js';
 import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from '../../../src/market/state.js';
@@ -194,6 +194,8 @@ export class ReferenceMarket {
     const open = this.bids.filter((b) => b.participant === command.participant && b.article === command.article);
     if (open.length >= this.limit) return 'bid_limit_reached';
     if (this.bids.length >= OPEN_BIDS_MAX) return 'bid_book_full';
+    const avoid = command.avoid ?? [];
+    if (command.avoid !== undefined && (command.side !== 'BUY' || avoid.length > AVOID_SELLERS_MAX || new Set(avoid).size !== avoid.length)) return 'bid_avoid_invalid';
     const feeSats = fee(price, article);
     if (command.side === 'BUY' && (account?.availableSats ?? 0) < price + feeSats) return 'insufficient_funds';
     account = account ?? this.accountOrNew(command.participant);
@@ -211,6 +213,7 @@ export class ReferenceMarket {
       expiresMs: this.nowMs + article.bidLifetimeMs,
       txId: null,
       closedMs: null,
+      ...(avoid.length === 0 ? {} : { avoid }),
       state: 'placed',
     };
     if (bid.side === 'BUY') {
@@ -230,6 +233,8 @@ export class ReferenceMarket {
       (other) =>
         other.article === bid.article &&
         other.side !== bid.side &&
+        // A BUY's avoid list names sellers it is never paired with, whichever bid came first.
+        !(bid.side === 'BUY' ? bid : other).avoid?.includes((bid.side === 'BUY' ? other : bid).participant) &&
         (bid.side === 'BUY' ? other.priceSats <= bid.priceSats : other.priceSats >= bid.priceSats),
     );
     crossing.sort(

@@ -45,7 +45,8 @@ const JUMPS_MS = [1, 1_000, 29_999, 30_000, 60_000, 120_000, 300_000, 900_000, 8
 
 export type Intent =
   | { kind: 'credit'; who: number; amountSats: number }
-  | { kind: 'bid'; who: number; side: number; article: number; priceSats: number }
+  /** `avoid`: a bit mask over PARTICIPANTS, the sellers a BUY avoids (on a SELL: refused). */
+  | { kind: 'bid'; who: number; side: number; article: number; priceSats: number; avoid: number }
   | { kind: 'withdraw'; who: number; pick: number }
   | { kind: 'tx'; pick: number; follow: boolean; message: number; sender: number; variant: number }
   | { kind: 'resolve'; pick: number; sellerSats: number }
@@ -78,6 +79,7 @@ export const intentArbitrary: fc.Arbitrary<TimedIntent> = fc
             { weight: 4, arbitrary: fc.integer({ min: 90, max: 120 }) },
             { weight: 1, arbitrary: fc.integer({ min: -2, max: 1_100 }) },
           ),
+          avoid: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(15) }),
         }),
       },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), who, pick }) },
@@ -115,7 +117,7 @@ export function randomIntent(prng: Prng): TimedIntent {
   if (roll < 3) return { kind: 'credit', who: n(4), amountSats: n(3_001), stepMs };
   if (roll < 13) {
     const priceSats = n(5) < 4 ? 90 + n(31) : n(1_103) - 2;
-    return { kind: 'bid', who: n(4), side: n(10), article: n(10), priceSats, stepMs };
+    return { kind: 'bid', who: n(4), side: n(10), article: n(10), priceSats, avoid: n(5) === 0 ? n(16) : 0, stepMs };
   }
   if (roll < 15) return { kind: 'withdraw', who: n(4), pick: n(1_001), stepMs };
   if (roll < 29) {
@@ -222,7 +224,8 @@ export class Driver {
       case 'bid': {
         const side = intent.side < 5 ? 'BUY' : intent.side < 9 ? 'SELL' : ('HOLD' as 'BUY');
         const article = ARTICLE_IDS[intent.article < 5 ? 0 : intent.article < 9 ? 1 : 2]!;
-        return { type: 'placeBid', nowMs, participant: address(intent.who), side, article, priceSats: intent.priceSats };
+        const avoid = PARTICIPANTS.filter((_, index) => (intent.avoid & (1 << index)) !== 0).map((p) => p.address);
+        return { type: 'placeBid', nowMs, participant: address(intent.who), side, article, priceSats: intent.priceSats, ...(avoid.length === 0 ? {} : { avoid }) };
       }
       case 'withdraw': {
         const bidId = this.bidIds[intent.pick % (this.bidIds.length + 1)] ?? 'b99999';
