@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { encodeJobHeader } from '../../src/blender/job.js';
+import { startWorkerServer } from '../../src/daemon/worker-server.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
 
@@ -150,6 +151,29 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
     assert.match(run.stderr, new RegExp(`uses Open Shading Language, which ${ARTICLE.replaceAll('.', '\\.')} does not promise: buy ${ARTICLE.replace('/cycles/', '/cycles-osl/').replaceAll('.', '\\.')}`));
     const afterwards = market.exchange.exchange.core.account(market.buyer.identity.address)!;
     assert.deepEqual({ available: afterwards.availableSats, held: afterwards.heldSats }, { available: before.availableSats, held: before.heldSats }, 'nothing was bought');
+  });
+
+  test('a tile that comes back wrong is bought again from another seller: the cheaper cheat is avoided, the frame is exact', async () => {
+    // The cheat undercuts the honest seller and answers every tile with bytes that are no image.
+    const cheat = await market.addSeller('cheat');
+    const cheating = await startWorkerServer({ daemonUrl: cheat.apiUrl, token: cheat.apiToken, id: 'cheat', article: ARTICLE, compute: () => new TextEncoder().encode('not an image') });
+    try {
+      await cheat.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 50 });
+      await until(() => cheat.trades().some((trade) => trade.state.value === 'bidPlaced'), 10_000, 'the cheat\'s bid');
+      const scene = await makeScene(join(dir, 'cheated'), { width: 96, height: 54 });
+      const out = join(dir, 'cheated-out');
+      const summary = summaryOf(await bitwrk(['render', scene, '--grid', '2x2', '--retries', '1', '--max-price', '200', '--concurrency', '2', '--output', out, '--daemon', market.buyer.apiUrl, '--json'], market.buyer.apiToken));
+      const frame = summary.frames[0]!;
+      assert.ok(frame.ok, frame.error);
+      const cheated = cheat.trades().filter((trade) => trade.state.value === 'done').length;
+      assert.ok(cheated >= 1, 'the cheat sold at least one tile (it was the cheapest)');
+      assert.equal(frame.purchases, 4 + cheated, 'each cheated tile was bought once more, from the honest seller');
+      const comparison = await compareImages(await directRender(scene, join(dir, 'cheated-direct'), 1), join(out, '0001.exr'), dir);
+      assert.equal(comparison.maxDifference, 0, `${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
+    } finally {
+      await cheating.stop();
+      await cheat.stop();
+    }
   });
 
   test('Ctrl-C on bitwrk render mid-frame: the seller\'s Blender processes are gone within 5 s, the holds are released', async (t) => {

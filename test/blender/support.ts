@@ -62,6 +62,8 @@ export interface RealMarket {
   readonly exchange: RunningExchange;
   readonly buyer: Daemon;
   readonly seller: Daemon;
+  /** Another seller daemon on the same exchange (stopped with the market). */
+  addSeller(name: string): Promise<Daemon>;
   stop(): Promise<void>;
 }
 
@@ -75,12 +77,18 @@ export async function startRealMarket(dir: string, fundsSats = 10_000_000): Prom
   const { client, peer } = await connectClient(exchange.url, admin, realClock);
   await client.credit(buyer.identity.address, fundsSats);
   peer.close(1000, 'done');
+  const more: Daemon[] = [];
   return {
     exchange,
     buyer,
     seller,
+    async addSeller(name) {
+      const daemon = await start(name);
+      more.push(daemon);
+      return daemon;
+    },
     async stop() {
-      await Promise.allSettled([buyer.stop(), seller.stop()]);
+      await Promise.allSettled([buyer.stop(), seller.stop(), ...more.map((daemon) => daemon.stop())]);
       await exchange.stop();
     },
   };
