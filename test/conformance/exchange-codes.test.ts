@@ -63,7 +63,7 @@ async function start(extra: Partial<ExchangeServerOptions> = {}): Promise<{ serv
 
 /** Signed bodies, each with fields to override after signing (to break one thing at a time). */
 const signed = {
-  bid(who: Identity, fields: { article?: string; side?: string; priceSats?: number; nonce?: string } = {}, after: Record<string, unknown> = {}) {
+  bid(who: Identity, fields: { article?: string; side?: string; priceSats?: number; nonce?: string; avoid?: string[] } = {}, after: Record<string, unknown> = {}) {
     const body = { article: ARTICLE, side: 'sell', priceSats: 1000, address: who.address, nonce: nonce(), ...fields };
     return { ...body, signature: sign(placeBidText(EXCHANGE_ID, body as never), who), ...after };
   },
@@ -161,6 +161,7 @@ test('bids and the catalogue: 3001-3004, 3010-3014, 3020-3022', async () => {
   expectError(await ask(client, 'placeBid', signed.bid(alice, { side: 'up' })), 3010, 'a side that is neither');
   expectError(await ask(client, 'placeBid', signed.bid(alice, { priceSats: 1.5 })), 3011, 'half a satoshi');
   expectError(await ask(client, 'placeBid', signed.bid(alice, { priceSats: 2_000_000 })), 3012, 'above the article\'s maximum');
+  expectError(await ask(client, 'placeBid', signed.bid(alice, { side: 'sell', avoid: [bob.address] })), 3015, 'an avoid list on a SELL bid');
   expectError(await ask(client, 'defineArticle', signed.article(admin, 'x/bad', { priceSatsMin: 10, priceSatsMax: 5 })), 3002, 'an empty price range');
   assert.equal((await ask(client, 'defineArticle', signed.article(admin, 'x/0'))).kind, 'response');
   expectError(await ask(client, 'defineArticle', signed.article(admin, 'x/0')), 3003, 'defined twice');
