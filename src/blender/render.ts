@@ -62,7 +62,7 @@ export interface RenderOptions {
 export type RenderEvent =
   | { readonly type: 'packed'; readonly packed: PackedScene; readonly plan: TilePlan }
   | { readonly type: 'warning'; readonly message: string }
-  | { readonly type: 'tile'; readonly frame: number; readonly tile: PlannedTile; readonly tradeId: string | null; readonly state: 'bought' | 'done' | 'failed'; readonly message?: string; readonly sats?: number }
+  | { readonly type: 'tile'; readonly frame: number; readonly tile: PlannedTile; readonly tradeId: string | null; readonly state: 'bought' | 'done' | 'failed'; readonly message?: string; readonly sats?: number; readonly path?: string }
   | { readonly type: 'progress'; readonly tilesDone: number; readonly tilesTotal: number; readonly satsSpent: number; readonly etaMs: number | null; readonly framesDone: number; readonly framesTotal: number }
   | { readonly type: 'frame'; readonly frame: number; readonly ok: boolean; readonly paths: readonly string[]; readonly message?: string; readonly stitchMs?: number };
 
@@ -184,7 +184,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           }
           task.seller = result.seller;
           await writeFile(task.path, result.bytes);
-          options.report({ type: 'tile', frame: task.frame, tile: task.tile, tradeId, state: 'done', sats });
+          options.report({ type: 'tile', frame: task.frame, tile: task.tile, tradeId, state: 'done', sats, path: task.path });
           return { ok: true, tradeId };
         }
       } finally {

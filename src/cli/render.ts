@@ -62,6 +62,9 @@ options:
                    evaluated values); off by default, as in Blender
   --keep           keep the packed scene and the tiles (their folder is printed)
   --json           print the summary as JSON on stdout (frames, paths, sat, bytes sent)
+  --events         print every event as one JSON line on stdout as it happens (packed, warning,
+                   tile, progress, frame; a tile that is done names its EXR file), then the summary
+                   as {"type":"summary",...}: for programs such as the Blender add-on
   --blender PATH   the Blender to pack and stitch with (default $BITWRK_BLENDER, else blender)
   --daemon URL     your daemon's local API (default ${DEFAULT_DAEMON_URL})
   --token TOKEN    its API token (default $BITWRK_API_TOKEN, else DAEMON-DIR/api-token)
@@ -75,7 +78,7 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
       {
         frames: { type: 'string' }, output: { type: 'string' }, cost: { type: 'string' }, article: { type: 'string' }, 'max-price': { type: 'string' },
         concurrency: { type: 'string' }, retries: { type: 'string' }, tiles: { type: 'string' }, grid: { type: 'string' }, overscan: { type: 'string' },
-        autoexec: { type: 'boolean' }, keep: { type: 'boolean' }, json: { type: 'boolean' }, blender: { type: 'string' }, daemon: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' },
+        autoexec: { type: 'boolean' }, keep: { type: 'boolean' }, json: { type: 'boolean' }, events: { type: 'boolean' }, blender: { type: 'string' }, daemon: { type: 'string' }, token: { type: 'string' }, 'daemon-dir': { type: 'string' },
       },
       1,
     );
@@ -83,6 +86,7 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
     if (scene === undefined) throw new UsageError('name the scene to render: bitwrk render SCENE.blend');
     if (!existsSync(scene)) throw new UsageError(`${scene} does not exist`);
     if (values.cost !== undefined && values.article !== undefined) throw new UsageError('give --cost or --article, not both');
+    if (values.json === true && values.events === true) throw new UsageError('give --json or --events, not both');
     const blender = blenderPath(values.blender);
     const version = blenderVersion(blender);
     if ('error' in version) throw new UsageError(version.error);
@@ -115,7 +119,8 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const show = progressPrinter(process.stderr);
+    const printer = progressPrinter(process.stderr);
+    const show = values.events === true ? Object.assign((event: RenderEvent) => (printer(event), void process.stdout.write(`${JSON.stringify(eventJson(event))}\n`)), { end: printer.end }) : printer;
     try {
       const summary = await renderScene({
         scene: resolve(scene),
@@ -138,8 +143,11 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
       });
       show.end();
       const failed = summary.frames.filter((frame) => !frame.ok).length;
-      if (values.json === true) {
-        console.log(JSON.stringify({ frames: summary.frames, satsSpent: summary.satsSpent, cancelled: summary.cancelled, grid: { columns: summary.plan.columns, rows: summary.plan.rows }, overscan: summary.plan.overscan }));
+      const result = { frames: summary.frames, satsSpent: summary.satsSpent, cancelled: summary.cancelled, grid: { columns: summary.plan.columns, rows: summary.plan.rows }, overscan: summary.plan.overscan };
+      if (values.events === true) {
+        console.log(JSON.stringify({ type: 'summary', ...result }));
+      } else if (values.json === true) {
+        console.log(JSON.stringify(result));
       } else {
         for (const frame of summary.frames) {
           console.log(frame.ok ? `frame ${frame.frame}: ${frame.paths.join(', ')} (${frame.purchases} purchases, ${frame.satsSpent} sat, ${formatBytes(frame.bytesSent)} sent of ${formatBytes(frame.jobBytes)} of jobs)` : `frame ${frame.frame}: not completed: ${frame.error}`);
@@ -154,6 +162,17 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
     }
   },
 };
+
+/** An event as its JSON line: the packed scene by its folder and facts, not its whole record. */
+function eventJson(event: RenderEvent): unknown {
+  if (event.type !== 'packed') return event;
+  const { facts } = event.packed;
+  return {
+    type: 'packed', dir: event.packed.dir, payloadBytes: event.packed.payloadBytes,
+    width: facts.width, height: facts.height, samples: facts.samples, frameStart: facts.frameStart, frameEnd: facts.frameEnd, frameCurrent: facts.frameCurrent,
+    columns: event.plan.columns, rows: event.plan.rows, overscan: event.plan.overscan, tiles: event.plan.tiles,
+  };
+}
 
 /** Prints render events: a bar redrawn in place on a terminal, one line per event otherwise. */
 function progressPrinter(stream: NodeJS.WriteStream): ((event: RenderEvent) => void) & { end(): void } {
