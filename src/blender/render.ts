@@ -64,7 +64,7 @@ export type RenderEvent =
   | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'tile'; readonly frame: number; readonly tile: PlannedTile; readonly tradeId: string | null; readonly state: 'bought' | 'done' | 'failed'; readonly message?: string; readonly sats?: number; readonly path?: string }
   | { readonly type: 'progress'; readonly tilesDone: number; readonly tilesTotal: number; readonly satsSpent: number; readonly etaMs: number | null; readonly framesDone: number; readonly framesTotal: number }
-  | { readonly type: 'frame'; readonly frame: number; readonly ok: boolean; readonly paths: readonly string[]; readonly message?: string; readonly stitchMs?: number };
+  | { readonly type: 'frame'; readonly frame: number; readonly ok: boolean; readonly paths: readonly string[]; readonly message?: string; readonly stitchMs?: number; readonly summary: FrameSummary };
 
 export interface FrameSummary {
   readonly frame: number;
@@ -220,7 +220,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           options.report({ type: 'tile', frame, tile: task.tile, tradeId, state: 'failed', message: problem.error });
           if (task.attempts > options.retries) {
             entry.summary = { frame, ok: false, paths: [], satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent, error: `tile ${task.tile.column},${task.tile.row}: ${problem.error}` };
-            options.report({ type: 'frame', frame, ok: false, paths: [], message: entry.summary.error! });
+            options.report({ type: 'frame', frame, ok: false, paths: [], message: entry.summary.error!, summary: entry.summary });
             return;
           }
           queue.unshift(task);
@@ -235,7 +235,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
       if (!options.keepTiles) await Promise.all(tasks.map((task) => rm(task.path, { force: true })));
       const paths = output === undefined ? [exr] : [output, exr];
       entry.summary = { frame, ok: true, paths, satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent };
-      options.report({ type: 'frame', frame, ok: true, paths, stitchMs: now() - stitchStart });
+      options.report({ type: 'frame', frame, ok: true, paths, stitchMs: now() - stitchStart, summary: entry.summary });
     };
 
     const runner = async (): Promise<void> => {
@@ -258,7 +258,7 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
           if (task.attempts <= options.retries) queue.push(task);
           else if (entry.summary === undefined) {
             entry.summary = { frame: task.frame, ok: false, paths: [], satsSpent: entry.sats, purchases: entry.purchases, jobBytes: entry.jobBytes, bytesSent: entry.bytesSent, error: `tile ${task.tile.column},${task.tile.row} failed ${task.attempts} times; last: ${outcome.message}` };
-            options.report({ type: 'frame', frame: task.frame, ok: false, paths: [], message: entry.summary.error! });
+            options.report({ type: 'frame', frame: task.frame, ok: false, paths: [], message: entry.summary.error!, summary: entry.summary });
           }
           progress();
           continue;

@@ -177,6 +177,17 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
     send(response, 200, await daemon.link.connection.request('account', { address: daemon.identity.address }));
   }));
 
+  // The article's book (price levels of buy and sell bids): whether anyone sells it, and at what.
+  app.get('/depth/*', route(async (request, response) => {
+    requireExchange(daemon);
+    const article = request.params['*'] ?? '';
+    const depth = await daemon.link.connection.request('depth', { article, levels: 20 }).catch((error: unknown) => {
+      // The exchange refused the question (not an article it knows, say): the caller's mistake.
+      if (error instanceof ProtocolError && !UNREACHABLE_ERRORS.has(error.errorName)) throw new HttpError(400, error.errorName, error.message);
+      throw error;
+    });
+    send(response, 200, depth);
+  }));
   app.post('/buy/*', route(async (request, response) => buy(daemon, request, response)));
   app.get('/trades', route((_request, response) => send(response, 200, daemon.trades().map((trade) => tradeView(daemon, trade)))));
   app.get('/trades/:id', route((request, response) => send(response, 200, tradeView(daemon, tradeOf(daemon, request)))));

@@ -1,0 +1,156 @@
+// Goal: the Blender add-on renders through the market from Blender's own render operator, as F12
+// does: it installs and enables in a fresh profile, a background render with engine BitWrk equals a
+// direct Cycles render pixel for pixel, tiles are written into the result as they arrive, a
+// cancelled render leaves no open purchase and no Blender on the seller, and an animation's later
+// frames send few bytes. The add-on's pure parts have unit tests run by Blender's own Python.
+// Method: real Blender (the add-on zip from `npm run build:blender` installed into a temporary
+// user profile), a real exchange and two daemons on the real clock, `bitwrk worker blender` as its
+// own process in another folder and HOME; the add-on runs `bitwrk render` (node bin/bitwrk.js).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { buildBlenderAddon } from '../../scripts/build-blender-addon.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
+
+const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
+const TESTS = fileURLToPath(new URL('../../blender/tests/', import.meta.url));
+
+interface BlenderRun {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+let configs = 0;
+
+/** Blender with the add-on's test driver, in its own user profile; `onLine` sees its output as it comes. */
+function blenderWithAddon(scene: string, config: object, profile: string, options: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<BlenderRun> {
+  mkdirSync(profile, { recursive: true });
+  const configPath = join(profile, `config-${++configs}.json`);
+  writeFileSync(configPath, JSON.stringify(config));
+  const env = { ...process.env, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_SCRIPTS: join(profile, 'scripts'), BITWRK_COMMAND: `${process.execPath} ${BIN}` };
+  return new Promise((resolve) => {
+    const child = spawn('blender', ['-b', '--factory-startup', '-noaudio', scene, '--python-exit-code', '1', '-P', join(TESTS, 'render_with_addon.py'), '--', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let partial = '';
+    const take = (data: Buffer): void => {
+      output += data.toString();
+      partial += data.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) options.onLine?.(line, child);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+function blendersUnder(folder: string): number {
+  const found = spawnSync('pgrep', ['-f', `${folder}/bitwrk-job-`], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter((line) => line.trim() !== '').length;
+}
+
+async function until(predicate: () => boolean, limitMs: number, what: string): Promise<void> {
+  const start = performance.now();
+  while (!predicate()) {
+    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('the add-on\'s pure parts: unit tests in Blender\'s own Python', { skip: NO_BLENDER === undefined ? false : `Blender cannot run here: ${NO_BLENDER}` }, () => {
+  const run = spawnSync('blender', ['-b', '--factory-startup', '-noaudio', '--python-exit-code', '1', '-P', join(TESTS, 'test_core.py')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`.slice(-4000));
+  assert.match(run.stderr, /Ran \d+ tests/);
+});
+
+describe('the BitWrk render engine in Blender', { skip: NO_BLENDER === undefined ? false : `Blender cannot run here: ${NO_BLENDER}` }, () => {
+  let dir: string;
+  let market: RealMarket;
+  let worker: WorkerProcess;
+  let sellerHome: string;
+  let zip: string;
+  let settings: Record<string, unknown>;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bitwrk-addon-test-'));
+    zip = buildBlenderAddon(join(dir, 'dist'));
+    market = await startRealMarket(dir);
+    sellerHome = join(dir, 'seller-home');
+    mkdirSync(sellerHome);
+    worker = await startWorkerProcess(market.seller.apiUrl, market.seller.apiToken, 'blender', { kind: 'blender', args: ['--jobs', '2', '--threads', '1'], cwd: sellerHome, env: { HOME: sellerHome, TMPDIR: sellerHome } });
+    await market.seller.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 100 });
+    settings = { daemon_url: market.buyer.apiUrl, api_token: market.buyer.apiToken, max_price_sats: 200, concurrency: 2 };
+  });
+  after(async () => {
+    await worker?.stop();
+    await market?.stop();
+  });
+
+  test('Render with engine BitWrk: the frame equals a direct Cycles render, tile by tile into the result', async (t) => {
+    // Adaptive sampling: the tiles carry an overscan, so each is cut out of a larger image.
+    const scene = await makeScene(join(dir, 'scene'), { width: 160, height: 90, samples: 32, adaptive: true });
+    const out = join(dir, 'out');
+    const openWhenWritten: number[] = [];
+    const run = await blenderWithAddon(scene, { zip, settings: { ...settings, concurrency: 4 }, output: join(out, 'frame') }, join(dir, 'profile'), {
+      onLine: (line) => {
+        // Purchases still open as a tile is written: tiles that had not arrived yet.
+        if (/written into the result/.test(line)) openWhenWritten.push(market.buyer.trades().filter((trade) => trade.side === 'buy' && !trade.isFinal).length);
+      },
+    });
+    assert.equal(run.code, 0, run.output.slice(-4000));
+    assert.match(run.output, /BitWrk test: engine BITWRK, Cycles panels shown for it: [1-9]\d*/);
+    const written = [...run.output.matchAll(/BitWrk: tile \d+,\d+ written into the result \((\d+)\/(\d+)\)/g)];
+    const tiles = Number(written[0]?.[2] ?? 0);
+    assert.ok(tiles >= 4, `4 tiles or more:\n${run.output.slice(-3000)}`);
+    assert.equal(written.length, tiles, 'each tile written once');
+    t.diagnostic(`${tiles} tiles; purchases still open as each was written: ${openWhenWritten.join(', ')}`);
+    assert.ok(openWhenWritten.filter((open) => open > 0).length >= 2, `more than one tile was in the result before the last arrived (open purchases at each write: ${openWhenWritten.join(', ')})`);
+    const comparison = await compareImages(await directRender(scene, join(dir, 'direct'), 1), join(out, 'frame.exr'), dir);
+    assert.deepEqual(comparison.sizes, [[160, 90], [160, 90]]);
+    assert.equal(comparison.maxDifference, 0, `${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
+  });
+
+  test('an animation of 3 frames: each equals its direct render, frames 2 and 3 send at most 5% of frame 1\'s bytes', async (t) => {
+    const scene = await makeScene(join(dir, 'anim'), { width: 128, height: 72 });
+    const out = join(dir, 'anim-out');
+    const run = await blenderWithAddon(scene, { zip, settings, output: join(out, 'anim-####'), animation: true, frames: [1, 3] }, join(dir, 'profile'));
+    assert.equal(run.code, 0, run.output.slice(-4000));
+    const sent = new Map([...run.output.matchAll(/BitWrk: frame (\d+) complete: \d+ purchases, \d+ sat, (\d+) bytes sent of (\d+) bytes of jobs/g)].map((match) => [Number(match[1]), Number(match[2])]));
+    assert.deepEqual([...sent.keys()], [1, 2, 3], run.output.slice(-3000));
+    t.diagnostic(`bytes sent: frame 1 ${sent.get(1)}, frame 2 ${sent.get(2)}, frame 3 ${sent.get(3)}`);
+    for (const frame of [2, 3]) assert.ok(sent.get(frame)! <= 0.05 * sent.get(1)!, `frame ${frame} sent ${sent.get(frame)} bytes, more than 5% of frame 1's ${sent.get(1)}`);
+    for (const frame of [1, 3]) {
+      const comparison = await compareImages(await directRender(scene, join(dir, 'anim-direct'), frame), join(out, `anim-000${frame}.exr`), dir);
+      assert.equal(comparison.maxDifference, 0, `frame ${frame}: ${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
+    }
+  });
+
+  test('a render cancelled mid-frame (a break, as Esc): no purchase stays open, no Blender stays on the seller', async (t) => {
+    const scene = await makeScene(join(dir, 'slow'), { width: 350, height: 194, samples: 512 });
+    let broke = false;
+    let brokeAt = 0;
+    const run = await blenderWithAddon(scene, { zip, settings, output: join(dir, 'slow-out', 'frame') }, join(dir, 'profile'), {
+      onLine: (line, child) => {
+        // Once a tile is bought, break the render as Esc does (in background mode Blender breaks on SIGINT).
+        if (!broke && /BitWrk: \d+\/\d+ tiles/.test(line) && blendersUnder(sellerHome) >= 1) {
+          broke = true;
+          brokeAt = performance.now();
+          child.kill('SIGINT');
+        }
+      },
+    });
+    const returnedAt = performance.now();
+    assert.ok(broke, `the render was never under way on the seller:\n${run.output.slice(-3000)}`);
+    assert.match(run.output, /BitWrk: render cancelled/, run.output.slice(-3000));
+    await until(() => blendersUnder(sellerHome) === 0, Math.max(0, brokeAt + 5_000 - performance.now()), 'the seller\'s Blender processes gone within 5 s of the break');
+    t.diagnostic(`the render returned ${(returnedAt - brokeAt).toFixed(0)} ms after the break; the seller's Blender was gone ${(performance.now() - brokeAt).toFixed(0)} ms after it`);
+    await until(() => market.buyer.trades().every((trade) => trade.side !== 'buy' || trade.isFinal), 10_000, 'every purchase final');
+    await until(() => market.exchange.exchange.core.account(market.buyer.identity.address)!.heldSats === 0, 10_000, 'the buyer\'s holds released');
+  });
+});
