@@ -17,7 +17,7 @@ import traceback
 
 import bpy
 
-from . import core
+from . import core, daemon
 
 # How long `bitwrk render` may take to cancel its purchases after an interrupt before it is killed.
 CANCEL_GRACE_SECONDS = 20
@@ -149,6 +149,7 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
         token = core.read_token(settings.api_token, core.default_daemon_dir())
         if token is None:
             raise core.SettingsError('No API token: start the daemon once ("bitwrk daemon"), or paste the token from its folder (api-token) into the BitWrk panel.')
+        self.preflight(checked, token)
         frames = core.frame_list(frame, scene.frame_end, scene.frame_step, self.is_animation)
         work_dir = tempfile.mkdtemp(prefix='bitwrk-blender-')
         copy = os.path.join(work_dir, 'scene.blend')
@@ -169,6 +170,19 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
             raise core.SettingsError('cannot run the BitWrk command %r (%s): set it in the add-on\'s preferences, or $BITWRK_COMMAND' % (' '.join(command), error))
         SESSION = Session(key, frames, process, work_dir)
         return SESSION
+
+    def preflight(self, settings, token):
+        """Before packing: is the daemon there, does it take the token, does anyone sell the article?"""
+        article = core.article_for(settings, bpy.app.version)
+        status = daemon.status(settings['daemon_url'], token, article)
+        if status.get('error'):
+            hint = core.advice(status['error'])
+            raise core.SettingsError(status['error'] if hint is None else '%s. %s' % (status['error'], hint))
+        if status.get('sellers') == 0:
+            self.report({'WARNING'}, 'BitWrk: no seller offers %s right now: the tiles wait for one (or for your own worker)' % article)
+            log('warning: no seller offers %s right now' % article)
+        if status.get('availableSats') == 0 and settings['max_price_sats'] > 0:
+            self.report({'WARNING'}, 'BitWrk: your account has 0 sat available: only your own workers can take the tiles')
 
     def render_frame(self, session, frame):
         """Paints the frame's tiles as they come; True once the frame is complete."""

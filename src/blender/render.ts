@@ -248,8 +248,8 @@ export async function renderScene(options: RenderOptions): Promise<RenderSummary
         } catch (error) {
           if (signal.aborted) return;
           outcome = { ok: false, message: (error as Error).message };
-          // The daemon refused the purchase itself (no permission, unknown article): no retry helps.
-          if ((error as { status?: number }).status !== undefined && [400, 402, 404, 413].includes((error as { status: number }).status)) {
+          // The daemon refused the purchase itself (a wrong token, no permission, unknown article): no retry helps.
+          if ((error as { status?: number }).status !== undefined && [400, 401, 402, 403, 404, 413].includes((error as { status: number }).status)) {
             refused.abort(error);
             throw error;
           }

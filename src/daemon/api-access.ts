@@ -51,6 +51,11 @@ export function checkAccess(policy: AccessPolicy, request: AccessRequest): Acces
     return { status: 403, name: 'origin_refused', message: `requests from ${request.origin.slice(0, 80)} are not allowed: only the daemon's own page may call it` };
   }
   const reads = request.method === 'GET' || request.method === 'HEAD';
+  // A caller that sends a token learns at once when it is not this daemon's, also on a read
+  // (else a program with a stale token reads fine and fails only when it first changes something).
+  if (request.authorization !== undefined && !tokenMatches(policy.token, request.authorization)) {
+    return { status: 401, name: 'token_wrong', message: 'the token sent is not this daemon\'s: use the one in the api-token file in its data directory (it changes when the directory does)' };
+  }
   if (!reads || !isLoopback(request.remoteAddress)) {
     if (!tokenMatches(policy.token, request.authorization)) {
       return { status: 401, name: 'token_required', message: 'send "Authorization: Bearer <token>" with the token from the api-token file in the daemon\'s data directory' };

@@ -153,4 +153,19 @@ describe('the BitWrk render engine in Blender', { skip: NO_BLENDER === undefined
     await until(() => market.buyer.trades().every((trade) => trade.side !== 'buy' || trade.isFinal), 10_000, 'every purchase final');
     await until(() => market.exchange.exchange.core.account(market.buyer.identity.address)!.heldSats === 0, 10_000, 'the buyer\'s holds released');
   });
+
+  test('what stops a render is said in words: the daemon not running, a wrong token, no mandate', async () => {
+    const scene = await makeScene(join(dir, 'refused'), { width: 64, height: 36 });
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['no daemon', { daemon_url: 'http://127.0.0.1:9' }, /does not answer .*is it running\? Start it with "bitwrk daemon"/],
+      ['a wrong token', { api_token: 'not-the-token' }, /the token sent is not this daemon's.*HTTP 401.*No valid API token/],
+      ['no mandate and no price', { max_price_sats: 0 }, /No buy mandate allows this purchase: set "Max price per tile", or create a mandate/],
+    ];
+    for (const [what, change, expected] of cases) {
+      const run = await blenderWithAddon(scene, { zip, settings: { ...settings, ...change }, output: join(dir, 'refused-out', 'frame') }, join(dir, 'profile'));
+      const error = /BitWrk: error: (.*)/.exec(run.output)?.[1] ?? '';
+      assert.match(error, expected, `${what}:\n${run.output.slice(-2500)}`);
+    }
+    assert.equal(market.buyer.trades().filter((trade) => trade.side === 'buy' && !trade.isFinal).length, 0, 'no purchase was left open');
+  });
 });

@@ -144,6 +144,14 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
     assert.deepEqual({ available: afterwards.availableSats, held: afterwards.heldSats }, { available: before.availableSats, held: before.heldSats }, 'the buyer paid nothing and holds nothing');
   });
 
+  test('a wrong API token: bitwrk render stops at once, saying so, and buys nothing', async () => {
+    const scene = await makeScene(join(dir, 'wrong-token'), { width: 64, height: 36 });
+    const run = await bitwrk(['render', scene, '--max-price', '200', '--output', join(dir, 'wrong-token-out'), '--daemon', market.buyer.apiUrl], 'not-the-token');
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /the token sent is not this daemon's/);
+    assert.doesNotMatch(run.stderr, /packed:/, 'it stopped before packing');
+  });
+
   test('Open Shading Language: a seller without it serves no OSL article, and an OSL scene is not bought on an article without it', async (t) => {
     const worker = await bitwrk(['worker', 'blender', '--osl', '--daemon', market.seller.apiUrl, '--token', 'unused'], '');
     if (worker.code !== 2 && /OSL yes/.test(worker.stdout)) return t.skip('this Blender has OSL');
