@@ -10,7 +10,9 @@
 //    tiles render two at a time, which could slow each through shared caches). The machine's speed
 //    drifts by 10-30% between runs, so the direct render is timed before and after the market and
 //    the mean taken;
-//  - bytes on the wire to the seller for frame 1 and for frame 2 (CAFS sends only new chunks).
+//  - bytes on the wire to the seller for frame 1 and for frame 2 (CAFS sends only new chunks);
+//  - frame 1 again through the Blender add-on (a Blender with engine BitWrk, as F12 does): its
+//    wall time from Blender's start to its exit, and the same overhead per tile.
 // It skips, saying why, where Blender cannot run.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +24,8 @@ import { renderScene } from '../src/blender/render.js';
 import { renderJob } from '../src/blender/worker.js';
 import { LocalApiClient } from '../src/daemon/local-client.js';
 import { startWorkerServer } from '../src/daemon/worker-server.js';
-import { ARTICLE, compareImages, makeScene, startRealMarket } from '../test/blender/support.js';
+import { buildBlenderAddon } from '../scripts/build-blender-addon.js';
+import { ARTICLE, blenderWithAddon, compareImages, makeScene, startRealMarket } from '../test/blender/support.js';
 import { benchOptions, printFigures, round } from './support.js';
 
 const options = benchOptions();
@@ -99,6 +102,12 @@ const summary = await renderScene({
     }
   },
 });
+// The same frame through the add-on (the seller holds the scene's chunks already, as for a re-render).
+const addonFirstTile = tileSeconds.length;
+const addonStart = performance.now();
+const addonRun = await blenderWithAddon(scene, { zip: buildBlenderAddon(join(dir, 'dist')), settings: { daemon_url: market.buyer.apiUrl, api_token: market.buyer.apiToken, max_price_sats: 200, concurrency: 4, retries: 0 }, output: join(dir, 'addon-frame') }, join(dir, 'profile'));
+const addonSeconds = seconds(addonStart);
+if (addonRun.code !== 0 || !/BitWrk: render complete/.test(addonRun.output)) throw new Error(`the render through the add-on failed: ${addonRun.output.slice(-2000)}`);
 await worker.stop();
 await market.stop();
 const directSeconds = (directBefore + (await renderDirect(1))) / 2;
@@ -112,6 +121,9 @@ const tileBlenderSeconds = frame1Tiles.reduce((sum, value) => sum + value, 0);
 const overheadPerTile = (reference: number): number => (tileBlenderSeconds - reference * (renderedPixels / (WIDTH * HEIGHT))) / tiles;
 // Machine time of frame 1: packing, its tiles' Blender runs and its stitching.
 const machineSeconds = (phases['pack'] ?? 0) + tileBlenderSeconds + phases['stitch 1']!;
+const addonExact = await compareImages(join(dir, 'direct0-1.exr'), join(dir, 'addon-frame.exr'), dir);
+const addonTileSeconds = tileSeconds.slice(addonFirstTile).reduce((sum, value) => sum + value, 0);
+const addonTiles = tileSeconds.length - addonFirstTile;
 rmSync(dir, { recursive: true, force: true });
 
 printFigures('blender', {
@@ -131,4 +143,9 @@ printFigures('blender', {
   frame2BytesSent: frame2.bytesSent,
   jobBytes: round(frame1.jobBytes / frame1.purchases),
   pixelExact: exact.maxDifference === 0,
+  addonSeconds: round(addonSeconds, 2),
+  addonTiles,
+  addonOverheadPerTileSeconds: round((addonTileSeconds - directSeconds * (renderedPixels / (WIDTH * HEIGHT))) / addonTiles, 2),
+  addonWallRatio: round(addonSeconds / directSeconds, 2),
+  addonPixelExact: addonExact.maxDifference === 0,
 });

@@ -37,7 +37,7 @@ class Session:
         self.common = queue.Queue()  # events of no one frame (packed, warning, progress, summary)
         self.by_frame = {frame: queue.Queue() for frame in frames}
         self.errors = []  # the last lines of its stderr
-        self.summary, self.packed_dir, self.total = None, None, 0
+        self.summary, self.packed_dir, self.total, self.tiles_written = None, None, 0, 0
         self.interrupted_at, self.cancelled, self.failure = None, False, None
         self.readers = [threading.Thread(target=self._read_events, daemon=True), threading.Thread(target=self._read_errors, daemon=True)]
         for reader in self.readers:
@@ -256,6 +256,7 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
             return
         self.end_result(result)
         state['tiles'] += 1
+        session.tiles_written += 1
         log('%s written into the result (%d/%d)' % (where, state['tiles'], session.total))
 
     def end_session(self, session, frame, done):

@@ -1,4 +1,4 @@
-# The add-on's settings (per scene, and the add-on's preferences), the BitWrk panel in the Render
+# The add-on's settings (per scene, and the add-on's preferences), drawn at the top of the Render
 # properties, its buttons, and Cycles' own panels shown for the BitWrk engine too (a scene set up
 # for Cycles renders unchanged: the engine reuses Cycles' settings).
 import shlex
@@ -80,41 +80,38 @@ def _redraw_timer():
     return STATUS_REFRESH_SECONDS
 
 
-class BITWRK_PT_render(bpy.types.Panel):
-    bl_label = 'BitWrk'
-    bl_space_type = 'PROPERTIES'
-    bl_region_type = 'WINDOW'
-    bl_context = 'render'
-    COMPAT_ENGINES = {'BITWRK'}
-
-    @classmethod
-    def poll(cls, context):
-        return context.engine in cls.COMPAT_ENGINES
-
-    def draw(self, context):
-        layout = self.layout
-        settings = context.scene.bitwrk
-        checked, article = _article(settings)
-        token = core.read_token(settings.api_token, core.default_daemon_dir())
-        if checked is not None:
-            STATUS.want(checked['daemon_url'], token, article)
-        box = layout.box()
-        box.label(text=core.describe_status(STATUS.value) if checked is not None else 'check the settings below', icon='INFO')
-        row = box.row()
-        row.operator('bitwrk.open_page', icon='URL')
-        row.operator('bitwrk.create_mandate', icon='ADD')
-        layout.prop(settings, 'daemon_url')
-        layout.prop(settings, 'api_token')
-        layout.prop(settings, 'cost_class')
-        layout.prop(settings, 'article')
-        if article is not None:
-            layout.label(text='Buys ' + article)
-        layout.prop(settings, 'max_price_sats')
-        layout.prop(settings, 'concurrency')
-        layout.prop(settings, 'retries')
-        row = layout.row()
-        row.prop(settings, 'render_locally')
-        row.label(text='worker running' if LOCAL_WORKER.running() else '')
+def draw_settings(self, context):
+    """The BitWrk settings, drawn under the Render Engine selector (appended to RENDER_PT_context):
+    at the top of the Render properties, above Cycles' panels, where a saved layout cannot push a
+    panel of its own below them."""
+    if context.engine != 'BITWRK':
+        return
+    layout = self.layout
+    settings = context.scene.bitwrk
+    checked, article = _article(settings)
+    token = core.read_token(settings.api_token, core.default_daemon_dir())
+    if checked is not None:
+        STATUS.want(checked['daemon_url'], token, article)
+    box = layout.box()
+    box.label(text='BitWrk: ' + (core.describe_status(STATUS.value) if checked is not None else 'check the settings below'), icon='INFO')
+    row = box.row()
+    row.operator('bitwrk.open_page', icon='URL')
+    row.operator('bitwrk.create_mandate', icon='ADD')
+    column = box.column()
+    column.use_property_split = True
+    column.use_property_decorate = False
+    column.prop(settings, 'daemon_url')
+    column.prop(settings, 'api_token')
+    column.prop(settings, 'cost_class')
+    column.prop(settings, 'article')
+    if article is not None:
+        column.label(text='Buys ' + article)
+    column.prop(settings, 'max_price_sats')
+    column.prop(settings, 'concurrency')
+    column.prop(settings, 'retries')
+    column.prop(settings, 'render_locally')
+    if LOCAL_WORKER.running():
+        column.label(text='Your worker is running', icon='CHECKMARK')
 
 
 class BITWRK_OT_open_page(bpy.types.Operator):
@@ -201,7 +198,7 @@ def cycles_panels():
             yield panel
 
 
-CLASSES = (BitWrkPreferences, BitWrkSettings, BITWRK_PT_render, BITWRK_OT_open_page, BITWRK_OT_create_mandate)
+CLASSES = (BitWrkPreferences, BitWrkSettings, BITWRK_OT_open_page, BITWRK_OT_create_mandate)
 
 
 def register():
@@ -210,6 +207,7 @@ def register():
     bpy.types.Scene.bitwrk = bpy.props.PointerProperty(type=BitWrkSettings)
     for panel in cycles_panels():
         panel.COMPAT_ENGINES.add('BITWRK')
+    bpy.types.RENDER_PT_context.append(draw_settings)
     if not bpy.app.background:
         bpy.app.timers.register(_redraw_timer, first_interval=STATUS_REFRESH_SECONDS, persistent=True)
 
@@ -218,6 +216,7 @@ def unregister():
     if bpy.app.timers.is_registered(_redraw_timer):
         bpy.app.timers.unregister(_redraw_timer)
     LOCAL_WORKER.stop()
+    bpy.types.RENDER_PT_context.remove(draw_settings)
     for panel in cycles_panels():
         panel.COMPAT_ENGINES.discard('BITWRK')
     del bpy.types.Scene.bitwrk

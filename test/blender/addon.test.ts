@@ -7,48 +7,17 @@
 // user profile), a real exchange and two daemons on the real clock, `bitwrk worker blender` as its
 // own process in another folder and HOME; the add-on runs `bitwrk render` (node bin/bitwrk.js).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildBlenderAddon } from '../../scripts/build-blender-addon.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
+import { ARTICLE, blenderWithAddon, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
 
-const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
 const TESTS = fileURLToPath(new URL('../../blender/tests/', import.meta.url));
-
-interface BlenderRun {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-let configs = 0;
-
-/** Blender with the add-on's test driver, in its own user profile; `onLine` sees its output as it comes. */
-function blenderWithAddon(scene: string, config: object, profile: string, options: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<BlenderRun> {
-  mkdirSync(profile, { recursive: true });
-  const configPath = join(profile, `config-${++configs}.json`);
-  writeFileSync(configPath, JSON.stringify(config));
-  const env = { ...process.env, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_SCRIPTS: join(profile, 'scripts'), BITWRK_COMMAND: `${process.execPath} ${BIN}` };
-  return new Promise((resolve) => {
-    const child = spawn('blender', ['-b', '--factory-startup', '-noaudio', scene, '--python-exit-code', '1', '-P', join(TESTS, 'render_with_addon.py'), '--', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let partial = '';
-    const take = (data: Buffer): void => {
-      output += data.toString();
-      partial += data.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) options.onLine?.(line, child);
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 function blendersUnder(folder: string): number {
   const found = spawnSync('pgrep', ['-f', `${folder}/bitwrk-job-`], { encoding: 'utf8' });

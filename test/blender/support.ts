@@ -2,10 +2,11 @@
 // reference, pixel comparison (compare.py), and a small market on the real clock (Blender renders
 // take real seconds, so the daemons' deadlines run on real time here): an exchange, a buyer daemon
 // with funds and a seller daemon, each with its own data directory.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { blenderMissing, blenderVersion, scriptPath } from '../../src/blender/blender.js';
 import { makeDemoScene, type DemoSceneOptions } from '../../src/blender/demo.js';
 import { realClock } from '../../src/clock.js';
@@ -93,3 +94,37 @@ export async function startRealMarket(dir: string, fundsSats = 10_000_000): Prom
     },
   };
 }
+
+const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
+const ADDON_DRIVER = fileURLToPath(new URL('../../blender/tests/render_with_addon.py', import.meta.url));
+
+export interface BlenderRun {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+let configs = 0;
+
+/** Blender with the add-on's test driver, in its own user profile; `onLine` sees its output as it comes. */
+export function blenderWithAddon(scene: string, config: object, profile: string, options: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<BlenderRun> {
+  mkdirSync(profile, { recursive: true });
+  const configPath = join(profile, `config-${++configs}.json`);
+  writeFileSync(configPath, JSON.stringify(config));
+  const env = { ...process.env, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_SCRIPTS: join(profile, 'scripts'), BITWRK_COMMAND: `${process.execPath} ${BIN}` };
+  return new Promise((resolve) => {
+    const child = spawn('blender', ['-b', '--factory-startup', '-noaudio', scene, '--python-exit-code', '1', '-P', ADDON_DRIVER, '--', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let partial = '';
+    const take = (data: Buffer): void => {
+      output += data.toString();
+      partial += data.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) options.onLine?.(line, child);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
