@@ -13,6 +13,8 @@ DEFAULT_DAEMON_URL = 'http://127.0.0.1:8091'
 CONCURRENCY_MAX = 256
 RETRIES_MAX = 100
 MONEY_SATS_MAX = 21_000_000 * 100_000_000
+# What a tile that could not be bought looks like in the result (premultiplied linear RGBA).
+FAILED_TILE_RGBA = (0.8, 0.0, 0.0, 1.0)
 
 
 class SettingsError(ValueError):

@@ -17,11 +17,13 @@ import traceback
 
 import bpy
 
-from . import core, daemon
+from . import core, daemon, ui
 
 # How long `bitwrk render` may take to cancel its purchases after an interrupt before it is killed.
 CANCEL_GRACE_SECONDS = 20
 STDERR_LINES_KEPT = 40
+# How long a render waits for "Also render on this computer"'s worker to register with the daemon.
+LOCAL_WORKER_WAIT_SECONDS = 20
 
 
 def log(message):
@@ -38,6 +40,7 @@ class Session:
         self.by_frame = {frame: queue.Queue() for frame in frames}
         self.errors = []  # the last lines of its stderr
         self.summary, self.packed_dir, self.total, self.tiles_written = None, None, 0, 0
+        self.plan = []  # the tiles of a frame, from the packed event
         self.interrupted_at, self.cancelled, self.failure = None, False, None
         self.readers = [threading.Thread(target=self._read_events, daemon=True), threading.Thread(target=self._read_errors, daemon=True)]
         for reader in self.readers:
@@ -150,6 +153,12 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
         if token is None:
             raise core.SettingsError('No API token: start the daemon once ("bitwrk daemon"), or paste the token from its folder (api-token) into the BitWrk panel.')
         self.preflight(checked, token)
+        if settings.render_locally:
+            # Your own worker takes your tiles first (no market, no money) once it is registered.
+            ui.LOCAL_WORKER.sync(scene)
+            if not ui.LOCAL_WORKER.wait_registered(checked['daemon_url'], token, LOCAL_WORKER_WAIT_SECONDS):
+                self.report({'WARNING'}, 'BitWrk: your own worker did not register in time: the tiles go to the market')
+                log('warning: the local worker did not register in time')
         frames = core.frame_list(frame, scene.frame_end, scene.frame_step, self.is_animation)
         work_dir = tempfile.mkdtemp(prefix='bitwrk-blender-')
         copy = os.path.join(work_dir, 'scene.blend')
@@ -186,7 +195,7 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
 
     def render_frame(self, session, frame):
         """Paints the frame's tiles as they come; True once the frame is complete."""
-        state = {'tiles': 0}
+        state = {'tiles': 0, 'written': set()}
         while True:
             if self.test_break():
                 log('cancelled: cancelling the open purchases')
@@ -213,7 +222,8 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
         kind = event['type']
         if kind == 'packed':
             session.packed_dir = event.get('dir') or None
-            session.total = len(event.get('tiles') or [])
+            session.plan = [tile for tile in event.get('tiles') or [] if isinstance(tile, dict)]
+            session.total = len(session.plan)
             log('packed: %d x %d px, %d tiles (%d x %d) per frame' % (event['width'], event['height'], session.total, event['columns'], event['rows']))
             self.update_stats('', 'BitWrk: %d tiles to buy per frame' % session.total)
         elif kind == 'warning':
@@ -233,6 +243,7 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
                 log('frame %s complete: %d purchases, %d sat, %d bytes sent of %d bytes of jobs' % (event['frame'], summary.get('purchases', 0), summary.get('satsSpent', 0), summary.get('bytesSent', 0), summary.get('jobBytes', 0)))
             else:
                 session.failure = 'frame %s not completed: %s' % (event['frame'], event.get('message'))
+                self.paint_missing(session, state)
             return True
         elif kind == 'summary':
             session.summary = event
@@ -256,8 +267,20 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
             return
         self.end_result(result)
         state['tiles'] += 1
+        state['written'].add((tile.get('column'), tile.get('row')))
         session.tiles_written += 1
         log('%s written into the result (%d/%d)' % (where, state['tiles'], session.total))
+
+    def paint_missing(self, session, state):
+        """A frame out of retries: its tiles that never came are painted red, so the gap is plain."""
+        for tile in session.plan:
+            if (tile.get('column'), tile.get('row')) in state['written']:
+                continue
+            (x, y, width, height), _ = core.placement(tile)
+            result = self.begin_result(x, y, width, height)
+            result.layers[0].passes['Combined'].rect = [core.FAILED_TILE_RGBA] * (width * height)
+            self.end_result(result)
+            log('tile %s,%s painted as failed' % (tile.get('column'), tile.get('row')))
 
     def end_session(self, session, frame, done):
         """The last frame, a failure or a cancel: waits for `bitwrk render` to end and says how it went."""

@@ -1,6 +1,8 @@
 # The add-on's settings (per scene, and the add-on's preferences), drawn at the top of the Render
 # properties, its buttons, and Cycles' own panels shown for the BitWrk engine too (a scene set up
 # for Cycles renders unchanged: the engine reuses Cycles' settings).
+import atexit
+import os
 import shlex
 import subprocess
 import threading
@@ -159,6 +161,7 @@ class _LocalWorker:
 
     def __init__(self):
         self.process = None
+        self.id = 'blender-addon-%d' % os.getpid()
 
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -169,13 +172,25 @@ class _LocalWorker:
             from .engine import addon_preferences
             token = core.read_token(settings.api_token, core.default_daemon_dir())
             command = core.bitwrk_command(addon_preferences().bitwrk_command)
-            arguments = ['worker', 'blender', '--blender', bpy.app.binary_path, '--daemon', settings.daemon_url] + (['--token', token] if token else [])
+            arguments = ['worker', 'blender', '--id', self.id, '--blender', bpy.app.binary_path, '--daemon', settings.daemon_url] + (['--token', token] if token else [])
             try:
                 self.process = subprocess.Popen(command + arguments, stdin=subprocess.DEVNULL)
             except OSError as error:
                 print('BitWrk: cannot start the local worker (%s %s): %s' % (' '.join(shlex.quote(word) for word in command), arguments[0], error))
         elif not settings.render_locally and self.running():
             self.stop()
+
+    def wait_registered(self, url, token, timeout):
+        """True once the daemon lists this worker (then it gives it our tiles first)."""
+        deadline = time.monotonic() + timeout
+        while self.running() and time.monotonic() < deadline:
+            try:
+                if any(str(worker.get('id', '')).startswith(self.id) for worker in daemon.call(url, '/workers', token) or []):
+                    return True
+            except daemon.DaemonError:
+                pass
+            time.sleep(0.25)
+        return False
 
     def stop(self):
         if self.running():
@@ -188,6 +203,7 @@ class _LocalWorker:
 
 
 LOCAL_WORKER = _LocalWorker()
+atexit.register(LOCAL_WORKER.stop)  # Blender quits without unregistering add-ons
 
 
 def cycles_panels():

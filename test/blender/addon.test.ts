@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildBlenderAddon } from '../../scripts/build-blender-addon.js';
+import { startWorkerServer } from '../../src/daemon/worker-server.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { ARTICLE, blenderWithAddon, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
 
@@ -136,5 +137,36 @@ describe('the BitWrk render engine in Blender', { skip: NO_BLENDER === undefined
       assert.match(error, expected, `${what}:\n${run.output.slice(-2500)}`);
     }
     assert.equal(market.buyer.trades().filter((trade) => trade.side === 'buy' && !trade.isFinal).length, 0, 'no purchase was left open');
+  });
+
+  test('"Also render on this computer": the add-on starts a worker of this Blender and the daemon gives it the tiles first', async () => {
+    const scene = await makeScene(join(dir, 'local'), { width: 64, height: 36 });
+    const before = new Set(market.buyer.trades().map((trade) => trade.tradeId));
+    const run = await blenderWithAddon(scene, { zip, settings: { ...settings, concurrency: 2, render_locally: true }, output: join(dir, 'local-out', 'frame') }, join(dir, 'profile'));
+    assert.equal(run.code, 0, run.output.slice(-4000));
+    assert.doesNotMatch(run.output, /did not register in time/);
+    const trades = market.buyer.trades().filter((trade) => trade.side === 'buy' && !before.has(trade.tradeId));
+    const local = trades.filter((trade) => String((trade.state.context as { clearedBy?: string }).clearedBy ?? '').startsWith('local:blender-addon-'));
+    assert.ok(local.length >= 1, `a tile went to the add-on's own worker (cleared by: ${trades.map((trade) => (trade.state.context as { clearedBy?: string }).clearedBy).join(', ')})`);
+    await until(() => market.buyer.workers.list().every((worker) => !worker.id.startsWith('blender-addon-')), 10_000, 'the add-on\'s worker gone with its Blender');
+    const comparison = await compareImages(await directRender(scene, join(dir, 'local-direct'), 1), join(dir, 'local-out', 'frame.exr'), dir);
+    assert.equal(comparison.maxDifference, 0, `${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
+  });
+
+  test('a tile out of retries is painted as failed and the render says the frame is not complete', async () => {
+    // A cheaper seller answers every tile with bytes that are no image; no retry is allowed.
+    const cheat = await market.addSeller('addon-cheat');
+    const cheating = await startWorkerServer({ daemonUrl: cheat.apiUrl, token: cheat.apiToken, id: 'cheat', article: ARTICLE, compute: () => new TextEncoder().encode('not an image') });
+    try {
+      await cheat.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 50 });
+      await until(() => cheat.trades().some((trade) => trade.state.value === 'bidPlaced'), 10_000, 'the cheat\'s bid');
+      const scene = await makeScene(join(dir, 'cheated'), { width: 64, height: 36 });
+      const run = await blenderWithAddon(scene, { zip, settings: { ...settings, retries: 0 }, output: join(dir, 'cheated-out', 'frame') }, join(dir, 'profile'));
+      assert.match(run.output, /BitWrk: tile \d+,\d+ painted as failed/, run.output.slice(-3000));
+      assert.match(/BitWrk: error: (.*)/.exec(run.output)?.[1] ?? '', /frame 1 not completed/);
+    } finally {
+      await cheating.stop();
+      await cheat.stop();
+    }
   });
 });
