@@ -4,6 +4,7 @@
 import importlib.util
 import json
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -119,6 +120,27 @@ class Events(unittest.TestCase):
 
     def test_other_events_pass(self):
         self.assertEqual(core.parse_event('{"type": "progress", "tilesDone": 1}')['tilesDone'], 1)
+
+
+class Packaging(unittest.TestCase):
+    def test_the_manifest_for_blender_4_2_extensions_agrees_with_bl_info(self):
+        try:
+            import tomllib
+        except ImportError:
+            self.skipTest('this Python has no tomllib')
+        folder = os.path.join(HERE, '..', 'render_bitwrk')
+        with open(os.path.join(folder, 'blender_manifest.toml'), 'rb') as source:
+            manifest = tomllib.load(source)
+        for key in ('schema_version', 'id', 'version', 'name', 'tagline', 'maintainer', 'type', 'blender_version_min', 'license'):
+            self.assertIn(key, manifest)
+        self.assertEqual(manifest['type'], 'add-on')
+        with open(os.path.join(folder, '__init__.py')) as source:
+            version = re.search(r"'version': \((\d+), (\d+), (\d+)\)", source.read()).groups()
+        self.assertEqual(manifest['version'], '.'.join(version))
+        # Blender refuses a tagline or permission reason over 64 characters or ending in a full stop.
+        for text in [manifest['tagline']] + list(manifest.get('permissions', {}).values()):
+            self.assertLessEqual(len(text), 64, text)
+            self.assertFalse(text.endswith('.'), text)
 
 
 class Messages(unittest.TestCase):
