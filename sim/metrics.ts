@@ -29,6 +29,9 @@ export interface MinuteRow {
   matchWaitMsTotal: number;
   finished: number;
   disputed: number;
+  /** Disputed results that paid the seller anything (by the arbiter), and prices kept by the exchange when nobody decided. */
+  disputesPaid: number;
+  forfeitedSats: number;
   timedOut: number;
   busySellers: number;
   articles: ArticleMinute[];
@@ -37,6 +40,8 @@ export interface MinuteRow {
 export class Metrics {
   readonly minutes: MinuteRow[] = [];
   private readonly buyBidAcceptedMs = new Map<string, number>();
+  /** The price of each active transaction (an undecided dispute's txRetired counts it as the exchange's). */
+  private readonly priceOf = new Map<string, number>();
 
   constructor(
     private readonly startMs: number,
@@ -51,7 +56,7 @@ export class Metrics {
       this.minutes.push({
         minute: this.minutes.length,
         trades: 0, volumeSats: 0, feesSats: 0, buyBids: 0, sellBids: 0, bidsExpired: 0,
-        buyBidsMatched: 0, matchWaitMsTotal: 0, finished: 0, disputed: 0, timedOut: 0, busySellers: 0,
+        buyBidsMatched: 0, matchWaitMsTotal: 0, finished: 0, disputed: 0, disputesPaid: 0, forfeitedSats: 0, timedOut: 0, busySellers: 0,
         articles: this.articleIds.map(() => ({ trades: 0, volumeSats: 0, bestBidSats: null, bestAskSats: null, bidDepth: 0, askDepth: 0 })),
       });
     }
@@ -75,6 +80,7 @@ export class Metrics {
         case 'trade': {
           row.trades++;
           row.volumeSats += event.priceSats;
+          this.priceOf.set(event.txId, event.priceSats);
           const article = row.articles[this.articleIds.indexOf(event.article)];
           if (article !== undefined) {
             article.trades++;
@@ -88,12 +94,17 @@ export class Metrics {
           }
           break;
         }
-        case 'txRetired':
-          row.feesSats += event.feeSats;
+        case 'txRetired': {
+          const forfeited = event.phase === 'RESULT_DISPUTED' && !event.byArbiter ? (this.priceOf.get(event.txId) ?? 0) : 0;
+          this.priceOf.delete(event.txId);
+          row.feesSats += event.feeSats - forfeited;
+          row.forfeitedSats += forfeited;
+          if (event.phase === 'RESULT_DISPUTED' && event.sellerSats > 0) row.disputesPaid++;
           if (event.phase === 'FINISHED' || event.phase === 'UNVERIFIED') row.finished++;
           else if (event.phase === 'RESULT_DISPUTED' || event.phase === 'WORK_DISPUTED') row.disputed++;
           else row.timedOut++;
           break;
+        }
         default:
           break;
       }

@@ -23,6 +23,7 @@ export function summaryTable(result: SimulationResult): string {
     ['mean time to match (s)', totals.buyBidsMatched === 0 ? '-' : (totals.matchWaitMsTotal / totals.buyBidsMatched / 1000).toFixed(2)],
     ['average price (sat)', totals.trades === 0 ? '-' : Math.round(totals.volumeSats / totals.trades)],
     ['transactions finished / disputed / timed out', `${totals.finished} / ${totals.disputed} / ${totals.timedOut}`],
+    ['disputes that paid the seller / price kept when nobody decided (sat)', `${totals.disputesPaid} / ${totals.forfeitedSats}`],
     ['purchases done / failed', `${result.ended['buy done'] ?? 0} / ${result.ended['buy failed'] ?? 0}`],
     ['fee income (sat)', totals.feesSats],
     ['commands sent again / bids recovered from pushes / orphaned bids', `${faults.resentCommands} / ${faults.recoveredBids} / ${faults.orphanBids}`],

@@ -347,7 +347,7 @@ async function openVenue(scenario: Scenario, parts: VenueParts): Promise<Venue> 
 }
 
 function sumMinutes(minutes: readonly MinuteRow[]): Totals {
-  const totals: Totals = { trades: 0, volumeSats: 0, feesSats: 0, buyBids: 0, sellBids: 0, bidsExpired: 0, buyBidsMatched: 0, matchWaitMsTotal: 0, finished: 0, disputed: 0, timedOut: 0 };
+  const totals: Totals = { trades: 0, volumeSats: 0, feesSats: 0, buyBids: 0, sellBids: 0, bidsExpired: 0, buyBidsMatched: 0, matchWaitMsTotal: 0, finished: 0, disputed: 0, disputesPaid: 0, forfeitedSats: 0, timedOut: 0 };
   for (const row of minutes) for (const key of Object.keys(totals) as Array<keyof Totals>) totals[key] += row[key];
   return totals;
 }

@@ -26,6 +26,8 @@ options:
   --mongodb-url URL    use MongoDB (a replica set) instead of the embedded store
   --network NAME       mainnet, testnet (default) or regtest: the network of participants' addresses
   --admin ADDRESS      address whose signature admin commands need (default: your key file's)
+  --arbiter ADDRESS    address whose signature resolves disputes and freezes accounts
+                       (default: the admin's; see bitwrk arbiter)
   --exchange-id ID     the id signed into every command (default bitwrk-local)
   --workers N          signature verification threads (default: one per core)
   --connections-max N  TCP connections at once (default: what the file-descriptor limit allows,
@@ -41,6 +43,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       'mongodb-url': { type: 'string' },
       network: { type: 'string' },
       admin: { type: 'string' },
+      arbiter: { type: 'string' },
       'exchange-id': { type: 'string' },
       workers: { type: 'string' },
       'connections-max': { type: 'string' },
@@ -52,6 +55,9 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     if (adminAddress === undefined) adminAddress = loadOrCreateKeyFile(defaultKeyFile(), network).identity.address;
     const parsed = parseAddress(adminAddress, network);
     if (!parsed.ok) invalid(`--admin: ${parsed.detail}`);
+    const arbiterAddress = values.arbiter ?? adminAddress;
+    const arbiterParsed = parseAddress(arbiterAddress, network);
+    if (!arbiterParsed.ok) invalid(`--arbiter: ${arbiterParsed.detail}`);
     const server = await startExchangeServer({
       clock: realClock,
       host: values.host ?? '127.0.0.1',
@@ -61,6 +67,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       exchangeId,
       network,
       adminAddress,
+      arbiterAddress,
       ...(values.workers === undefined ? {} : { workers: integerFlag(values.workers, 'workers', 1, { min: 1, max: 64 }) }),
       ...(values['connections-max'] === undefined ? {} : { connections: { connectionsMax: integerFlag(values['connections-max'], 'connections-max', 1, { min: 1, max: 1_000_000 }) } }),
     });
@@ -70,6 +77,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     console.log(`  WebSocket: ${server.wsUrl}`);
     console.log(`  HTTP:      ${server.httpUrl}/health`);
     console.log(`  admin:     ${adminAddress}`);
+    console.log(`  arbiter:   ${arbiterAddress}`);
     const ended = await Promise.race([signalled, server.failed]);
     if (ended instanceof Error) {
       // Fail-stop: memory may be ahead of the journal, so nothing is flushed or snapshotted.

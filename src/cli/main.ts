@@ -6,9 +6,10 @@ import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
 import { playgroundCommand } from './playground.js';
 import { renderCommand } from './render.js';
+import { arbiterCommand } from './arbiter.js';
 import { workerCommand } from './worker.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, playgroundCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, playgroundCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {

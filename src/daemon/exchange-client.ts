@@ -9,7 +9,7 @@ import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
@@ -68,6 +68,18 @@ export class ExchangeClient {
   defineArticle(article: ArticleSpec) {
     const unsigned = { ...this.signer(), article };
     return this.send('defineArticle', { ...unsigned, signature: this.sign(defineArticleText(this.exchangeId, unsigned)) });
+  }
+
+  /** Arbiter only: ends a disputed transaction, `sellerSats` of its price to the seller, the rest refunded. */
+  resolveDispute(txId: string, sellerSats: number) {
+    const unsigned = { ...this.signer(), txId, sellerSats };
+    return this.send('resolveDispute', { ...unsigned, signature: this.sign(resolveDisputeText(this.exchangeId, unsigned)) });
+  }
+
+  /** Arbiter only: freezes (`frozen`) or unfreezes an account. */
+  setFrozen(participant: string, frozen: boolean) {
+    const unsigned = { ...this.signer(), participant };
+    return this.send(frozen ? 'freezeAccount' : 'unfreezeAccount', { ...unsigned, signature: this.sign(freezeAccountText(this.exchangeId, unsigned, frozen)) });
   }
 
   /**

@@ -3,7 +3,7 @@
 // (reference §2.5) with two changes, both in docs/market-rules.md:
 //   * rejectresult leads to RESULT_DISPUTED (the original sent it to WORK_DISPUTED and refunded the
 //     buyer, who already held the result key); the funds stay held until an arbiter decides or
-//     the dispute window ends, and then the receipt stands: the seller is paid.
+//     the dispute window ends, and then neither side gets the price (the exchange keeps it).
 //   * acceptresult is taken only in UNVERIFIED, so that a seller is never paid without the
 //     buyer's signed receipt.
 // Deadlines are absolute times in the context; the core keeps its own deadline queue and sends
@@ -107,9 +107,15 @@ export function settlementFor(context: TxContext, phase: TxPhase, arbiterSellerS
   if (arbiterSellerSats !== null) {
     return { sellerSats: arbiterSellerSats, feeSats, refundSats: priceSats - arbiterSellerSats };
   }
-  // The receipt stands: delivered (UNVERIFIED), accepted (FINISHED) or disputed without a decision.
-  if (phase === 'FINISHED' || phase === 'UNVERIFIED' || phase === 'RESULT_DISPUTED') {
+  // The receipt stands: delivered (UNVERIFIED, the buyer stayed silent) or accepted (FINISHED).
+  if (phase === 'FINISHED' || phase === 'UNVERIFIED') {
     return { sellerSats: priceSats, feeSats, refundSats: 0 };
+  }
+  // Disputed and nobody decided: neither side gets the price, so neither gains by forcing a
+  // dispute (a seller by delivering garbage, a buyer by rejecting good work); the exchange keeps
+  // it with the fee (docs/market-rules.md §6 says why).
+  if (phase === 'RESULT_DISPUTED') {
+    return { sellerSats: 0, feeSats: feeSats + priceSats, refundSats: 0 };
   }
   return { sellerSats: 0, feeSats: 0, refundSats: priceSats + feeSats };
 }

@@ -611,6 +611,16 @@ export class MarketCore {
     return record === undefined ? undefined : { ...record.state.context, phase: record.state.value };
   }
 
+  /** Transactions in RESULT_DISPUTED, oldest first (what an arbiter decides), at most `limit`. */
+  disputes(limit = 1000): TxSnapshot[] {
+    const found: TxSnapshot[] = [];
+    for (const record of this.txs.values()) {
+      if (found.length >= limit) break;
+      if (record.state.value === 'RESULT_DISPUTED') found.push({ ...record.state.context, phase: record.state.value });
+    }
+    return found;
+  }
+
   /** A participant's open bids and active transactions (what a restarted daemon reconciles with). */
   participantView(address: string, limit = 1000): { bids: BidSnapshot[]; transactions: TxSnapshot[] } {
     const bids: BidSnapshot[] = [];

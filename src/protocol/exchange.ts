@@ -29,6 +29,10 @@ export const txMessageRequest = z.object({
   ...signedPart,
 });
 export const creditRequest = z.object({ participant: address, amountSats: amount, ...signedPart });
+/** The arbiter's decision: `sellerSats` of the price to the seller, the rest back to the buyer. */
+export const resolveDisputeRequest = z.object({ txId: z.string().min(1).max(32), sellerSats: amount, ...signedPart });
+/** The arbiter freezes (or unfreezes) an account: no new bids, no payouts. */
+export const accountFreezeRequest = z.object({ participant: address, ...signedPart });
 
 /** An article as `defineArticle` takes it; its bounds are the core's (3002 article_invalid). */
 const articleRequest = z.object({
@@ -115,6 +119,14 @@ export const exchangeProtocol = defineProtocol({
     },
     credit: { request: creditRequest, response: z.object({ participant: address, availableSats: sats }) },
     defineArticle: { request: defineArticleRequest, response: z.object({ articleId }) },
+    resolveDispute: { request: resolveDisputeRequest, response: z.object({ txId: z.string(), sellerSats: sats, refundSats: sats }) },
+    freezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
+    unfreezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
+    /** Transactions in RESULT_DISPUTED with their evidence, oldest first (public, like `transaction`). */
+    disputes: {
+      request: z.object({ limit: z.number().int().min(1).max(1000).default(100) }),
+      response: z.object({ disputes: z.array(z.looseObject({ txId: z.string(), phase: z.string() })) }),
+    },
     account: {
       request: z.object({ address }),
       response: z.object({

@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { creditRequest, defineArticleRequest, placeBidRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
+import type { accountFreezeRequest, creditRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -32,6 +32,14 @@ export function txMessageText(exchangeId: string, body: Omit<z.input<typeof txMe
 
 export function creditText(exchangeId: string, body: Omit<z.input<typeof creditRequest>, 'signature'>): string {
   return signedText('admin.credit', withSigner(exchangeId, body, [['participant', body.participant], ['amount', body.amountSats]]));
+}
+
+export function resolveDisputeText(exchangeId: string, body: Omit<z.input<typeof resolveDisputeRequest>, 'signature'>): string {
+  return signedText('arbiter.resolve', withSigner(exchangeId, body, [['tx', body.txId], ['seller_sats', body.sellerSats]]));
+}
+
+export function freezeAccountText(exchangeId: string, body: Omit<z.input<typeof accountFreezeRequest>, 'signature'>, frozen: boolean): string {
+  return signedText(frozen ? 'arbiter.freeze' : 'arbiter.unfreeze', withSigner(exchangeId, body, [['participant', body.participant]]));
 }
 
 export function defineArticleText(exchangeId: string, body: Omit<z.input<typeof defineArticleRequest>, 'signature'>): string {

@@ -51,6 +51,8 @@ export interface ExchangeOptions {
   readonly network: NetworkName;
   /** The address whose signature admin commands need. */
   readonly adminAddress: string;
+  /** The address whose signature arbiter commands need (resolveDispute, freezeAccount, unfreezeAccount); default the admin's. */
+  readonly arbiterAddress?: string;
   /** Articles defined (journalled) when the exchange starts on an empty store. */
   readonly initialArticles?: readonly ArticleSpec[];
   /** Verifies signatures off the main thread (a VerifierPool); answers may come in any order. */
@@ -84,13 +86,19 @@ interface SignedBody {
   readonly signature: Uint8Array;
 }
 
+/** Which key a command needs beyond its own signature. */
+interface Rights {
+  readonly admin?: boolean;
+  readonly arbiter?: boolean;
+}
+
 /** What a request in flight gets once the exchange has failed: never a claim of "no effect". */
 export class ExchangeStoppedError extends Error {
   override name = 'ExchangeStoppedError';
 }
 
 /** The request types that are signed commands (the ones the in-flight limit counts). */
-const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle']);
+const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'freezeAccount', 'unfreezeAccount']);
 
 function stoppedError(): ExchangeStoppedError {
   return new ExchangeStoppedError('the exchange stopped after an internal failure; the outcome is unknown');
@@ -189,7 +197,7 @@ export class Exchange {
     body: SignedBody,
     text: string,
     build: (nowMs: number) => MarketCommand,
-    options: { admin?: boolean } = {},
+    options: Rights = {},
   ): Promise<readonly CoreEvent[]> {
     if (this.failure !== undefined) return Promise.reject(stoppedError());
     const busy = this.capacityRefusal();
@@ -264,13 +272,16 @@ export class Exchange {
   async execute(
     signer: { address: string; nonce: string } | undefined,
     build: (nowMs: number) => MarketCommand,
-    options: { admin?: boolean } = {},
+    options: Rights = {},
   ): Promise<readonly CoreEvent[]> {
     if (this.failure !== undefined) throw stoppedError();
     if (this.closed) throw ProtocolError.of('internal', 'the exchange is shutting down; the command had no effect');
     const nowMs = this.commandTime();
     if (signer !== undefined) this.checkSigner(signer, nowMs);
     if (options.admin === true) this.requireAdmin(signer?.address);
+    if (options.arbiter === true && signer?.address !== (this.options.arbiterAddress ?? this.options.adminAddress)) {
+      throw ProtocolError.of('not_authorized', 'arbiter commands need the arbiter key');
+    }
     const command = build(nowMs); // may refuse a field (a ProtocolError) before anything changes
     const ticked = this.tick(nowMs);
     const result = this.runCore(command);

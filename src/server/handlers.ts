@@ -10,7 +10,7 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
 
 const VERSION = '0.1.0';
@@ -83,6 +83,30 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       await exchange.submitSigned(body, defineArticleText(id, body), (nowMs) => ({ type: 'defineArticle', nowMs, article: body.article }), { admin: true });
       return { articleId: body.article.articleId };
     },
+
+    resolveDispute: async (body) => {
+      const events = await exchange.submitSigned(body, resolveDisputeText(id, body), (nowMs) => ({ type: 'resolveDispute', nowMs, txId: body.txId, sellerSats: body.sellerSats }), { arbiter: true });
+      const retired = eventOf(events, 'txRetired');
+      return { txId: body.txId, sellerSats: retired.sellerSats, refundSats: retired.refundSats };
+    },
+
+    freezeAccount: async (body) => {
+      await exchange.submitSigned(body, freezeAccountText(id, body, true), (nowMs) => {
+        exchange.checkAddress(body.participant);
+        return { type: 'freezeAccount', nowMs, participant: body.participant };
+      }, { arbiter: true });
+      return { participant: body.participant, frozen: true };
+    },
+
+    unfreezeAccount: async (body) => {
+      await exchange.submitSigned(body, freezeAccountText(id, body, false), (nowMs) => {
+        exchange.checkAddress(body.participant);
+        return { type: 'unfreezeAccount', nowMs, participant: body.participant };
+      }, { arbiter: true });
+      return { participant: body.participant, frozen: false };
+    },
+
+    disputes: ({ limit }) => exchange.durable({ disputes: exchange.core.disputes(limit) as never }),
 
     account: ({ address }) => {
       exchange.checkAddress(address);

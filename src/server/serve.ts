@@ -38,6 +38,8 @@ export interface ExchangeServerOptions {
   readonly exchangeId: string;
   readonly network: NetworkName;
   readonly adminAddress: string;
+  /** Whose signature resolves disputes and freezes accounts (default: the admin's). */
+  readonly arbiterAddress?: string;
   /** Verification worker threads (default: one per core; 0 verifies on the main thread). */
   readonly workers?: number;
   /** Limits on TCP connections (defaults in src/transport/http-guard.ts). */
@@ -90,6 +92,7 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
       exchangeId: options.exchangeId,
       network: options.network,
       adminAddress: options.adminAddress,
+      ...(options.arbiterAddress === undefined ? {} : { arbiterAddress: options.arbiterAddress }),
       ...(verifierPool === undefined ? {} : { verifierPool }),
     });
     opened.push(() => exchange.close());

@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText, defineArticleText, placeBidText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';
@@ -78,6 +78,14 @@ const signed = {
   credit(who: Identity, participant: string, amountSats: number) {
     const body = { participant, amountSats, address: who.address, nonce: nonce() };
     return { ...body, signature: sign(creditText(EXCHANGE_ID, body), who) };
+  },
+  resolve(who: Identity, txId: string, sellerSats: number) {
+    const body = { txId, sellerSats, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(resolveDisputeText(EXCHANGE_ID, body), who) };
+  },
+  freeze(who: Identity, participant: string, frozen: boolean) {
+    const body = { participant, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(freezeAccountText(EXCHANGE_ID, body, frozen), who) };
   },
   article(who: Identity, articleId: string, overrides: Record<string, number> = {}) {
     const article = { articleId, description: 'conformance', feeNumerator: 3, feeDenominator: 100, priceSatsMin: 1, priceSatsMax: 1000, bidLifetimeMs: 120_000, ...overrides };
@@ -224,6 +232,68 @@ test('transactions: 4001-4009', async () => {
   expectError(await ask(client, 'txMessage', signed.tx(seller, txId, 'encresult', { encresulthash: result, encresulthashsig: forged, encresultkey: 'ef'.repeat(32) })), 4009, 'a receipt the buyer did not sign');
   assert.equal((await ask(client, 'txMessage', signed.tx(seller, txId, 'rejectwork', { reason: 'cannot' }))).kind, 'response');
   expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'acceptresult')), 4004, 'a retired transaction');
+  client.close();
+});
+
+/** Buyer and seller carry a transaction to RESULT_DISPUTED over `client`; resolves to its id. */
+async function disputedTransaction(client: RawClient, admin: Identity, buyer: Identity, seller: Identity, server: RunningExchangeServer): Promise<string> {
+  assert.equal((await ask(client, 'credit', signed.credit(admin, buyer.address, 100_000))).kind, 'response');
+  assert.equal((await ask(client, 'placeBid', signed.bid(seller))).kind, 'response');
+  assert.equal(((await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy' }))).body as { matched: boolean }).matched, true);
+  const txId = server.exchange.core.participantView(buyer.address).transactions.at(-1)!.txId;
+  const workHash = createHash('sha256').update('work').digest();
+  const secret = randomBytes(32);
+  const workSecretHash = createHash('sha256').update(Buffer.concat([workHash, secret])).digest('hex');
+  const result = randomBytes(32).toString('hex');
+  for (const [who, message, fields] of [
+    [buyer, 'workhash', { workhash: workHash.toString('hex'), worksecrethash: workSecretHash }],
+    [seller, 'workerurl', { workerurl: 'ws://x.example/peer' }],
+    [seller, 'buyersecret', { buyersecret: secret.toString('hex') }],
+    [seller, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48) }],
+    [buyer, 'rejectresult', { reason: 'the image is noise' }],
+  ] as const) {
+    const answer = await ask(client, 'txMessage', signed.tx(who, txId, message, fields));
+    assert.equal(answer.kind, 'response', `${message}: ${answer.message}`);
+  }
+  return txId;
+}
+
+test('arbitration: a dispute resolved over the wire; 2008, 4003, 4004, 4010, 4011; freezing: 5004, 5005, 5006', async () => {
+  const arbiter = newIdentity();
+  const { server, admin } = await start({ arbiterAddress: arbiter.address });
+  const client = await RawClient.connect(server.wsUrl);
+  const buyer = newIdentity();
+  const seller = newIdentity();
+  const txId = await disputedTransaction(client, admin, buyer, seller, server);
+  const listed = (await ask(client, 'disputes', {})).body as { disputes: Array<{ txId: string; rejectReason: string; phase: string }> };
+  assert.deepEqual(listed.disputes.map((dispute) => [dispute.txId, dispute.phase, dispute.rejectReason]), [[txId, 'RESULT_DISPUTED', 'the image is noise']]);
+  // Test errors by descending precedence.
+  expectError(await ask(client, 'resolveDispute', signed.resolve(admin, txId, 0)), 2008, 'the admin is not the arbiter');
+  expectError(await ask(client, 'resolveDispute', signed.resolve(arbiter, 't99999999', 0)), 4003, 'a transaction never made');
+  expectError(await ask(client, 'resolveDispute', signed.resolve(arbiter, txId, 1001)), 4011, 'more than the price');
+  expectError(await ask(client, 'resolveDispute', signed.resolve(arbiter, txId, 1.5)), 4011, 'half a satoshi');
+  // An active transaction that is not disputed.
+  const other = await (async () => {
+    assert.equal((await ask(client, 'placeBid', signed.bid(seller))).kind, 'response');
+    assert.equal((await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy' }))).kind, 'response');
+    return server.exchange.core.participantView(buyer.address).transactions.find((tx) => tx.txId !== txId)!.txId;
+  })();
+  expectError(await ask(client, 'resolveDispute', signed.resolve(arbiter, other, 0)), 4010, 'a transaction that is not disputed');
+  const held = server.exchange.core.account(buyer.address)!;
+  const decided = await ask(client, 'resolveDispute', signed.resolve(arbiter, txId, 250));
+  assert.deepEqual(decided.body, { txId, sellerSats: 250, refundSats: 750 });
+  expectError(await ask(client, 'resolveDispute', signed.resolve(arbiter, txId, 0)), 4004, 'a retired transaction');
+  const buyerAfter = server.exchange.core.account(buyer.address)!;
+  assert.equal(buyerAfter.availableSats - held.availableSats, 750, 'the buyer got 750 sat of the price back');
+  assert.equal(server.exchange.core.account(seller.address)!.availableSats, 250, 'the seller got 250 sat');
+  assert.deepEqual(((await ask(client, 'disputes', {})).body as { disputes: unknown[] }).disputes, []);
+  // Freezing.
+  expectError(await ask(client, 'freezeAccount', signed.freeze(arbiter, newIdentity().address, true)), 5004, 'an address without an account');
+  assert.deepEqual((await ask(client, 'freezeAccount', signed.freeze(arbiter, buyer.address, true))).body, { participant: buyer.address, frozen: true });
+  expectError(await ask(client, 'freezeAccount', signed.freeze(arbiter, buyer.address, true)), 5005, 'freezing a frozen account');
+  expectError(await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy' })), 5005, 'a frozen account bids');
+  assert.deepEqual((await ask(client, 'unfreezeAccount', signed.freeze(arbiter, buyer.address, false))).body, { participant: buyer.address, frozen: false });
+  expectError(await ask(client, 'unfreezeAccount', signed.freeze(arbiter, buyer.address, false)), 5006, 'unfreezing an account that is not frozen');
   client.close();
 });
 

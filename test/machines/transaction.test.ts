@@ -113,13 +113,13 @@ test('the secret must hash with the work to the committed hash; the receipt must
   assert.equal(delivered.context.encResultHashSig, 'sig');
 });
 
-test('retirement settles by phase: receipt-backed phases pay the seller, the rest refund the buyer', () => {
+test('retirement settles by phase: receipt-backed phases pay the seller, an undecided dispute pays neither side, the rest refund the buyer', () => {
   for (const phase of TX_PHASES) {
     const retired = step(inPhase(phase), { type: 'RETIRE', nowMs: T0 + 10_000_000 });
     assert.equal(retired.value, 'RETIRED');
     assert.equal(retired.context.retiredPhase, phase);
-    const paid = phase === 'FINISHED' || phase === 'UNVERIFIED' || phase === 'RESULT_DISPUTED';
-    const expected = paid ? { sellerSats: 100, feeSats: 3, refundSats: 0 } : { sellerSats: 0, feeSats: 0, refundSats: 103 };
+    const paid = phase === 'FINISHED' || phase === 'UNVERIFIED';
+    const expected = paid ? { sellerSats: 100, feeSats: 3, refundSats: 0 } : phase === 'RESULT_DISPUTED' ? { sellerSats: 0, feeSats: 103, refundSats: 0 } : { sellerSats: 0, feeSats: 0, refundSats: 103 };
     assert.deepEqual(retired.context.settlement, expected, `retired in ${phase}`);
   }
 });

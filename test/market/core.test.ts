@@ -182,7 +182,7 @@ test('rejectwork refunds the buyer at once', () => {
   assert.deepEqual(balances(core, bob), [0, 0]);
 });
 
-test('rejectresult after the key is out: funds stay held; without an arbiter the receipt stands', () => {
+test('rejectresult after the key is out: funds stay held; without an arbiter neither side gets the price', () => {
   const core = newCore();
   bid(core, bob, 'SELL', 1_000);
   bid(core, alice, 'BUY', 1_000);
@@ -194,8 +194,8 @@ test('rejectresult after the key is out: funds stay held; without an arbiter the
   accepted(core.execute({ type: 'advanceTime', nowMs: T0 + 2 + TX_DISPUTE_WINDOW_MS - 1 }));
   assert.equal(core.transaction('t1')?.phase, 'RESULT_DISPUTED');
   accepted(core.execute({ type: 'advanceTime', nowMs: T0 + 2 + TX_DISPUTE_WINDOW_MS }));
-  assert.deepEqual(balances(core, bob), [1_000, 0]);
-  assert.deepEqual(balances(core, alice), [8_970, 0]);
+  assert.deepEqual(balances(core, bob), [0, 0], 'the seller is not paid for a disputed result');
+  assert.deepEqual(balances(core, alice), [8_970, 0], 'the buyer does not get the price back either');
 });
 
 test('an arbiter splits a disputed price; the exchange keeps its fee', () => {
@@ -291,7 +291,8 @@ test('property: a seller is credited only after a valid receipt signed by the bu
         if (valid && (ending === 'reject' || ending === 'arbiter')) accepted(send(core, alice, 'rejectresult', { reason: 'no' }, T0 + 3));
         if (valid && ending === 'arbiter') accepted(core.execute({ type: 'resolveDispute', nowMs: T0 + 4, txId: 't1', sellerSats: 250 }));
         accepted(core.execute({ type: 'advanceTime', nowMs: T0 + 8 * 24 * 3_600_000 }));
-        const expected = !valid ? 0 : ending === 'arbiter' ? 250 : 1_000;
+        // An undecided dispute pays neither side (market-rules §6).
+        const expected = !valid ? 0 : ending === 'arbiter' ? 250 : ending === 'reject' ? 0 : 1_000;
         assert.deepEqual(balances(core, bob), [expected, 0]);
         core.checkInvariants();
       },

@@ -128,9 +128,11 @@ export class ReferenceMarket {
     if (arbiterSellerSats !== null) {
       sellerSats = arbiterSellerSats;
       feeSats = tx.feeSats;
-    } else if (phase === 'FINISHED' || phase === 'UNVERIFIED' || phase === 'RESULT_DISPUTED') {
+    } else if (phase === 'FINISHED' || phase === 'UNVERIFIED') {
       sellerSats = tx.priceSats;
       feeSats = tx.feeSats;
+    } else if (phase === 'RESULT_DISPUTED') {
+      feeSats = tx.feeSats + tx.priceSats; // nobody decided: neither side gets the price
     }
     const buyer = this.accountOrNew(tx.buyer);
     const hold = this.holds.find((h) => h.holdId === tx.buyBidId)!;
