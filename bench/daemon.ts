@@ -29,7 +29,7 @@ const directory = mkdtempSync(join(tmpdir(), 'bitwrk-bench-daemon-'));
 const admin = newIdentity();
 const exchange = await startExchange(join(directory, 'exchange'), realClock, admin, { extra: { initialArticles: DEFAULT_ARTICLES } });
 const startDaemon = (name: string, relay: 'never' | 'always') =>
-  Daemon.start({ clock: realClock, identity: newIdentity(), dataDir: join(directory, name), exchangeUrl: exchange.url, apiPort: 0, relay, verifiers: {} });
+  Daemon.start({ clock: realClock, identity: newIdentity(), dataDir: join(directory, name), exchangeUrl: exchange.url, apiPort: 0, relay, verifiers: () => undefined });
 
 const buyer = await startDaemon('buyer', 'never');
 const { client, peer } = await connectClient(exchange.url, admin, realClock);

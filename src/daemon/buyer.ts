@@ -401,9 +401,10 @@ export class Buyer implements Executor<'buy'> {
 
   /** Runs the article's result check, if it has one (reading the work only then). */
   private async check(context: BuyContext, result: Uint8Array): Promise<void> {
-    const verifier = this.deps.verifiers[context.article];
+    const verifier = this.deps.verifiers(context.article);
     if (verifier === undefined) return;
-    if (!verifier(await this.readWork(context), result)) throw new ResultDecryptionError(`the result is wrong: it fails the check for ${context.article}`);
+    const wrong = verifier(await this.readWork(context), result);
+    if (wrong !== null) throw new ResultDecryptionError(`the result is wrong (${context.article}): ${wrong}`);
   }
 
   private async readWork(context: BuyContext): Promise<Uint8Array> {

@@ -21,7 +21,7 @@ import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-s
 import { Buyer, type BuyActor } from './buyer.js';
 import { DaemonStore } from './daemon-store.js';
 import { ExchangeLink } from './exchange-link.js';
-import { BUILT_IN_VERIFIERS, type ResultVerifier } from './hash-work.js';
+import { BUILT_IN_VERIFIERS, type ResultVerifiers } from './hash-work.js';
 import { createLocalApi } from './local-api.js';
 import type { AccessPolicy } from './api-access.js';
 import { Mandates } from './mandates.js';
@@ -55,7 +55,7 @@ export interface DaemonOptions {
   readonly relay?: 'auto' | 'always' | 'never';
   /** Bids a buy may place before it fails (default 3). */
   readonly attemptsMax?: number;
-  readonly verifiers?: Readonly<Record<string, ResultVerifier>>;
+  readonly verifiers?: ResultVerifiers;
   readonly random?: (count: number) => Uint8Array;
   readonly prng?: Prng;
   readonly log?: (line: string) => void;

@@ -6,7 +6,7 @@ import type { StaticKeyPair } from '../transport/secure-connection.js';
 import type { Identity } from '../crypto/keys.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { ExchangeLink } from './exchange-link.js';
-import type { ResultVerifier } from './hash-work.js';
+import type { ResultVerifiers } from './hash-work.js';
 import type { Mandates } from './mandates.js';
 import type { WorkerRegistry } from './workers.js';
 
@@ -20,7 +20,7 @@ export interface TradeDeps {
   /** This daemon's Noise key for the encrypted peer link (made at start, never leaves it). */
   readonly staticKeyPair: StaticKeyPair;
   readonly random: (count: number) => Uint8Array;
-  readonly verifiers: Readonly<Record<string, ResultVerifier>>;
+  readonly verifiers: ResultVerifiers;
   readonly log: (line: string) => void;
   /** Aborted when the daemon stops: executors end their waits and leave trades as saved. */
   readonly stopping: AbortSignal;

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildBlenderAddon } from '../../scripts/build-blender-addon.js';
-import { startWorkerServer } from '../../src/daemon/worker-server.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { ARTICLE, blenderWithAddon, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
 
@@ -103,6 +102,7 @@ describe('the BitWrk render engine in Blender', { skip: NO_BLENDER === undefined
 
   test('a render cancelled mid-frame (a break, as Esc): no purchase stays open, no Blender stays on the seller', async (t) => {
     const scene = await makeScene(join(dir, 'slow'), { width: 350, height: 194, samples: 512 });
+    const heldBefore = market.exchange.exchange.core.account(market.buyer.identity.address)!.heldSats;
     let broke = false;
     let brokeAt = 0;
     const run = await blenderWithAddon(scene, { zip, settings, output: join(dir, 'slow-out', 'frame') }, join(dir, 'profile'), {
@@ -121,7 +121,8 @@ describe('the BitWrk render engine in Blender', { skip: NO_BLENDER === undefined
     await until(() => blendersUnder(sellerHome) === 0, Math.max(0, brokeAt + 5_000 - performance.now()), 'the seller\'s Blender processes gone within 5 s of the break');
     t.diagnostic(`the render returned ${(returnedAt - brokeAt).toFixed(0)} ms after the break; the seller's Blender was gone ${(performance.now() - brokeAt).toFixed(0)} ms after it`);
     await until(() => market.buyer.trades().every((trade) => trade.side !== 'buy' || trade.isFinal), 10_000, 'every purchase final');
-    await until(() => market.exchange.exchange.core.account(market.buyer.identity.address)!.heldSats === 0, 10_000, 'the buyer\'s holds released');
+    // Disputes of earlier tests keep their money held for their window: this render's holds are gone.
+    await until(() => market.exchange.exchange.core.account(market.buyer.identity.address)!.heldSats === heldBefore, 10_000, 'the buyer\'s holds released');
   });
 
   test('what stops a render is said in words: the daemon not running, a wrong token, no mandate', async () => {
@@ -151,22 +152,5 @@ describe('the BitWrk render engine in Blender', { skip: NO_BLENDER === undefined
     await until(() => market.buyer.workers.list().every((worker) => !worker.id.startsWith('blender-addon-')), 10_000, 'the add-on\'s worker gone with its Blender');
     const comparison = await compareImages(await directRender(scene, join(dir, 'local-direct'), 1), join(dir, 'local-out', 'frame.exr'), dir);
     assert.equal(comparison.maxDifference, 0, `${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
-  });
-
-  test('a tile out of retries is painted as failed and the render says the frame is not complete', async () => {
-    // A cheaper seller answers every tile with bytes that are no image; no retry is allowed.
-    const cheat = await market.addSeller('addon-cheat');
-    const cheating = await startWorkerServer({ daemonUrl: cheat.apiUrl, token: cheat.apiToken, id: 'cheat', article: ARTICLE, compute: () => new TextEncoder().encode('not an image') });
-    try {
-      await cheat.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 50 });
-      await until(() => cheat.trades().some((trade) => trade.state.value === 'bidPlaced'), 10_000, 'the cheat\'s bid');
-      const scene = await makeScene(join(dir, 'cheated'), { width: 64, height: 36 });
-      const run = await blenderWithAddon(scene, { zip, settings: { ...settings, retries: 0 }, output: join(dir, 'cheated-out', 'frame') }, join(dir, 'profile'));
-      assert.match(run.output, /BitWrk: tile \d+,\d+ painted as failed/, run.output.slice(-3000));
-      assert.match(/BitWrk: error: (.*)/.exec(run.output)?.[1] ?? '', /frame 1 not completed/);
-    } finally {
-      await cheating.stop();
-      await cheat.stop();
-    }
   });
 });

@@ -1,0 +1,118 @@
+// The buyer's structural check of a Blender tile before it signs the receipt that pays for it: the
+// result must be an OpenEXR image as the seller's worker writes it (single-part scanline, half or
+// float channels, at least R, G and B, possibly as "Layer.Combined.R"), of exactly the rendered
+// rectangle the job asked for, with a chunk offset table that points inside the file. This reads
+// the header and the offset table only; the pixels are not decoded here (compressed data needs a
+// codec): a tile whose pixels are wrong but well-formed passes this check and is caught when the
+// frame is stitched, and bought again from another seller.
+import { decodeJob, JobFormatError } from './job.js';
+
+const EXR_MAGIC = 20000630;
+const FLAG_TILED = 0x200;
+const FLAG_NON_IMAGE = 0x800;
+const FLAG_MULTIPART = 0x1000;
+/** Scanlines per chunk, by compression (OpenEXR's NONE, RLE, ZIPS, ZIP, PIZ, PXR24, B44, B44A, DWAA, DWAB). */
+const LINES_PER_CHUNK = [1, 1, 1, 16, 32, 16, 32, 32, 32, 256];
+const HEADER_BYTES_MAX = 1024 * 1024;
+const CHANNELS_MAX = 1024;
+
+interface ExrHeader {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: readonly { readonly name: string; readonly pixelType: number }[];
+  readonly compression: number;
+  /** Where the offset table starts. */
+  readonly end: number;
+}
+
+class ExrError extends Error {}
+
+function readString(bytes: Buffer, offset: number, limit: number): [string, number] {
+  const end = bytes.indexOf(0, offset);
+  if (end < 0 || end - offset > limit) throw new ExrError('a header name is not terminated');
+  return [bytes.toString('latin1', offset, end), end + 1];
+}
+
+function readHeader(bytes: Buffer): ExrHeader {
+  if (bytes.length < 8 || bytes.readInt32LE(0) !== EXR_MAGIC) throw new ExrError('it is not an OpenEXR file');
+  const version = bytes.readUInt32LE(4);
+  if ((version & 0xff) !== 2) throw new ExrError(`OpenEXR version ${version & 0xff}, not 2`);
+  if ((version & (FLAG_TILED | FLAG_NON_IMAGE | FLAG_MULTIPART)) !== 0) throw new ExrError('it is tiled, deep or multi-part, not a scanline image');
+  let offset = 8;
+  let width: number | undefined;
+  let height: number | undefined;
+  let compression: number | undefined;
+  let channels: { name: string; pixelType: number }[] | undefined;
+  for (;;) {
+    if (offset >= Math.min(bytes.length, HEADER_BYTES_MAX)) throw new ExrError('the header does not end');
+    const [name, afterName] = readString(bytes, offset, 255);
+    if (name === '') {
+      offset = afterName;
+      break;
+    }
+    const [type, afterType] = readString(bytes, afterName, 255);
+    if (afterType + 4 > bytes.length) throw new ExrError(`attribute ${name} is cut off`);
+    const size = bytes.readInt32LE(afterType);
+    const value = afterType + 4;
+    if (size < 0 || value + size > bytes.length) throw new ExrError(`attribute ${name} is cut off`);
+    if (name === 'dataWindow' && type === 'box2i' && size === 16) {
+      const [xMin, yMin, xMax, yMax] = [0, 4, 8, 12].map((at) => bytes.readInt32LE(value + at)) as [number, number, number, number];
+      if (xMax < xMin || yMax < yMin) throw new ExrError('the data window is empty');
+      width = xMax - xMin + 1;
+      height = yMax - yMin + 1;
+    } else if (name === 'compression' && type === 'compression' && size === 1) {
+      compression = bytes.readUInt8(value);
+    } else if (name === 'channels' && type === 'chlist') {
+      channels = [];
+      let at = value;
+      while (at < value + size && bytes[at] !== 0) {
+        const [channel, afterChannel] = readString(bytes, at, 255);
+        if (afterChannel + 16 > value + size) throw new ExrError('the channel list is cut off');
+        channels.push({ name: channel, pixelType: bytes.readInt32LE(afterChannel) });
+        if (channels.length > CHANNELS_MAX) throw new ExrError('too many channels');
+        at = afterChannel + 16;
+      }
+    }
+    offset = value + size;
+  }
+  if (width === undefined || height === undefined) throw new ExrError('the header has no data window');
+  if (compression === undefined || compression >= LINES_PER_CHUNK.length) throw new ExrError('the header has no known compression');
+  if (channels === undefined || channels.length === 0) throw new ExrError('the header has no channels');
+  return { width, height, channels, compression, end: offset };
+}
+
+/** Why `result` is not the image the Blender job `work` asked for, or null when it is well-formed. */
+export function checkBlenderTile(work: Uint8Array, result: Uint8Array): string | null {
+  let rendered;
+  try {
+    rendered = decodeJob(work).header.rendered;
+  } catch (error) {
+    if (error instanceof JobFormatError) return `the work is not a Blender job: ${error.message}`;
+    throw error;
+  }
+  const bytes = Buffer.from(result.buffer, result.byteOffset, result.byteLength);
+  try {
+    const header = readHeader(bytes);
+    if (header.width !== rendered.width || header.height !== rendered.height) {
+      return `the image is ${header.width} x ${header.height} pixels, the tile ${rendered.width} x ${rendered.height}`;
+    }
+    const names = header.channels.map((channel) => channel.name.split('.').pop());
+    for (const needed of ['R', 'G', 'B']) if (!names.includes(needed)) return `the image has no ${needed} channel`;
+    const notFloat = header.channels.find((channel) => channel.pixelType !== 1 && channel.pixelType !== 2);
+    if (notFloat !== undefined) return `channel ${notFloat.name} is not half or float`;
+    const chunks = Math.ceil(header.height / LINES_PER_CHUNK[header.compression]!);
+    const tableEnd = header.end + chunks * 8;
+    if (tableEnd > bytes.length) return 'the chunk offset table is cut off';
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const at = Number(bytes.readBigUInt64LE(header.end + chunk * 8));
+      // Each chunk starts after the table: its y coordinate, its data size, then that much data.
+      if (at < tableEnd || at + 8 > bytes.length) return `chunk ${chunk} lies outside the file`;
+      const dataSize = bytes.readInt32LE(at + 4);
+      if (dataSize < 0 || at + 8 + dataSize > bytes.length) return `chunk ${chunk} is cut off`;
+    }
+    return null;
+  } catch (error) {
+    if (error instanceof ExrError) return `the result is not a float EXR image: ${error.message}`;
+    throw error;
+  }
+}
