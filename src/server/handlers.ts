@@ -39,6 +39,14 @@ export function serverInfo(exchange: Exchange) {
 
 export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
   const id = exchange.exchangeId;
+  /** freezeAccount and unfreezeAccount: the arbiter's, one signed type each. */
+  const setFrozen = async (body: { participant: string; address: string; nonce: string; signature: Uint8Array }, frozen: boolean) => {
+    await exchange.submitSigned(body, freezeAccountText(id, body, frozen), (nowMs) => {
+      exchange.checkAddress(body.participant);
+      return { type: frozen ? 'freezeAccount' : 'unfreezeAccount', nowMs, participant: body.participant };
+    }, { arbiter: true });
+    return { participant: body.participant, frozen };
+  };
   return {
     info: () => exchange.durable(serverInfo(exchange)),
 
@@ -90,21 +98,8 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       return { txId: body.txId, sellerSats: retired.sellerSats, refundSats: retired.refundSats };
     },
 
-    freezeAccount: async (body) => {
-      await exchange.submitSigned(body, freezeAccountText(id, body, true), (nowMs) => {
-        exchange.checkAddress(body.participant);
-        return { type: 'freezeAccount', nowMs, participant: body.participant };
-      }, { arbiter: true });
-      return { participant: body.participant, frozen: true };
-    },
-
-    unfreezeAccount: async (body) => {
-      await exchange.submitSigned(body, freezeAccountText(id, body, false), (nowMs) => {
-        exchange.checkAddress(body.participant);
-        return { type: 'unfreezeAccount', nowMs, participant: body.participant };
-      }, { arbiter: true });
-      return { participant: body.participant, frozen: false };
-    },
+    freezeAccount: (body) => setFrozen(body, true),
+    unfreezeAccount: (body) => setFrozen(body, false),
 
     disputes: ({ limit }) => exchange.durable({ disputes: exchange.core.disputes(limit) as never }),
 

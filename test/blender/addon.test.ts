@@ -15,22 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildBlenderAddon } from '../../scripts/build-blender-addon.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { ARTICLE, blenderWithAddon, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
+import { ARTICLE, blendersUnder, blenderWithAddon, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, until, type RealMarket } from './support.js';
 
 const TESTS = fileURLToPath(new URL('../../blender/tests/', import.meta.url));
-
-function blendersUnder(folder: string): number {
-  const found = spawnSync('pgrep', ['-f', `${folder}/bitwrk-job-`], { encoding: 'utf8' });
-  return found.stdout.split('\n').filter((line) => line.trim() !== '').length;
-}
-
-async function until(predicate: () => boolean, limitMs: number, what: string): Promise<void> {
-  const start = performance.now();
-  while (!predicate()) {
-    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('the add-on\'s pure parts: unit tests in Blender\'s own Python', { skip: NO_BLENDER === undefined ? false : `Blender cannot run here: ${NO_BLENDER}` }, () => {
   const run = spawnSync('blender', ['-b', '--factory-startup', '-noaudio', '--python-exit-code', '1', '-P', join(TESTS, 'test_core.py')], { encoding: 'utf8', timeout: 60_000 });

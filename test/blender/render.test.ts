@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeJobHeader } from '../../src/blender/job.js';
 import { startWorkerServer } from '../../src/daemon/worker-server.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
+import { ARTICLE, blendersUnder, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, until, type RealMarket } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
 
@@ -44,20 +44,6 @@ interface RenderJson {
   readonly frames: ReadonlyArray<{ frame: number; ok: boolean; paths: string[]; purchases: number; jobBytes: number; bytesSent: number; satsSpent: number; error?: string }>;
   readonly grid: { columns: number; rows: number };
   readonly overscan: number;
-}
-
-/** Blender processes rendering jobs under `folder` (the seller's job folders). */
-function blendersUnder(folder: string): number {
-  const found = spawnSync('pgrep', ['-f', `${folder}/bitwrk-job-`], { encoding: 'utf8' });
-  return found.stdout.split('\n').filter((line) => line.trim() !== '').length;
-}
-
-async function until(predicate: () => boolean, limitMs: number, what: string): Promise<void> {
-  const start = performance.now();
-  while (!predicate()) {
-    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function summaryOf(run: CliRun): RenderJson {

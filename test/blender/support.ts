@@ -2,7 +2,7 @@
 // reference, pixel comparison (compare.py), and a small market on the real clock (Blender renders
 // take real seconds, so the daemons' deadlines run on real time here): an exchange, a buyer daemon
 // with funds and a seller daemon, each with its own data directory.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,3 +128,18 @@ export function blenderWithAddon(scene: string, config: object, profile: string,
   });
 }
 
+
+/** Blender processes rendering jobs under `folder` (the seller's job folders). */
+export function blendersUnder(folder: string): number {
+  const found = spawnSync('pgrep', ['-f', `${folder}/bitwrk-job-`], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter((line) => line.trim() !== '').length;
+}
+
+/** Waits (real time: Blender runs on it) until `predicate` holds, or fails naming `what`. */
+export async function until(predicate: () => boolean, limitMs: number, what: string): Promise<void> {
+  const start = performance.now();
+  while (!predicate()) {
+    if (performance.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
