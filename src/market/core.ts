@@ -100,6 +100,8 @@ export class MarketCore {
   /** The same, by participant (a transaction under both parties), so per-participant queries cost O(own). */
   private readonly bidsOf = new Map<string, Set<BidRecord>>();
   private readonly txsOf = new Map<string, Set<TxRecord>>();
+  /** Transactions in RESULT_DISPUTED, so the arbiter's query costs O(disputes), not O(market). */
+  private readonly disputed = new Set<TxRecord>();
   private readonly deadlines = new DeadlineQueue<BidRecord>();
   private readonly pendingDeposits = new Map<string, PendingTransfer>();
   private readonly closedDepositIds = new Set<string>();
@@ -418,6 +420,7 @@ export class MarketCore {
     record.state = next;
     const { deadlineMs, revision, txId, seq } = next.context;
     events.push({ type: 'txMessageAccepted', txId, message, from, to: next.value as TxPhase, deadlineMs, revision });
+    if (next.value === 'RESULT_DISPUTED') this.disputed.add(record);
     if (next.value === 'FINISHED' || next.value === 'WORK_DISPUTED') {
       this.retire(record, { type: 'RETIRE', nowMs: this.nowMs }, events);
     } else if (deadlineMs !== context.deadlineMs) {
@@ -469,6 +472,7 @@ export class MarketCore {
     if (settlement.sellerSats > 0) this.ledger.ensureAccount(context.seller);
     this.ledger.settleHold(record.hold, { seller: context.seller, ...settlement }, context.txId, events);
     this.txs.delete(context.seq);
+    this.disputed.delete(record);
     removeFrom(this.txsOf, context.buyer, record);
     removeFrom(this.txsOf, context.seller, record);
     events.push({
@@ -611,14 +615,12 @@ export class MarketCore {
     return record === undefined ? undefined : { ...record.state.context, phase: record.state.value };
   }
 
-  /** Transactions in RESULT_DISPUTED, oldest first (what an arbiter decides), at most `limit`. */
+  /** Transactions in RESULT_DISPUTED, oldest transaction first (what an arbiter decides), at most `limit`. */
   disputes(limit = 1000): TxSnapshot[] {
-    const found: TxSnapshot[] = [];
-    for (const record of this.txs.values()) {
-      if (found.length >= limit) break;
-      if (record.state.value === 'RESULT_DISPUTED') found.push({ ...record.state.context, phase: record.state.value });
-    }
-    return found;
+    return [...this.disputed]
+      .sort((a, b) => a.state.context.seq - b.state.context.seq)
+      .slice(0, limit)
+      .map((record) => ({ ...record.state.context, phase: record.state.value }));
   }
 
   /** A participant's open bids and active transactions (what a restarted daemon reconciles with). */
@@ -648,6 +650,7 @@ export class MarketCore {
 
   private addTx(seq: number, record: TxRecord): void {
     this.txs.set(seq, record);
+    if (record.state.value === 'RESULT_DISPUTED') this.disputed.add(record); // restored mid-dispute
     addTo(this.txsOf, record.state.context.buyer, record);
     addTo(this.txsOf, record.state.context.seller, record);
   }
@@ -785,7 +788,9 @@ export class MarketCore {
       assert(c.deadlineMs > this.nowMs, `${c.txId} is past its deadline and not retired`);
       assert(record.hold.amountSats === c.priceSats + c.feeSats, `${c.txId} holds price + fee`);
       assert(record.hold.holdId === c.buyBidId && record.hold.owner === c.buyer, `${c.txId} holds the buyer's money`);
+      assert(this.disputed.has(record) === (record.state.value === 'RESULT_DISPUTED'), `${c.txId}: the dispute index matches its phase`);
     }
+    for (const record of this.disputed) assert(this.txs.get(record.state.context.seq) === record, 'indexed disputes are active');
     assert(holds.every((hold) => hold.open), 'live bids and transactions hold open holds');
     let booked = 0;
     for (const [, article] of this.articles) booked += article.book.size;
