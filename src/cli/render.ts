@@ -120,7 +120,11 @@ when cancelled (Ctrl-C: open purchases are cancelled), 2 for a usage error.`,
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const printer = progressPrinter(process.stderr);
-    const show = values.events === true ? Object.assign((event: RenderEvent) => (printer(event), void process.stdout.write(`${JSON.stringify(eventJson(event))}\n`)), { end: printer.end }) : printer;
+    // With --events a program reads stdout, one JSON line per event; people still see stderr.
+    const show = values.events !== true ? printer : Object.assign((event: RenderEvent) => {
+      printer(event);
+      process.stdout.write(`${JSON.stringify(eventJson(event))}\n`);
+    }, { end: printer.end });
     try {
       const summary = await renderScene({
         scene: resolve(scene),

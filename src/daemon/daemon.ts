@@ -21,7 +21,7 @@ import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-s
 import { Buyer, type BuyActor } from './buyer.js';
 import { DaemonStore } from './daemon-store.js';
 import { ExchangeLink } from './exchange-link.js';
-import { BUILT_IN_VERIFIERS, type ResultVerifiers } from './hash-work.js';
+import { BUILT_IN_VERIFIERS, type ResultVerifiers } from './result-checks.js';
 import { createLocalApi } from './local-api.js';
 import type { AccessPolicy } from './api-access.js';
 import { Mandates } from './mandates.js';

@@ -6,7 +6,7 @@ import type { StaticKeyPair } from '../transport/secure-connection.js';
 import type { Identity } from '../crypto/keys.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { ExchangeLink } from './exchange-link.js';
-import type { ResultVerifiers } from './hash-work.js';
+import type { ResultVerifiers } from './result-checks.js';
 import type { Mandates } from './mandates.js';
 import type { WorkerRegistry } from './workers.js';
 
