@@ -7,6 +7,8 @@ import urllib.parse
 import urllib.request
 
 TIMEOUT_SECONDS = 2
+# The panel's answers are small; a larger one is not the daemon's.
+RESPONSE_BYTES_MAX = 1024 * 1024
 
 
 class DaemonError(Exception):
@@ -22,15 +24,24 @@ def call(base_url, path, token, body=None, timeout=TIMEOUT_SECONDS):
     request = urllib.request.Request(base_url + path, data=data, headers=headers, method='POST' if body is not None else 'GET')
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read().decode() or 'null')
+            text = response.read(RESPONSE_BYTES_MAX + 1)
+            if len(text) > RESPONSE_BYTES_MAX:
+                raise DaemonError('the answer from %s%s is over %d bytes' % (base_url, path, RESPONSE_BYTES_MAX))
+            return json.loads(text.decode() or 'null')
     except urllib.error.HTTPError as error:
         try:
-            message = json.loads(error.read().decode())['error']['message']
+            message = json.loads(error.read(RESPONSE_BYTES_MAX).decode())['error']['message']
         except (ValueError, KeyError, TypeError):
             message = error.reason
         raise DaemonError('%s (HTTP %d)' % (message, error.code))
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise DaemonError('the daemon at %s does not answer (%s): is it running? Start it with "bitwrk daemon"' % (base_url, getattr(error, 'reason', error)))
+
+
+def _object(value, what):
+    if not isinstance(value, dict):
+        raise DaemonError('%s is not what a BitWrk daemon answers' % what)
+    return value
 
 
 def status(base_url, token, article):
@@ -43,9 +54,12 @@ def status(base_url, token, article):
         return {'error': 'daemon reachable, but no API token (see the daemon\'s folder, api-token)'}
     result = {}
     try:
-        result['availableSats'] = call(base_url, '/account', token).get('availableSats')
-        asks = call(base_url, '/depth/' + urllib.parse.quote(article, safe='/.'), token).get('asks') or []
-        result['sellers'] = sum(level.get('count', 0) for level in asks)
+        available = _object(call(base_url, '/account', token), 'the account').get('availableSats')
+        asks = _object(call(base_url, '/depth/' + urllib.parse.quote(article, safe='/.'), token), 'the book').get('asks')
+        if not isinstance(available, int) or not isinstance(asks, list) or not all(isinstance(level, dict) and isinstance(level.get('count'), int) for level in asks):
+            raise DaemonError('the account or the book is not what a BitWrk daemon answers')
+        result['availableSats'] = available
+        result['sellers'] = sum(level['count'] for level in asks)
     except DaemonError as error:
         result['error'] = 'daemon reachable; ' + str(error)
     return result

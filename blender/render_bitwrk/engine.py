@@ -40,6 +40,7 @@ class Session:
         self.by_frame = {frame: queue.Queue() for frame in frames}
         self.errors = []  # the last lines of its stderr
         self.summary, self.packed_dir, self.total, self.tiles_written = None, None, 0, 0
+        # tiles_written counts every frame's tiles painted so far (the window test's progress shot reads it).
         self.plan = []  # the tiles of a frame, from the packed event
         self.interrupted_at, self.cancelled, self.failure = None, False, None
         self.readers = [threading.Thread(target=self._read_events, daemon=True), threading.Thread(target=self._read_errors, daemon=True)]
@@ -129,8 +130,6 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
         except core.SettingsError as error:
             _close_session()
             return self.fail(str(error))
-        if session is None:
-            return
         done = self.render_frame(session, frame)
         if not done or frame == session.frames[-1] or session.finished():
             self.end_session(session, frame, done)
@@ -140,7 +139,7 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
         self.report({'ERROR'}, 'BitWrk: ' + message)
 
     def session_for(self, scene, frame):
-        """The running session that renders `frame` of this scene, or a new one (None: it could not start)."""
+        """The running session that renders `frame` of this scene, or a new one; SettingsError says why not."""
         global SESSION
         settings = scene.bitwrk
         checked = core.check_settings(settings.daemon_url, settings.cost_class, settings.article, settings.max_price_sats, settings.concurrency, settings.retries)
@@ -195,7 +194,7 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
 
     def render_frame(self, session, frame):
         """Paints the frame's tiles as they come; True once the frame is complete."""
-        state = {'tiles': 0, 'written': set()}
+        state = {'written': set()}  # (column, row) of the frame's tiles in the result
         while True:
             if self.test_break():
                 log('cancelled: cancelling the open purchases')
@@ -266,10 +265,9 @@ class BitWrkRenderEngine(bpy.types.RenderEngine):
             self.end_result(result, cancel=True)
             return
         self.end_result(result)
-        state['tiles'] += 1
         state['written'].add((tile.get('column'), tile.get('row')))
         session.tiles_written += 1
-        log('%s written into the result (%d/%d)' % (where, state['tiles'], session.total))
+        log('%s written into the result (%d/%d)' % (where, len(state['written']), session.total))
 
     def paint_missing(self, session, state):
         """A frame out of retries: its tiles that never came are painted red, so the gap is plain."""

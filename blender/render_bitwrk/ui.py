@@ -185,7 +185,8 @@ class _LocalWorker:
         deadline = time.monotonic() + timeout
         while self.running() and time.monotonic() < deadline:
             try:
-                if any(str(worker.get('id', '')).startswith(self.id) for worker in daemon.call(url, '/workers', token) or []):
+                workers = daemon.call(url, '/workers', token)
+                if isinstance(workers, list) and any(isinstance(worker, dict) and str(worker.get('id', '')).startswith(self.id) for worker in workers):
                     return True
             except daemon.DaemonError:
                 pass
