@@ -16,6 +16,7 @@ import type { PersistedState } from '../src/actors/kind.js';
 import type { Clock } from '../src/clock.js';
 import { sellEntryEffects, type BuyEffect, type BuyFact, type SellEffect, type SellFact } from '../src/machines/trade-logic.js';
 import type { BuyInput, BuyState, SellInput, SellState } from '../src/machines/trade.js';
+import { resultHashOf } from '../src/market/evidence.js';
 import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { Prng } from '../src/random.js';
 import { ProtocolError } from '../src/transport/errors.js';
@@ -67,6 +68,11 @@ const EARLY_EVENTS_MAX = 16;
 
 function hex(prng: Prng, bytes = 32): string {
   return Buffer.from(prng.nextBytes(bytes)).toString('hex');
+}
+
+/** The simulated work's honest result: a function of the work alone, as SHA-256 of it. */
+export function simResultHash(workFileKey: string): string {
+  return resultHashOf(new TextEncoder().encode(`result of ${workFileKey}`));
 }
 
 function exponential(prng: Prng, meanMs: number): number {
@@ -233,7 +239,7 @@ export class BuyerAgent implements TradeOwner {
       case 'sendWork': {
         const seller = io.seller;
         if (seller === undefined) return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, reason: 'no seller' });
-        context.clock.setTimer(() => seller.receiveWork(effect.txId, effect.buyerSecret), transferMs(context, context.scenario.workMiB));
+        context.clock.setTimer(() => seller.receiveWork(effect.txId, effect.buyerSecret, effect.workFileKey), transferMs(context, context.scenario.workMiB));
         return;
       }
       case 'fetchKey': {
@@ -513,7 +519,9 @@ export class SellerAgent implements TradeOwner {
         return;
       case 'runWorker':
         context.clock.setTimer(() => {
-          if (current()) this.fact(tradeId, { type: 'RESULT_READY', nowMs: this.now(), txId: effect.txId, encryptedFileKey: hex(context.prng), resultKey: hex(context.prng) });
+          // An honest result is the same for the same work (the work is deterministic); a cheater's is not.
+          const resultHash = this.kind === 'cheater' ? hex(context.prng) : simResultHash(effect.workFileKey);
+          if (current()) this.fact(tradeId, { type: 'RESULT_READY', nowMs: this.now(), txId: effect.txId, encryptedFileKey: hex(context.prng), resultKey: hex(context.prng), resultHash });
         }, exponential(context.prng, context.scenario.workSeconds * 1000));
         return;
       case 'awaitReceipt': {
@@ -561,9 +569,9 @@ export class SellerAgent implements TradeOwner {
   }
 
   private async publish(tradeId: string, effect: Extract<SellEffect, { type: 'publish' }>, io: SaleIo, current: () => boolean): Promise<void> {
-    const { txId, encryptedFileKey, receipt, resultKey } = effect;
+    const { txId, encryptedFileKey, receipt, resultKey, resultHash } = effect;
     try {
-      await this.link.txMessage(txId, 'encresult', { encresulthash: encryptedFileKey, encresulthashsig: receipt, encresultkey: resultKey });
+      await this.link.txMessage(txId, 'encresult', { encresulthash: encryptedFileKey, encresulthashsig: receipt, encresultkey: resultKey, resulthash: resultHash });
     } catch (error) {
       if (current()) this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'self', reason: `encresult: ${describe(error)}` });
       return;
@@ -575,7 +583,7 @@ export class SellerAgent implements TradeOwner {
   }
 
   /** The buyer daemon's message: the work and the buyer secret. */
-  receiveWork(txId: string, buyerSecret: string): void {
+  receiveWork(txId: string, buyerSecret: string, workFileKey: string): void {
     const sale = this.sale;
     if (sale === undefined || this.down || sale.io.vanished) return;
     const state = this.context.trades.state(sale.tradeId) as SellState | undefined;
@@ -587,7 +595,7 @@ export class SellerAgent implements TradeOwner {
     const generation = this.generation;
     void this.link.txMessage(txId, 'buyersecret', { buyersecret: buyerSecret }).then(
       () => {
-        if (this.generation === generation) this.fact(sale.tradeId, { type: 'WORK_RECEIVED', nowMs: this.now(), txId, workFileKey: hex(this.context.prng), buyerSecret });
+        if (this.generation === generation) this.fact(sale.tradeId, { type: 'WORK_RECEIVED', nowMs: this.now(), txId, workFileKey, buyerSecret });
       },
       (error: unknown) => {
         if (this.generation === generation) this.fact(sale.tradeId, { type: 'FAIL', nowMs: this.now(), txId, blame: 'peer', reason: `buyersecret: ${describe(error)}` });

@@ -9,6 +9,7 @@ import { importFile, readFileBytes } from '../cafs/files.js';
 import { NonceRegistry, nonceTimeMs } from '../crypto/nonce.js';
 import { recoverMessageSigner, signMessage, verifyMessage } from '../crypto/signmessage.js';
 import type { SellEffect, SellFact } from '../machines/trade-logic.js';
+import { resultHashOf } from '../market/evidence.js';
 import { sellPhase } from '../machines/trade-phases.js';
 import { workSecretHashOf } from '../machines/transaction.js';
 import type { SellInput, SellState } from '../machines/trade.js';
@@ -252,10 +253,12 @@ export class Seller implements Executor<'sell'> {
     }
     const resultKey = randomHex(deps, 32);
     const encrypted = await importFile(deps.cafs, [encryptResult(result, resultKey)]);
-    this.send(tradeId, { type: 'RESULT_READY', nowMs: this.now(), txId, encryptedFileKey: encrypted.fileKey, resultKey });
+    // The commitment to the plain result: what a buyer's evidence compares with other sellers' (docs/market-rules.md §6).
+    const resultHash = resultHashOf(result);
+    this.send(tradeId, { type: 'RESULT_READY', nowMs: this.now(), txId, encryptedFileKey: encrypted.fileKey, resultKey, resultHash });
   }
 
-  private async publish(tradeId: string, { txId, encryptedFileKey, receipt, resultKey }: Extract<SellEffect, { type: 'publish' }>): Promise<void> {
+  private async publish(tradeId: string, { txId, encryptedFileKey, receipt, resultKey, resultHash }: Extract<SellEffect, { type: 'publish' }>): Promise<void> {
     const { deps } = this;
     try {
       const tx = await deps.link.transaction(txId);
@@ -264,6 +267,7 @@ export class Seller implements Executor<'sell'> {
           encresulthash: encryptedFileKey,
           encresulthashsig: receipt,
           encresultkey: sealKeyForBuyer(resultKey, buyerKey(encryptedFileKey, receipt)),
+          resulthash: resultHash,
         });
       }
     } catch (error) {

@@ -70,7 +70,7 @@ export type SellEffect =
   /** Hand over the encrypted result; await the receipt (RECEIPT); FAIL when the transaction ends. */
   | { readonly type: 'awaitReceipt'; readonly txId: string }
   /** Publish the result hash, the receipt and the sealed key; answer PUBLISHED. */
-  | { readonly type: 'publish'; readonly txId: string; readonly encryptedFileKey: string; readonly receipt: string; readonly resultKey: string }
+  | { readonly type: 'publish'; readonly txId: string; readonly encryptedFileKey: string; readonly receipt: string; readonly resultKey: string; readonly resultHash: string }
   /** This side failed (its worker, its link): keep the worker from new bids a while. */
   | { readonly type: 'blockWorker'; readonly workerId: string; readonly reason: string }
   | { readonly type: 'ended'; readonly value: 'done' | 'ended' | 'failed'; readonly workerId: string; readonly reason: string | null }
@@ -256,8 +256,8 @@ export function sellEntryEffects(state: SellState): SellEffect[] {
     case 'delivering':
       return [{ type: 'awaitReceipt', txId: phase.context.txId }];
     case 'receipted': {
-      const { txId, encryptedFileKey, receipt, resultKey } = phase.context;
-      return [{ type: 'publish', txId, encryptedFileKey, receipt, resultKey }];
+      const { txId, encryptedFileKey, receipt, resultKey, resultHash } = phase.context;
+      return [{ type: 'publish', txId, encryptedFileKey, receipt, resultKey, resultHash }];
     }
     case 'done':
     case 'ended':

@@ -27,9 +27,9 @@ const SELL_FIELDS = {
   bidPlaced: ['bidId'],
   matched: ['bidId', 'txId', 'buyer'],
   working: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret'],
-  delivering: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret', 'encryptedFileKey', 'resultKey'],
-  receipted: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret', 'encryptedFileKey', 'resultKey', 'receipt'],
-  done: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret', 'encryptedFileKey', 'resultKey', 'receipt'],
+  delivering: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret', 'encryptedFileKey', 'resultKey', 'resultHash'],
+  receipted: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret', 'encryptedFileKey', 'resultKey', 'resultHash', 'receipt'],
+  done: ['bidId', 'txId', 'buyer', 'workFileKey', 'buyerSecret', 'encryptedFileKey', 'resultKey', 'resultHash', 'receipt'],
   ended: [],
   failed: [],
 } as const satisfies { readonly [V in SellValue]: readonly (keyof SellContext)[] };

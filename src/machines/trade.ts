@@ -271,6 +271,8 @@ export interface SellContext {
   /** The encrypted result (a CAFS file) and its one-time key, kept until the receipt. */
   readonly encryptedFileKey: string | null;
   readonly resultKey: string | null;
+  /** SHA-256 of the plain result: the seller's commitment, published with the key. */
+  readonly resultHash: string | null;
   readonly receipt: string | null;
   /** The matched transaction's price (what this sale earns) and the buyer's fee. */
   readonly deal: Deal | null;
@@ -294,7 +296,7 @@ export type SellEvent =
   | ({ readonly type: 'MATCHED'; readonly bidId: string; readonly txId: string; readonly buyer: string; readonly deal?: Deal } & Timed)
   | ({ readonly type: 'TX_DEADLINE'; readonly txId: string; readonly deadlineMs: number } & Timed)
   | ({ readonly type: 'WORK_RECEIVED'; readonly txId: string; readonly workFileKey: string; readonly buyerSecret: string } & Timed)
-  | ({ readonly type: 'RESULT_READY'; readonly txId: string; readonly encryptedFileKey: string; readonly resultKey: string } & Timed)
+  | ({ readonly type: 'RESULT_READY'; readonly txId: string; readonly encryptedFileKey: string; readonly resultKey: string; readonly resultHash: string } & Timed)
   | ({ readonly type: 'RECEIPT'; readonly txId: string; readonly receipt: string } & Timed)
   | ({ readonly type: 'PUBLISHED'; readonly txId: string } & Timed)
   /**
@@ -323,6 +325,7 @@ export const sellTradeMachine = defineFlatMachine({
     buyerSecret: null,
     encryptedFileKey: null,
     resultKey: null,
+    resultHash: null,
     receipt: null,
     deal: null,
     phaseEndsMs: null,
@@ -334,7 +337,7 @@ export const sellTradeMachine = defineFlatMachine({
     matched: sellUpdate(['MATCHED'], (c, e) => ({ ...touch(c, e), txId: e.txId, buyer: e.buyer, deal: e.deal ?? null, phaseEndsMs: null })),
     deadline: sellUpdate(['TX_DEADLINE'], (c, e) => ({ ...c, phaseEndsMs: e.deadlineMs })),
     work: sellUpdate(['WORK_RECEIVED'], (c, e) => ({ ...touch(c, e), workFileKey: e.workFileKey, buyerSecret: e.buyerSecret })),
-    result: sellUpdate(['RESULT_READY'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey, resultKey: e.resultKey })),
+    result: sellUpdate(['RESULT_READY'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey, resultKey: e.resultKey, resultHash: e.resultHash })),
     receipt: sellUpdate(['RECEIPT'], (c, e) => ({ ...touch(c, e), receipt: e.receipt })),
     touch: sellUpdate(['PUBLISHED'], (c, e) => ({ ...touch(c, e), phaseEndsMs: null })),
     fail: sellUpdate(['BID_ENDED', 'FAIL'], (c, e) => ({ ...touch(c, e), phaseEndsMs: null, error: e.reason })),

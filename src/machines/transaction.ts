@@ -64,6 +64,8 @@ export interface TxContext {
   readonly encResultHash: string | null;
   readonly encResultHashSig: string | null;
   readonly encResultKey: string | null;
+  /** The seller's signed commitment to the SHA-256 of the plain result (what evidence compares). */
+  readonly resultHash: string | null;
   readonly rejectReason: string | null;
   readonly retiredPhase: TxPhase | null;
   readonly retiredMs: number | null;
@@ -86,6 +88,7 @@ export type TxEvent =
       readonly encResultHash: string;
       readonly encResultHashSig: string;
       readonly encResultKey: string;
+      readonly resultHash: string;
       /** The core checked encResultHashSig against the buyer's address (verifyReceipt). */
       readonly receiptVerified: boolean;
     }
@@ -141,6 +144,7 @@ function newTxContext(input: TxInput): TxContext {
     encResultHash: null,
     encResultHashSig: null,
     encResultKey: null,
+    resultHash: null,
     rejectReason: null,
     retiredPhase: null,
     retiredMs: null,
@@ -190,7 +194,7 @@ const txUpdates: { readonly [K in Update]: (context: TxContext, event: TxEvent) 
   recordWork: updateFor<TxContext, TxEvent, 'WORK'>(['WORK'], (c, e) => ({ ...c, workHash: e.workHash, workSecretHash: e.workSecretHash })),
   recordWorkerUrl: updateFor<TxContext, TxEvent, 'WORKER_URL'>(['WORKER_URL'], (c, e) => ({ ...c, workerUrl: e.workerUrl })),
   recordSecret: updateFor<TxContext, TxEvent, 'BUYER_SECRET'>(['BUYER_SECRET'], (c, e) => ({ ...c, buyerSecret: e.buyerSecret })),
-  recordResult: updateFor<TxContext, TxEvent, 'ENC_RESULT'>(['ENC_RESULT'], (c, e) => ({ ...c, encResultHash: e.encResultHash, encResultHashSig: e.encResultHashSig, encResultKey: e.encResultKey })),
+  recordResult: updateFor<TxContext, TxEvent, 'ENC_RESULT'>(['ENC_RESULT'], (c, e) => ({ ...c, encResultHash: e.encResultHash, encResultHashSig: e.encResultHashSig, encResultKey: e.encResultKey, resultHash: e.resultHash })),
   recordReason: updateFor<TxContext, TxEvent, 'REJECT_WORK' | 'REJECT_RESULT'>(['REJECT_WORK', 'REJECT_RESULT'], (c, e) => ({ ...c, rejectReason: e.reason })),
   grantTransmitting: (c: TxContext) => ({ ...c, deadlineMs: c.deadlineMs + TX_TRANSMITTING_GRANT_MS }),
   grantWorking: (c: TxContext) => ({ ...c, deadlineMs: c.deadlineMs + TX_WORKING_GRANT_MS }),

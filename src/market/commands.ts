@@ -35,6 +35,8 @@ export type MarketCommand =
       readonly fields: Readonly<Record<string, string>>;
     })
   | (Timed & { readonly type: 'resolveDispute'; readonly txId: string; readonly sellerSats: number })
+  /** The buyer's evidence for a disputed transaction: other sellers' results for the same work. */
+  | (Timed & { readonly type: 'submitEvidence'; readonly participant: string; readonly txId: string; readonly witnesses: readonly string[] })
   | (Timed & { readonly type: 'credit'; readonly participant: string; readonly amountSats: number })
   | (Timed & {
       readonly type: 'depositSeen';
@@ -108,6 +110,8 @@ export type CoreEvent =
       readonly feeSats: number;
       readonly refundSats: number;
       readonly byArbiter: boolean;
+      /** Settled by the majority of independent results (submitEvidence). */
+      readonly byEvidence: boolean;
     }
   | { readonly type: 'accountFrozen'; readonly participant: string }
   | { readonly type: 'accountUnfrozen'; readonly participant: string };

@@ -29,7 +29,11 @@ import type { BidState } from '../machines/bid.js';
 import { stepperOf } from '../machines/flat-machine.js';
 import type { StepperKind } from '../machines/flat-machine.js';
 import { txMachine, workSecretHashOf } from '../machines/transaction.js';
-import type { TxPhase, TxState } from '../machines/transaction.js';
+import type { TxContext, TxPhase, TxSettlement, TxState } from '../machines/transaction.js';
+import { EVIDENCE_WITNESSES_MAX, EVIDENCE_WITNESSES_MIN, majorityResult, verificationOf } from './evidence.js';
+import type { ResultClaim } from './evidence.js';
+import { bump, NO_TRADES, retirementCounts } from './reputation.js';
+import type { Reputation } from './reputation.js';
 
 /**
  * Checks the buyer's receipt: a Bitcoin signed-message signature (base64) by `buyerAddress`
@@ -102,6 +106,8 @@ export class MarketCore {
   private readonly txsOf = new Map<string, Set<TxRecord>>();
   /** Transactions in RESULT_DISPUTED, so the arbiter's query costs O(disputes), not O(market). */
   private readonly disputed = new Set<TxRecord>();
+  /** Public counts of how each participant's transactions ended (reputation.ts). */
+  private readonly reputations = new Map<string, Reputation>();
   private readonly deadlines = new DeadlineQueue<BidRecord>();
   private readonly pendingDeposits = new Map<string, PendingTransfer>();
   private readonly closedDepositIds = new Set<string>();
@@ -164,6 +170,8 @@ export class MarketCore {
         return this.txMessage(command, events);
       case 'resolveDispute':
         return this.resolveDispute(command, events);
+      case 'submitEvidence':
+        return this.submitEvidence(command, events);
       case 'credit':
         return this.credit(command, events);
       case 'depositSeen':
@@ -437,8 +445,48 @@ export class MarketCore {
     if (record.state.value !== 'RESULT_DISPUTED') return 'tx_not_disputed';
     if (!isSats(command.sellerSats) || command.sellerSats > record.state.context.priceSats) return 'tx_share_invalid';
     // Point of no return.
-    this.retire(record, { type: 'RESOLVE_DISPUTE', nowMs: this.nowMs, sellerSats: command.sellerSats }, events);
+    this.retire(record, { type: 'RESOLVE_DISPUTE', nowMs: this.nowMs, sellerSats: command.sellerSats, by: 'arbiter' }, events);
     return null;
+  }
+
+  /**
+   * The buyer's evidence: witnesses are its own live transactions for the same article and work,
+   * from distinct other sellers, each with the seller's signed result hash. A strict majority of
+   * the results (the disputed one included) decides: with the disputed seller, it is paid the
+   * price; against it, the buyer gets the price back. Either way the exchange keeps the fee.
+   */
+  private submitEvidence(command: CommandOf<'submitEvidence'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const record = this.liveTx(command.txId);
+    if (record === undefined) return this.isIssuedTx(command.txId) ? 'tx_retired' : 'tx_not_found';
+    const disputed = record.state.context;
+    if (command.participant !== disputed.buyer) return disputed.seller === command.participant ? 'tx_wrong_sender' : 'tx_not_party';
+    if (record.state.value !== 'RESULT_DISPUTED') return 'tx_not_disputed';
+    if (!verificationOf(disputed.article).replicable) return 'tx_evidence_not_replicable';
+    const claims = this.witnessClaims(disputed, command.witnesses);
+    if (claims === null) return 'tx_evidence_invalid';
+    const majority = majorityResult(claims);
+    if (majority === null) return 'tx_evidence_inconclusive';
+    // Point of no return.
+    const sellerSats = majority === disputed.resultHash ? disputed.priceSats : 0;
+    this.retire(record, { type: 'RESOLVE_DISPUTE', nowMs: this.nowMs, sellerSats, by: 'evidence' }, events);
+    return null;
+  }
+
+  /** The disputed result's claim and its witnesses', or null when a witness does not qualify. */
+  private witnessClaims(disputed: TxContext, witnesses: readonly string[]): ResultClaim[] | null {
+    if (!Array.isArray(witnesses) || witnesses.length < EVIDENCE_WITNESSES_MIN || witnesses.length > EVIDENCE_WITNESSES_MAX) return null;
+    assert(disputed.resultHash !== null, 'a disputed result has its commitment');
+    const claims: ResultClaim[] = [{ seller: disputed.seller, resultHash: disputed.resultHash }];
+    for (const txId of witnesses) {
+      const witness = typeof txId === 'string' ? this.liveTx(txId)?.state : undefined;
+      if (witness === undefined || (witness.value !== 'UNVERIFIED' && witness.value !== 'RESULT_DISPUTED')) return null;
+      const c = witness.context;
+      if (c.buyer !== disputed.buyer || c.article !== disputed.article || c.workHash !== disputed.workHash || c.resultHash === null) return null;
+      if (claims.some((claim) => claim.seller === c.seller)) return null;
+      claims.push({ seller: c.seller, resultHash: c.resultHash });
+    }
+    return claims;
   }
 
   private liveTx(txId: string): TxRecord | undefined {
@@ -454,7 +502,7 @@ export class MarketCore {
   /** Retires a transaction (deadline, final phase or arbiter) and settles the buyer's hold. */
   private retire(
     record: TxRecord,
-    event: { readonly type: 'RETIRE' | 'RESOLVE_DISPUTE'; readonly nowMs: number; readonly sellerSats?: number },
+    event: { readonly type: 'RETIRE' | 'RESOLVE_DISPUTE'; readonly nowMs: number; readonly sellerSats?: number; readonly by?: 'arbiter' | 'evidence' },
     events: Events,
   ): void {
     const phase = record.state.value as TxPhase;
@@ -475,6 +523,7 @@ export class MarketCore {
     this.disputed.delete(record);
     removeFrom(this.txsOf, context.buyer, record);
     removeFrom(this.txsOf, context.seller, record);
+    this.countRetirement(context, phase, settlement, event.type === 'RESOLVE_DISPUTE');
     events.push({
       type: 'txRetired',
       txId: context.txId,
@@ -483,8 +532,22 @@ export class MarketCore {
       sellerSats: settlement.sellerSats,
       feeSats: settlement.feeSats,
       refundSats: settlement.refundSats,
-      byArbiter: event.type === 'RESOLVE_DISPUTE',
+      byArbiter: event.by === 'arbiter',
+      byEvidence: event.by === 'evidence',
     });
+  }
+
+  private countRetirement(context: TxContext, phase: TxPhase, settlement: TxSettlement, decided: boolean): void {
+    const { counter, sellerLost, buyerLost } = retirementCounts(phase, context.priceSats, settlement, decided);
+    const seller = this.reputationOf(context.seller);
+    this.reputations.set(context.seller, { ...seller, sales: bump(seller.sales, counter, sellerLost) });
+    const buyer = this.reputationOf(context.buyer);
+    this.reputations.set(context.buyer, { ...buyer, purchases: bump(buyer.purchases, counter, buyerLost) });
+  }
+
+  /** A participant's public counts (zero for one that never traded). */
+  reputationOf(address: string): Reputation {
+    return this.reputations.get(address) ?? { address, sales: NO_TRADES, purchases: NO_TRADES };
   }
 
   // ---- Accounts, deposits, payouts -------------------------------------------------------
@@ -689,6 +752,7 @@ export class MarketCore {
       closedDepositIds: [...this.closedDepositIds].sort(compareStrings),
       pendingPayouts: byKey(this.pendingPayouts).map(([id, payout]) => ({ id, ...payout })),
       closedPayoutIds: [...this.closedPayoutIds].sort(compareStrings),
+      reputations: byKey(this.reputations).map(([, reputation]) => reputation),
     };
   }
 
@@ -717,6 +781,7 @@ export class MarketCore {
     for (const id of state.closedDepositIds) core.closedDepositIds.add(id);
     for (const { id, ...payout } of state.pendingPayouts) core.pendingPayouts.set(id, payout);
     for (const id of state.closedPayoutIds) core.closedPayoutIds.add(id);
+    for (const reputation of state.reputations) core.reputations.set(reputation.address, reputation);
     core.checkInvariants();
     return core;
   }

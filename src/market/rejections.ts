@@ -29,6 +29,9 @@ export const REJECTIONS = {
   tx_receipt_invalid: { code: 4009, message: "the receipt signature does not verify for the buyer's address" },
   tx_not_disputed: { code: 4010, message: 'the transaction is not in RESULT_DISPUTED' },
   tx_share_invalid: { code: 4011, message: "the seller's share is not whole satoshis between 0 and the price" },
+  tx_evidence_not_replicable: { code: 4012, message: "the article's results are not replicable: its disputes go to the arbiter" },
+  tx_evidence_invalid: { code: 4013, message: "the witnesses are not 2 to 4 distinct live transactions of the buyer's, for the same article and work, with results, from distinct other sellers" },
+  tx_evidence_inconclusive: { code: 4014, message: 'no strict majority of the results agrees: the dispute goes to the arbiter' },
 
   amount_invalid: { code: 5001, message: 'the amount is not a positive whole number of satoshis' },
   supply_exceeded: { code: 5002, message: 'the amount would put more than 21 million BTC in the system' },

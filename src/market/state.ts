@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { ArticleSpec } from './articles.js';
 import type { LastTrade } from './order-book.js';
+import type { Reputation } from './reputation.js';
 import type { BidContext, BidValue } from '../machines/bid.js';
 import type { TxContext, TxValue } from '../machines/transaction.js';
 
@@ -61,6 +62,8 @@ export interface MarketState {
   readonly closedDepositIds: readonly string[];
   readonly pendingPayouts: readonly PendingTransferSnapshot[];
   readonly closedPayoutIds: readonly string[];
+  /** Sorted by address: participants with at least one retired transaction. */
+  readonly reputations: readonly Reputation[];
 }
 
 /** Code-unit order: the same everywhere, unlike localeCompare. */

@@ -14,7 +14,7 @@ export const TX_MESSAGE_FIELDS = {
   rejectwork: { sender: 'seller', fields: ['reason'], event: 'REJECT_WORK' },
   encresult: {
     sender: 'seller',
-    fields: ['encresulthash', 'encresulthashsig', 'encresultkey'],
+    fields: ['encresulthash', 'encresulthashsig', 'encresultkey', 'resulthash'],
     event: 'ENC_RESULT',
   },
   rejectresult: { sender: 'buyer', fields: ['reason'], event: 'REJECT_RESULT' },
@@ -49,6 +49,7 @@ const FIELD_CHECKS: Readonly<Record<string, (value: string) => boolean>> = {
   worksecrethash: (value) => HEX_32_BYTES.test(value),
   buyersecret: (value) => HEX_32_BYTES.test(value),
   encresulthash: (value) => HEX_32_BYTES.test(value),
+  resulthash: (value) => HEX_32_BYTES.test(value),
   encresultkey: (value) => SEALED_KEY.test(value),
   encresulthashsig: (value) => BASE64_65_BYTES.test(value),
   workerurl: (value) => value.length <= WORKER_URL_CHARS_MAX && WORKER_URL.test(value),
@@ -93,6 +94,7 @@ export function txEventOf(
         encResultHash: field('encresulthash'),
         encResultHashSig: field('encresulthashsig'),
         encResultKey: field('encresultkey'),
+        resultHash: field('resulthash'),
         receiptVerified,
       };
     case 'rejectresult':

@@ -229,7 +229,7 @@ test('transactions: 4001-4009', async () => {
   assert.equal((await ask(client, 'txMessage', signed.tx(seller, txId, 'buyersecret', { buyersecret: secret.toString('hex') }))).kind, 'response');
   const result = 'cd'.repeat(32);
   const forged = signMessage(result, seller.privateKey);
-  expectError(await ask(client, 'txMessage', signed.tx(seller, txId, 'encresult', { encresulthash: result, encresulthashsig: forged, encresultkey: 'ef'.repeat(32) })), 4009, 'a receipt the buyer did not sign');
+  expectError(await ask(client, 'txMessage', signed.tx(seller, txId, 'encresult', { encresulthash: result, encresulthashsig: forged, encresultkey: 'ef'.repeat(32), resulthash: '5e'.repeat(32) })), 4009, 'a receipt the buyer did not sign');
   assert.equal((await ask(client, 'txMessage', signed.tx(seller, txId, 'rejectwork', { reason: 'cannot' }))).kind, 'response');
   expectError(await ask(client, 'txMessage', signed.tx(buyer, txId, 'acceptresult')), 4004, 'a retired transaction');
   client.close();
@@ -249,7 +249,7 @@ async function disputedTransaction(client: RawClient, admin: Identity, buyer: Id
     [buyer, 'workhash', { workhash: workHash.toString('hex'), worksecrethash: workSecretHash }],
     [seller, 'workerurl', { workerurl: 'ws://x.example/peer' }],
     [seller, 'buyersecret', { buyersecret: secret.toString('hex') }],
-    [seller, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48) }],
+    [seller, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48), resulthash: '5e'.repeat(32) }],
     [buyer, 'rejectresult', { reason: 'the image is noise' }],
   ] as const) {
     const answer = await ask(client, 'txMessage', signed.tx(who, txId, message, fields));

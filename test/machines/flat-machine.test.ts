@@ -72,7 +72,7 @@ test('the transaction machine: compiled stepper equals XState transition()', () 
     fc.record({ type: fc.constant('REJECT_WORK' as const), nowMs, reason: fc.constant('no') }),
     fc.record({
       type: fc.constant('ENC_RESULT' as const), nowMs, encResultHash: hex64, encResultHashSig: fc.constant('sig'),
-      encResultKey: hex64, receiptVerified: fc.boolean(),
+      encResultKey: hex64, resultHash: hex64, receiptVerified: fc.boolean(),
     }),
     fc.record({ type: fc.constant('REJECT_RESULT' as const), nowMs, reason: fc.constant('bad') }),
     fc.record({ type: fc.constant('ACCEPT_RESULT' as const), nowMs }),

@@ -33,7 +33,7 @@ const sellFact: fc.Arbitrary<SellFact> = fc.oneof(
   fc.record({ type: fc.constant('MATCHED' as const), nowMs: now, bidId: id, txId: id, buyer: fc.constant('1Buyer') }),
   fc.record({ type: fc.constant('TX_DEADLINE' as const), nowMs: now, txId: id, deadlineMs: now }),
   fc.record({ type: fc.constant('WORK_RECEIVED' as const), nowMs: now, txId: id, workFileKey: fc.constant('w'), buyerSecret: fc.constant('ab') }),
-  fc.record({ type: fc.constant('RESULT_READY' as const), nowMs: now, txId: id, encryptedFileKey: fc.constant('e'), resultKey: fc.constant('k') }),
+  fc.record({ type: fc.constant('RESULT_READY' as const), nowMs: now, txId: id, encryptedFileKey: fc.constant('e'), resultKey: fc.constant('k'), resultHash: fc.constant('h') }),
   fc.record({ type: fc.constant('RECEIPT' as const), nowMs: now, txId: id, receipt: fc.constant('sig') }),
   fc.record({ type: fc.constant('PUBLISHED' as const), nowMs: now, txId: id }),
   fc.record({ type: fc.constant('FAIL' as const), nowMs: now, txId: fc.option(id), reason: fc.constant('gone'), blame: fc.constantFrom('self' as const, 'peer' as const) }),

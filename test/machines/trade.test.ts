@@ -37,7 +37,7 @@ const sellEvent: fc.Arbitrary<SellEvent> = fc.oneof(
   fc.record({ type: fc.constant('MATCHED' as const), bidId: id, txId: id, buyer: id }),
   fc.record({ type: fc.constant('TX_DEADLINE' as const), txId: id, deadlineMs: fc.nat() }),
   fc.record({ type: fc.constant('WORK_RECEIVED' as const), txId: id, workFileKey: id, buyerSecret: id }),
-  fc.record({ type: fc.constant('RESULT_READY' as const), txId: id, encryptedFileKey: id, resultKey: id }),
+  fc.record({ type: fc.constant('RESULT_READY' as const), txId: id, encryptedFileKey: id, resultKey: id, resultHash: id }),
   fc.record({ type: fc.constant('RECEIPT' as const), txId: id, receipt: id }),
   fc.record({ type: fc.constant('PUBLISHED' as const), txId: id }),
   fc.record({ type: fc.constant('FAIL' as const), txId: fc.option(id), reason: id, blame: fc.constantFrom('self' as const, 'peer' as const) }),

@@ -45,7 +45,7 @@ const EVENTS: Record<string, TxEvent> = {
   workerurl: { type: 'WORKER_URL', nowMs: NOW, workerUrl: 'https://seller.example/' },
   buyersecret: { type: 'BUYER_SECRET', nowMs: NOW, buyerSecret: SECRET },
   rejectwork: { type: 'REJECT_WORK', nowMs: NOW, reason: 'worker crashed' },
-  encresult: { type: 'ENC_RESULT', nowMs: NOW, encResultHash: '33'.repeat(32), encResultHashSig: 'sig', encResultKey: '44'.repeat(32), receiptVerified: true },
+  encresult: { type: 'ENC_RESULT', nowMs: NOW, encResultHash: '33'.repeat(32), encResultHashSig: 'sig', encResultKey: '44'.repeat(32), resultHash: '55'.repeat(32), receiptVerified: true },
   rejectresult: { type: 'REJECT_RESULT', nowMs: NOW, reason: 'black frames' },
   acceptresult: { type: 'ACCEPT_RESULT', nowMs: NOW },
 };

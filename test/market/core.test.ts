@@ -52,7 +52,7 @@ function deliver(core: MarketCore, nowMs: number): void {
   accepted(send(core, alice, 'workhash', { workhash: WORK, worksecrethash: workSecretHashOf(WORK, SECRET) }, nowMs));
   accepted(send(core, bob, 'workerurl', { workerurl: 'https://bob.example/work' }, nowMs));
   accepted(send(core, bob, 'buyersecret', { buyersecret: SECRET }, nowMs));
-  const receipt = { encresulthash: RESULT, encresulthashsig: signText(RESULT, alice), encresultkey: sha256Hex('key') };
+  const receipt = { encresulthash: RESULT, encresulthashsig: signText(RESULT, alice), encresultkey: sha256Hex('key'), resulthash: '5e'.repeat(32) };
   accepted(send(core, bob, 'encresult', receipt, nowMs));
 }
 
@@ -151,7 +151,7 @@ test('a silent transaction retires after 1 minute and refunds the buyer in full'
   assert.equal(core.transaction('t1')?.phase, 'ESTABLISHING');
   const events = accepted(core.execute({ type: 'advanceTime', nowMs: T0 + 60_000 }));
   const retired = events.find((e) => e.type === 'txRetired');
-  assert.deepEqual(retired, { type: 'txRetired', txId: 't1', phase: 'ESTABLISHING', atMs: T0 + 60_000, sellerSats: 0, feeSats: 0, refundSats: 1_030, byArbiter: false });
+  assert.deepEqual(retired, { type: 'txRetired', txId: 't1', phase: 'ESTABLISHING', atMs: T0 + 60_000, sellerSats: 0, feeSats: 0, refundSats: 1_030, byArbiter: false, byEvidence: false });
   assert.deepEqual(balances(core, alice), [10_000, 0]);
   const late = send(core, alice, 'workhash', { workhash: WORK, worksecrethash: WORK }, T0 + 60_001);
   assert.equal(late.status === 'rejected' && late.rejection, 'tx_retired');
@@ -230,7 +230,7 @@ test('a participant may trade with itself and ends where it started, minus the f
   accepted(send(core, alice, 'workhash', { workhash: WORK, worksecrethash: workSecretHashOf(WORK, SECRET) }, T0 + 1));
   accepted(send(core, alice, 'workerurl', { workerurl: 'https://alice.example/' }, T0 + 1));
   accepted(send(core, alice, 'buyersecret', { buyersecret: SECRET }, T0 + 1));
-  accepted(send(core, alice, 'encresult', { encresulthash: hash, encresulthashsig: signText(hash, alice), encresultkey: WORK }, T0 + 1));
+  accepted(send(core, alice, 'encresult', { encresulthash: hash, encresulthashsig: signText(hash, alice), encresultkey: WORK, resulthash: '5e'.repeat(32) }, T0 + 1));
   accepted(send(core, alice, 'acceptresult', {}, T0 + 1));
   assert.deepEqual(balances(core, alice), [10_000 - 30, 0]);
   core.checkInvariants();
@@ -284,7 +284,7 @@ test('property: a seller is credited only after a valid receipt signed by the bu
         accepted(send(core, bob, 'workerurl', { workerurl: 'https://bob.example/' }, T0 + 1));
         accepted(send(core, bob, 'buyersecret', { buyersecret: SECRET }, T0 + 1));
         const signature = signText(sameHash ? RESULT : sha256Hex('another result'), signers[signer]);
-        const delivered = send(core, bob, 'encresult', { encresulthash: RESULT, encresulthashsig: signature, encresultkey: WORK }, T0 + 2);
+        const delivered = send(core, bob, 'encresult', { encresulthash: RESULT, encresulthashsig: signature, encresultkey: WORK, resulthash: '5e'.repeat(32) }, T0 + 2);
         const valid = signer === 'buyer' && sameHash;
         assert.equal(delivered.status === 'accepted', valid, 'only the buyer\'s signature over this hash is a receipt');
         if (valid && ending === 'accept') accepted(send(core, alice, 'acceptresult', {}, T0 + 3));

@@ -111,7 +111,7 @@ test('txMessage', () => {
   expect(core, message(bob.address, 't1', 'buyersecret', { buyersecret: sha256Hex('guess') }), 'tx_secret_mismatch');
   expect(core, message(bob.address, 't1', 'buyersecret', { buyersecret: secret }), 'accepted');
   const hash = sha256Hex('encrypted result');
-  const receipt = (signer: typeof alice) => ({ encresulthash: hash, encresulthashsig: signText(hash, signer), encresultkey: sha256Hex('key') });
+  const receipt = (signer: typeof alice) => ({ encresulthash: hash, encresulthashsig: signText(hash, signer), encresultkey: sha256Hex('key'), resulthash: '5e'.repeat(32) });
   expect(core, message(bob.address, 't1', 'encresult', receipt(bob)), 'tx_receipt_invalid');
   expect(core, message(bob.address, 't1', 'encresult', { ...receipt(alice), encresulthash: sha256Hex('other') }), 'tx_receipt_invalid');
   expect(core, message(bob.address, 't1', 'encresult', receipt(alice)), 'accepted');

@@ -15,7 +15,7 @@ test('the signed wire table: senders and field order never change', () => {
     workerurl: ['seller', 'workerurl'],
     buyersecret: ['seller', 'buyersecret'],
     rejectwork: ['seller', 'reason'],
-    encresult: ['seller', 'encresulthash', 'encresulthashsig', 'encresultkey'],
+    encresult: ['seller', 'encresulthash', 'encresulthashsig', 'encresultkey', 'resulthash'],
     rejectresult: ['buyer', 'reason'],
     acceptresult: ['buyer'],
   });
@@ -25,7 +25,7 @@ test('the signed wire table: senders and field order never change', () => {
 
 test('well-formed fields pass, one line per malformed case fails', () => {
   assert.equal(txFieldsValid('workhash', { workhash: HASH, worksecrethash: HASH }), true);
-  assert.equal(txFieldsValid('encresult', { encresulthash: HASH, encresulthashsig: SIGNATURE, encresultkey: HASH }), true);
+  assert.equal(txFieldsValid('encresult', { encresulthash: HASH, encresulthashsig: SIGNATURE, encresultkey: HASH, resulthash: '5e'.repeat(32) }), true);
   assert.equal(txFieldsValid('workerurl', { workerurl: 'wss://relay.example/s/1' }), true);
   assert.equal(txFieldsValid('acceptresult', {}), true);
   assert.equal(txFieldsValid('rejectresult', { reason: '' }), true, 'a reason may be empty');
@@ -38,8 +38,8 @@ test('well-formed fields pass, one line per malformed case fails', () => {
     ['workerurl', { workerurl: 'ftp://seller.example/' }],
     ['workerurl', { workerurl: 'http://seller .example/' }],
     ['workerurl', { workerurl: `https://${'a'.repeat(250)}` }],
-    ['encresult', { encresulthash: HASH, encresulthashsig: `${'A'.repeat(86)}B=`, encresultkey: HASH }],
-    ['encresult', { encresulthash: HASH, encresulthashsig: 'A'.repeat(88), encresultkey: HASH }],
+    ['encresult', { encresulthash: HASH, encresulthashsig: `${'A'.repeat(86)}B=`, encresultkey: HASH, resulthash: '5e'.repeat(32) }],
+    ['encresult', { encresulthash: HASH, encresulthashsig: 'A'.repeat(88), encresultkey: HASH, resulthash: '5e'.repeat(32) }],
     ['rejectwork', { reason: 'line\nbreak' }],
     ['rejectwork', { reason: 'x'.repeat(257) }],
     ['acceptresult', null],

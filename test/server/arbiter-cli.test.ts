@@ -47,7 +47,7 @@ test('bitwrk arbiter lists a dispute with its evidence and resolves it; another 
     await buying.client.txMessage(txId, 'workhash', { workhash: workHash.toString('hex'), worksecrethash: createHash('sha256').update(Buffer.concat([workHash, secret])).digest('hex') });
     await selling.client.txMessage(txId, 'workerurl', { workerurl: 'ws://x.example/peer' });
     await selling.client.txMessage(txId, 'buyersecret', { buyersecret: secret.toString('hex') });
-    await selling.client.txMessage(txId, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48) });
+    await selling.client.txMessage(txId, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48), resulthash: '5e'.repeat(32) });
     await buying.client.txMessage(txId, 'rejectresult', { reason: 'the image is noise' });
     const held = exchange.exchange.core.account(buyer.address)!;
 

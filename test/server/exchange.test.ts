@@ -77,7 +77,7 @@ test('a full transaction: match at the earlier price, fair exchange, exact settl
     assert.equal((await seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret })).phase, 'WORKING');
     const encResultHash = hex(createHash('sha256').update('encrypted result').digest());
     const receipt = buyer.client.signReceipt(encResultHash);
-    const unverified = await seller.client.txMessage(txId, 'encresult', { encresulthash: encResultHash, encresulthashsig: receipt, encresultkey: hex(randomBytes(32)) });
+    const unverified = await seller.client.txMessage(txId, 'encresult', { encresulthash: encResultHash, encresulthashsig: receipt, encresultkey: hex(randomBytes(32)), resulthash: '5e'.repeat(32) });
     assert.equal(unverified.phase, 'UNVERIFIED');
     assert.equal((await buyer.client.txMessage(txId, 'acceptresult')).phase, 'FINISHED');
     assert.deepEqual(await balances(buyer.peer, buyerKey.address, sellerKey.address), [[1_000_000 - 1030, 0], [1000, 0]]);
@@ -195,7 +195,7 @@ test('a restart in the middle of a transaction loses nothing', async () => {
     await seller.client.txMessage(txId, 'workerurl', { workerurl: 'http://127.0.0.1:9/work' });
     await seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
     const hash = hex(createHash('sha256').update('result').digest());
-    await seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+    await seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)), resulthash: '5e'.repeat(32) });
     await buyer.client.txMessage(txId, 'acceptresult');
     assert.deepEqual(await balances(buyer.peer, buyerKey.address, sellerKey.address), [[1_000_000 - 2060, 0], [2000, 0]]);
   } finally {
@@ -219,7 +219,7 @@ async function toUnverified(m: Awaited<ReturnType<typeof market>>, priceSats: nu
   const { txId, work } = await toWorking(m, priceSats);
   await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
   const hash = hex(createHash('sha256').update('r').digest());
-  await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+  await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)), resulthash: '5e'.repeat(32) });
   return txId;
 }
 
@@ -243,9 +243,9 @@ test('dispute and timeout paths settle exactly', async (t) => {
       const { txId, work } = await toWorking(m, 1000);
       await m.seller.client.txMessage(txId, 'buyersecret', { buyersecret: work.buyersecret });
       const hash = hex(createHash('sha256').update('r').digest());
-      const forged = await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.seller.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) }).then(() => 0, (error: ProtocolError) => error.code);
+      const forged = await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.seller.client.signReceipt(hash), encresultkey: hex(randomBytes(32)), resulthash: '5e'.repeat(32) }).then(() => 0, (error: ProtocolError) => error.code);
       assert.equal(forged, 4009);
-      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)) });
+      await m.seller.client.txMessage(txId, 'encresult', { encresulthash: hash, encresulthashsig: m.buyer.client.signReceipt(hash), encresultkey: hex(randomBytes(32)), resulthash: '5e'.repeat(32) });
       assert.equal(await m.seller.client.txMessage(txId, 'acceptresult').then(() => 0, (error: ProtocolError) => error.code), 4006);
     } finally {
       await m.running.stop();

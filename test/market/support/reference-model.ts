@@ -18,6 +18,12 @@ import { isTxMessageType, txFieldsValid } from '../../../src/market/tx-messages.
 import type { TxMessageType } from '../../../src/market/tx-messages.js';
 import type { TxPhase } from '../../../src/machines/transaction.js';
 
+/** The one article whose results are replicable (src/market/evidence.ts says so for the core). */
+const REPLICABLE_ARTICLE = 'net.bitwrk/test/hash/0';
+
+type Counts = { finished: number; disputed: number; disputesLost: number; workRejected: number; timedOut: number };
+const zeroCounts = (): Counts => ({ finished: 0, disputed: 0, disputesLost: 0, workRejected: 0, timedOut: 0 });
+
 const MINUTE_MS = 60_000;
 const DISPUTE_WINDOW_MS = 7 * 24 * 60 * MINUTE_MS;
 
@@ -68,6 +74,8 @@ export class ReferenceMarket {
   closedDeposits: string[] = [];
   payouts: Pending[] = [];
   closedPayouts: string[] = [];
+  /** address → [sales, purchases], each counter name → count (the core's reputation.ts, restated). */
+  reputations = new Map<string, { sales: Counts; purchases: Counts }>();
 
   constructor(
     private readonly verifyReceipt: VerifyReceipt,
@@ -122,6 +130,7 @@ export class ReferenceMarket {
   }
 
   private retire(tx: Tx, arbiterSellerSats: number | null): void {
+    this.count(tx, arbiterSellerSats);
     const phase = tx.phase as TxPhase;
     let sellerSats = 0;
     let feeSats = 0;
@@ -142,6 +151,44 @@ export class ReferenceMarket {
     this.feesSats += feeSats;
     this.holds = this.holds.filter((h) => h !== hold);
     this.txs = this.txs.filter((other) => other !== tx);
+  }
+
+  private count(tx: Tx, decidedSellerSats: number | null): void {
+    const phase = tx.phase as TxPhase;
+    const counter = phase === 'FINISHED' || phase === 'UNVERIFIED' ? 'finished' : phase === 'WORK_DISPUTED' ? 'workRejected' : phase === 'RESULT_DISPUTED' ? 'disputed' : 'timedOut';
+    const side = (address: string, which: 'sales' | 'purchases', lost: boolean): void => {
+      const entry = this.reputations.get(address) ?? { sales: zeroCounts(), purchases: zeroCounts() };
+      entry[which][counter] += 1;
+      if (lost) entry[which].disputesLost += 1;
+      this.reputations.set(address, entry);
+    };
+    side(tx.seller, 'sales', decidedSellerSats !== null && decidedSellerSats * 2 < tx.priceSats);
+    side(tx.buyer, 'purchases', decidedSellerSats !== null && decidedSellerSats * 2 > tx.priceSats);
+  }
+
+  /** Evidence by majority of other sellers' results for the same work (market-rules §6), restated. */
+  private submitEvidence(command: Extract<MarketCommand, { type: 'submitEvidence' }>): RejectionName | null {
+    const tx = this.txs.find((t) => t.txId === command.txId);
+    if (tx === undefined) return this.issued(command.txId, 't', this.txSeq) ? 'tx_retired' : 'tx_not_found';
+    if (command.participant !== tx.buyer) return command.participant === tx.seller ? 'tx_wrong_sender' : 'tx_not_party';
+    if (tx.phase !== 'RESULT_DISPUTED') return 'tx_not_disputed';
+    if (tx.article !== REPLICABLE_ARTICLE) return 'tx_evidence_not_replicable';
+    const { witnesses } = command;
+    if (witnesses.length < 2 || witnesses.length > 4) return 'tx_evidence_invalid';
+    const sellers = [tx.seller];
+    const hashes = [tx.resultHash];
+    for (const id of witnesses) {
+      const w = this.txs.find((t) => t.txId === id);
+      if (w === undefined || (w.phase !== 'UNVERIFIED' && w.phase !== 'RESULT_DISPUTED')) return 'tx_evidence_invalid';
+      if (w.buyer !== tx.buyer || w.article !== tx.article || w.workHash !== tx.workHash || w.resultHash === null || sellers.includes(w.seller)) return 'tx_evidence_invalid';
+      sellers.push(w.seller);
+      hashes.push(w.resultHash);
+    }
+    const winner = hashes.find((hash) => 2 * hashes.filter((h) => h === hash).length > hashes.length);
+    if (winner === undefined) return 'tx_evidence_inconclusive';
+    tx.revision += 1;
+    this.retire(tx, winner === tx.resultHash ? tx.priceSats : 0);
+    return null;
   }
 
   // ---- Commands --------------------------------------------------------------------------
@@ -179,6 +226,8 @@ export class ReferenceMarket {
         this.retire(tx, share);
         return null;
       }
+      case 'submitEvidence':
+        return this.submitEvidence(command);
       default:
         return this.applyMoney(command);
     }
@@ -282,6 +331,7 @@ export class ReferenceMarket {
       encResultHash: null,
       encResultHashSig: null,
       encResultKey: null,
+      resultHash: null,
       rejectReason: null,
       retiredPhase: null,
       retiredMs: null,
@@ -332,6 +382,7 @@ export class ReferenceMarket {
       tx.encResultHash = fields['encresulthash']!;
       tx.encResultHashSig = fields['encresulthashsig']!;
       tx.encResultKey = fields['encresultkey']!;
+      tx.resultHash = fields['resulthash']!;
     }
     if (message === 'rejectwork' || message === 'rejectresult') tx.rejectReason = fields['reason']!;
   }
@@ -486,6 +537,7 @@ export class ReferenceMarket {
       closedDepositIds: [...this.closedDeposits].sort(compareStrings),
       pendingPayouts: [...this.payouts].sort(byString((p) => p.id)),
       closedPayoutIds: [...this.closedPayouts].sort(compareStrings),
+      reputations: [...this.reputations].sort((a, b) => compareStrings(a[0], b[0])).map(([address, { sales, purchases }]) => ({ address, sales: { ...sales }, purchases: { ...purchases } })),
     };
   }
 }

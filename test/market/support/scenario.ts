@@ -321,7 +321,7 @@ export class Driver {
         break;
       case 'encresult': {
         const signer = variant === 'wrong' ? parties.seller : parties.buyer;
-        fields = { encresulthash: resultHash, encresulthashsig: this.receipt(resultHash, signer), encresultkey: sha256Hex(`key ${txId}`) };
+        fields = { encresulthash: resultHash, encresulthashsig: this.receipt(resultHash, signer), encresultkey: sha256Hex(`key ${txId}`), resulthash: '5e'.repeat(32) };
         break;
       }
       case 'rejectwork':

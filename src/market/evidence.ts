@@ -1,0 +1,62 @@
+// Evidence the exchange judges without a person (docs/market-rules.md §6, "Evidence"): for an
+// article whose work is deterministic, every honest seller's result is the same bytes, so the
+// sellers' signed commitments to the result's hash can be compared. The exchange settles a
+// dispute by the majority of independent results; the buyer's daemon uses the same rule to decide
+// which result to accept. One implementation for both.
+import { createHash } from 'node:crypto';
+import { parseBlenderArticle } from './blender-articles.js';
+import { TEST_HASH_ARTICLE } from './catalogue.js';
+
+/** Witnesses an evidence command may name: enough for a majority of three to five results. */
+export const EVIDENCE_WITNESSES_MIN = 2;
+export const EVIDENCE_WITNESSES_MAX = 4;
+
+/** The seller's commitment: SHA-256 of the plain result, lowercase hex (the `resulthash` field). */
+export function resultHashOf(result: Uint8Array): string {
+  return createHash('sha256').update(result).digest('hex');
+}
+
+/** One seller's result for the work, as its signed `encresult` committed it. */
+export interface ResultClaim {
+  readonly seller: string;
+  readonly resultHash: string;
+}
+
+/**
+ * The result hash a strict majority of the claims agree on, where at least two agree; null when
+ * there is none. Each seller counts once (a seller's second claim cannot outvote another).
+ */
+export function majorityResult(claims: readonly ResultClaim[]): string | null {
+  const bySeller = new Map<string, string>();
+  for (const claim of claims) if (!bySeller.has(claim.seller)) bySeller.set(claim.seller, claim.resultHash);
+  const votes = new Map<string, number>();
+  for (const hash of bySeller.values()) votes.set(hash, (votes.get(hash) ?? 0) + 1);
+  for (const [hash, count] of votes) if (count >= 2 && 2 * count > bySeller.size) return hash;
+  return null;
+}
+
+/**
+ * How an article's results are checked. `replicable`: the work is deterministic, byte for byte,
+ * so the exchange takes evidence by majority. `localCheck`: what the buyer's own check proves
+ * (full: it recomputes the result; form: only its form, so a wrong result of the right form
+ * passes). `spotCheckPercent`: the share of purchases the buyer's daemon buys again from another
+ * seller to compare (for sellers with an established history; newer ones are checked always).
+ */
+export interface VerificationPolicy {
+  readonly replicable: boolean;
+  readonly localCheck: 'full' | 'form' | 'none';
+  readonly spotCheckPercent: number;
+}
+
+const NONE: VerificationPolicy = { replicable: false, localCheck: 'none', spotCheckPercent: 0 };
+
+/**
+ * The policy of each article family. The test article is recomputed by the buyer and replicable.
+ * Blender tiles differ in their last bits between CPU kernels (AVX2 against SSE4.1), so equal
+ * hashes cannot be demanded: their result is checked for its form and disputes go to the arbiter.
+ */
+export function verificationOf(articleId: string): VerificationPolicy {
+  if (articleId === TEST_HASH_ARTICLE) return { replicable: true, localCheck: 'full', spotCheckPercent: 0 };
+  if (parseBlenderArticle(articleId) !== undefined) return { replicable: false, localCheck: 'form', spotCheckPercent: 0 };
+  return NONE;
+}
