@@ -9,7 +9,7 @@ import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
@@ -74,6 +74,12 @@ export class ExchangeClient {
   resolveDispute(txId: string, sellerSats: number) {
     const unsigned = { ...this.signer(), txId, sellerSats };
     return this.send('resolveDispute', { ...unsigned, signature: this.sign(resolveDisputeText(this.exchangeId, unsigned)) });
+  }
+
+  /** Buyer of `txId` only: ends its dispute by the majority of the witnesses' results for the same work. */
+  submitEvidence(txId: string, witnesses: readonly string[]) {
+    const unsigned = { ...this.signer(), txId, witnesses: [...witnesses] };
+    return this.send('submitEvidence', { ...unsigned, signature: this.sign(submitEvidenceText(this.exchangeId, unsigned)) });
   }
 
   /** Arbiter only: freezes (`frozen`) or unfreezes an account. */

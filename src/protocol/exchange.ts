@@ -31,6 +31,8 @@ export const txMessageRequest = z.object({
 export const creditRequest = z.object({ participant: address, amountSats: amount, ...signedPart });
 /** The arbiter's decision: `sellerSats` of the price to the seller, the rest back to the buyer. */
 export const resolveDisputeRequest = z.object({ txId: z.string().min(1).max(32), sellerSats: amount, ...signedPart });
+/** The buyer's evidence for its disputed transaction: its transactions with other sellers for the same work. */
+export const submitEvidenceRequest = z.object({ txId: z.string().min(1).max(32), witnesses: z.array(z.string().min(1).max(32)).max(8), ...signedPart });
 /** The arbiter freezes (or unfreezes) an account: no new bids, no payouts. */
 export const accountFreezeRequest = z.object({ participant: address, ...signedPart });
 
@@ -54,6 +56,8 @@ const articleSpec = z.object({
   priceSatsMax: z.number().int(),
   bidLifetimeMs: z.number().int(),
 });
+
+const tradeCounts = z.object({ finished: sats, disputed: sats, disputesLost: sats, workRejected: sats, timedOut: sats });
 
 export const defineArticleRequest = z.object({ article: articleRequest, ...signedPart });
 
@@ -86,7 +90,7 @@ export const pushedEvent = z.discriminatedUnion('type', [
     deadlineMs: count,
   }),
   z.object({ type: z.literal('txMessageAccepted'), txId: z.string(), message: z.string(), from: z.string(), to: z.string(), deadlineMs: count, revision: count }),
-  z.object({ type: z.literal('txRetired'), txId: z.string(), phase: z.string(), atMs: count, sellerSats: count, feeSats: count, refundSats: count, byArbiter: z.boolean() }),
+  z.object({ type: z.literal('txRetired'), txId: z.string(), phase: z.string(), atMs: count, sellerSats: count, feeSats: count, refundSats: count, byArbiter: z.boolean(), byEvidence: z.boolean().optional() }),
   z.object({ type: z.literal('transfer'), kind: z.string(), from: z.string(), to: z.string(), amountSats: count, reference: z.string() }),
   z.object({ type: z.literal('accountFrozen'), participant: address }),
   z.object({ type: z.literal('accountUnfrozen'), participant: address }),
@@ -120,6 +124,7 @@ export const exchangeProtocol = defineProtocol({
     credit: { request: creditRequest, response: z.object({ participant: address, availableSats: sats }) },
     defineArticle: { request: defineArticleRequest, response: z.object({ articleId }) },
     resolveDispute: { request: resolveDisputeRequest, response: z.object({ txId: z.string(), sellerSats: sats, refundSats: sats }) },
+    submitEvidence: { request: submitEvidenceRequest, response: z.object({ txId: z.string(), sellerSats: sats, refundSats: sats }) },
     freezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     unfreezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     /** Transactions in RESULT_DISPUTED with their evidence, oldest first (public, like `transaction`). */
@@ -138,6 +143,8 @@ export const exchangeProtocol = defineProtocol({
         payoutPendingSats: sats,
       }),
     },
+    /** Public counts of how a participant's transactions ended, as seller and as buyer. */
+    reputation: { request: z.object({ address }), response: z.object({ address: z.string(), sales: tradeCounts, purchases: tradeCounts }) },
     transaction: { request: z.object({ txId: z.string().min(1).max(32) }), response: z.looseObject({ txId: z.string(), phase: z.string() }) },
     bid: { request: z.object({ bidId: z.string().min(1).max(32) }), response: openBid },
     /** A participant's open bids and active transactions, for a daemon reconciling after a restart. */

@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { accountFreezeRequest, creditRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
+import type { accountFreezeRequest, creditRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -36,6 +36,10 @@ export function creditText(exchangeId: string, body: Omit<z.input<typeof creditR
 
 export function resolveDisputeText(exchangeId: string, body: Omit<z.input<typeof resolveDisputeRequest>, 'signature'>): string {
   return signedText('arbiter.resolve', withSigner(exchangeId, body, [['tx', body.txId], ['seller_sats', body.sellerSats]]));
+}
+
+export function submitEvidenceText(exchangeId: string, body: Omit<z.input<typeof submitEvidenceRequest>, 'signature'>): string {
+  return signedText('tx.evidence', withSigner(exchangeId, body, [['tx', body.txId], ['witnesses', body.witnesses.join(',')]]));
 }
 
 export function freezeAccountText(exchangeId: string, body: Omit<z.input<typeof accountFreezeRequest>, 'signature'>, frozen: boolean): string {

@@ -10,7 +10,7 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
 
 const VERSION = '0.1.0';
@@ -98,6 +98,12 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       return { txId: body.txId, sellerSats: retired.sellerSats, refundSats: retired.refundSats };
     },
 
+    submitEvidence: async (body) => {
+      const events = await exchange.submitSigned(body, submitEvidenceText(id, body), (nowMs) => ({ type: 'submitEvidence', nowMs, participant: body.address, txId: body.txId, witnesses: body.witnesses }));
+      const retired = eventOf(events, 'txRetired');
+      return { txId: body.txId, sellerSats: retired.sellerSats, refundSats: retired.refundSats };
+    },
+
     freezeAccount: (body) => setFrozen(body, true),
     unfreezeAccount: (body) => setFrozen(body, false),
 
@@ -107,6 +113,11 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       exchange.checkAddress(address);
       const account = exchange.core.account(address);
       return exchange.durable(account ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 });
+    },
+
+    reputation: ({ address }) => {
+      exchange.checkAddress(address);
+      return exchange.durable(exchange.core.reputationOf(address));
     },
 
     transaction: ({ txId }) => {

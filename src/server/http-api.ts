@@ -3,6 +3,7 @@
 // stable error body naming the parameter, unknown articles 404 with code 3001.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import polka, { type Polka } from 'polka';
+import { verificationOf } from '../market/evidence.js';
 import { REJECTIONS } from '../market/rejections.js';
 import { ERRORS } from '../transport/errors.js';
 import { MINUTE_MS } from './candles.js';
@@ -76,13 +77,22 @@ export function createHttpApi(deps: HttpApiDeps): Polka {
   app.get('/api/articles', (_request, response) => send(response, 200, { articles: exchange.core.catalogue() }));
   app.get('/api/articles/:id', (request, response) => {
     const spec = article(request, response);
-    if (spec !== undefined) send(response, 200, { article: spec, lastTrade: exchange.core.lastTrade(spec.articleId) ?? null });
+    if (spec !== undefined) send(response, 200, { article: spec, lastTrade: exchange.core.lastTrade(spec.articleId) ?? null, verification: verificationOf(spec.articleId) });
   });
   app.get('/api/articles/:id/depth', (request, response) => {
     const spec = article(request, response);
     if (spec === undefined) return;
     const levels = integerParameter(response, request.query, 'levels', 20, { min: 1, max: 100 });
     if (levels !== undefined) send(response, 200, { article: spec.articleId, ...exchange.core.depth(spec.articleId, levels) });
+  });
+  app.get('/api/participants/:address/reputation', (request, response) => {
+    const address = request.params['address'] ?? '';
+    try {
+      exchange.checkAddress(address);
+    } catch {
+      return fail(response, 400, 'address_invalid', ERRORS.address_invalid.code, `${JSON.stringify(address.slice(0, 100))} is not a Bitcoin address of this exchange's network`);
+    }
+    send(response, 200, exchange.core.reputationOf(address));
   });
   app.get('/api/articles/:id/prices', (request, response) => {
     const spec = article(request, response);

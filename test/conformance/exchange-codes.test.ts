@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';
@@ -238,8 +238,16 @@ test('transactions: 4001-4009', async () => {
 /** Buyer and seller carry a transaction to RESULT_DISPUTED over `client`; resolves to its id. */
 async function disputedTransaction(client: RawClient, admin: Identity, buyer: Identity, seller: Identity, server: RunningExchangeServer): Promise<string> {
   assert.equal((await ask(client, 'credit', signed.credit(admin, buyer.address, 100_000))).kind, 'response');
-  assert.equal((await ask(client, 'placeBid', signed.bid(seller))).kind, 'response');
-  assert.equal(((await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy' }))).body as { matched: boolean }).matched, true);
+  const txId = await deliveredTransaction(client, buyer, seller, server, '5e'.repeat(32));
+  const answer = await ask(client, 'txMessage', signed.tx(buyer, txId, 'rejectresult', { reason: 'the image is noise' }));
+  assert.equal(answer.kind, 'response', answer.message);
+  return txId;
+}
+
+/** Buyer and seller carry a transaction of the same work to UNVERIFIED, the seller committing to `resulthash`. */
+async function deliveredTransaction(client: RawClient, buyer: Identity, seller: Identity, server: RunningExchangeServer, resulthash: string, article = ARTICLE): Promise<string> {
+  assert.equal((await ask(client, 'placeBid', signed.bid(seller, { article }))).kind, 'response');
+  assert.equal(((await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy', article }))).body as { matched: boolean }).matched, true);
   const txId = server.exchange.core.participantView(buyer.address).transactions.at(-1)!.txId;
   const workHash = createHash('sha256').update('work').digest();
   const secret = randomBytes(32);
@@ -249,8 +257,7 @@ async function disputedTransaction(client: RawClient, admin: Identity, buyer: Id
     [buyer, 'workhash', { workhash: workHash.toString('hex'), worksecrethash: workSecretHash }],
     [seller, 'workerurl', { workerurl: 'ws://x.example/peer' }],
     [seller, 'buyersecret', { buyersecret: secret.toString('hex') }],
-    [seller, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48), resulthash: '5e'.repeat(32) }],
-    [buyer, 'rejectresult', { reason: 'the image is noise' }],
+    [seller, 'encresult', { encresulthash: result, encresulthashsig: signMessage(result, buyer.privateKey), encresultkey: 'ef'.repeat(48), resulthash }],
   ] as const) {
     const answer = await ask(client, 'txMessage', signed.tx(who, txId, message, fields));
     assert.equal(answer.kind, 'response', `${message}: ${answer.message}`);
@@ -294,6 +301,34 @@ test('arbitration: a dispute resolved over the wire; 2008, 4003, 4004, 4010, 401
   expectError(await ask(client, 'placeBid', signed.bid(buyer, { side: 'buy' })), 5005, 'a frozen account bids');
   assert.deepEqual((await ask(client, 'unfreezeAccount', signed.freeze(arbiter, buyer.address, false))).body, { participant: buyer.address, frozen: false });
   expectError(await ask(client, 'unfreezeAccount', signed.freeze(arbiter, buyer.address, false)), 5006, 'unfreezing an account that is not frozen');
+  client.close();
+});
+
+test('evidence: a dispute ended by the majority of other sellers\' results; 4012, 4013, 4014', async () => {
+  const { server, admin } = await start();
+  const client = await RawClient.connect(server.wsUrl);
+  const buyer = newIdentity();
+  const [cheat, honest, other, third] = [newIdentity(), newIdentity(), newIdentity(), newIdentity()];
+  const txId = await disputedTransaction(client, admin, buyer, cheat, server);
+  const right = 'a1'.repeat(32);
+  const witness = await deliveredTransaction(client, buyer, honest, server, right);
+  const stray = await deliveredTransaction(client, buyer, other, server, 'b2'.repeat(32));
+  const evidence = (witnesses: string[], who = buyer) => {
+    const body = { txId, witnesses, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(submitEvidenceText(EXCHANGE_ID, body), who) };
+  };
+  expectError(await ask(client, 'submitEvidence', evidence([witness])), 4013, 'one witness is no majority');
+  expectError(await ask(client, 'submitEvidence', evidence([witness, stray])), 4014, 'three different results');
+  const agreeing = await deliveredTransaction(client, buyer, third, server, right);
+  const held = server.exchange.core.account(buyer.address)!;
+  assert.deepEqual((await ask(client, 'submitEvidence', evidence([witness, agreeing]))).body, { txId, sellerSats: 0, refundSats: 1000 });
+  assert.equal(server.exchange.core.account(buyer.address)!.availableSats - held.availableSats, 1000, 'the price is back with the buyer');
+  // An article without replicable results: its disputes wait for the arbiter.
+  assert.equal((await ask(client, 'defineArticle', signed.article(admin, 'conformance/unreplicable'))).kind, 'response');
+  const unreplicable = await deliveredTransaction(client, buyer, cheat, server, 'c3'.repeat(32), 'conformance/unreplicable');
+  assert.equal((await ask(client, 'txMessage', signed.tx(buyer, unreplicable, 'rejectresult', { reason: 'wrong' }))).kind, 'response');
+  const body = { txId: unreplicable, witnesses: [witness, agreeing], address: buyer.address, nonce: nonce() };
+  expectError(await ask(client, 'submitEvidence', { ...body, signature: sign(submitEvidenceText(EXCHANGE_ID, body), buyer) }), 4012, 'not replicable');
   client.close();
 });
 
