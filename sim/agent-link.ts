@@ -7,7 +7,7 @@ import { createNonce } from '../src/crypto/nonce.js';
 import type { TxMessageType } from '../src/market/tx-messages.js';
 import type { Prng } from '../src/random.js';
 import { exchangeProtocol, pushedEvent, type ExchangeProtocol, type PushedEvent } from '../src/protocol/exchange.js';
-import { creditText, placeBidText, txMessageText, withdrawBidText } from '../src/protocol/signed-commands.js';
+import { creditText, submitEvidenceText, placeBidText, txMessageText, withdrawBidText } from '../src/protocol/signed-commands.js';
 import { ReconnectingClient } from '../src/transport/client.js';
 import { ProtocolError } from '../src/transport/errors.js';
 import type { MemoryNetwork } from '../src/transport/memory.js';
@@ -84,6 +84,11 @@ export class AgentLink implements MarketPort {
     return this.send('txMessage', { ...unsigned, signature: standInSignatureBytes(this.address, txMessageText(SIM_EXCHANGE_ID, unsigned)) });
   }
 
+  submitEvidence(txId: string, witnesses: readonly string[]): Promise<Answer<ResponseBody<ExchangeProtocol, 'submitEvidence'>>> {
+    const unsigned = { address: this.address, nonce: this.nonce(), txId, witnesses: [...witnesses] };
+    return this.send('submitEvidence', { ...unsigned, signature: standInSignatureBytes(this.address, submitEvidenceText(SIM_EXCHANGE_ID, unsigned)) });
+  }
+
   /** Admin only: credits a participant (the simulation's stand-in for deposits). */
   credit(participant: string, amountSats: number): Promise<Answer<ResponseBody<ExchangeProtocol, 'credit'>>> {
     const unsigned = { address: this.address, nonce: this.nonce(), participant, amountSats };
@@ -95,6 +100,10 @@ export class AgentLink implements MarketPort {
     return this.client.request('transaction', { txId }, { timeoutMs: REQUEST_TIMEOUT_MS });
   }
 
+  queryReputation(address: string): Promise<ResponseBody<ExchangeProtocol, 'reputation'>> {
+    return this.client.request('reputation', { address }, { timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
   queryParticipant(): Promise<ResponseBody<ExchangeProtocol, 'participant'>> {
     return this.client.request('participant', { address: this.address }, { timeoutMs: REQUEST_TIMEOUT_MS });
   }
@@ -103,7 +112,7 @@ export class AgentLink implements MarketPort {
     return createNonce(this.context.clock, (count) => this.context.prng.nextBytes(count));
   }
 
-  private async send<T extends 'placeBid' | 'withdrawBid' | 'txMessage' | 'credit'>(type: T, body: RequestBody<ExchangeProtocol, T>): Promise<Answer<ResponseBody<ExchangeProtocol, T>>> {
+  private async send<T extends 'placeBid' | 'withdrawBid' | 'txMessage' | 'credit' | 'submitEvidence'>(type: T, body: RequestBody<ExchangeProtocol, T>): Promise<Answer<ResponseBody<ExchangeProtocol, T>>> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.client.request(type, body, { timeoutMs: REQUEST_TIMEOUT_MS });

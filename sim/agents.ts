@@ -16,7 +16,8 @@ import type { PersistedState } from '../src/actors/kind.js';
 import type { Clock } from '../src/clock.js';
 import { sellEntryEffects, type BuyEffect, type BuyFact, type SellEffect, type SellFact } from '../src/machines/trade-logic.js';
 import type { BuyInput, BuyState, SellInput, SellState } from '../src/machines/trade.js';
-import { resultHashOf } from '../src/market/evidence.js';
+import { checkResult, type CheckPort, type ResultClaim } from '../src/daemon/result-checker.js';
+import { resultHashOf, verificationOf } from '../src/market/evidence.js';
 import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { Prng } from '../src/random.js';
 import { ProtocolError } from '../src/transport/errors.js';
@@ -44,6 +45,8 @@ export interface AgentContext extends LinkContext {
   readonly connect: ConnectAgent;
   readonly sellersByAddress: Map<string, SellerAgent>;
   readonly buyersByAddress: Map<string, BuyerAgent>;
+  /** Transactions bought to check another seller's result (their cost is the cost of checking). */
+  readonly witnessTxIds: Set<string>;
   /** Counts of how trades ended, by side and state. */
   readonly ended: Record<string, number>;
   /** Bids whose answer was lost and whose id could not be recovered (they expire on their own). */
@@ -148,6 +151,11 @@ interface PurchaseIo {
   workhashAccepted: boolean;
   sellerReady: boolean;
   resultBad: boolean;
+  /** The seller's commitment to its result (its encresult's resulthash). */
+  resultHash: string | undefined;
+  /** A witness purchase (bought to check another's result): its result goes to the check that bought it. */
+  readonly witness: boolean;
+  witnessFor: ((claim: ResultClaim | null) => void) | undefined;
 }
 
 export class BuyerAgent implements TradeOwner {
@@ -183,9 +191,54 @@ export class BuyerAgent implements TradeOwner {
     const { context } = this;
     const tradeId = `${this.name}-${++this.count}`;
     const input: BuyInput = { tradeId, article: this.article, workFileKey: hex(context.prng), workSize: Math.round(context.scenario.workMiB * 1024 * 1024), attemptsMax: context.scenario.attemptsMax, nowMs: context.clock.now(), clearanceWaitMs: 0 };
-    this.live.set(tradeId, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false });
+    this.live.set(tradeId, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false, resultHash: undefined, witness: false, witnessFor: undefined });
     context.trades.spawnBuy(this, input);
   }
+
+  /** Buys the work of `parent` again from a seller not in `avoid`: its result, or null when that purchase fails. */
+  private purchaseWitness(parent: ResultClaim, avoid: readonly string[]): Promise<ResultClaim | null> {
+    const { context } = this;
+    const parentState = context.trades.state(parent.tradeId) as BuyState | undefined;
+    if (parentState === undefined) return Promise.resolve(null);
+    const tradeId = `${this.name}-${++this.count}`;
+    const { workFileKey, workSize } = parentState.context;
+    const input: BuyInput = { tradeId, article: this.article, workFileKey, workSize, attemptsMax: context.scenario.attemptsMax, nowMs: context.clock.now(), clearanceWaitMs: 0, avoid };
+    return new Promise((resolve) => {
+      this.live.set(tradeId, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false, resultHash: undefined, witness: true, witnessFor: resolve });
+      context.trades.spawnBuy(this, input);
+    });
+  }
+
+  /** The daemon's result check (src/daemon/result-checker.ts) on simulated I/O. */
+  private readonly checkPort: CheckPort = {
+    buyWitness: async (parent, avoid) => {
+      const claim = await this.purchaseWitness(parent, avoid);
+      if (claim !== null) this.context.witnessTxIds.add(claim.txId);
+      return claim;
+    },
+    accept: async (claim) => {
+      try {
+        await this.link.txMessage(claim.txId, 'acceptresult');
+      } catch (error) {
+        // Retired meanwhile (the receipt stood at the deadline): nothing left to accept.
+        if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') {
+          if (this.live.get(claim.tradeId)?.witness === true) this.fact(claim.tradeId, { type: 'FAIL', nowMs: this.now(), txId: claim.txId, reason: `accept: ${describe(error)}` });
+          throw error;
+        }
+      }
+      if (this.live.get(claim.tradeId)?.witness === true) this.fact(claim.tradeId, { type: 'VERIFIED', nowMs: this.now(), txId: claim.txId, resultFileKey: hex(this.context.prng) });
+    },
+    reject: async (claim, reason, witnesses) => {
+      await this.link.txMessage(claim.txId, 'rejectresult', { reason: reason.slice(0, 200) }).catch(() => undefined);
+      if (witnesses.length > 0) await this.link.submitEvidence(claim.txId, witnesses).catch((e: unknown) => { if (process.env['DBG']) console.error('EVID', describe(e)); });
+      if (this.live.get(claim.tradeId)?.witness === true) this.fact(claim.tradeId, { type: 'FAIL', nowMs: this.now(), txId: claim.txId, reason });
+    },
+    finishedSales: (seller) => this.link.queryReputation(seller).then((reputation) => reputation.sales.finished, () => 0),
+    draw: () => this.context.prng.nextFloat(),
+    log: (line) => {
+      if (process.env['DBG']) console.error('CHECK', line);
+    },
+  };
 
   private fact(tradeId: string, fact: BuyFact): void {
     this.context.trades.send(tradeId, fact);
@@ -212,7 +265,7 @@ export class BuyerAgent implements TradeOwner {
         return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: null, reason: 'simulated buyers have no workers' });
       case 'placeBid':
         if (!context.open) return this.fact(tradeId, { type: 'CANCEL', nowMs: this.now(), reason: 'the market closed' });
-        Object.assign(io, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false });
+        Object.assign(io, { seller: undefined, workhashAccepted: false, sellerReady: false, resultBad: false, resultHash: undefined });
         void this.placeBid(tradeId, effect.article, effect.priceSats, effect.avoid);
         return;
       case 'useMandate':
@@ -266,6 +319,7 @@ export class BuyerAgent implements TradeOwner {
         return;
       case 'ended': {
         const { bidId, txId } = state.context;
+        io.witnessFor?.(null); // a witness purchase that failed: the check goes on without it
         this.live.delete(tradeId);
         if (txId !== null) this.byTx.delete(txId);
         if (bidId !== null) this.byBid.delete(bidId);
@@ -296,27 +350,34 @@ export class BuyerAgent implements TradeOwner {
     this.fact(tradeId, { type: 'SELLER_READY', nowMs: this.now(), txId, workerUrl: `sim://${io.seller?.peerName ?? '?'}` });
   }
 
-  /** Checks the result (simulated: the seller's honesty) and accepts or rejects it on the exchange. */
+  /**
+   * Checks the result as the daemon does (its own check simulated by the seller's honesty; witness
+   * purchases and evidence real), and accepts or rejects it on the exchange.
+   */
   private async verify(tradeId: string, txId: string, io: PurchaseIo): Promise<void> {
-    if (io.resultBad) {
-      await this.link.txMessage(txId, 'rejectresult', { reason: 'the result fails the check' }).catch(() => undefined);
-      return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: 'the result is wrong' });
+    const problem = io.resultBad ? 'the result fails the check' : null;
+    const claim: ResultClaim = { tradeId, txId, seller: io.seller?.address ?? '', resultHash: io.resultHash ?? '', checkedOk: problem === null, problem };
+    const report = io.witnessFor;
+    if (report !== undefined) {
+      io.witnessFor = undefined;
+      return report(claim); // the check that bought this witness accepts or rejects it
     }
     try {
-      await this.link.txMessage(txId, 'acceptresult');
+      const outcome = await checkResult(this.checkPort, verificationOf(this.article), claim);
+      if (outcome.accepted) this.fact(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: hex(this.context.prng) });
+      else this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: outcome.reason ?? 'the result is wrong' });
     } catch (error) {
-      // Retired meanwhile (the receipt stood at the deadline): nothing left to accept.
-      if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: `accept: ${describe(error)}` });
+      this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: `accept: ${describe(error)}` });
     }
-    this.fact(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: hex(this.context.prng) });
   }
 
   /** A seller daemon's message: the encrypted result (simulated: its hash, and whether it is right). */
-  receiveResult(txId: string, encryptedFileKey: string, bad: boolean): void {
+  receiveResult(txId: string, encryptedFileKey: string, bad: boolean, resultHash: string): void {
     const tradeId = this.byTx.get(txId);
     const io = tradeId === undefined ? undefined : this.live.get(tradeId);
     if (tradeId === undefined || io === undefined) return;
     io.resultBad = bad;
+    io.resultHash = resultHash;
     this.fact(tradeId, { type: 'RESULT_RECEIVED', nowMs: this.now(), txId, encryptedFileKey });
   }
 
@@ -525,13 +586,13 @@ export class SellerAgent implements TradeOwner {
         }, exponential(context.prng, context.scenario.workSeconds * 1000));
         return;
       case 'awaitReceipt': {
-        const { encryptedFileKey } = state.context;
+        const { encryptedFileKey, resultHash } = state.context;
         const buyer = sale.io.buyer;
-        if (buyer === undefined || encryptedFileKey === null) return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, blame: 'self', reason: 'no buyer' });
+        if (buyer === undefined || encryptedFileKey === null || resultHash === null) return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, blame: 'self', reason: 'no buyer' });
         // A forger keeps the result and signs a receipt itself: the exchange must refuse it.
         if (this.kind === 'forger') return this.fact(tradeId, { type: 'RECEIPT', nowMs: this.now(), txId: effect.txId, receipt: standInSignature(this.address, encryptedFileKey) });
         const bad = this.kind === 'cheater';
-        context.clock.setTimer(() => buyer.receiveResult(effect.txId, encryptedFileKey, bad), transferMs(context, context.scenario.workMiB / 10));
+        context.clock.setTimer(() => buyer.receiveResult(effect.txId, encryptedFileKey, bad, resultHash), transferMs(context, context.scenario.workMiB / 10));
         return;
       }
       case 'publish':

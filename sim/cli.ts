@@ -23,6 +23,7 @@ const scenarioFlags = {
   latency: { type: 'string' },
   loss: { type: 'string' },
   'restart-every': { type: 'string' },
+  cheaters: { type: 'string' },
   scenario: { type: 'string' },
   out: { type: 'string' },
 } as const;
@@ -37,6 +38,7 @@ const SCENARIO_OPTIONS = `  --seed N            random seed (default 1)
   --latency MIN-MAX   one-way network delay in ms (default 5-40)
   --loss P            probability that a frame is lost (default 0)
   --restart-every M   restart the exchange from its journal every M simulated minutes
+  --cheaters P        share of sellers that return wrong results (default 0.02)
   --scenario FILE     a JSON scenario (the fields of sim/scenario.ts); flags override it
   --out DIR           where the report goes (default ./sim-out)`;
 
@@ -156,6 +158,7 @@ function scenarioFrom(values: Partial<Record<keyof typeof scenarioFlags, string>
   set('sellers', integer('sellers', 100_000));
   set('hours', decimal('hours'));
   set('articles', integer('articles', 20));
+  set('cheatingSellers', decimal('cheaters'));
   set('feeNumerator', integer('fee', 100));
   set('bidLifetimeSeconds', integer('lifetime', 3600));
   set('restartEveryMinutes', decimal('restart-every'));

@@ -101,6 +101,9 @@ export class CoreMarket {
       withdrawBid: (bidId: string) => roundTrip(() => ({ type: 'withdrawBid', nowMs: this.now(), participant: address, bidId }), () => ({ bidId })),
       txMessage: (txId: string, message: TxMessageType, fields: Record<string, string> = {}) =>
         roundTrip(() => ({ type: 'txMessage', nowMs: this.now(), participant: address, txId, message, fields }), () => ({ txId })),
+      submitEvidence: (txId: string, witnesses: readonly string[]) =>
+        roundTrip(() => ({ type: 'submitEvidence', nowMs: this.now(), participant: address, txId, witnesses }), () => ({ txId })),
+      queryReputation: (subject: string) => roundTrip(() => ({ type: 'advanceTime', nowMs: this.now() }), () => this.core.reputationOf(subject)),
       credit: (participant, amountSats) => roundTrip(() => ({ type: 'credit', nowMs: this.now(), participant, amountSats }), () => ({ participant })),
       queryTransaction: (txId) =>
         roundTrip(

@@ -12,6 +12,10 @@ export interface MarketPort {
   placeBid(article: string, side: 'buy' | 'sell', priceSats: number, avoid?: readonly string[]): Promise<Answer<{ readonly bidId: string }>>;
   withdrawBid(bidId: string): Promise<Answer<unknown>>;
   txMessage(txId: string, message: TxMessageType, fields?: Record<string, string>): Promise<Answer<unknown>>;
+  /** Buyer only: evidence for its disputed transaction (submitEvidence). */
+  submitEvidence(txId: string, witnesses: readonly string[]): Promise<Answer<unknown>>;
+  /** A participant's public counts (the reputation query). */
+  queryReputation(address: string): Promise<{ readonly sales: { readonly finished: number } }>;
   /** Admin only. */
   credit(participant: string, amountSats: number): Promise<Answer<unknown>>;
   /** The active transaction, or a ProtocolError tx_not_found. */

@@ -37,8 +37,41 @@ export interface MinuteRow {
   articles: ArticleMinute[];
 }
 
+/** How checking results worked out over the whole run (docs/simulator.md, "Disputes and cheating sellers"). */
+export interface VerificationTally {
+  /** Transactions whose seller was a cheater and that delivered a result; of them, how many paid the seller. */
+  cheatingTrades: number;
+  cheatingPaid: number;
+  /** Honest sellers' transactions that lost a dispute (should never happen). */
+  honestPenalised: number;
+  disputes: number;
+  disputesByEvidence: number;
+  disputesByArbiter: number;
+  /** Disputes that ran out their window undecided. */
+  disputesUndecided: number;
+  /** How long disputed money stayed held, from the result (UNVERIFIED) to a decision (evidence or arbiter; undecided ones wait the whole window). */
+  disputeHeldMsTotal: number;
+  disputeHeldMsMax: number;
+  /** What buyers paid in all (price + fee of settled transactions), and of that for witness purchases. */
+  buyerSpendSats: number;
+  witnessSpendSats: number;
+  witnessTrades: number;
+}
+
+/** What the metrics are told about the agents: which sellers cheat, which purchases check another. */
+export interface AgentFacts {
+  isCheater(address: string): boolean;
+  isWitness(txId: string): boolean;
+}
+
 export class Metrics {
   readonly minutes: MinuteRow[] = [];
+  readonly verification: VerificationTally = {
+    cheatingTrades: 0, cheatingPaid: 0, honestPenalised: 0, disputes: 0, disputesByEvidence: 0, disputesByArbiter: 0, disputesUndecided: 0,
+    disputeHeldMsTotal: 0, disputeHeldMsMax: 0, buyerSpendSats: 0, witnessSpendSats: 0, witnessTrades: 0,
+  };
+  private readonly sellerOf = new Map<string, string>();
+  private readonly disputedAtMs = new Map<string, number>();
   private readonly buyBidAcceptedMs = new Map<string, number>();
   /** The price of each active transaction (an undecided dispute's txRetired counts it as the exchange's). */
   private readonly priceOf = new Map<string, number>();
@@ -48,6 +81,7 @@ export class Metrics {
     private readonly articleIds: readonly string[],
     /** Bids live this long: a bid's acceptance time is its expiry less this. */
     private readonly bidLifetimeMs: number,
+    private readonly facts: AgentFacts = { isCheater: () => false, isWitness: () => false },
   ) {}
 
   private row(nowMs: number): MinuteRow {
@@ -81,6 +115,7 @@ export class Metrics {
           row.trades++;
           row.volumeSats += event.priceSats;
           this.priceOf.set(event.txId, event.priceSats);
+          this.sellerOf.set(event.txId, event.seller);
           const article = row.articles[this.articleIds.indexOf(event.article)];
           if (article !== undefined) {
             article.trades++;
@@ -94,8 +129,12 @@ export class Metrics {
           }
           break;
         }
+        case 'txMessageAccepted':
+          if (event.to === 'UNVERIFIED') this.disputedAtMs.set(event.txId, nowMs); // from the result on, the check holds the money
+          break;
         case 'txRetired': {
-          const forfeited = event.phase === 'RESULT_DISPUTED' && !event.byArbiter ? (this.priceOf.get(event.txId) ?? 0) : 0;
+          this.tally(event);
+          const forfeited = event.phase === 'RESULT_DISPUTED' && !event.byArbiter && !event.byEvidence ? (this.priceOf.get(event.txId) ?? 0) : 0;
           this.priceOf.delete(event.txId);
           row.feesSats += event.feeSats - forfeited;
           row.forfeitedSats += forfeited;
@@ -108,6 +147,37 @@ export class Metrics {
         default:
           break;
       }
+    }
+  }
+
+  private tally(event: Extract<CoreEvent, { type: 'txRetired' }>): void {
+    const v = this.verification;
+    const seller = this.sellerOf.get(event.txId);
+    const priceSats = this.priceOf.get(event.txId) ?? 0;
+    this.sellerOf.delete(event.txId);
+    const delivered = event.phase === 'FINISHED' || event.phase === 'UNVERIFIED' || event.phase === 'RESULT_DISPUTED';
+    const cheater = seller !== undefined && this.facts.isCheater(seller);
+    if (cheater && delivered) {
+      v.cheatingTrades++;
+      if (event.sellerSats > 0) v.cheatingPaid++;
+    }
+    const paidSats = event.sellerSats + event.feeSats;
+    v.buyerSpendSats += paidSats;
+    if (this.facts.isWitness(event.txId)) {
+      v.witnessTrades++;
+      v.witnessSpendSats += paidSats;
+    }
+    if (event.phase !== 'RESULT_DISPUTED') return;
+    v.disputes++;
+    if (event.byEvidence === true) v.disputesByEvidence++;
+    else if (event.byArbiter) v.disputesByArbiter++;
+    else v.disputesUndecided++;
+    if (!cheater && (event.byEvidence === true || event.byArbiter) && 2 * event.sellerSats < priceSats) v.honestPenalised++;
+    const since = this.disputedAtMs.get(event.txId);
+    this.disputedAtMs.delete(event.txId);
+    if (since !== undefined && (event.byEvidence || event.byArbiter)) {
+      v.disputeHeldMsTotal += event.atMs - since;
+      v.disputeHeldMsMax = Math.max(v.disputeHeldMsMax, event.atMs - since);
     }
   }
 

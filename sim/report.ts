@@ -10,7 +10,8 @@ import type { SimulationResult } from './simulator.js';
 const ratio = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
 
 export function summaryTable(result: SimulationResult): string {
-  const { totals, scenario, checks, faults } = result;
+  const { totals, scenario, checks, faults, verification } = result;
+  const decided = verification.disputesByEvidence + verification.disputesByArbiter;
   const rows: Array<[string, string | number]> = [
     ['seed', scenario.seed],
     ['buyers / sellers / articles', `${scenario.buyers} / ${scenario.sellers} / ${scenario.articles}`],
@@ -24,6 +25,11 @@ export function summaryTable(result: SimulationResult): string {
     ['average price (sat)', totals.trades === 0 ? '-' : Math.round(totals.volumeSats / totals.trades)],
     ['transactions finished / disputed / timed out', `${totals.finished} / ${totals.disputed} / ${totals.timedOut}`],
     ['disputes that paid the seller / price kept when nobody decided (sat)', `${totals.disputesPaid} / ${totals.forfeitedSats}`],
+    ['cheating trades paid / delivered', `${verification.cheatingPaid} / ${verification.cheatingTrades} (${ratio(verification.cheatingPaid, verification.cheatingTrades)})`],
+    ['honest sellers penalised', verification.honestPenalised],
+    ['disputes by evidence / by arbiter / undecided', `${verification.disputesByEvidence} / ${verification.disputesByArbiter} / ${verification.disputesUndecided}`],
+    ['decided disputes: money held mean / longest (s)', decided === 0 ? '-' : `${(verification.disputeHeldMsTotal / decided / 1000).toFixed(1)} / ${(verification.disputeHeldMsMax / 1000).toFixed(1)}`],
+    ['checking: witness purchases / share of buyer spend', `${verification.witnessTrades} / ${ratio(verification.witnessSpendSats, verification.buyerSpendSats)}`],
     ['purchases done / failed', `${result.ended['buy done'] ?? 0} / ${result.ended['buy failed'] ?? 0}`],
     ['fee income (sat)', totals.feesSats],
     ['commands sent again / bids recovered from pushes / orphaned bids', `${faults.resentCommands} / ${faults.recoveredBids} / ${faults.orphanBids}`],

@@ -2,6 +2,7 @@
 // long, over what network, with which market parameters and faults. Validated with zod, so that a
 // scenario file with a mistake gets an error naming the field; every field has a default.
 import { z } from 'zod';
+import { TEST_HASH_FAMILY } from '../src/market/evidence.js';
 
 const share = z.number().min(0).max(1);
 /** Shares are written in decimal; their float sum may exceed 1 by a rounding error (0.3 + 0.2 + 0.3 + 0.2). */
@@ -75,6 +76,7 @@ export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 
 /** Article k's id and usual price. */
+/** Simulated work is the test article's kind (deterministic hash work), so its disputes take evidence. */
 export function simArticle(index: number): { readonly articleId: string; readonly usualPriceSats: number } {
-  return { articleId: `net.bitwrk/sim/${index}`, usualPriceSats: Math.round(1000 * (1 + index / 2)) };
+  return { articleId: `${TEST_HASH_FAMILY}${index}`, usualPriceSats: Math.round(1000 * (1 + index / 2)) };
 }

@@ -23,7 +23,7 @@ import { SimExchange } from './exchange-host.js';
 import { agentAddress } from './identities.js';
 import { Kernel } from './kernel.js';
 import type { ConnectAgent, MarketPort } from './market-port.js';
-import { Metrics, type MinuteRow } from './metrics.js';
+import { Metrics, type MinuteRow, type VerificationTally } from './metrics.js';
 import { simArticle, type Scenario } from './scenario.js';
 
 export const START_MS = 1_700_000_000_000;
@@ -48,6 +48,8 @@ export interface SimulationResult {
   readonly articles: readonly string[];
   readonly minutes: readonly MinuteRow[];
   readonly totals: Totals;
+  /** How checking results worked out: cheating trades paid, honest sellers penalised, the checks' cost, time held in disputes. */
+  readonly verification: VerificationTally;
   /** How the agents' trades ended ("buy done", "sell failed", ...). */
   readonly ended: Readonly<Record<string, number>>;
   readonly checks: { readonly coreInvariantChecks: number; readonly auditorChecks: number; readonly eventsAudited: number };
@@ -92,7 +94,10 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   const articles = Array.from({ length: scenario.articles }, (_, index) => simArticle(index));
   const articleIds = articles.map((article) => article.articleId);
   const auditor = new Auditor();
-  const metrics = new Metrics(START_MS, articleIds, scenario.bidLifetimeSeconds * 1000);
+  const metrics = new Metrics(START_MS, articleIds, scenario.bidLifetimeSeconds * 1000, {
+    isCheater: (address) => context.sellersByAddress.get(address)?.kind === 'cheater',
+    isWitness: (txId) => context.witnessTxIds.has(txId),
+  });
   let violation: unknown;
   const onEvents = (events: readonly CoreEvent[]): void => {
     try {
@@ -129,6 +134,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     connect: (address, onEvent, onReconnect) => connect(address, onEvent, onReconnect),
     sellersByAddress: new Map(),
     buyersByAddress: new Map(),
+    witnessTxIds: new Set(),
     ended: {},
     orphanBids: 0,
     recoveredBids: 0,
@@ -246,6 +252,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     articles: articleIds,
     minutes: metrics.minutes,
     totals: sumMinutes(metrics.minutes),
+    verification: metrics.verification,
     ended: sortedKeys(context.ended),
     checks: { coreInvariantChecks, auditorChecks: auditor.checks + context.trades.checks, eventsAudited: auditor.eventsSeen },
     faults: { resentCommands: context.resent, orphanBids: context.orphanBids, recoveredBids: context.recoveredBids, restarts: venue.restarts(), ...context.daemonFaults, staleFactsIgnored: context.trades.staleFacts },

@@ -48,15 +48,27 @@ export interface VerificationPolicy {
   readonly spotCheckPercent: number;
 }
 
+/** The test article's family (`net.bitwrk/test/hash/0`, and the simulator's articles): deterministic hash work. */
+export const TEST_HASH_FAMILY = TEST_HASH_ARTICLE.slice(0, TEST_HASH_ARTICLE.lastIndexOf('/') + 1);
+
+/** Sellers with fewer finished sales than this have little history: every replicable sale of theirs is checked. */
+export const ESTABLISHED_SALES = 10;
+
+/** The share (0-1) of a seller's results the buyer checks against another seller's. */
+export function spotCheckRate(policy: VerificationPolicy, finishedSales: number): number {
+  if (!policy.replicable || policy.spotCheckPercent === 0) return 0;
+  return finishedSales < ESTABLISHED_SALES ? 1 : policy.spotCheckPercent / 100;
+}
+
 const NONE: VerificationPolicy = { replicable: false, localCheck: 'none', spotCheckPercent: 0 };
 
 /**
- * The policy of each article family. The test article is recomputed by the buyer and replicable.
+ * The policy of each article family. The test family is recomputed by the buyer and replicable.
  * Blender tiles differ in their last bits between CPU kernels (AVX2 against SSE4.1), so equal
  * hashes cannot be demanded: their result is checked for its form and disputes go to the arbiter.
  */
 export function verificationOf(articleId: string): VerificationPolicy {
-  if (articleId === TEST_HASH_ARTICLE) return { replicable: true, localCheck: 'full', spotCheckPercent: 0 };
+  if (articleId.startsWith(TEST_HASH_FAMILY)) return { replicable: true, localCheck: 'full', spotCheckPercent: 0 };
   if (parseBlenderArticle(articleId) !== undefined) return { replicable: false, localCheck: 'form', spotCheckPercent: 0 };
   return NONE;
 }

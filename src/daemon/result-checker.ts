@@ -1,0 +1,99 @@
+// The buyer's check of a result before it pays (docs/market-rules.md §6, "Evidence"): its own check
+// (recompute, or the result's form), and for replicable articles the same work bought again from
+// other sellers ("witnesses") when the own check fails, to give the exchange evidence, or at the
+// spot-check rate, to catch wrong results that pass the own check. The decision uses the
+// exchange's own majority rule (src/market/evidence.ts). One implementation for the daemon
+// (src/daemon/buyer.ts, real I/O) and the simulator (sim/agents.ts, simulated I/O): they differ
+// only in the port.
+import { EVIDENCE_WITNESSES_MAX, majorityResult, spotCheckRate, type VerificationPolicy } from '../market/evidence.js';
+
+/** One purchase's result for the work: its seller's signed commitment, and whether it passed the buyer's own check. */
+export interface ResultClaim {
+  readonly tradeId: string;
+  readonly txId: string;
+  readonly seller: string;
+  /** The seller's signed `resulthash`. */
+  readonly resultHash: string;
+  /** The own check passed and the decrypted result hashes to the seller's commitment. */
+  readonly checkedOk: boolean;
+  /** Why the own check failed (null when it passed). */
+  readonly problem: string | null;
+}
+
+export interface CheckPort {
+  /** Buys the same work from a seller not in `avoid`; its result (not yet accepted), or null when that purchase failed. */
+  buyWitness(parent: ResultClaim, avoid: readonly string[]): Promise<ResultClaim | null>;
+  accept(claim: ResultClaim): Promise<void>;
+  /** Rejects the result on the exchange; with `witnesses` (txIds), submits them as evidence. */
+  reject(claim: ResultClaim, reason: string, witnesses: readonly string[]): Promise<void>;
+  /** The seller's finished sales (the exchange's public reputation). */
+  finishedSales(seller: string): Promise<number>;
+  /** A uniform draw in [0, 1): injected, so a simulated run replays. */
+  draw(): number;
+  log(line: string): void;
+}
+
+/** Witness purchases that may fail before the buyer settles with what it has. */
+const WITNESS_FAILURES_MAX = 2;
+
+export interface CheckOutcome {
+  /** Whether the purchase's own result was accepted (paid). */
+  readonly accepted: boolean;
+  readonly reason: string | null;
+  /** Witness purchases made (their price is the check's cost). */
+  readonly witnesses: number;
+}
+
+/**
+ * Checks `own` and settles it and every witness bought for it: results with the majority's hash
+ * that passed the own check are accepted; the others are rejected, with evidence where the
+ * majority is against them.
+ */
+export async function checkResult(port: CheckPort, policy: VerificationPolicy, own: ResultClaim): Promise<CheckOutcome> {
+  const claims: ResultClaim[] = [own];
+  let failures = 0;
+  const wanted = async (): Promise<boolean> => {
+    if (!policy.replicable) return false;
+    if (claims.length === 1) return !own.checkedOk || port.draw() < spotCheckRate(policy, await port.finishedSales(own.seller));
+    return agreedResult(claims) === null && claims.length - 1 < EVIDENCE_WITNESSES_MAX;
+  };
+  while (failures <= WITNESS_FAILURES_MAX && (await wanted())) {
+    const witness = await port.buyWitness(own, claims.map((claim) => claim.seller));
+    if (witness === null) failures++;
+    else claims.push(witness);
+  }
+  const majority = claims.length > 1 ? agreedResult(claims) : null;
+  if (claims.length > 1 && majority === null) port.log(`${own.tradeId}: no majority among ${claims.length} results ${JSON.stringify(claims.map((c) => [c.seller.slice(0, 6), c.resultHash.slice(0, 6)]))} (${failures} witness purchases failed): each result stands on its own check`);
+  else if (!own.checkedOk && majority === null) port.log(`${own.tradeId}: the result failed the check and no witness agreed (${failures} witness purchases failed): the dispute waits for the arbiter`);
+  let outcome: CheckOutcome = { accepted: false, reason: null, witnesses: claims.length - 1 };
+  // Rejections first: evidence names live witnesses, so they are accepted only afterwards.
+  const ordered = [...claims].sort((a, b) => Number(verdict(a, majority)) - Number(verdict(b, majority)));
+  for (const claim of ordered) {
+    const accepted = verdict(claim, majority);
+    if (accepted) await port.accept(claim);
+    else {
+      const against = majority !== null && claim.resultHash !== majority;
+      // The results that agree, at most as many as evidence takes: with the disputed one they are a strict majority.
+      const witnesses = against ? claims.filter((other) => other.resultHash === majority).slice(0, EVIDENCE_WITNESSES_MAX).map((other) => other.txId) : [];
+      const reason = claim.problem ?? (against ? 'the result differs from the majority of other sellers\' results for the same work' : 'the result failed the check');
+      await port.reject(claim, reason, witnesses);
+    }
+    if (claim === own) outcome = { ...outcome, accepted, reason: accepted ? null : (claim.problem ?? 'the result differs from other sellers\' results for the same work') };
+  }
+  return outcome;
+}
+
+/**
+ * The result that at least two results which passed the buyer's own check agree on, more than any
+ * other among those; null when none. Results that failed the own check are known to be wrong and
+ * do not vote here; the evidence names only agreeing ones, so that the exchange's count of the
+ * disputed result with them is a strict majority.
+ */
+function agreedResult(claims: readonly ResultClaim[]): string | null {
+  return majorityResult(claims.filter((claim) => claim.checkedOk));
+}
+
+/** A result is accepted when it passed the own check and, where results were compared, has the majority's hash. */
+function verdict(claim: ResultClaim, majority: string | null): boolean {
+  return claim.checkedOk && (majority === null || claim.resultHash === majority);
+}
