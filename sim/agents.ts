@@ -18,6 +18,7 @@ import { sellEntryEffects, type BuyEffect, type BuyFact, type SellEffect, type S
 import type { BuyInput, BuyState, SellInput, SellState } from '../src/machines/trade.js';
 import { checkResult, type CheckPort, type ResultClaim } from '../src/daemon/result-checker.js';
 import { resultHashOf, verificationOf } from '../src/market/evidence.js';
+import { SELLER_DISPUTES_LOST_MAX_DEFAULT, sellerRefusal } from '../src/market/reputation.js';
 import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { Prng } from '../src/random.js';
 import { ProtocolError } from '../src/transport/errors.js';
@@ -281,7 +282,7 @@ export class BuyerAgent implements TradeOwner {
         return;
       case 'commitWork':
         this.byTx.set(effect.txId, tradeId);
-        void this.link.txMessage(effect.txId, 'workhash', { workhash: effect.workHash, worksecrethash: effect.workSecretHash }).then(
+        void this.refusal(io).then((refused) => (refused === null ? this.link.txMessage(effect.txId, 'workhash', { workhash: effect.workHash, worksecrethash: effect.workSecretHash }) : Promise.reject(new Error(refused)))).then(
           () => {
             io.workhashAccepted = true;
             this.sellerReadyIfBoth(tradeId, effect.txId, io);
@@ -345,6 +346,14 @@ export class BuyerAgent implements TradeOwner {
     }
   }
 
+  /** As the daemon does before it commits the work: a seller that lost disputes is refused (the default threshold). */
+  private async refusal(io: PurchaseIo): Promise<string | null> {
+    const seller = io.seller;
+    if (seller === undefined) return null;
+    const reputation = await this.link.queryReputation(seller.address).catch(() => undefined);
+    return reputation === undefined ? null : sellerRefusal(seller.address, reputation.sales, SELLER_DISPUTES_LOST_MAX_DEFAULT);
+  }
+
   private sellerReadyIfBoth(tradeId: string, txId: string, io: PurchaseIo): void {
     if (!io.workhashAccepted || !io.sellerReady) return;
     this.fact(tradeId, { type: 'SELLER_READY', nowMs: this.now(), txId, workerUrl: `sim://${io.seller?.peerName ?? '?'}` });
@@ -364,7 +373,7 @@ export class BuyerAgent implements TradeOwner {
     }
     try {
       const outcome = await checkResult(this.checkPort, verificationOf(this.article), claim);
-      if (outcome.accepted) this.fact(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: hex(this.context.prng) });
+      if (outcome.accepted || outcome.replacement !== null) this.fact(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: hex(this.context.prng), ...(outcome.replacement === null ? {} : { seller: outcome.replacement.seller }) });
       else this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: outcome.reason ?? 'the result is wrong' });
     } catch (error) {
       this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: `accept: ${describe(error)}` });

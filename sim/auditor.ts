@@ -139,6 +139,8 @@ export class Auditor {
       throw new InvariantViolation(`${event.txId}: the seller was paid ${event.sellerSats} without the buyer's receipt`);
     }
     if (event.sellerSats > tx.priceSats) throw new InvariantViolation(`${event.txId}: the seller got ${event.sellerSats}, more than the price ${tx.priceSats}`);
+    // Evidence decides all or nothing: the price to the seller its results agreed with, or back to the buyer.
+    if (event.byEvidence && event.sellerSats !== 0 && event.sellerSats !== tx.priceSats) throw new InvariantViolation(`${event.txId}: evidence gave the seller ${event.sellerSats} of ${tx.priceSats}`);
     const split = event.sellerSats + event.feeSats + event.refundSats;
     if (split !== tx.priceSats + tx.feeSats) throw new InvariantViolation(`${event.txId}: ${split} paid out of ${tx.priceSats + tx.feeSats} held`);
   }

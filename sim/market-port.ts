@@ -2,6 +2,7 @@
 // exchange over the in-process network (sim/agent-link.ts), or straight into the market core
 // (sim/core-market.ts).
 import type { PushedEvent } from '../src/protocol/exchange.js';
+import type { TradeCounts } from '../src/market/reputation.js';
 import type { TxMessageType } from '../src/market/tx-messages.js';
 
 /** A command's answer, or 'duplicate' when a resend found it had taken effect already. */
@@ -15,7 +16,7 @@ export interface MarketPort {
   /** Buyer only: evidence for its disputed transaction (submitEvidence). */
   submitEvidence(txId: string, witnesses: readonly string[]): Promise<Answer<unknown>>;
   /** A participant's public counts (the reputation query). */
-  queryReputation(address: string): Promise<{ readonly sales: { readonly finished: number } }>;
+  queryReputation(address: string): Promise<{ readonly sales: TradeCounts }>;
   /** Admin only. */
   credit(participant: string, amountSats: number): Promise<Answer<unknown>>;
   /** The active transaction, or a ProtocolError tx_not_found. */

@@ -15,6 +15,9 @@ import { ProtocolError } from '../transport/errors.js';
 import { RpcPeer } from '../transport/rpc.js';
 import { TxRetiredError, WAIT_FOREVER_MS, type TxView } from './exchange-link.js';
 import { decryptResult, openSealedKey, ResultDecryptionError } from './fair-exchange.js';
+import { resultHashOf, verificationOf } from '../market/evidence.js';
+import { sellerRefusal } from '../market/reputation.js';
+import { checkResult, type CheckPort, type ResultClaim } from './result-checker.js';
 import { dialPeer, handshakeText } from './peer-link.js';
 import { helloText, peerProtocol, PEER_RESULT_TIMEOUT_MS, resultTransferId, welcomeText, workTransferId, type PeerProtocol } from '../protocol/peer.js';
 import type { Seller } from './seller.js';
@@ -37,6 +40,13 @@ export interface BuyPermission {
   readonly waitMs?: number;
   /** Sellers not to buy from (the request's `?avoid=`). */
   readonly avoid?: readonly string[];
+  /** A witness purchase (the same work bought again to check another seller's result): never on a local worker. */
+  readonly witness?: true;
+}
+
+/** A witness purchase's result, handed to the check that bought it, which accepts or rejects it. */
+interface WitnessWait {
+  report(claim: ResultClaim | null): void;
 }
 
 /** Pause between attempts to reach a seller that dropped the connection. */
@@ -65,6 +75,10 @@ export class Buyer implements Executor<'buy'> {
   /** What sending each trade's work put on the wire (kept while the daemon runs, for the API). */
   private readonly workSent = new Map<string, WorkSent>();
   private counter = 0;
+  /** Witness purchases waiting for their result, by trade id. */
+  private readonly witnessWaits = new Map<string, WitnessWait>();
+  /** Results decrypted and stored while their check runs (the file key VERIFIED reports), by trade id. */
+  private readonly checkedResults = new Map<string, string>();
 
   constructor(
     private readonly deps: TradeDeps,
@@ -157,6 +171,10 @@ export class Buyer implements Executor<'buy'> {
         deps.log(`buy ${tradeId}: ignored ${effect.fact}: ${effect.why}`);
         return;
       case 'ended':
+        this.witnessWaits.get(tradeId)?.report(null); // a witness purchase that failed: the check goes on without it
+        this.witnessWaits.delete(tradeId);
+        // A witness's result stays until the check that bought it has used it (it deletes it then).
+        if (this.permissions.get(tradeId)?.witness !== true) this.checkedResults.delete(tradeId);
         this.permissions.delete(tradeId);
         this.closeSession(tradeId);
         deps.log(`buy ${tradeId} ${effect.value}${effect.reason === null ? '' : `: ${effect.reason}`}`);
@@ -173,7 +191,8 @@ export class Buyer implements Executor<'buy'> {
       return;
     }
     while (!phase.aborted) {
-      const workerId = await this.seller.lendWorker(article);
+      // A witness must be another seller's result, signed on the exchange: never a local worker's.
+      const workerId = permission.witness === true ? undefined : await this.seller.lendWorker(article);
       if (workerId !== undefined) {
         if (!this.send(tradeId, { type: 'LOCAL', nowMs: this.now(), workerId })) this.seller.returnWorker(workerId);
         return;
@@ -307,7 +326,13 @@ export class Buyer implements Executor<'buy'> {
     const { deps } = this;
     const tx = await this.transaction(txId, 'the seller never answered');
     this.noteTxDeadline(tradeId, txId, tx);
-    if (tx['workHash'] === null) await deps.link.client.txMessage(txId, 'workhash', { workhash: workHash, worksecrethash: workSecretHash });
+    if (tx['workHash'] === null) {
+      // Before the work is committed: a seller with too many lost disputes gets nothing (the transaction times out, refunded).
+      const reputation = await deps.link.reputation(tx.seller as string);
+      const refused = sellerRefusal(reputation.address, reputation.sales, deps.mandates.sellerDisputesLostMax(this.context(tradeId).clearedBy));
+      if (refused !== null) throw new Error(refused);
+      await deps.link.client.txMessage(txId, 'workhash', { workhash: workHash, worksecrethash: workSecretHash });
+    }
     const workerUrl = await deps.link.waitUntil(
       async () => {
         const current = await this.transaction(txId, 'the seller never answered');
@@ -376,27 +401,84 @@ export class Buyer implements Executor<'buy'> {
     }
   }
 
-  /** Decrypts, checks and accepts the result; a result that fails is rejected on the exchange. */
+  /**
+   * Decrypts and checks the result (the article's check, and that it is what the seller committed
+   * to), then settles it through the result checker: accepted, or rejected on the exchange, with
+   * evidence from witness purchases where the article's results are replicable.
+   */
   private async verify(tradeId: string, { txId, encryptedFileKey, resultKey }: Extract<BuyEffect, { type: 'verify' }>): Promise<void> {
     const { deps } = this;
     const manifest = await deps.cafs.loadFile(encryptedFileKey);
     if (manifest === undefined) throw new Error('the encrypted result is missing from CAFS');
-    let result: Uint8Array;
+    const context = this.context(tradeId);
+    const tx = await deps.link.transaction(txId).catch(() => undefined); // retired: paid at the deadline, nothing to compare
+    let problem: string | null = null;
+    let result: Uint8Array = new Uint8Array();
     try {
       result = decryptResult(await readFileBytes(deps.cafs, manifest), resultKey);
-      await this.check(this.context(tradeId), result);
+      await this.check(context, result);
+      const committed = typeof tx?.['resultHash'] === 'string' ? tx['resultHash'] : null;
+      if (committed !== null && resultHashOf(result) !== committed) problem = 'the result is not the one the seller committed to (resulthash)';
     } catch (error) {
-      const reason = describe(error).slice(0, 200);
-      await deps.link.client.txMessage(txId, 'rejectresult', { reason }).catch(() => undefined);
-      throw error;
+      problem = describe(error).slice(0, 200);
     }
-    const stored = await importFile(deps.cafs, [result]);
-    try {
-      await deps.link.client.txMessage(txId, 'acceptresult');
-    } catch (error) {
-      if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') throw error; // retired meanwhile: paid at the deadline
+    if (problem === null) this.checkedResults.set(tradeId, (await importFile(deps.cafs, [result])).fileKey);
+    const claim: ResultClaim = { tradeId, txId, seller: typeof tx?.['seller'] === 'string' ? tx['seller'] : '', resultHash: typeof tx?.['resultHash'] === 'string' ? tx['resultHash'] : '', checkedOk: problem === null, problem };
+    const wait = this.witnessWaits.get(tradeId);
+    if (wait !== undefined) {
+      this.witnessWaits.delete(tradeId);
+      return wait.report(claim); // the check that bought this witness settles it
     }
-    this.send(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: stored.fileKey });
+    // Without the transaction (it retired: the receipt stood) there is nothing to compare or dispute.
+    const policy = tx === undefined ? { ...verificationOf(context.article), replicable: false } : verificationOf(context.article);
+    const outcome = await checkResult(this.checkPort(), policy, claim);
+    const { replacement } = outcome;
+    const replacementFileKey = replacement === null ? undefined : this.checkedResults.get(replacement.tradeId);
+    for (const witness of outcome.witnesses) this.checkedResults.delete(witness.tradeId);
+    if (replacement !== null && replacementFileKey !== undefined) {
+      // The seller's result was outvoted; a witness's (the same work, paid as the check) is the purchase's result.
+      deps.log(`buy ${tradeId}: ${outcome.reason ?? 'the result is wrong'}; using the result of ${replacement.tradeId} from ${replacement.seller}`);
+      return void this.send(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: replacementFileKey, seller: replacement.seller });
+    }
+    if (!outcome.accepted) throw new ResultDecryptionError(outcome.reason ?? 'the result is wrong');
+    this.send(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: this.checkedResults.get(tradeId)! });
+  }
+
+  /** The result checker's port: witness purchases, settling on the exchange, the seller's history. */
+  private checkPort(): CheckPort {
+    const { deps } = this;
+    const isWitness = (claim: ResultClaim): boolean => this.permissions.get(claim.tradeId)?.witness === true;
+    return {
+      buyWitness: (parent, avoid) => {
+        const context = this.context(parent.tradeId);
+        // The same permission as the purchase checked: its request price, else a mandate (which counts the witness as a trade).
+        const priceSats = this.permissions.get(parent.tradeId)?.priceSats;
+        const witness = this.buy(context.article, { fileKey: context.workFileKey, size: context.workSize }, { avoid, witness: true, ...(priceSats === undefined ? {} : { priceSats }) });
+        deps.log(`buy ${parent.tradeId}: buying the same work as ${witness.tradeId} to check the result of ${parent.txId}`);
+        return new Promise((resolve) => this.witnessWaits.set(witness.tradeId, { report: resolve }));
+      },
+      accept: async (claim) => {
+        try {
+          await deps.link.client.txMessage(claim.txId, 'acceptresult');
+        } catch (error) {
+          if (!(error instanceof ProtocolError) || error.errorName !== 'tx_not_found') throw error; // retired meanwhile: paid at the deadline
+        }
+        if (isWitness(claim)) this.send(claim.tradeId, { type: 'VERIFIED', nowMs: this.now(), txId: claim.txId, resultFileKey: this.checkedResults.get(claim.tradeId)! });
+      },
+      reject: async (claim, reason, witnesses) => {
+        await deps.link.client.txMessage(claim.txId, 'rejectresult', { reason: reason.slice(0, 200) }).catch(() => undefined);
+        if (witnesses.length > 0) {
+          await deps.link.client.submitEvidence(claim.txId, witnesses).then(
+            (settled) => deps.log(`buy ${claim.tradeId}: evidence from ${witnesses.join(', ')} settled ${claim.txId}: ${settled.refundSats} sat back`),
+            (error: unknown) => deps.log(`buy ${claim.tradeId}: the exchange refused the evidence for ${claim.txId}: ${describe(error)}`),
+          );
+        }
+        if (isWitness(claim)) this.send(claim.tradeId, { type: 'FAIL', nowMs: this.now(), txId: claim.txId, reason });
+      },
+      finishedSales: (seller) => deps.link.reputation(seller).then((reputation) => reputation.sales.finished, () => 0),
+      draw: () => Buffer.from(deps.random(4)).readUInt32BE() / 2 ** 32,
+      log: (line) => deps.log(`buy ${line}`),
+    };
   }
 
   /** Runs the article's result check, if it has one (reading the work only then). */

@@ -194,6 +194,11 @@ export class ExchangeLink {
     }
   }
 
+  /** A participant's public counts (how its transactions ended, as seller and as buyer). */
+  reputation(address: string): Promise<ResponseBody<ExchangeProtocol, 'reputation'>> {
+    return this.connection.request('reputation', { address });
+  }
+
   /** Where a bid of ours stands: still open, matched into a transaction, or ended without one. */
   async bidOutcome(bidId: string): Promise<BidOutcome> {
     const view = await this.connection.request('participant', { address: this.address });

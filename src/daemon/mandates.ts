@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
 import { MONEY_SATS_MAX } from '../market/limits.js';
+import { SELLER_DISPUTES_LOST_MAX_DEFAULT } from '../market/reputation.js';
 import type { DaemonStore } from './daemon-store.js';
 
 export interface Mandate {
@@ -19,6 +20,8 @@ export interface Mandate {
   /** When it stops (ms since the epoch); null: never. */
   readonly expiresMs: number | null;
   readonly createdMs: number;
+  /** Buy mandates: sellers that lost more disputes than this are refused when matched (default 0). */
+  readonly sellerDisputesLostMax?: number;
 }
 
 /** The body of POST /mandates. */
@@ -28,7 +31,9 @@ export const mandateRequest = z.strictObject({
   priceSats: z.number().int().min(0).max(MONEY_SATS_MAX),
   trades: z.number().int().min(1).max(1_000_000).optional(),
   validForSeconds: z.number().int().min(1).max(366 * 24 * 3600).optional(),
-});
+  /** Buy mandates only: refuse matched sellers that lost more disputes than this (default 0). */
+  sellerDisputesLostMax: z.number().int().min(0).max(1_000_000).optional(),
+}).refine((request) => request.side === 'buy' || request.sellerDisputesLostMax === undefined, { message: 'sellerDisputesLostMax is for buy mandates', path: ['sellerDisputesLostMax'] });
 export type MandateRequest = z.output<typeof mandateRequest>;
 
 /** Mandates one daemon keeps (each is a standing permission the user granted through the API). */
@@ -76,6 +81,7 @@ export class Mandates {
       tradesLeft: request.trades ?? null,
       expiresMs: request.validForSeconds === undefined ? null : nowMs + request.validForSeconds * 1000,
       createdMs: nowMs,
+      ...(request.sellerDisputesLostMax === undefined ? {} : { sellerDisputesLostMax: request.sellerDisputesLostMax }),
     };
     await this.store.saveMandate(mandate);
     this.byId.set(mandate.mandateId, mandate);
@@ -89,6 +95,11 @@ export class Mandates {
     this.byId.delete(mandateId);
     this.changed();
     return true;
+  }
+
+  /** The most disputes a seller may have lost for a buy this mandate cleared (`request`: the default). */
+  sellerDisputesLostMax(clearedBy: string | null): number {
+    return (clearedBy === null ? undefined : this.byId.get(clearedBy)?.sellerDisputesLostMax) ?? SELLER_DISPUTES_LOST_MAX_DEFAULT;
   }
 
   /** The oldest mandate that allows a trade on this side and article now. */

@@ -39,9 +39,11 @@ const WITNESS_FAILURES_MAX = 2;
 export interface CheckOutcome {
   /** Whether the purchase's own result was accepted (paid). */
   readonly accepted: boolean;
+  /** When it was not: a witness's result that was (the purchase can use it instead of buying again). */
+  readonly replacement: ResultClaim | null;
   readonly reason: string | null;
-  /** Witness purchases made (their price is the check's cost). */
-  readonly witnesses: number;
+  /** The witness purchases' results (their price is the check's cost). */
+  readonly witnesses: readonly ResultClaim[];
 }
 
 /**
@@ -65,7 +67,7 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
   const majority = claims.length > 1 ? agreedResult(claims) : null;
   if (claims.length > 1 && majority === null) port.log(`${own.tradeId}: no majority among ${claims.length} results ${JSON.stringify(claims.map((c) => [c.seller.slice(0, 6), c.resultHash.slice(0, 6)]))} (${failures} witness purchases failed): each result stands on its own check`);
   else if (!own.checkedOk && majority === null) port.log(`${own.tradeId}: the result failed the check and no witness agreed (${failures} witness purchases failed): the dispute waits for the arbiter`);
-  let outcome: CheckOutcome = { accepted: false, reason: null, witnesses: claims.length - 1 };
+  let outcome: CheckOutcome = { accepted: false, replacement: null, reason: null, witnesses: claims.slice(1) };
   // Rejections first: evidence names live witnesses, so they are accepted only afterwards.
   const ordered = [...claims].sort((a, b) => Number(verdict(a, majority)) - Number(verdict(b, majority)));
   for (const claim of ordered) {
@@ -78,9 +80,10 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
       const reason = claim.problem ?? (against ? 'the result differs from the majority of other sellers\' results for the same work' : 'the result failed the check');
       await port.reject(claim, reason, witnesses);
     }
+    if (accepted && claim !== own && outcome.replacement === null) outcome = { ...outcome, replacement: claim };
     if (claim === own) outcome = { ...outcome, accepted, reason: accepted ? null : (claim.problem ?? 'the result differs from other sellers\' results for the same work') };
   }
-  return outcome;
+  return outcome.accepted ? { ...outcome, replacement: null } : outcome;
 }
 
 /**

@@ -96,7 +96,8 @@ export type BuyEvent =
   | ({ readonly type: 'RESULT_RECEIVED'; readonly txId: string; readonly encryptedFileKey: string } & Timed)
   | ({ readonly type: 'KEY'; readonly txId: string; readonly resultKey: string } & Timed)
   /** `txId` null: checked from a local worker, no transaction. */
-  | ({ readonly type: 'VERIFIED'; readonly txId: string | null; readonly resultFileKey: string } & Timed)
+  /** `seller`: where the result came from, when not this transaction's seller (a witness's result, after the seller's was outvoted). */
+  | ({ readonly type: 'VERIFIED'; readonly txId: string | null; readonly resultFileKey: string; readonly seller?: string } & Timed)
   /** `txId`: the transaction the failure is about (null: none, e.g. a refused bid). */
   | ({ readonly type: 'FAIL'; readonly txId: string | null; readonly reason: string } & Timed)
   | ({ readonly type: 'CANCEL'; readonly reason: string } & Timed);
@@ -172,7 +173,7 @@ export const buyTradeMachine = defineFlatMachine({
     sellerReady: buyUpdate(['SELLER_READY'], (c, e) => ({ ...touch(c, e), workerUrl: e.workerUrl })),
     received: buyUpdate(['RESULT_RECEIVED'], (c, e) => ({ ...touch(c, e), encryptedFileKey: e.encryptedFileKey })),
     key: buyUpdate(['KEY'], (c, e) => ({ ...touch(c, e), resultKey: e.resultKey })),
-    verified: buyUpdate(['VERIFIED'], (c, e) => ({ ...touch(c, e), resultFileKey: e.resultFileKey, phaseEndsMs: null, error: null })),
+    verified: buyUpdate(['VERIFIED'], (c, e) => ({ ...touch(c, e), resultFileKey: e.resultFileKey, seller: e.seller ?? c.seller, phaseEndsMs: null, error: null })),
     retry: buyUpdate(['BID_ENDED', 'FAIL'], freshAttempt),
     fail: buyUpdate(['BID_ENDED', 'FAIL', 'CANCEL'], (c, e) => ({ ...touch(c, e), phaseEndsMs: null, error: e.reason })),
   },

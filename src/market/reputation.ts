@@ -1,7 +1,7 @@
 // Reputation: public counts of how each participant's transactions ended, as seller and as buyer,
 // counted by the core when a transaction retires (so they follow from the journal and are in the
-// state's hash). A daemon refuses counterparties under its mandate's threshold and checks sellers
-// with little history more often (docs/market-rules.md §7a).
+// state's hash). A buyer's daemon refuses sellers that lost disputes, and checks sellers with
+// little history more often where an article takes spot checks (docs/market-rules.md §6a).
 import type { TxPhase, TxSettlement } from '../machines/transaction.js';
 
 export interface TradeCounts {
@@ -44,4 +44,13 @@ export function retirementCounts(
 
 export function bump(counts: TradeCounts, counter: keyof TradeCounts, lost: boolean): TradeCounts {
   return { ...counts, [counter]: counts[counter] + 1, disputesLost: counts.disputesLost + (lost ? 1 : 0) };
+}
+
+/** By default a buyer refuses any seller that lost a dispute (a buy mandate may allow more). */
+export const SELLER_DISPUTES_LOST_MAX_DEFAULT = 0;
+
+/** Why a buyer refuses a matched seller with these counts, or null when it trades with it. */
+export function sellerRefusal(seller: string, sales: TradeCounts, disputesLostMax: number): string | null {
+  if (sales.disputesLost <= disputesLostMax) return null;
+  return `the seller ${seller} lost ${sales.disputesLost} disputes (more than the ${disputesLostMax} allowed): refused`;
 }

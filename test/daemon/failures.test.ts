@@ -151,7 +151,7 @@ test('the buyer cancels while the seller works: the worker is stopped, the work 
   }
 });
 
-test('a worker returns a wrong result: the buyer rejects it and the money stays held for the arbiter', async () => {
+test('a worker returns a wrong result and no other seller can check it: the buyer rejects it and the money stays held for the arbiter', async () => {
   const market = await startMarket();
   try {
     const cheat = (work: Uint8Array): Uint8Array => new TextEncoder().encode(`${'0'.repeat(64)}\n${work.length}`);
@@ -167,6 +167,49 @@ test('a worker returns a wrong result: the buyer rejects it and the money stays 
     assert.match(body.error.message, /result is wrong/);
     assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 1030, heldSats: 1030 });
     assert.deepEqual(await balance(market, seller.identity.address), { availableSats: 0, heldSats: 0 });
+  } finally {
+    await market.stop();
+  }
+});
+
+test('a cheating seller is outvoted: the buyer buys the work from two others, the exchange refunds it by evidence, the result is theirs', async () => {
+  const market = await startMarket();
+  try {
+    const cheat = (work: Uint8Array): Uint8Array => new TextEncoder().encode(`${'0'.repeat(64)}\n${work.length}`);
+    const cheater = await market.daemon('cheater');
+    await market.worker(cheater, 'cheater-worker', cheat);
+    await cheater.mandates.add({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 900 }); // the cheapest: matched first
+    await settle(market.clock, () => cheater.trades().some((trade) => trade.state.value === 'bidPlaced'), { what: "the cheater's bid" });
+    const honest = [await sellerWith(market, 'honest-1'), await sellerWith(market, 'honest-2')];
+    const buyer = await market.daemon('buyer', { attemptsMax: 1 });
+    await market.credit(buyer.identity.address, 10_000);
+    const buy = startBuy(buyer, '?price=1200');
+    await settle(market.clock, () => buy.response() !== undefined, { stepMs: 1000, what: 'the result' });
+    const response = buy.response()!;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(Buffer.from(await response.arrayBuffer()).toString(), Buffer.from(hashWork(WORK)).toString(), 'the right result, from a witness');
+    const from = response.headers.get('x-bitwrk-seller');
+    assert.ok(honest.some((daemon) => daemon.identity.address === from), `named the seller it came from, not the cheater (${from})`);
+    await settle(market.clock, noTransactions(market));
+    // The cheater's price came back by evidence (its fee stays with the exchange); the two witnesses were paid.
+    assert.deepEqual(await balance(market, buyer.identity.address), { availableSats: 10_000 - 27 - 2 * 1030, heldSats: 0 });
+    assert.deepEqual(await balance(market, cheater.identity.address), { availableSats: 0, heldSats: 0 });
+    for (const daemon of honest) assert.equal((await balance(market, daemon.identity.address)).availableSats, 1000);
+    assert.equal(market.exchange.exchange.core.reputationOf(cheater.identity.address).sales.disputesLost, 1);
+    assert.equal(market.exchange.exchange.core.reputationOf(buyer.identity.address).purchases.disputesLost, 0);
+
+    // The cheater's lost dispute is public: another buyer's daemon, matched with it again, refuses it before sending the work.
+    await settle(market.clock, () => cheater.trades().some((trade) => trade.state.value === 'bidPlaced'), { what: "the cheater's next bid" });
+    const next = await market.daemon('next-buyer');
+    await market.credit(next.identity.address, 10_000);
+    const again = startBuy(next, '?price=1200');
+    await settle(market.clock, () => again.response() !== undefined, { stepMs: 1000, what: 'the second result' });
+    assert.equal(again.response()!.status, 200);
+    const { context } = next.trades()[0]!.state;
+    assert.ok('avoid' in context, 'a buy');
+    assert.deepEqual([context.attempts, context.avoid], [2, [cheater.identity.address]], 'refused the cheater, then bought elsewhere');
+    await settle(market.clock, noTransactions(market));
+    assert.equal((await balance(market, cheater.identity.address)).availableSats, 0, 'the refused cheater got nothing');
   } finally {
     await market.stop();
   }
