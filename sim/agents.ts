@@ -17,7 +17,7 @@ import type { Clock } from '../src/clock.js';
 import { sellEntryEffects, type BuyEffect, type BuyFact, type SellEffect, type SellFact } from '../src/machines/trade-logic.js';
 import type { BuyInput, BuyState, SellInput, SellState } from '../src/machines/trade.js';
 import { checkResult, type CheckPort, type ResultClaim } from '../src/daemon/result-checker.js';
-import { resultHashOf, verificationOf } from '../src/market/evidence.js';
+import { resultHashOf, verificationOf, type VerificationPolicy } from '../src/market/evidence.js';
 import { SELLER_DISPUTES_LOST_MAX_DEFAULT, sellerRefusal } from '../src/market/reputation.js';
 import type { PushedEvent } from '../src/protocol/exchange.js';
 import type { Prng } from '../src/random.js';
@@ -210,6 +210,13 @@ export class BuyerAgent implements TradeOwner {
     });
   }
 
+  /** The article's verification policy, or the scenario's spot-check rate on a form-checked article (scenario.ts). */
+  private policy(): VerificationPolicy {
+    const policy = verificationOf(this.article);
+    const percent = this.context.scenario.spotCheckPercent;
+    return percent === null ? policy : { ...policy, localCheck: 'form', spotCheckPercent: percent };
+  }
+
   /** The daemon's result check (src/daemon/result-checker.ts) on simulated I/O. */
   private readonly checkPort: CheckPort = {
     buyWitness: async (parent, avoid) => {
@@ -324,7 +331,9 @@ export class BuyerAgent implements TradeOwner {
         this.live.delete(tradeId);
         if (txId !== null) this.byTx.delete(txId);
         if (bidId !== null) this.byBid.delete(bidId);
-        context.ended[`buy ${effect.value}`] = (context.ended[`buy ${effect.value}`] ?? 0) + 1;
+        // Witness purchases are the checks' cost, counted apart from the purchases buyers asked for.
+        const side = io.witness ? 'witness' : 'buy';
+        context.ended[`${side} ${effect.value}`] = (context.ended[`${side} ${effect.value}`] ?? 0) + 1;
         context.trades.forget(tradeId);
         return;
       }
@@ -372,7 +381,7 @@ export class BuyerAgent implements TradeOwner {
       return report(claim); // the check that bought this witness accepts or rejects it
     }
     try {
-      const outcome = await checkResult(this.checkPort, verificationOf(this.article), claim);
+      const outcome = await checkResult(this.checkPort, this.policy(), claim);
       if (outcome.accepted || outcome.replacement !== null) this.fact(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId, resultFileKey: hex(this.context.prng), ...(outcome.replacement === null ? {} : { seller: outcome.replacement.seller }) });
       else this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId, reason: outcome.reason ?? 'the result is wrong' });
     } catch (error) {
@@ -600,7 +609,8 @@ export class SellerAgent implements TradeOwner {
         if (buyer === undefined || encryptedFileKey === null || resultHash === null) return this.fact(tradeId, { type: 'FAIL', nowMs: this.now(), txId: effect.txId, blame: 'self', reason: 'no buyer' });
         // A forger keeps the result and signs a receipt itself: the exchange must refuse it.
         if (this.kind === 'forger') return this.fact(tradeId, { type: 'RECEIPT', nowMs: this.now(), txId: effect.txId, receipt: standInSignature(this.address, encryptedFileKey) });
-        const bad = this.kind === 'cheater';
+        // A cheater's result is wrong; the buyer's own check catches it unless it is one that passes (cheatsPassCheck).
+        const bad = this.kind === 'cheater' && context.prng.nextFloat() >= context.scenario.cheatsPassCheck;
         context.clock.setTimer(() => buyer.receiveResult(effect.txId, encryptedFileKey, bad, resultHash), transferMs(context, context.scenario.workMiB / 10));
         return;
       }

@@ -10,7 +10,7 @@ import { reduce } from './reduce.js';
 import { summaryTable, writeReport } from './report.js';
 import { scenarioSchema, type Scenario } from './scenario.js';
 import { simulate } from './simulator.js';
-import { DEFAULT_GRID, sweep, sweepCsv, sweepHtml, sweepTable, type SweepGrid } from './sweep.js';
+import { checkTable, spotCheckSweep, DEFAULT_GRID, sweep, sweepCsv, sweepHtml, sweepTable, type SweepGrid } from './sweep.js';
 
 const scenarioFlags = {
   seed: { type: 'string' },
@@ -47,6 +47,7 @@ export const simCommand: Command = {
   summary: 'simulate a market of synthetic buyers and sellers on virtual time (and sweep prices)',
   usage: `usage: bitwrk sim [options]
        bitwrk sim sweep [options] [--fees LIST] [--lifetimes LIST] [--adaptive LIST]
+       bitwrk sim checks [options] [--spot-checks LIST]
 
 Runs synthetic buyers and sellers (the daemon's trade machines) against the production exchange
 (signed commands, nonces, journal, restarts) over the in-process network, all on virtual time.
@@ -60,10 +61,16 @@ sweep runs the scenario once per setting of a grid and recommends a setting (see
   --lifetimes LIST    bid lifetimes in seconds (default ${DEFAULT_GRID.bidLifetimesSeconds.join(',')})
   --adaptive LIST     shares of adaptive sellers (default ${DEFAULT_GRID.adaptiveShares.join(',')})
 
+checks runs the scenario once per spot-check rate (on an article whose own check sees only the
+form, with cheaters whose wrong results pass it: cheatsPassCheck, 1 unless the scenario says)
+and recommends the rate with the lowest buyer spend per right result (see checks.txt):
+  --spot-checks LIST  spot-check rates in percent (default 0,10,30,100)
+
 options:
 ${SCENARIO_OPTIONS}`,
   async run(argv) {
     if (argv[0] === 'sweep') return runSweep(argv.slice(1));
+    if (argv[0] === 'checks') return runChecks(argv.slice(1));
     const { values } = parseFlags(argv, scenarioFlags);
     const scenario = scenarioFrom(values);
     const out = values.out ?? 'sim-out';
@@ -107,6 +114,21 @@ async function runSweep(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+async function runChecks(argv: readonly string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...scenarioFlags, 'spot-checks': { type: 'string' } });
+  const scenario = scenarioFrom({ buyers: '200', sellers: '200', hours: '0.5', cheaters: '0.1', ...values }, { cheatsPassCheck: 1 });
+  const percents = listFlag(values['spot-checks'], 'spot-checks', [0, 10, 30, 100], (value) => Number.isInteger(value) && value >= 0 && value <= 100);
+  console.log(`SEED=${scenario.seed} checking ${percents.length} spot-check rates over ${JSON.stringify(scenario)}`);
+  const result = await spotCheckSweep(scenario, percents, (index, count, row) => console.error(`[${index}/${count}] spot-check ${row.spotCheckPercent}%: ${row.cheatingPaid} of ${row.cheatingTrades} cheating trades paid`));
+  const out = values.out ?? 'sim-out';
+  mkdirSync(out, { recursive: true });
+  const table = checkTable(result);
+  process.stdout.write(table);
+  writeFileSync(join(out, 'checks.txt'), table);
+  console.log(`wrote ${join(out, 'checks.txt')}`);
+  return 0;
+}
+
 function isViolation(error: unknown): error is Error {
   return error instanceof InvariantViolation || error instanceof AssertionError;
 }
@@ -133,7 +155,8 @@ async function reportViolation(scenario: Scenario, error: Error, out: string): P
   return 1;
 }
 
-function scenarioFrom(values: Partial<Record<keyof typeof scenarioFlags, string>>): Scenario {
+/** `defaults`: scenario fields a subcommand sets unless the scenario file or a flag does. */
+function scenarioFrom(values: Partial<Record<keyof typeof scenarioFlags, string>>, defaults: Record<string, unknown> = {}): Scenario {
   let base: Record<string, unknown> = {};
   if (values.scenario !== undefined) {
     try {
@@ -143,6 +166,7 @@ function scenarioFrom(values: Partial<Record<keyof typeof scenarioFlags, string>
     }
     if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new UsageError(`--scenario ${values.scenario}: expected a JSON object`);
   }
+  base = { ...defaults, ...base };
   const integer = (name: keyof typeof scenarioFlags, max: number): number | undefined => (values[name] === undefined ? undefined : integerFlag(values[name], name, 0, { min: 0, max }));
   const decimal = (name: keyof typeof scenarioFlags): number | undefined => {
     const raw = values[name];

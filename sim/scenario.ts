@@ -41,6 +41,14 @@ export const scenarioSchema = z
     adaptiveSellers: share.default(0.3),
     flakySellers: share.default(0.05),
     cheatingSellers: share.default(0.02),
+    /** The share of a cheater's wrong results that pass the buyer's own check (a render with fewer samples passes a form check). */
+    cheatsPassCheck: share.default(0),
+    /**
+     * The buyer daemon's spot-check rate in percent: null, the article's own policy (the test
+     * article: none, the buyer recomputes every result); a number makes the simulated article one
+     * whose own check sees only the form, spot-checked at that rate (sellers with little history always).
+     */
+    spotCheckPercent: z.number().int().min(0).max(100).nullable().default(null),
     /** Sellers that publish a forged receipt instead of delivering (the exchange must refuse it). */
     forgingSellers: share.default(0.01),
     /** Shares of buyer behaviours; the rest bid their fixed valuation. */

@@ -117,3 +117,53 @@ ${linePlot('Fee income, by setting', 'sat', [{ name: 'fees', values: result.rows
 </body></html>
 `;
 }
+
+// ---- The spot-check rate -------------------------------------------------------------------------
+
+/** One spot-check rate's run: what checking cost and what it caught. */
+export interface CheckRow {
+  readonly spotCheckPercent: number;
+  /** Purchases that ended with a result, less the wrong ones paid for: what buyers got. */
+  readonly rightResults: number;
+  readonly cheatingPaid: number;
+  readonly cheatingTrades: number;
+  readonly witnessTrades: number;
+  /** All buyers paid (prices and fees, checks included), per right result. */
+  readonly spendPerRightResultSats: number | null;
+  readonly checkingShare: number | null;
+}
+
+export const CHECK_OBJECTIVE = 'the lowest buyer spend per right result (all prices and fees, checks and cheated purchases included, over purchases that ended with a right result)';
+
+/** Runs the scenario once per spot-check rate and recommends one by CHECK_OBJECTIVE. */
+export async function spotCheckSweep(base: Scenario, percents: readonly number[], onRun?: (index: number, total: number, row: CheckRow) => void): Promise<{ readonly base: Scenario; readonly rows: readonly CheckRow[]; readonly recommended: number }> {
+  const rows: CheckRow[] = [];
+  for (const [index, spotCheckPercent] of percents.entries()) {
+    const result = await simulate({ ...base, spotCheckPercent });
+    const v = result.verification;
+    // Cheated purchases that were paid ended "done" too, but with a wrong result.
+    const rightResults = Math.max(0, (result.ended['buy done'] ?? 0) - v.cheatingPaid);
+    const row: CheckRow = {
+      spotCheckPercent,
+      rightResults,
+      cheatingPaid: v.cheatingPaid,
+      cheatingTrades: v.cheatingTrades,
+      witnessTrades: v.witnessTrades,
+      spendPerRightResultSats: rightResults === 0 ? null : Math.round(v.buyerSpendSats / rightResults),
+      checkingShare: v.buyerSpendSats === 0 ? null : v.witnessSpendSats / v.buyerSpendSats,
+    };
+    rows.push(row);
+    onRun?.(index + 1, percents.length, row);
+  }
+  const cost = (row: CheckRow): number => row.spendPerRightResultSats ?? Number.POSITIVE_INFINITY;
+  const recommended = rows.reduce((best, row, index) => (cost(row) < cost(rows[best]!) ? index : best), 0);
+  return { base, rows, recommended };
+}
+
+export function checkTable(result: Awaited<ReturnType<typeof spotCheckSweep>>): string {
+  const header = ['spot-check %', 'right results', 'cheats paid / delivered', 'witnesses', 'checking share', 'spend per right result sat'];
+  const table = [header, ...result.rows.map((row) => [row.spotCheckPercent, row.rightResults, `${row.cheatingPaid} / ${row.cheatingTrades}`, row.witnessTrades, row.checkingShare === null ? '-' : `${(100 * row.checkingShare).toFixed(1)}%`, row.spendPerRightResultSats ?? '-'].map(String))];
+  const widths = header.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
+  const lines = table.map((line, index) => `${index - 1 === result.recommended ? '*' : ' '} ${line.map((cell, column) => cell.padStart(widths[column]!)).join('  ')}`);
+  return `objective: ${CHECK_OBJECTIVE}\n${lines.join('\n')}\nrecommended (*): spot-check ${result.rows[result.recommended]!.spotCheckPercent}%\n`;
+}

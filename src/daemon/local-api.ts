@@ -174,7 +174,10 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
   app.get('/info', route((_request, response) => send(response, 200, daemon.info())));
   app.get('/account', route(async (_request, response) => {
     requireExchange(daemon);
-    send(response, 200, await daemon.link.connection.request('account', { address: daemon.identity.address }));
+    const address = daemon.identity.address;
+    // The balance with this participant's public counts (how its sales and purchases ended).
+    const [account, reputation] = await Promise.all([daemon.link.connection.request('account', { address }), daemon.link.connection.request('reputation', { address })]);
+    send(response, 200, { ...account, sales: reputation.sales, purchases: reputation.purchases });
   }));
 
   // The article's book (price levels of buy and sell bids): whether anyone sells it, and at what.

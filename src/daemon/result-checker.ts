@@ -1,11 +1,11 @@
 // The buyer's check of a result before it pays (docs/market-rules.md §6, "Evidence"): its own check
 // (recompute, or the result's form), and for replicable articles the same work bought again from
 // other sellers ("witnesses") when the own check fails, to give the exchange evidence, or at the
-// spot-check rate, to catch wrong results that pass the own check. The decision uses the
-// exchange's own majority rule (src/market/evidence.ts). One implementation for the daemon
-// (src/daemon/buyer.ts, real I/O) and the simulator (sim/agents.ts, simulated I/O): they differ
-// only in the port.
-import { EVIDENCE_WITNESSES_MAX, majorityResult, spotCheckRate, type VerificationPolicy } from '../market/evidence.js';
+// spot-check rate, to catch wrong results that pass the own check. Its evidence names only
+// witnesses that agree, so that the exchange's majority rule (src/market/evidence.ts) decides for
+// them. One implementation for the daemon (src/daemon/buyer.ts, real I/O) and the simulator
+// (sim/agents.ts, simulated I/O): they differ only in the port.
+import { EVIDENCE_WITNESSES_MAX, spotCheckRate, type VerificationPolicy } from '../market/evidence.js';
 
 /** One purchase's result for the work: its seller's signed commitment, and whether it passed the buyer's own check. */
 export interface ResultClaim {
@@ -60,12 +60,18 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
     return agreedResult(claims) === null && claims.length - 1 < EVIDENCE_WITNESSES_MAX;
   };
   while (failures <= WITNESS_FAILURES_MAX && (await wanted())) {
-    const witness = await port.buyWitness(own, claims.map((claim) => claim.seller));
-    if (witness === null) failures++;
-    else claims.push(witness);
+    // As many at once as agreement still needs (two results that pass the check), so that the
+    // check ends well inside the transaction's deadline; each avoids the sellers asked so far.
+    const count = Math.min(witnessesNeeded(claims), EVIDENCE_WITNESSES_MAX - (claims.length - 1));
+    const avoid = claims.map((claim) => claim.seller);
+    const bought = await Promise.all(Array.from({ length: count }, () => port.buyWitness(own, avoid)));
+    for (const witness of bought) {
+      if (witness === null) failures++;
+      else claims.push(witness);
+    }
   }
   const majority = claims.length > 1 ? agreedResult(claims) : null;
-  if (claims.length > 1 && majority === null) port.log(`${own.tradeId}: no majority among ${claims.length} results ${JSON.stringify(claims.map((c) => [c.seller.slice(0, 6), c.resultHash.slice(0, 6)]))} (${failures} witness purchases failed): each result stands on its own check`);
+  if (claims.length > 1 && majority === null) port.log(`${own.tradeId}: no majority among ${claims.length} results (${failures} witness purchases failed): each result stands on its own check`);
   else if (!own.checkedOk && majority === null) port.log(`${own.tradeId}: the result failed the check and no witness agreed (${failures} witness purchases failed): the dispute waits for the arbiter`);
   let outcome: CheckOutcome = { accepted: false, replacement: null, reason: null, witnesses: claims.slice(1) };
   // Rejections first: evidence names live witnesses, so they are accepted only afterwards.
@@ -87,13 +93,26 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
 }
 
 /**
- * The result that at least two results which passed the buyer's own check agree on, more than any
- * other among those; null when none. Results that failed the own check are known to be wrong and
+ * The result that at least two results which passed the buyer's own check agree on (one vote per
+ * seller), more than any other among those; null when none. Results that failed the own check are known to be wrong and
  * do not vote here; the evidence names only agreeing ones, so that the exchange's count of the
  * disputed result with them is a strict majority.
  */
 function agreedResult(claims: readonly ResultClaim[]): string | null {
-  return majorityResult(claims.filter((claim) => claim.checkedOk));
+  const bySeller = new Map<string, string>();
+  for (const claim of claims) if (claim.checkedOk && !bySeller.has(claim.seller)) bySeller.set(claim.seller, claim.resultHash);
+  const votes = new Map<string, number>();
+  for (const hash of bySeller.values()) votes.set(hash, (votes.get(hash) ?? 0) + 1);
+  const ranked = [...votes].sort((a, b) => b[1] - a[1]);
+  const [first, second] = ranked;
+  return first !== undefined && first[1] >= 2 && (second === undefined || second[1] < first[1]) ? first[0] : null;
+}
+
+/** How many more results that pass the check could make two agree: 2 less the largest group that agrees now. */
+function witnessesNeeded(claims: readonly ResultClaim[]): number {
+  const votes = new Map<string, number>();
+  for (const claim of claims) if (claim.checkedOk) votes.set(claim.resultHash, (votes.get(claim.resultHash) ?? 0) + 1);
+  return Math.max(1, 2 - Math.max(0, ...votes.values()));
 }
 
 /** A result is accepted when it passed the own check and, where results were compared, has the majority's hash. */
