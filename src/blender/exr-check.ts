@@ -1,10 +1,11 @@
 // The buyer's structural check of a Blender tile before it signs the receipt that pays for it: the
 // result must be an OpenEXR image as the seller's worker writes it (single-part scanline, half or
 // float channels, at least R, G and B, possibly as "Layer.Combined.R"), of exactly the rendered
-// rectangle the job asked for, with a chunk offset table that points inside the file. This reads
-// the header and the offset table only; the pixels are not decoded here (compressed data needs a
-// codec): a tile whose pixels are wrong but well-formed passes this check and is caught when the
-// frame is stitched, and bought again from another seller.
+// rectangle the job asked for, with a chunk offset table that points inside the file, stored as
+// the worker writes it (ZIP, or uncompressed) and with no NaN or infinite value in any pixel (the
+// pixels are decoded). A tile whose pixels are wrong but finite passes this check: it is caught
+// when the frame is stitched, and bought again from another seller.
+import { inflateSync } from 'node:zlib';
 import { decodeJob, JobFormatError } from './job.js';
 
 const EXR_MAGIC = 20000630;
@@ -14,6 +15,12 @@ const FLAG_MULTIPART = 0x1000;
 /** Scanlines per chunk, by compression (OpenEXR's NONE, RLE, ZIPS, ZIP, PIZ, PXR24, B44, B44A, DWAA, DWAB). */
 const LINES_PER_CHUNK = [1, 1, 1, 16, 32, 16, 32, 32, 32, 256];
 const HEADER_BYTES_MAX = 1024 * 1024;
+/** The compressions whose pixels this check decodes: what the worker writes (ZIP) and none. */
+const COMPRESSION_NONE = 0;
+const COMPRESSION_ZIPS = 2;
+const COMPRESSION_ZIP = 3;
+/** Bytes per value by pixel type (UINT, HALF, FLOAT). */
+const PIXEL_BYTES = [4, 2, 4];
 const CHANNELS_MAX = 1024;
 
 interface ExrHeader {
@@ -100,19 +107,62 @@ export function checkBlenderTile(work: Uint8Array, result: Uint8Array): string |
     for (const needed of ['R', 'G', 'B']) if (!names.includes(needed)) return `the image has no ${needed} channel`;
     const notFloat = header.channels.find((channel) => channel.pixelType !== 1 && channel.pixelType !== 2);
     if (notFloat !== undefined) return `channel ${notFloat.name} is not half or float`;
-    const chunks = Math.ceil(header.height / LINES_PER_CHUNK[header.compression]!);
+    if (![COMPRESSION_NONE, COMPRESSION_ZIPS, COMPRESSION_ZIP].includes(header.compression)) {
+      return `compression ${header.compression} is not what the worker writes (ZIP or none)`;
+    }
+    const linesPerChunk = LINES_PER_CHUNK[header.compression]!;
+    const chunks = Math.ceil(header.height / linesPerChunk);
     const tableEnd = header.end + chunks * 8;
     if (tableEnd > bytes.length) return 'the chunk offset table is cut off';
+    const lineBytes = header.channels.reduce((sum, channel) => sum + PIXEL_BYTES[channel.pixelType]! * header.width, 0);
     for (let chunk = 0; chunk < chunks; chunk++) {
       const at = Number(bytes.readBigUInt64LE(header.end + chunk * 8));
       // Each chunk starts after the table: its y coordinate, its data size, then that much data.
       if (at < tableEnd || at + 8 > bytes.length) return `chunk ${chunk} lies outside the file`;
       const dataSize = bytes.readInt32LE(at + 4);
       if (dataSize < 0 || at + 8 + dataSize > bytes.length) return `chunk ${chunk} is cut off`;
+      const lines = Math.min(linesPerChunk, header.height - chunk * linesPerChunk);
+      const pixels = chunkPixels(bytes.subarray(at + 8, at + 8 + dataSize), lines * lineBytes);
+      if (typeof pixels === 'string') return `chunk ${chunk}: ${pixels}`;
+      const bad = nonFinite(pixels, header, lines);
+      if (bad !== null) return `chunk ${chunk}: ${bad}`;
     }
     return null;
   } catch (error) {
     if (error instanceof ExrError) return `the result is not a float EXR image: ${error.message}`;
     throw error;
   }
+}
+
+/** A chunk's pixel bytes: stored as they are when compressing did not help, else ZIP (zlib, a delta predictor, two interleaved halves). */
+function chunkPixels(data: Buffer, size: number): Buffer | string {
+  if (data.length === size) return data;
+  let packed: Buffer;
+  try {
+    packed = inflateSync(data, { maxOutputLength: size });
+  } catch {
+    return 'the compressed pixels do not inflate to the chunk\'s size';
+  }
+  if (packed.length !== size) return `the pixels inflate to ${packed.length} bytes, not ${size}`;
+  for (let i = 1; i < packed.length; i++) packed[i] = (packed[i - 1]! + packed[i]! - 128) & 0xff;
+  const pixels = Buffer.alloc(size);
+  const half = (size + 1) >> 1;
+  for (let i = 0; i < size; i++) pixels[i] = packed[(i & 1) === 0 ? i >> 1 : half + (i >> 1)]!;
+  return pixels;
+}
+
+/** Where the first NaN or infinite value is, or null (scanlines of channels in header order, each `width` values). */
+function nonFinite(pixels: Buffer, header: ExrHeader, lines: number): string | null {
+  let at = 0;
+  for (let line = 0; line < lines; line++) {
+    for (const channel of header.channels) {
+      for (let x = 0; x < header.width; x++) {
+        if (channel.pixelType === 1 ? (pixels.readUInt16LE(at) & 0x7c00) === 0x7c00 : channel.pixelType === 2 && (pixels.readUInt32LE(at) & 0x7f800000) === 0x7f800000) {
+          return `channel ${channel.name} has a NaN or infinite value at x ${x}, line ${line} of the chunk`;
+        }
+        at += PIXEL_BYTES[channel.pixelType]!;
+      }
+    }
+  }
+  return null;
 }

@@ -4,6 +4,7 @@
 // fast-check truncations and byte changes that must give a reason or pass, never throw.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -41,4 +42,78 @@ describe('the structural check of a Blender tile', { skip: NO_BLENDER === undefi
       assert.ok(verdict === null || typeof verdict === 'string');
     }), { numRuns: 500 });
   });
+});
+
+/**
+ * A scanline EXR of float B, G, R channels as OpenEXR lays it out: `compression` 0 (none) or 3 (ZIP:
+ * 16 lines per chunk, two interleaved halves, a delta predictor, zlib), `rgb(x, y)` per pixel.
+ */
+function exrOf(width: number, height: number, rgb: (x: number, y: number) => [number, number, number], compression: 0 | 3 | 4): Buffer {
+  const attribute = (name: string, type: string, value: Buffer): Buffer => {
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(value.length);
+    return Buffer.concat([Buffer.from(`${name}\0${type}\0`, 'latin1'), size, value]);
+  };
+  const channel = (name: string): Buffer => {
+    const fields = Buffer.alloc(16);
+    fields.writeInt32LE(2, 0); // FLOAT
+    fields.writeInt32LE(1, 8);
+    fields.writeInt32LE(1, 12);
+    return Buffer.concat([Buffer.from(`${name}\0`, 'latin1'), fields]);
+  };
+  const window = Buffer.alloc(16);
+  window.writeInt32LE(width - 1, 8);
+  window.writeInt32LE(height - 1, 12);
+  const magic = Buffer.alloc(8);
+  magic.writeInt32LE(20000630, 0);
+  magic.writeUInt32LE(2, 4);
+  const header = Buffer.concat([
+    magic,
+    attribute('channels', 'chlist', Buffer.concat([channel('B'), channel('G'), channel('R'), Buffer.of(0)])),
+    attribute('compression', 'compression', Buffer.of(compression)),
+    attribute('dataWindow', 'box2i', window),
+    Buffer.of(0),
+  ]);
+  const linesPerChunk = compression === 0 ? 1 : compression === 3 ? 16 : 32;
+  const chunks: Buffer[] = [];
+  for (let y0 = 0; y0 < height; y0 += linesPerChunk) {
+    const raw: number[] = [];
+    for (let y = y0; y < Math.min(height, y0 + linesPerChunk); y++) for (const c of [2, 1, 0]) for (let x = 0; x < width; x++) raw.push(rgb(x, y)[c]!);
+    let data = Buffer.alloc(raw.length * 4);
+    raw.forEach((value, i) => data.writeFloatLE(value, i * 4));
+    if (compression !== 0) {
+      const half = (data.length + 1) >> 1;
+      const packed = Buffer.alloc(data.length);
+      for (let i = 0; i < data.length; i++) packed[(i & 1) === 0 ? i >> 1 : half + (i >> 1)] = data[i]!;
+      const deltas = Buffer.from(packed);
+      for (let i = 1; i < packed.length; i++) deltas[i] = (packed[i]! - packed[i - 1]! + 128 + 256) & 0xff;
+      data = deflateSync(deltas);
+    }
+    const prefix = Buffer.alloc(8);
+    prefix.writeInt32LE(y0, 0);
+    prefix.writeInt32LE(data.length, 4);
+    chunks.push(Buffer.concat([prefix, data]));
+  }
+  const table = Buffer.alloc(chunks.length * 8);
+  let offset = header.length + table.length;
+  chunks.forEach((chunk, i) => {
+    table.writeBigUInt64LE(BigInt(offset), i * 8);
+    offset += chunk.length;
+  });
+  return Buffer.concat([header, table, ...chunks]);
+}
+
+test('the pixels are decoded (ZIP or none): a NaN or infinite value is refused with where it is; another compression is refused', () => {
+  const smooth = (x: number, y: number): [number, number, number] => [x / 40, y / 20, 0.5];
+  for (const compression of [0, 3] as const) {
+    assert.equal(checkBlenderTile(job(40, 20), exrOf(40, 20, smooth, compression)), null, `finite pixels pass (compression ${compression})`);
+    const nan = exrOf(40, 20, (x, y) => (x === 7 && y === 17 ? [0.1, Number.NaN, 0.2] : smooth(x, y)), compression);
+    assert.match(checkBlenderTile(job(40, 20), nan)!, /chunk \d+: channel G has a NaN or infinite value at x 7/);
+    const inf = exrOf(40, 20, (x, y) => (x === 0 && y === 0 ? [Number.POSITIVE_INFINITY, 0, 0] : smooth(x, y)), compression);
+    assert.match(checkBlenderTile(job(40, 20), inf)!, /chunk 0: channel R has a NaN or infinite value at x 0, line 0/);
+  }
+  assert.equal(checkBlenderTile(job(40, 20), exrOf(40, 20, smooth, 4)), 'compression 4 is not what the worker writes (ZIP or none)');
+  const zip = exrOf(40, 20, smooth, 3);
+  zip[zip.length - 3] = zip[zip.length - 3]! ^ 0xff; // a changed byte in the compressed pixels
+  assert.match(checkBlenderTile(job(40, 20), zip) ?? 'passed', /chunk 1: |passed/, 'refused with its chunk, or (rarely) still finite');
 });
