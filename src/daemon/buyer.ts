@@ -324,12 +324,13 @@ export class Buyer implements Executor<'buy'> {
   /** Publishes the work hash and its secret hash, then waits for the seller's peer URL. */
   private async commit(tradeId: string, { txId, workHash, workSecretHash }: Extract<BuyEffect, { type: 'commitWork' }>, phase: AbortSignal): Promise<void> {
     const { deps } = this;
-    const tx = await this.transaction(txId, 'the seller never answered');
+    const { seller, clearedBy } = this.context(tradeId);
+    // The seller's public counts are read alongside the transaction (no extra round trip).
+    const [tx, reputation] = await Promise.all([this.transaction(txId, 'the seller never answered'), seller === null ? undefined : deps.link.reputation(seller).catch(() => undefined)]);
     this.noteTxDeadline(tradeId, txId, tx);
     if (tx['workHash'] === null) {
       // Before the work is committed: a seller with too many lost disputes gets nothing (the transaction times out, refunded).
-      const reputation = await deps.link.reputation(tx.seller as string);
-      const refused = sellerRefusal(reputation.address, reputation.sales, deps.mandates.sellerDisputesLostMax(this.context(tradeId).clearedBy));
+      const refused = reputation === undefined ? null : sellerRefusal(reputation.address, reputation.sales, deps.mandates.sellerDisputesLostMax(clearedBy));
       if (refused !== null) throw new Error(refused);
       await deps.link.client.txMessage(txId, 'workhash', { workhash: workHash, worksecrethash: workSecretHash });
     }

@@ -2,18 +2,20 @@
 // sellers' transactions for the same work, and the strict majority of the sellers' signed result
 // hashes decides, in the same command; the reputation counts record who lost. Method: scripted runs
 // on a fresh core with real signatures, exact satoshi amounts; every refusal leaves the state hash
-// unchanged; the majority rule is checked against its definition with fast-check.
+// unchanged; the majority rule is checked against its definition with fast-check, and random
+// evidence against the reference model (test/market/support/reference-model.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { articleWithDefaults } from '../../src/market/articles.js';
 import { TEST_HASH_ARTICLE } from '../../src/market/catalogue.js';
-import type { CommandResult, CoreEvent } from '../../src/market/commands.js';
+import type { CommandResult, CoreEvent, MarketCommand } from '../../src/market/commands.js';
 import { MarketCore } from '../../src/market/core.js';
 import { majorityResult } from '../../src/market/evidence.js';
 import type { RejectionName } from '../../src/market/rejections.js';
 import { workSecretHashOf } from '../../src/machines/transaction.js';
 import { participant, sha256Hex, signText, verifyReceipt } from './support/participants.js';
+import { ReferenceMarket } from './support/reference-model.js';
 import type { Participant } from './support/participants.js';
 
 const T0 = 1_700_000_000_000;
@@ -148,4 +150,51 @@ test('property: the majority is a hash more than half of the distinct sellers co
       assert.equal(winner, expected ?? null);
     }),
   );
+});
+
+test('model-based: random purchases of two works from four sellers, one disputed, random witnesses: the core and the reference model agree', () => {
+  const sellers = [bob, carol, dave, participant('erin')];
+  const purchase = fc.record({ seller: fc.nat(3), work: fc.nat(1), result: fc.nat(2) });
+  const verdicts = new Map<string, number>();
+  fc.assert(
+    fc.property(fc.array(purchase, { minLength: 2, maxLength: 6 }), fc.nat(5), fc.array(fc.nat(5), { maxLength: 5 }), fc.nat(5), (purchases, disputed, picks, sender) => {
+      const byBuyer = sender > 0;
+      const articles = [articleWithDefaults(TEST_HASH_ARTICLE, { priceSatsMax: 100_000 })];
+      const core = new MarketCore({ verifyReceipt }, { startMs: T0, articles });
+      const model = new ReferenceMarket(verifyReceipt, { startMs: T0, articles });
+      const both = (command: MarketCommand): string => {
+        const [left, right] = [core.execute(command), model.execute(command)];
+        const verdict = (result: { status: 'accepted' } | { status: 'rejected'; rejection: RejectionName }): string => (result.status === 'accepted' ? 'accepted' : result.rejection);
+        assert.equal(verdict(left), verdict(right), JSON.stringify(command));
+        assert.equal(core.stateHash(), model.stateHash(), `same state after ${JSON.stringify(command)}`);
+        return verdict(left);
+      };
+      both({ type: 'credit', nowMs: T0, participant: alice.address, amountSats: 100_000 });
+      const txIds = purchases.map(({ seller, work, result }) => {
+        const who = sellers[seller]!;
+        both({ type: 'placeBid', nowMs: T0, participant: who.address, article: TEST_HASH_ARTICLE, side: 'SELL', priceSats: 1_000 });
+        both({ type: 'placeBid', nowMs: T0, participant: alice.address, article: TEST_HASH_ARTICLE, side: 'BUY', priceSats: 1_000 });
+        const txId = `t${core.exportState().txSeq}`;
+        const workHash = sha256Hex(`work ${work}`);
+        const secret = sha256Hex(`secret ${txId}`);
+        const encrypted = sha256Hex(`encrypted ${txId}`);
+        const send = (from: Participant, message: string, fields: Record<string, string>) => both({ type: 'txMessage', nowMs: T0, participant: from.address, txId, message: message as 'workhash', fields });
+        send(alice, 'workhash', { workhash: workHash, worksecrethash: workSecretHashOf(workHash, secret) });
+        send(who, 'workerurl', { workerurl: 'https://seller.example/' });
+        send(who, 'buyersecret', { buyersecret: secret });
+        send(who, 'encresult', { encresulthash: encrypted, encresulthashsig: signText(encrypted, alice), encresultkey: sha256Hex('key'), resulthash: sha256Hex(`result ${work} ${result}`) });
+        return txId;
+      });
+      const target = txIds[disputed % txIds.length]!;
+      both({ type: 'txMessage', nowMs: T0, participant: alice.address, txId: target, message: 'rejectresult', fields: { reason: 'wrong' } });
+      // Mostly the buyer's other purchases (as a daemon names them), sometimes anything, the disputed one included.
+      const others = txIds.filter((txId) => txId !== target);
+      const witnesses = sender === 1 ? picks.map((pick) => txIds[pick % txIds.length]!) : [...new Set(picks.map((pick) => others[pick % others.length]!))];
+      const verdict = both({ type: 'submitEvidence', nowMs: T0, participant: (byBuyer ? alice : bob).address, txId: target, witnesses });
+      verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
+      core.checkInvariants();
+    }),
+    { numRuns: 200 },
+  );
+  for (const expected of ['accepted', 'tx_evidence_invalid', 'tx_evidence_inconclusive']) assert.ok((verdicts.get(expected) ?? 0) > 0, `reached ${expected}: ${JSON.stringify([...verdicts])}`);
 });

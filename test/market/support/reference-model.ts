@@ -18,8 +18,8 @@ import { isTxMessageType, txFieldsValid } from '../../../src/market/tx-messages.
 import type { TxMessageType } from '../../../src/market/tx-messages.js';
 import type { TxPhase } from '../../../src/machines/transaction.js';
 
-/** The one article whose results are replicable (src/market/evidence.ts says so for the core). */
-const REPLICABLE_ARTICLE = 'net.bitwrk/test/hash/0';
+/** The article family whose results are replicable (src/market/evidence.ts says so for the core). */
+const REPLICABLE_FAMILY = 'net.bitwrk/test/hash/';
 
 type Counts = { finished: number; disputed: number; disputesLost: number; workRejected: number; timedOut: number };
 const zeroCounts = (): Counts => ({ finished: 0, disputed: 0, disputesLost: 0, workRejected: 0, timedOut: 0 });
@@ -172,7 +172,7 @@ export class ReferenceMarket {
     if (tx === undefined) return this.issued(command.txId, 't', this.txSeq) ? 'tx_retired' : 'tx_not_found';
     if (command.participant !== tx.buyer) return command.participant === tx.seller ? 'tx_wrong_sender' : 'tx_not_party';
     if (tx.phase !== 'RESULT_DISPUTED') return 'tx_not_disputed';
-    if (tx.article !== REPLICABLE_ARTICLE) return 'tx_evidence_not_replicable';
+    if (!tx.article.startsWith(REPLICABLE_FAMILY)) return 'tx_evidence_not_replicable';
     const { witnesses } = command;
     if (witnesses.length < 2 || witnesses.length > 4) return 'tx_evidence_invalid';
     const sellers = [tx.seller];

@@ -5,6 +5,7 @@
 // (same verdict, same state hash) and that the auditor's invariants hold.
 import fc from 'fast-check';
 import { articleWithDefaults } from '../../../src/market/articles.js';
+import { TEST_HASH_ARTICLE } from '../../../src/market/catalogue.js';
 import type { ArticleSpec } from '../../../src/market/articles.js';
 import type { CommandResult, MarketCommand } from '../../../src/market/commands.js';
 import { MarketCore } from '../../../src/market/core.js';
@@ -20,7 +21,8 @@ import type { Participant } from './participants.js';
 
 export const PARTICIPANTS: readonly Participant[] = ['alice', 'bob', 'carol', 'dave'].map(participant);
 export const ARTICLES: readonly ArticleSpec[] = [
-  articleWithDefaults('fnord', { priceSatsMax: 1_000 }),
+  // The test article's id: its results are replicable, so its disputes take evidence.
+  articleWithDefaults(TEST_HASH_ARTICLE, { priceSatsMax: 1_000 }),
   articleWithDefaults('snafu', {
     feeNumerator: 7,
     feeDenominator: 1_000,
@@ -50,6 +52,8 @@ export type Intent =
   | { kind: 'withdraw'; who: number; pick: number }
   | { kind: 'tx'; pick: number; follow: boolean; message: number; sender: number; variant: number }
   | { kind: 'resolve'; pick: number; sellerSats: number }
+  /** The picked transaction's buyer (or, for `who` ≥ 8, its seller) submits two picked witnesses. */
+  | { kind: 'evidence'; pick: number; witnesses: [number, number]; who: number }
   | { kind: 'advance'; jump: number }
   | { kind: 'deposit'; who: number; amountSats: number }
   | { kind: 'depositEnd'; pick: number; confirm: boolean }
@@ -95,6 +99,7 @@ export const intentArbitrary: fc.Arbitrary<TimedIntent> = fc
         }),
       },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('resolve' as const), pick, sellerSats: fc.integer({ min: -1, max: 1_100 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('evidence' as const), pick, witnesses: fc.tuple(pick, pick), who: fc.nat(9) }) },
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), jump: fc.nat(JUMPS_MS.length - 1) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('deposit' as const), who, amountSats: fc.nat(3_000) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('depositEnd' as const), pick, confirm: fc.boolean() }) },
@@ -112,7 +117,7 @@ export const intentArbitrary: fc.Arbitrary<TimedIntent> = fc
 /** The same distribution from a seeded PRNG, for long runs without fast-check's overhead. */
 export function randomIntent(prng: Prng): TimedIntent {
   const stepMs = prng.nextInt(1_001);
-  const roll = prng.nextInt(38);
+  const roll = prng.nextInt(39);
   const n = (bound: number) => prng.nextInt(bound);
   if (roll < 3) return { kind: 'credit', who: n(4), amountSats: n(3_001), stepMs };
   if (roll < 13) {
@@ -129,6 +134,7 @@ export function randomIntent(prng: Prng): TimedIntent {
   if (roll < 35) return { kind: 'depositEnd', pick: n(1_001), confirm: n(2) === 0, stepMs };
   if (roll < 36) return { kind: 'payout', who: n(4), amountSats: n(3_001), stepMs };
   if (roll < 37) return { kind: 'payoutEnd', pick: n(1_001), sent: n(2) === 0, stepMs };
+  if (roll < 38) return { kind: 'evidence', pick: n(1_001), witnesses: [n(1_001), n(1_001)], who: n(10), stepMs };
   return { kind: 'freeze', who: n(4), freeze: n(3) === 0, stepMs };
 }
 
@@ -235,6 +241,20 @@ export class Driver {
         return this.txCommand(intent, nowMs);
       case 'resolve':
         return { type: 'resolveDispute', nowMs, txId: this.pickTx(intent.pick), sellerSats: intent.sellerSats };
+      case 'evidence': {
+        // Mostly a live dispute, with its buyer's other results as witnesses (as a daemon would
+        // name them); sometimes any transactions (to reach the refusals).
+        const disputes = this.core.disputes();
+        const aimed = intent.who < 7 && disputes.length > 0;
+        const txId = aimed ? disputes[intent.pick % disputes.length]!.txId : this.pickTx(intent.pick);
+        const parties = this.txParties.get(txId) ?? { buyer: PARTICIPANTS[0]!, seller: PARTICIPANTS[1]! };
+        const who = intent.who < 8 ? parties.buyer : parties.seller;
+        const candidates = this.core.participantView(parties.buyer.address).transactions.filter((tx) => tx.txId !== txId && (tx.phase === 'UNVERIFIED' || tx.phase === 'RESULT_DISPUTED'));
+        const witnesses = aimed && candidates.length >= 2
+          ? intent.witnesses.map((pick, index) => candidates[(pick + index) % candidates.length]!.txId)
+          : intent.witnesses.map((pick) => this.pickTx(pick));
+        return { type: 'submitEvidence', nowMs, participant: who.address, txId, witnesses };
+      }
       case 'advance':
         this.nowMs += JUMPS_MS[intent.jump]!;
         return { type: 'advanceTime', nowMs: this.nowMs };
@@ -305,7 +325,10 @@ export class Driver {
 
   /** Valid fields are derived from the tx id, so both parties "agree" without shared state. */
   private fieldsFor(message: string, txId: string, parties: TxParties, variant: string): Record<string, string> {
-    const workHash = sha256Hex(`work ${txId}`);
+    // Two works in all, so that a buyer's transactions often share one (evidence compares them);
+    // every third seller commits to a wrong result.
+    const seq = Number(txId.slice(1));
+    const workHash = sha256Hex(`work ${seq % 2}`);
     const secret = sha256Hex(`secret ${txId}`);
     const resultHash = sha256Hex(`result ${txId}`);
     let fields: Record<string, string>;
@@ -321,7 +344,7 @@ export class Driver {
         break;
       case 'encresult': {
         const signer = variant === 'wrong' ? parties.seller : parties.buyer;
-        fields = { encresulthash: resultHash, encresulthashsig: this.receipt(resultHash, signer), encresultkey: sha256Hex(`key ${txId}`), resulthash: '5e'.repeat(32) };
+        fields = { encresulthash: resultHash, encresulthashsig: this.receipt(resultHash, signer), encresultkey: sha256Hex(`key ${txId}`), resulthash: seq % 3 === 0 ? sha256Hex(`wrong ${txId}`) : sha256Hex(`right ${seq % 2}`) };
         break;
       }
       case 'rejectwork':
