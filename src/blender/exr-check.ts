@@ -107,25 +107,11 @@ export function checkBlenderTile(work: Uint8Array, result: Uint8Array): string |
     for (const needed of ['R', 'G', 'B']) if (!names.includes(needed)) return `the image has no ${needed} channel`;
     const notFloat = header.channels.find((channel) => channel.pixelType !== 1 && channel.pixelType !== 2);
     if (notFloat !== undefined) return `channel ${notFloat.name} is not half or float`;
-    if (![COMPRESSION_NONE, COMPRESSION_ZIPS, COMPRESSION_ZIP].includes(header.compression)) {
-      return `compression ${header.compression} is not what the worker writes (ZIP or none)`;
-    }
-    const linesPerChunk = LINES_PER_CHUNK[header.compression]!;
-    const chunks = Math.ceil(header.height / linesPerChunk);
-    const tableEnd = header.end + chunks * 8;
-    if (tableEnd > bytes.length) return 'the chunk offset table is cut off';
-    const lineBytes = header.channels.reduce((sum, channel) => sum + PIXEL_BYTES[channel.pixelType]! * header.width, 0);
-    for (let chunk = 0; chunk < chunks; chunk++) {
-      const at = Number(bytes.readBigUInt64LE(header.end + chunk * 8));
-      // Each chunk starts after the table: its y coordinate, its data size, then that much data.
-      if (at < tableEnd || at + 8 > bytes.length) return `chunk ${chunk} lies outside the file`;
-      const dataSize = bytes.readInt32LE(at + 4);
-      if (dataSize < 0 || at + 8 + dataSize > bytes.length) return `chunk ${chunk} is cut off`;
-      const lines = Math.min(linesPerChunk, header.height - chunk * linesPerChunk);
-      const pixels = chunkPixels(bytes.subarray(at + 8, at + 8 + dataSize), lines * lineBytes);
-      if (typeof pixels === 'string') return `chunk ${chunk}: ${pixels}`;
-      const bad = nonFinite(pixels, header, lines);
-      if (bad !== null) return `chunk ${chunk}: ${bad}`;
+    const image = readPixels(bytes, header);
+    if (typeof image === 'string') return image;
+    for (const channel of image.channels) {
+      const at = channel.values.findIndex((value) => !Number.isFinite(value));
+      if (at >= 0) return `channel ${channel.name} has a NaN or infinite value at x ${at % image.width}, y ${Math.floor(at / image.width)}`;
     }
     return null;
   } catch (error) {
@@ -151,18 +137,68 @@ function chunkPixels(data: Buffer, size: number): Buffer | string {
   return pixels;
 }
 
-/** Where the first NaN or infinite value is, or null (scanlines of channels in header order, each `width` values). */
-function nonFinite(pixels: Buffer, header: ExrHeader, lines: number): string | null {
-  let at = 0;
-  for (let line = 0; line < lines; line++) {
-    for (const channel of header.channels) {
-      for (let x = 0; x < header.width; x++) {
-        if (channel.pixelType === 1 ? (pixels.readUInt16LE(at) & 0x7c00) === 0x7c00 : channel.pixelType === 2 && (pixels.readUInt32LE(at) & 0x7f800000) === 0x7f800000) {
-          return `channel ${channel.name} has a NaN or infinite value at x ${x}, line ${line} of the chunk`;
+/** A decoded image: each channel's values, row by row from the data window's top. */
+export interface ExrImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: readonly { readonly name: string; readonly values: Float32Array }[];
+}
+
+/** Decodes a scanline EXR as the worker writes it (ZIP or uncompressed; half or float); why not, as a string. */
+export function decodeExr(result: Uint8Array): ExrImage | string {
+  const bytes = Buffer.from(result.buffer, result.byteOffset, result.byteLength);
+  try {
+    const header = readHeader(bytes);
+    const notFloat = header.channels.find((channel) => channel.pixelType !== 1 && channel.pixelType !== 2);
+    if (notFloat !== undefined) return `channel ${notFloat.name} is not half or float`;
+    return readPixels(bytes, header);
+  } catch (error) {
+    if (error instanceof ExrError) return `not a float EXR image: ${error.message}`;
+    throw error;
+  }
+}
+
+function readPixels(bytes: Buffer, header: ExrHeader): ExrImage | string {
+  if (![COMPRESSION_NONE, COMPRESSION_ZIPS, COMPRESSION_ZIP].includes(header.compression)) {
+    return `compression ${header.compression} is not what the worker writes (ZIP or none)`;
+  }
+  const { width, height } = header;
+  const linesPerChunk = LINES_PER_CHUNK[header.compression]!;
+  const chunks = Math.ceil(height / linesPerChunk);
+  const tableEnd = header.end + chunks * 8;
+  if (tableEnd > bytes.length) return 'the chunk offset table is cut off';
+  const lineBytes = header.channels.reduce((sum, channel) => sum + PIXEL_BYTES[channel.pixelType]! * width, 0);
+  const channels = header.channels.map((channel) => ({ name: channel.name, pixelType: channel.pixelType, values: new Float32Array(width * height) }));
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    const at = Number(bytes.readBigUInt64LE(header.end + chunk * 8));
+    // Each chunk starts after the table: its y coordinate, its data size, then that much data.
+    if (at < tableEnd || at + 8 > bytes.length) return `chunk ${chunk} lies outside the file`;
+    const dataSize = bytes.readInt32LE(at + 4);
+    if (dataSize < 0 || at + 8 + dataSize > bytes.length) return `chunk ${chunk} is cut off`;
+    const lines = Math.min(linesPerChunk, height - chunk * linesPerChunk);
+    const pixels = chunkPixels(bytes.subarray(at + 8, at + 8 + dataSize), lines * lineBytes);
+    if (typeof pixels === 'string') return `chunk ${chunk}: ${pixels}`;
+    // Chunks are in increasing y: within one, each line holds every channel's `width` values in turn.
+    let offset = 0;
+    for (let line = 0; line < lines; line++) {
+      const row = (chunk * linesPerChunk + line) * width;
+      for (const channel of channels) {
+        for (let x = 0; x < width; x++) {
+          channel.values[row + x] = channel.pixelType === 1 ? halfToFloat(pixels.readUInt16LE(offset)) : pixels.readFloatLE(offset);
+          offset += PIXEL_BYTES[channel.pixelType]!;
         }
-        at += PIXEL_BYTES[channel.pixelType]!;
       }
     }
   }
-  return null;
+  return { width, height, channels: channels.map(({ name, values }) => ({ name, values })) };
+}
+
+/** IEEE 754 half precision to a number (NaN and infinities kept). */
+function halfToFloat(half: number): number {
+  const sign = half & 0x8000 ? -1 : 1;
+  const exponent = (half >> 10) & 0x1f;
+  const fraction = half & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }

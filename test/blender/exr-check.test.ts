@@ -108,9 +108,9 @@ test('the pixels are decoded (ZIP or none): a NaN or infinite value is refused w
   for (const compression of [0, 3] as const) {
     assert.equal(checkBlenderTile(job(40, 20), exrOf(40, 20, smooth, compression)), null, `finite pixels pass (compression ${compression})`);
     const nan = exrOf(40, 20, (x, y) => (x === 7 && y === 17 ? [0.1, Number.NaN, 0.2] : smooth(x, y)), compression);
-    assert.match(checkBlenderTile(job(40, 20), nan)!, /chunk \d+: channel G has a NaN or infinite value at x 7/);
+    assert.match(checkBlenderTile(job(40, 20), nan)!, /channel G has a NaN or infinite value at x 7, y 17/);
     const inf = exrOf(40, 20, (x, y) => (x === 0 && y === 0 ? [Number.POSITIVE_INFINITY, 0, 0] : smooth(x, y)), compression);
-    assert.match(checkBlenderTile(job(40, 20), inf)!, /chunk 0: channel R has a NaN or infinite value at x 0, line 0/);
+    assert.match(checkBlenderTile(job(40, 20), inf)!, /channel R has a NaN or infinite value at x 0, y 0/);
   }
   assert.equal(checkBlenderTile(job(40, 20), exrOf(40, 20, smooth, 4)), 'compression 4 is not what the worker writes (ZIP or none)');
   const zip = exrOf(40, 20, smooth, 3);
