@@ -154,10 +154,11 @@ test('property: the majority is a hash more than half of the distinct sellers co
 
 test('model-based: random purchases of two works from four sellers, one disputed, random witnesses: the core and the reference model agree', () => {
   const sellers = [bob, carol, dave, participant('erin')];
-  const purchase = fc.record({ seller: fc.nat(3), work: fc.nat(1), result: fc.nat(2) });
+  // Mostly distinct sellers and one work (so that witnesses often qualify), sometimes not.
+  const purchase = fc.record({ seller: fc.nat(4).map((n) => (n < 2 ? 4 : n - 2)), work: fc.nat(3).map((n) => (n === 3 ? 1 : 0)), result: fc.nat(2) });
   const verdicts = new Map<string, number>();
   fc.assert(
-    fc.property(fc.array(purchase, { minLength: 2, maxLength: 6 }), fc.nat(5), fc.array(fc.nat(5), { maxLength: 5 }), fc.nat(5), (purchases, disputed, picks, sender) => {
+    fc.property(fc.array(purchase, { minLength: 3, maxLength: 6 }), fc.nat(5), fc.array(fc.nat(5), { maxLength: 5 }), fc.nat(5), (purchases, disputed, picks, sender) => {
       const byBuyer = sender > 0;
       const articles = [articleWithDefaults(TEST_HASH_ARTICLE, { priceSatsMax: 100_000 })];
       const core = new MarketCore({ verifyReceipt }, { startMs: T0, articles });
@@ -170,8 +171,8 @@ test('model-based: random purchases of two works from four sellers, one disputed
         return verdict(left);
       };
       both({ type: 'credit', nowMs: T0, participant: alice.address, amountSats: 100_000 });
-      const txIds = purchases.map(({ seller, work, result }) => {
-        const who = sellers[seller]!;
+      const txIds = purchases.map(({ seller, work, result }, index) => {
+        const who = sellers[seller === 4 ? index % 4 : seller]!;
         both({ type: 'placeBid', nowMs: T0, participant: who.address, article: TEST_HASH_ARTICLE, side: 'SELL', priceSats: 1_000 });
         both({ type: 'placeBid', nowMs: T0, participant: alice.address, article: TEST_HASH_ARTICLE, side: 'BUY', priceSats: 1_000 });
         const txId = `t${core.exportState().txSeq}`;
@@ -194,7 +195,8 @@ test('model-based: random purchases of two works from four sellers, one disputed
       verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
       core.checkInvariants();
     }),
-    { numRuns: 200 },
+    // A fixed seed: the check below that every outcome was reached must not depend on luck.
+    { numRuns: 200, seed: 16 },
   );
   for (const expected of ['accepted', 'tx_evidence_invalid', 'tx_evidence_inconclusive']) assert.ok((verdicts.get(expected) ?? 0) > 0, `reached ${expected}: ${JSON.stringify([...verdicts])}`);
 });
