@@ -81,8 +81,7 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
     if (accepted) await port.accept(claim);
     else {
       const against = majority !== null && claim.resultHash !== majority;
-      // The results that agree, at most as many as evidence takes: with the disputed one they are a strict majority.
-      const witnesses = against ? claims.filter((other) => other.resultHash === majority).slice(0, EVIDENCE_WITNESSES_MAX).map((other) => other.txId) : [];
+      const witnesses = against ? agreeing(claims, majority).map((other) => other.txId) : [];
       const reason = claim.problem ?? (against ? 'the result differs from the majority of other sellers\' results for the same work' : 'the result failed the check');
       await port.reject(claim, reason, witnesses);
     }
@@ -93,10 +92,19 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
 }
 
 /**
+ * The results that agree on `hash` and passed the own check, one per seller, at most as many as
+ * evidence takes: with the disputed result they are a strict majority on the exchange.
+ */
+function agreeing(claims: readonly ResultClaim[], hash: string): ResultClaim[] {
+  const bySeller = new Map<string, ResultClaim>();
+  for (const claim of claims) if (claim.checkedOk && claim.resultHash === hash && !bySeller.has(claim.seller)) bySeller.set(claim.seller, claim);
+  return [...bySeller.values()].slice(0, EVIDENCE_WITNESSES_MAX);
+}
+
+/**
  * The result that at least two results which passed the buyer's own check agree on (one vote per
- * seller), more than any other among those; null when none. Results that failed the own check are known to be wrong and
- * do not vote here; the evidence names only agreeing ones, so that the exchange's count of the
- * disputed result with them is a strict majority.
+ * seller), more than any other among those; null when none. Results that failed the own check
+ * are known to be wrong and do not vote here.
  */
 function agreedResult(claims: readonly ResultClaim[]): string | null {
   const bySeller = new Map<string, string>();
