@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { realClock } from '../clock.js';
 import { parseAddress } from '../crypto/address.js';
 import { loadOrCreateKeyFile } from '../crypto/keyfile.js';
+import { depositAddress, DepositKeyError, parseDepositKey, type DepositKey } from '../chain/deposit-keys.js';
 import { isNetworkName, type NetworkName } from '../crypto/networks.js';
 import { startExchangeServer } from '../server/serve.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
@@ -28,6 +29,10 @@ options:
   --admin ADDRESS      address whose signature admin commands need (default: your key file's)
   --arbiter ADDRESS    address whose signature resolves disputes and freezes accounts
                        (default: the admin's; see bitwrk arbiter)
+  --deposit-key KEY    the account-level extended PUBLIC key deposit addresses come from: zpub/xpub
+                       (mainnet), vpub/tpub (testnet, regtest), or wpkh(KEY/0/*) / tr(KEY/0/*);
+                       a private key or a key of another network is refused (docs/payments.md)
+  --taproot-deposits   BIP86 taproot deposit addresses from an xpub/tpub (default: BIP84 segwit)
   --exchange-id ID     the id signed into every command (default bitwrk-local)
   --workers N          signature verification threads (default: one per core)
   --connections-max N  TCP connections at once (default: what the file-descriptor limit allows,
@@ -44,6 +49,8 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       network: { type: 'string' },
       admin: { type: 'string' },
       arbiter: { type: 'string' },
+      'deposit-key': { type: 'string' },
+      'taproot-deposits': { type: 'boolean' },
       'exchange-id': { type: 'string' },
       workers: { type: 'string' },
       'connections-max': { type: 'string' },
@@ -58,6 +65,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     const arbiterAddress = values.arbiter ?? adminAddress;
     const arbiterParsed = parseAddress(arbiterAddress, network);
     if (!arbiterParsed.ok) invalid(`--arbiter: ${arbiterParsed.detail}`);
+    const depositKey = depositKeyFrom(values['deposit-key'], network, values['taproot-deposits'] === true);
     const server = await startExchangeServer({
       clock: realClock,
       host: values.host ?? '127.0.0.1',
@@ -78,6 +86,8 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     console.log(`  HTTP:      ${server.httpUrl}/health`);
     console.log(`  admin:     ${adminAddress}`);
     console.log(`  arbiter:   ${arbiterAddress}`);
+    // The operator compares these with the wallet's own first receive addresses before any deposit.
+    if (depositKey !== undefined) console.log(`  deposits:  ${depositKey.type === 'p2tr' ? 'BIP86 taproot' : 'BIP84 segwit'}, first addresses ${depositAddress(depositKey, 0)}, ${depositAddress(depositKey, 1)}`);
     const ended = await Promise.race([signalled, server.failed]);
     if (ended instanceof Error) {
       // Fail-stop: memory may be ahead of the journal, so nothing is flushed or snapshotted.
@@ -98,3 +108,18 @@ const EXIT_FAILED = 70;
 function invalid(message: string): never {
   throw new UsageError(message);
 }
+
+/** The deposit key, checked at start: a private key or one of another network stops the exchange with the reason. */
+function depositKeyFrom(text: string | undefined, network: NetworkName, taproot: boolean): DepositKey | undefined {
+  if (text === undefined) {
+    if (taproot) invalid('--taproot-deposits needs --deposit-key');
+    return undefined;
+  }
+  try {
+    return parseDepositKey(text, network, { taproot });
+  } catch (error) {
+    if (error instanceof DepositKeyError) return invalid(`--deposit-key: ${error.message}`);
+    throw error;
+  }
+}
+

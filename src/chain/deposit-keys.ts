@@ -1,0 +1,95 @@
+// The exchange's deposit key: an account-level extended *public* key (xpub/zpub for mainnet,
+// tpub/vpub for testnet and regtest, or a `wpkh(...)`/`tr(...)` descriptor of one), from which
+// each participant's deposit addresses are derived on the external chain (…/0/index): BIP84
+// native segwit by default, BIP86 taproot as an option. The exchange holds no key that can spend:
+// an extended private key is refused at start, and so is a key of another network. Key handling
+// is @scure/bip32's and address encoding @scure/btc-signer's; nothing here is curve code.
+import { createBase58check } from '@scure/base';
+import { HDKey } from '@scure/bip32';
+import { NETWORK, p2tr, p2wpkh, TEST_NETWORK } from '@scure/btc-signer';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { NetworkName } from '../crypto/networks.js';
+
+export type DepositAddressType = 'p2wpkh' | 'p2tr';
+
+export class DepositKeyError extends Error {}
+
+/** Extended key versions (SLIP-132): which network, whether public, and the script it implies. */
+const VERSIONS: ReadonlyMap<number, { readonly prefix: string; readonly mainnet: boolean; readonly isPrivate: boolean; readonly implies?: DepositAddressType | 'p2sh-p2wpkh' }> = new Map([
+  [0x0488b21e, { prefix: 'xpub', mainnet: true, isPrivate: false }],
+  [0x0488ade4, { prefix: 'xprv', mainnet: true, isPrivate: true }],
+  [0x04b24746, { prefix: 'zpub', mainnet: true, isPrivate: false, implies: 'p2wpkh' }],
+  [0x04b2430c, { prefix: 'zprv', mainnet: true, isPrivate: true }],
+  [0x049d7cb2, { prefix: 'ypub', mainnet: true, isPrivate: false, implies: 'p2sh-p2wpkh' }],
+  [0x049d7878, { prefix: 'yprv', mainnet: true, isPrivate: true }],
+  [0x043587cf, { prefix: 'tpub', mainnet: false, isPrivate: false }],
+  [0x04358394, { prefix: 'tprv', mainnet: false, isPrivate: true }],
+  [0x045f1cf6, { prefix: 'vpub', mainnet: false, isPrivate: false, implies: 'p2wpkh' }],
+  [0x045f18bc, { prefix: 'vprv', mainnet: false, isPrivate: true }],
+  [0x044a5262, { prefix: 'upub', mainnet: false, isPrivate: false, implies: 'p2sh-p2wpkh' }],
+  [0x044a4e28, { prefix: 'uprv', mainnet: false, isPrivate: true }],
+]);
+
+const REGTEST_NETWORK = { ...TEST_NETWORK, bech32: 'bcrt' };
+const base58check = createBase58check(sha256);
+
+/** Extended keys are 78 bytes; base58check text of them is 111 characters. */
+const EXTENDED_KEY_CHARS = 111;
+/** `wpkh(KEY/0/*)` or `tr(KEY/0/*)`, optionally with `[fingerprint/path]` key origin and a `#checksum`. */
+const DESCRIPTOR = /^(wpkh|tr)\((?:\[[0-9a-fA-F]{8}(?:\/[0-9]+['hH]?)*\])?([1-9A-HJ-NP-Za-km-z]+)(\/0\/\*)?\)(?:#[a-z0-9]{8})?$/;
+
+export interface DepositKey {
+  readonly network: NetworkName;
+  readonly type: DepositAddressType;
+  /** The key as given (an xpub or a descriptor): public, safe to log. */
+  readonly text: string;
+  /** The external chain (…/0): addresses are its children. */
+  readonly external: HDKey;
+}
+
+/**
+ * Parses the configured deposit key for `network`. `taproot` asks for BIP86 addresses from an
+ * xpub/tpub (a zpub/vpub implies BIP84, a `tr(...)` descriptor BIP86). Refuses private keys,
+ * other networks, nested segwit (ypub/upub) and anything malformed, saying which.
+ */
+export function parseDepositKey(text: string, network: NetworkName, options: { readonly taproot?: boolean } = {}): DepositKey {
+  const trimmed = text.trim();
+  const descriptor = DESCRIPTOR.exec(trimmed);
+  const encoded = descriptor === null ? trimmed : descriptor[2]!;
+  if (descriptor === null && /^\w+\(/.test(trimmed)) throw new DepositKeyError('only wpkh(KEY/0/*) and tr(KEY/0/*) descriptors of one extended public key are taken');
+  if (encoded.length !== EXTENDED_KEY_CHARS) throw new DepositKeyError(`not an extended key: expected ${EXTENDED_KEY_CHARS} base58 characters, got ${encoded.length}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = base58check.decode(encoded);
+  } catch {
+    throw new DepositKeyError('not an extended key: its base58 checksum does not match (a typing error?)');
+  }
+  const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
+  const kind = VERSIONS.get(version);
+  if (kind === undefined) throw new DepositKeyError(`an extended key of unknown version 0x${version.toString(16).padStart(8, '0')}`);
+  if (kind.isPrivate) throw new DepositKeyError(`${kind.prefix}: an extended private key; the exchange takes only the account's public key (xpub, zpub, tpub or vpub), so that it holds nothing that can spend`);
+  if (kind.mainnet !== (network === 'mainnet')) throw new DepositKeyError(`${kind.prefix}: a ${kind.mainnet ? 'mainnet' : 'testnet'} key for a ${network} exchange`);
+  if (kind.implies === 'p2sh-p2wpkh') throw new DepositKeyError(`${kind.prefix}: nested segwit (P2SH-P2WPKH) deposit addresses are not supported; give the account's zpub/vpub or xpub/tpub`);
+  const wanted: DepositAddressType = descriptor !== null ? (descriptor[1] === 'tr' ? 'p2tr' : 'p2wpkh') : options.taproot === true ? 'p2tr' : 'p2wpkh';
+  if (kind.implies !== undefined && kind.implies !== wanted) throw new DepositKeyError(`${kind.prefix} is a key for native segwit (BIP84) addresses, not taproot`);
+  let account: HDKey;
+  try {
+    account = HDKey.fromExtendedKey(encoded, { private: 0, public: version });
+  } catch (error) {
+    throw new DepositKeyError(`not a valid extended public key: ${(error as Error).message}`);
+  }
+  // An account-level key is at depth 3 (m/84'/coin'/account'); a deeper or shallower one is a mistake we can see.
+  if (account.depth !== 3) throw new DepositKeyError(`the key is at depth ${account.depth}; give the account-level key (depth 3, e.g. m/84'/0'/0')`);
+  return { network, type: wanted, text: trimmed, external: account.deriveChild(0) };
+}
+
+/** The deposit address at `index` of the external chain (0 ≤ index < 2^31). */
+export function depositAddress(key: DepositKey, index: number): string {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31) throw new RangeError(`address index ${index} is not in 0..2^31-1`);
+  const publicKey = key.external.deriveChild(index).publicKey;
+  if (publicKey === null) throw new Error('a derived public key is missing');
+  const network = key.network === 'mainnet' ? NETWORK : key.network === 'testnet' ? TEST_NETWORK : REGTEST_NETWORK;
+  const payment = key.type === 'p2tr' ? p2tr(publicKey.subarray(1), undefined, network) : p2wpkh(publicKey, network);
+  if (payment.address === undefined) throw new Error('the address could not be encoded');
+  return payment.address;
+}
