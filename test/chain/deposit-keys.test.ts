@@ -18,7 +18,7 @@ const ABANDON_SEED = Buffer.from('5eb00bbddcf069084889a8ab9155568165f5c453ccb85e
 const ZPUB = { private: 0x04b2430c, public: 0x04b24746 };
 const VPUB = { private: 0x045f18bc, public: 0x045f1cf6 };
 
-test('BIP32 test vector 1: public derivation from public keys matches the vector', () => {
+test('BIP32 test vectors 1 and 2: public derivation from public keys matches the vectors', () => {
   const seed1 = HDKey.fromMasterSeed(Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
   assert.equal(seed1.publicExtendedKey, 'xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8');
   const m0h = seed1.derive("m/0'");
@@ -27,6 +27,10 @@ test('BIP32 test vector 1: public derivation from public keys matches the vector
   assert.equal(HDKey.fromExtendedKey(m0h.publicExtendedKey).deriveChild(1).publicExtendedKey, 'xpub6ASuArnXKPbfEwhqN6e3mwBcDTgzisQN1wXN9BJcM47sSikHjJf3UFHKkNAWbWMiGj7Wf5uMash7SyYq527Hqck2AxYysAA7xmALppuCkwQ');
   const m0h12h = seed1.derive("m/0'/1/2'");
   assert.equal(HDKey.fromExtendedKey(m0h12h.publicExtendedKey).deriveChild(2).publicExtendedKey, 'xpub6FHa3pjLCk84BayeJxFW2SP4XRrFd1JYnxeLeU8EqN3vDfZmbqBqaGJAyiLjTAwm6ZLRQUMv1ZACTj37sR62cfN7fe5JnJ7dh8zL4fiyLHV');
+  // Vector 2: m/0 from m's public key alone.
+  const seed2 = HDKey.fromMasterSeed(Buffer.from('fffcf9f6f3f0edeae7e4e1dedbd8d5d2cfccc9c6c3c0bdbab7b4b1aeaba8a5a29f9c999693908d8a8784817e7b7875726f6c696663605d5a5754514e4b484542', 'hex'));
+  assert.equal(seed2.publicExtendedKey, 'xpub661MyMwAqRbcFW31YEwpkMuc5THy2PSt5bDMsktWQcFF8syAmRUapSCGu8ED9W6oDMSgv6Zz8idoc4a6mr8BDzTJY47LJhkJ8UB7WEGuduB');
+  assert.equal(HDKey.fromExtendedKey(seed2.publicExtendedKey).deriveChild(0).publicExtendedKey, 'xpub69H7F5d8KSRgmmdJg2KhpAK8SR3DjMwAdkxj3ZuxV27CprR9LgpeyGmXUbC6wb7ERfvrnKZjXoUmmDznezpbZb7ap6r1D3tgFxHmwMkQTPH');
 });
 
 test('BIP84: the zpub of m/84\'/0\'/0\' gives the vector\'s first receive addresses', () => {
