@@ -71,7 +71,8 @@ export class Metrics {
     disputeHeldMsTotal: 0, disputeHeldMsMax: 0, buyerSpendSats: 0, witnessSpendSats: 0, witnessTrades: 0,
   };
   private readonly sellerOf = new Map<string, string>();
-  private readonly disputedAtMs = new Map<string, number>();
+  /** When each active transaction got its result (UNVERIFIED): a dispute holds money from then. */
+  private readonly resultAtMs = new Map<string, number>();
   private readonly buyBidAcceptedMs = new Map<string, number>();
   /** The price of each active transaction (an undecided dispute's txRetired counts it as the exchange's). */
   private readonly priceOf = new Map<string, number>();
@@ -130,7 +131,7 @@ export class Metrics {
           break;
         }
         case 'txMessageAccepted':
-          if (event.to === 'UNVERIFIED') this.disputedAtMs.set(event.txId, nowMs); // from the result on, the check holds the money
+          if (event.to === 'UNVERIFIED') this.resultAtMs.set(event.txId, nowMs);
           break;
         case 'txRetired': {
           this.tally(event);
@@ -155,6 +156,8 @@ export class Metrics {
     const seller = this.sellerOf.get(event.txId);
     const priceSats = this.priceOf.get(event.txId) ?? 0;
     this.sellerOf.delete(event.txId);
+    const since = this.resultAtMs.get(event.txId);
+    this.resultAtMs.delete(event.txId);
     const delivered = event.phase === 'FINISHED' || event.phase === 'UNVERIFIED' || event.phase === 'RESULT_DISPUTED';
     const cheater = seller !== undefined && this.facts.isCheater(seller);
     if (cheater && delivered) {
@@ -173,8 +176,6 @@ export class Metrics {
     else if (event.byArbiter) v.disputesByArbiter++;
     else v.disputesUndecided++;
     if (!cheater && (event.byEvidence === true || event.byArbiter) && 2 * event.sellerSats < priceSats) v.honestPenalised++;
-    const since = this.disputedAtMs.get(event.txId);
-    this.disputedAtMs.delete(event.txId);
     if (since !== undefined && (event.byEvidence || event.byArbiter)) {
       v.disputeHeldMsTotal += event.atMs - since;
       v.disputeHeldMsMax = Math.max(v.disputeHeldMsMax, event.atMs - since);

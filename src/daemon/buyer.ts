@@ -412,7 +412,11 @@ export class Buyer implements Executor<'buy'> {
     const manifest = await deps.cafs.loadFile(encryptedFileKey);
     if (manifest === undefined) throw new Error('the encrypted result is missing from CAFS');
     const context = this.context(tradeId);
-    const tx = await deps.link.transaction(txId).catch(() => undefined); // retired: paid at the deadline, nothing to compare
+    // Retired (the receipt stood at the deadline): paid already, nothing to compare. Other errors end the effect.
+    const tx = await deps.link.transaction(txId).catch((error: unknown) => {
+      if (error instanceof TxRetiredError) return undefined;
+      throw error;
+    });
     let problem: string | null = null;
     let result: Uint8Array = new Uint8Array();
     try {

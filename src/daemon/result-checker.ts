@@ -5,7 +5,7 @@
 // witnesses that agree, so that the exchange's majority rule (src/market/evidence.ts) decides for
 // them. One implementation for the daemon (src/daemon/buyer.ts, real I/O) and the simulator
 // (sim/agents.ts, simulated I/O): they differ only in the port.
-import { EVIDENCE_WITNESSES_MAX, spotCheckRate, type VerificationPolicy } from '../market/evidence.js';
+import { EVIDENCE_WITNESSES_MAX, sellerVotes, spotCheckRate, type VerificationPolicy } from '../market/evidence.js';
 
 /** One purchase's result for the work: its seller's signed commitment, and whether it passed the buyer's own check. */
 export interface ResultClaim {
@@ -107,19 +107,14 @@ function agreeing(claims: readonly ResultClaim[], hash: string): ResultClaim[] {
  * are known to be wrong and do not vote here.
  */
 function agreedResult(claims: readonly ResultClaim[]): string | null {
-  const bySeller = new Map<string, string>();
-  for (const claim of claims) if (claim.checkedOk && !bySeller.has(claim.seller)) bySeller.set(claim.seller, claim.resultHash);
-  const votes = new Map<string, number>();
-  for (const hash of bySeller.values()) votes.set(hash, (votes.get(hash) ?? 0) + 1);
-  const ranked = [...votes].sort((a, b) => b[1] - a[1]);
+  const ranked = [...sellerVotes(claims.filter((claim) => claim.checkedOk)).votes].sort((a, b) => b[1] - a[1]);
   const [first, second] = ranked;
   return first !== undefined && first[1] >= 2 && (second === undefined || second[1] < first[1]) ? first[0] : null;
 }
 
 /** How many more results that pass the check could make two agree: 2 less the largest group that agrees now. */
 function witnessesNeeded(claims: readonly ResultClaim[]): number {
-  const votes = new Map<string, number>();
-  for (const claim of claims) if (claim.checkedOk) votes.set(claim.resultHash, (votes.get(claim.resultHash) ?? 0) + 1);
+  const { votes } = sellerVotes(claims.filter((claim) => claim.checkedOk));
   return Math.max(1, 2 - Math.max(0, ...votes.values()));
 }
 

@@ -27,12 +27,18 @@ export interface ResultClaim {
  * there is none. Each seller counts once (a seller's second claim cannot outvote another).
  */
 export function majorityResult(claims: readonly ResultClaim[]): string | null {
+  const { votes, voters } = sellerVotes(claims);
+  for (const [hash, count] of votes) if (count >= 2 && 2 * count > voters) return hash;
+  return null;
+}
+
+/** Votes per result hash, one per seller (its first claim), and how many sellers voted. */
+export function sellerVotes(claims: readonly ResultClaim[]): { readonly votes: ReadonlyMap<string, number>; readonly voters: number } {
   const bySeller = new Map<string, string>();
   for (const claim of claims) if (!bySeller.has(claim.seller)) bySeller.set(claim.seller, claim.resultHash);
   const votes = new Map<string, number>();
   for (const hash of bySeller.values()) votes.set(hash, (votes.get(hash) ?? 0) + 1);
-  for (const [hash, count] of votes) if (count >= 2 && 2 * count > bySeller.size) return hash;
-  return null;
+  return { votes, voters: bySeller.size };
 }
 
 /**

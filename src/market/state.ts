@@ -11,7 +11,8 @@ import type { Reputation } from './reputation.js';
 import type { BidContext, BidValue } from '../machines/bid.js';
 import type { TxContext, TxValue } from '../machines/transaction.js';
 
-export const MARKET_STATE_VERSION = 1;
+/** 2: transactions carry the seller's result commitment and the state the reputation counts. */
+export const MARKET_STATE_VERSION = 2;
 
 export interface AccountSnapshot {
   readonly address: string;
