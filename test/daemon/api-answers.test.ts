@@ -33,8 +33,16 @@ test('a mandate must name an article the exchange trades, at a price within its 
     const tooDear = await post({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 2_000_000 });
     assert.equal(tooDear.status, 400);
     assert.match(((await tooDear.json()) as { error: { message: string } }).error.message, /between \d+ and 1000000 sat, got 2000000/);
+    const sellThreshold = await post({ side: 'sell', article: TEST_HASH_ARTICLE, priceSats: 1000, sellerDisputesLostMax: 2 });
+    assert.equal(sellThreshold.status, 400);
+    assert.match(((await sellThreshold.json()) as { error: { message: string } }).error.message, /sellerDisputesLostMax is for buy mandates/);
+    assert.equal((await post({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1000, sellerDisputesLostMax: -1 })).status, 400);
     assert.deepEqual(daemon.mandates.list(), []);
     assert.equal((await post({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1_000_000 })).status, 201);
+    const lenient = await post({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: 1000, sellerDisputesLostMax: 3 });
+    assert.equal(lenient.status, 201);
+    assert.equal(daemon.mandates.sellerDisputesLostMax(((await lenient.json()) as { mandateId: string }).mandateId), 3);
+    assert.equal(daemon.mandates.sellerDisputesLostMax('request'), 0, 'a purchase with its own price uses the default');
   } finally {
     await market.stop();
   }
