@@ -1,4 +1,4 @@
-// Goal: a dispute ends by evidence over the wire, in seconds: the buyer's signed `submitEvidence`
+// Goal: a dispute ends by evidence over the wire, in the command that submits it: the buyer's signed `submitEvidence`
 // names its purchases of the same work from two other sellers, and the exchange settles by the
 // majority of the sellers' signed result hashes; the loser's public counts show it over the
 // WebSocket query and the HTTP API. Method: the production exchange on loopback (lmdb, journal,
@@ -58,10 +58,9 @@ test('submitEvidence over a real socket: the cheating seller is outvoted, the bu
     assert.equal(tooFew?.code, 4013);
     assert.equal(exchange.exchange.core.transaction(cheated)?.phase, 'RESULT_DISPUTED');
 
-    const started = performance.now();
     const settled = await buying!.submitEvidence(cheated, witnesses);
     assert.deepEqual(settled, { txId: cheated, sellerSats: 0, refundSats: 1000 });
-    assert.ok(performance.now() - started < 10_000, 'settled at once');
+    assert.equal(exchange.exchange.core.transaction(cheated), undefined, 'settled by the command itself, not at the end of the 7-day window');
     const after = exchange.exchange.core.account(buyer.address)!;
     assert.equal(after.availableSats - before.availableSats, 1000, 'the price is back; the fee stays with the exchange');
     for (const txId of witnesses) await buying!.txMessage(txId, 'acceptresult', {});
