@@ -31,7 +31,7 @@ import type { StepperKind } from '../machines/flat-machine.js';
 import { txMachine, workSecretHashOf } from '../machines/transaction.js';
 import type { TxContext, TxPhase, TxSettlement, TxState } from '../machines/transaction.js';
 import { EVIDENCE_WITNESSES_MAX, EVIDENCE_WITNESSES_MIN, majorityResult, verificationOf } from './evidence.js';
-import type { ResultClaim } from './evidence.js';
+import type { ResultVote } from './evidence.js';
 import { bump, NO_TRADES, retirementCounts } from './reputation.js';
 import type { Reputation } from './reputation.js';
 
@@ -474,10 +474,10 @@ export class MarketCore {
   }
 
   /** The disputed result's claim and its witnesses', or null when a witness does not qualify. */
-  private witnessClaims(disputed: TxContext, witnesses: readonly string[]): ResultClaim[] | null {
+  private witnessClaims(disputed: TxContext, witnesses: readonly string[]): ResultVote[] | null {
     if (!Array.isArray(witnesses) || witnesses.length < EVIDENCE_WITNESSES_MIN || witnesses.length > EVIDENCE_WITNESSES_MAX) return null;
     assert(disputed.resultHash !== null, 'a disputed result has its commitment');
-    const claims: ResultClaim[] = [{ seller: disputed.seller, resultHash: disputed.resultHash }];
+    const claims: ResultVote[] = [{ seller: disputed.seller, resultHash: disputed.resultHash }];
     for (const txId of witnesses) {
       const witness = typeof txId === 'string' ? this.liveTx(txId)?.state : undefined;
       if (witness === undefined || (witness.value !== 'UNVERIFIED' && witness.value !== 'RESULT_DISPUTED')) return null;

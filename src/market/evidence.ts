@@ -17,7 +17,7 @@ export function resultHashOf(result: Uint8Array): string {
 }
 
 /** One seller's result for the work, as its signed `encresult` committed it. */
-export interface ResultClaim {
+export interface ResultVote {
   readonly seller: string;
   readonly resultHash: string;
 }
@@ -26,14 +26,14 @@ export interface ResultClaim {
  * The result hash a strict majority of the claims agree on, where at least two agree; null when
  * there is none. Each seller counts once (a seller's second claim cannot outvote another).
  */
-export function majorityResult(claims: readonly ResultClaim[]): string | null {
+export function majorityResult(claims: readonly ResultVote[]): string | null {
   const { votes, voters } = sellerVotes(claims);
   for (const [hash, count] of votes) if (count >= 2 && 2 * count > voters) return hash;
   return null;
 }
 
 /** Votes per result hash, one per seller (its first claim), and how many sellers voted. */
-export function sellerVotes(claims: readonly ResultClaim[]): { readonly votes: ReadonlyMap<string, number>; readonly voters: number } {
+export function sellerVotes(claims: readonly ResultVote[]): { readonly votes: ReadonlyMap<string, number>; readonly voters: number } {
   const bySeller = new Map<string, string>();
   for (const claim of claims) if (!bySeller.has(claim.seller)) bySeller.set(claim.seller, claim.resultHash);
   const votes = new Map<string, number>();
