@@ -238,14 +238,13 @@ export class BuyerAgent implements TradeOwner {
     },
     reject: async (claim, reason, witnesses) => {
       await this.link.txMessage(claim.txId, 'rejectresult', { reason: reason.slice(0, 200) }).catch(() => undefined);
-      if (witnesses.length > 0) await this.link.submitEvidence(claim.txId, witnesses).catch((e: unknown) => { if (process.env['DBG']) console.error('EVID', describe(e)); });
+      // Refused evidence leaves the dispute to its window: the summary counts it undecided.
+      if (witnesses.length > 0) await this.link.submitEvidence(claim.txId, witnesses).catch(() => undefined);
       if (this.live.get(claim.tradeId)?.witness === true) this.fact(claim.tradeId, { type: 'FAIL', nowMs: this.now(), txId: claim.txId, reason });
     },
     finishedSales: (seller) => this.link.queryReputation(seller).then((reputation) => reputation.sales.finished, () => 0),
     draw: () => this.context.prng.nextFloat(),
-    log: (line) => {
-      if (process.env['DBG']) console.error('CHECK', line);
-    },
+    log: () => undefined, // the summary reports the outcomes
   };
 
   private fact(tradeId: string, fact: BuyFact): void {
