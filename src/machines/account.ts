@@ -2,7 +2,10 @@
 //   active ◀──FREEZE / UNFREEZE──▶ frozen
 // Four buckets: available (spendable), held (escrow for open BUY bids and live transactions),
 // depositPending (seen on chain, not yet confirmed) and payoutPending (requested, not yet sent).
-// Guards refuse any step that would make a bucket negative. A frozen account takes no new
+// Guards refuse any step that would make a bucket negative, with one exception: a reversed
+// deposit (its block was reorged out after the credit) takes its amount back from available
+// even when that was spent, since the chain, not the account, decides; the core then freezes
+// the account until the debt is repaid. A frozen account takes no new
 // commitments (HOLD, PAYOUT_REQUEST) but money already owed still flows in and out, so that
 // running transactions settle and nothing is stuck.
 // The ledger (src/market/ledger.ts) is the only sender of money events: each is one side of a
@@ -28,6 +31,7 @@ export type AccountMoneyEventType =
   | 'DEPOSIT_SEEN'
   | 'DEPOSIT_CONFIRMED'
   | 'DEPOSIT_DROPPED'
+  | 'DEPOSIT_REVERSED'
   | 'PAYOUT_REQUEST'
   | 'PAYOUT_SENT'
   | 'PAYOUT_FAILED';
@@ -54,6 +58,7 @@ type Update =
   | 'depositSeen'
   | 'depositConfirmed'
   | 'depositDropped'
+  | 'depositReversed'
   | 'payoutRequest'
   | 'payoutSent'
   | 'payoutFailed';
@@ -67,6 +72,7 @@ const OWED_FLOWS: { readonly [K in AccountMoneyEventType]?: Candidates } = {
   DEPOSIT_SEEN: [{ actions: ['depositSeen'] }],
   DEPOSIT_CONFIRMED: [{ guard: 'depositPendingCovers', actions: ['depositConfirmed'] }],
   DEPOSIT_DROPPED: [{ guard: 'depositPendingCovers', actions: ['depositDropped'] }],
+  DEPOSIT_REVERSED: [{ actions: ['depositReversed'] }],
   PAYOUT_SENT: [{ guard: 'payoutPendingCovers', actions: ['payoutSent'] }],
   PAYOUT_FAILED: [{ guard: 'payoutPendingCovers', actions: ['payoutFailed'] }],
 };
@@ -103,6 +109,7 @@ export const accountMachine = defineFlatMachine({
       availableSats: c.availableSats + amountOf(e),
     }),
     depositDropped: (c: AccountContext, e: AccountEvent) => ({ ...c, depositPendingSats: c.depositPendingSats - amountOf(e) }),
+    depositReversed: (c: AccountContext, e: AccountEvent) => ({ ...c, availableSats: c.availableSats - amountOf(e) }),
     payoutRequest: (c: AccountContext, e: AccountEvent) => ({
       ...c,
       availableSats: c.availableSats - amountOf(e),

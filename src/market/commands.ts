@@ -13,6 +13,15 @@ interface Timed {
   readonly nowMs: number;
 }
 
+/** A block of the best chain: its height and hash (64 lower-case hex characters). */
+export interface ChainBlock {
+  readonly height: number;
+  readonly hash: string;
+}
+
+/** What happened to a deposit, in the `deposit` event. */
+export type DepositChange = 'seen' | 'too_small' | 'credited' | 'dropped' | 'moved' | 'reversed' | 'final';
+
 export type MarketCommand =
   | (Timed & { readonly type: 'advanceTime' })
   | (Timed & { readonly type: 'defineArticle'; readonly article: ArticleSpec })
@@ -38,14 +47,20 @@ export type MarketCommand =
   /** The buyer's evidence for a disputed transaction: other sellers' results for the same work. */
   | (Timed & { readonly type: 'submitEvidence'; readonly participant: string; readonly txId: string; readonly witnesses: readonly string[] })
   | (Timed & { readonly type: 'credit'; readonly participant: string; readonly amountSats: number })
-  | (Timed & {
-      readonly type: 'depositSeen';
-      readonly participant: string;
-      readonly depositId: string;
-      readonly amountSats: number;
-    })
-  | (Timed & { readonly type: 'depositConfirmed'; readonly depositId: string })
+  /** The server derived `address` for the core's next index (nextDepositIndex()); the core reserves it, or returns an unused one at the bound. */
+  | (Timed & { readonly type: 'requestDepositAddress'; readonly participant: string; readonly index: number; readonly address: string })
+  /** The chain watcher saw an output paying a deposit address (mempool or block); `depositId` is its outpoint `txid:vout`. */
+  | (Timed & { readonly type: 'depositSeen'; readonly depositId: string; readonly address: string; readonly amountSats: number })
+  /** The output reached its confirmations in this block: credited (spendable). */
+  | (Timed & { readonly type: 'depositConfirmed'; readonly depositId: string; readonly block: ChainBlock })
+  /** A pending deposit left the chain (replaced, double-spent, reorged out): nothing was spendable; the outpoint may recur. */
   | (Timed & { readonly type: 'depositDropped'; readonly depositId: string })
+  /** A credited deposit's block was reorged out but the output is confirmed deeply enough in another one. */
+  | (Timed & { readonly type: 'depositMoved'; readonly depositId: string; readonly block: ChainBlock })
+  /** A credited deposit left the best chain: the credit is reversed (the account may owe money). */
+  | (Timed & { readonly type: 'depositReversed'; readonly depositId: string })
+  /** A credited deposit is buried deeply enough that it is no longer watched. */
+  | (Timed & { readonly type: 'depositFinal'; readonly depositId: string })
   | (Timed & {
       readonly type: 'requestPayout';
       readonly participant: string;
@@ -113,6 +128,26 @@ export type CoreEvent =
       /** Settled by the majority of independent results (submitEvidence). */
       readonly byEvidence: boolean;
     }
+  | {
+      readonly type: 'depositAddressReserved';
+      readonly participant: string;
+      readonly index: number;
+      readonly address: string;
+      /** False when the participant had the most unused addresses allowed and got its newest again. */
+      readonly fresh: boolean;
+    }
+  | {
+      readonly type: 'deposit';
+      readonly depositId: string;
+      readonly participant: string;
+      readonly address: string;
+      readonly amountSats: number;
+      readonly change: DepositChange;
+      /** The block credited in (credited, moved, final); null otherwise. */
+      readonly block: ChainBlock | null;
+    }
+  /** A reversed deposit left the available balance negative: the account is frozen until it is repaid. */
+  | { readonly type: 'accountOverdrawn'; readonly participant: string; readonly availableSats: number }
   | { readonly type: 'accountFrozen'; readonly participant: string }
   | { readonly type: 'accountUnfrozen'; readonly participant: string };
 

@@ -12,7 +12,7 @@ import { DeadlineQueue, ExpiryLane } from './deadlines.js';
 import type { TxDeadline } from './deadlines.js';
 import { Ledger } from './ledger.js';
 import type { Hold } from './ledger.js';
-import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
+import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, DEPOSIT_ADDRESSES_MAX, DEPOSIT_SATS_MIN, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
 import { OPEN_BIDS_MAX, OPEN_BIDS_PER_ARTICLE_MAX, PENDING_DEPOSITS_MAX, PENDING_PAYOUTS_MAX, REFERENCE_CHARS_MAX } from './limits.js';
 import { feeFor, isSats } from './money.js';
 import { OrderBook } from './order-book.js';
@@ -22,7 +22,9 @@ import type { RejectionName } from './rejections.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS, txEventOf, txFieldsValid } from './tx-messages.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
 import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
-import type { CommandOf, CommandResult, CoreEvent, MarketCommand } from './commands.js';
+import type { ChainBlock, CommandOf, CommandResult, CoreEvent, DepositChange, MarketCommand } from './commands.js';
+import { DepositBook } from './deposits.js';
+import type { DepositRecord } from './deposits.js';
 import { accountMachine } from '../machines/account.js';
 import { bidMachine } from '../machines/bid.js';
 import type { BidState } from '../machines/bid.js';
@@ -109,8 +111,7 @@ export class MarketCore {
   /** Public counts of how each participant's transactions ended (reputation.ts). */
   private readonly reputations = new Map<string, Reputation>();
   private readonly deadlines = new DeadlineQueue<BidRecord>();
-  private readonly pendingDeposits = new Map<string, PendingTransfer>();
-  private readonly closedDepositIds = new Set<string>();
+  private readonly depositBook = new DepositBook();
   private readonly pendingPayouts = new Map<string, PendingTransfer>();
   private readonly closedPayoutIds = new Set<string>();
   private readonly bidStepper;
@@ -174,11 +175,18 @@ export class MarketCore {
         return this.submitEvidence(command, events);
       case 'credit':
         return this.credit(command, events);
+      case 'requestDepositAddress':
+        return this.requestDepositAddress(command, events);
       case 'depositSeen':
         return this.depositSeen(command, events);
       case 'depositConfirmed':
+        return this.depositConfirmed(command, events);
       case 'depositDropped':
-        return this.closeDeposit(command, events);
+        return this.depositDropped(command, events);
+      case 'depositMoved':
+      case 'depositReversed':
+      case 'depositFinal':
+        return this.changeCredited(command, events);
       case 'requestPayout':
         return this.requestPayout(command, events);
       case 'payoutSent':
@@ -570,32 +578,110 @@ export class MarketCore {
     return null;
   }
 
-  private depositSeen(command: CommandOf<'depositSeen'>, events: Events): Rejection {
+  private requestDepositAddress(command: CommandOf<'requestDepositAddress'>, events: Events): Rejection {
     assertAddress(command.participant);
+    assert(typeof command.address === 'string' && command.address.length > 0 && command.address.length <= ADDRESS_CHARS_MAX, 'a derived deposit address');
     // Test errors by descending precedence.
-    const { depositId, participant, amountSats } = command;
-    if (!isReference(depositId)) return 'reference_invalid';
-    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
-    if (this.pendingDeposits.has(depositId) || this.closedDepositIds.has(depositId)) return 'deposit_duplicate';
-    if (this.pendingDeposits.size >= PENDING_DEPOSITS_MAX) return 'deposits_full';
-    const rejection = this.checkInflow(participant, amountSats);
-    if (rejection !== null) return rejection;
-    this.ledger.ensureAccount(participant);
-    this.ledger.transfer('deposit_seen', participant, participant, amountSats, depositId, events);
-    this.pendingDeposits.set(depositId, { participant, amountSats });
+    const book = this.depositBook;
+    const { participant } = command;
+    const again = book.atUnusedBound(participant);
+    if (again === undefined && book.addresses.size >= DEPOSIT_ADDRESSES_MAX) return 'deposit_addresses_full';
+    const record = again ?? book.reserve(participant, command.index, command.address);
+    events.push({ type: 'depositAddressReserved', participant, index: record.index, address: record.address, fresh: again === undefined });
     return null;
   }
 
-  /** Confirmed: the money becomes available. Dropped (a reorg): it leaves, and the id may recur. */
-  private closeDeposit(command: CommandOf<'depositConfirmed' | 'depositDropped'>, events: Events): Rejection {
+  /** The next deposit address index: the server derives its address before requesting it. */
+  nextDepositIndex(): number {
+    return this.depositBook.indexNext;
+  }
+
+  private depositSeen(command: CommandOf<'depositSeen'>, events: Events): Rejection {
     // Test errors by descending precedence.
-    const deposit = this.pendingDeposits.get(command.depositId);
-    if (deposit === undefined) return 'deposit_not_found';
-    const confirmed = command.type === 'depositConfirmed';
-    const kind = confirmed ? 'deposit_confirmed' : 'deposit_dropped';
-    this.ledger.transfer(kind, deposit.participant, deposit.participant, deposit.amountSats, command.depositId, events);
-    this.pendingDeposits.delete(command.depositId);
-    if (confirmed) this.closedDepositIds.add(command.depositId);
+    const { depositId, amountSats } = command;
+    const book = this.depositBook;
+    if (!isReference(depositId)) return 'reference_invalid';
+    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
+    const address = book.addresses.get(command.address);
+    if (address === undefined) return 'deposit_address_unknown';
+    if (book.deposits.has(depositId) || book.closedIds.has(depositId)) return 'deposit_duplicate';
+    const { participant } = address;
+    const recorded = { type: 'deposit' as const, depositId, participant, address: address.address, amountSats, block: null };
+    if (amountSats < DEPOSIT_SATS_MIN) {
+      // Recorded, never credited: the outpoint is closed at once, so it takes no pending slot.
+      book.markUsed(address);
+      book.closedIds.add(depositId);
+      events.push({ ...recorded, change: 'too_small' });
+      return null;
+    }
+    if (book.deposits.size >= PENDING_DEPOSITS_MAX) return 'deposits_full';
+    const rejection = this.checkInflow(participant, amountSats);
+    if (rejection !== null) return rejection;
+    book.markUsed(address);
+    this.ledger.ensureAccount(participant);
+    this.ledger.transfer('deposit_seen', participant, participant, amountSats, depositId, events);
+    book.deposits.set(depositId, { id: depositId, participant, address: address.address, amountSats, block: null });
+    events.push({ ...recorded, change: 'seen' });
+    return null;
+  }
+
+  /** Enough confirmations: the money becomes available; the deposit keeps its block until final. */
+  private depositConfirmed(command: CommandOf<'depositConfirmed'>, events: Events): Rejection {
+    assertBlock(command.block);
+    // Test errors by descending precedence.
+    const deposit = this.depositBook.deposits.get(command.depositId);
+    if (deposit === undefined || deposit.block !== null) return 'deposit_not_found';
+    this.ledger.transfer('deposit_confirmed', deposit.participant, deposit.participant, deposit.amountSats, deposit.id, events);
+    deposit.block = { height: command.block.height, hash: command.block.hash };
+    events.push(depositEvent(deposit, 'credited'));
+    return null;
+  }
+
+  /** Replaced, double-spent or reorged out before the credit: it leaves, and the outpoint may recur. */
+  private depositDropped(command: CommandOf<'depositDropped'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const deposit = this.depositBook.deposits.get(command.depositId);
+    if (deposit === undefined || deposit.block !== null) return 'deposit_not_found';
+    this.ledger.transfer('deposit_dropped', deposit.participant, deposit.participant, deposit.amountSats, deposit.id, events);
+    this.depositBook.deposits.delete(deposit.id);
+    events.push(depositEvent(deposit, 'dropped'));
+    return null;
+  }
+
+  /**
+   * A credited deposit: moved to another block (the reorg re-mined it deeply enough), reversed
+   * (it left the best chain: the credit is taken back even if spent, and an account left owing
+   * is frozen), or final (no longer watched; the outpoint is never counted again).
+   */
+  private changeCredited(command: CommandOf<'depositMoved' | 'depositReversed' | 'depositFinal'>, events: Events): Rejection {
+    if (command.type === 'depositMoved') assertBlock(command.block);
+    // Test errors by descending precedence.
+    const book = this.depositBook;
+    const deposit = book.deposits.get(command.depositId);
+    if (deposit === undefined || deposit.block === null) return 'deposit_not_credited';
+    if (command.type === 'depositMoved') {
+      deposit.block = { height: command.block.height, hash: command.block.hash };
+      events.push(depositEvent(deposit, 'moved'));
+      return null;
+    }
+    book.deposits.delete(deposit.id);
+    if (command.type === 'depositFinal') {
+      book.closedIds.add(deposit.id);
+      events.push(depositEvent(deposit, 'final'));
+      return null;
+    }
+    const { participant } = deposit;
+    this.ledger.ensureAccount(participant);
+    this.ledger.transfer('deposit_reversed', participant, participant, deposit.amountSats, deposit.id, events);
+    events.push({ ...depositEvent(deposit, 'reversed'), block: null });
+    const account = this.ledger.account(participant)!.state;
+    if (account.context.availableSats < 0) {
+      if (account.value !== 'frozen') {
+        this.ledger.setFrozen(participant, true);
+        events.push({ type: 'accountFrozen', participant });
+      }
+      events.push({ type: 'accountOverdrawn', participant, availableSats: account.context.availableSats });
+    }
     return null;
   }
 
@@ -636,6 +722,7 @@ export class MarketCore {
     const freeze = command.type === 'freezeAccount';
     if (freeze && account.state.value === 'frozen') return 'account_frozen';
     if (!freeze && account.state.value !== 'frozen') return 'account_not_frozen';
+    if (!freeze && account.state.context.availableSats < 0) return 'account_overdrawn';
     this.ledger.setFrozen(command.participant, freeze);
     events.push({ type: freeze ? 'accountFrozen' : 'accountUnfrozen', participant: command.participant });
     return null;
@@ -748,8 +835,10 @@ export class MarketCore {
         .sort((a, b) => compareStrings(a.holdId, b.holdId)),
       feesSats: this.ledger.feesSats,
       worldSats: this.ledger.worldSats,
-      pendingDeposits: byKey(this.pendingDeposits).map(([id, deposit]) => ({ id, ...deposit })),
-      closedDepositIds: [...this.closedDepositIds].sort(compareStrings),
+      depositIndexNext: this.depositBook.indexNext,
+      depositAddresses: this.depositBook.exportAddresses(),
+      deposits: this.depositBook.exportDeposits(),
+      closedDepositIds: [...this.depositBook.closedIds].sort(compareStrings),
       pendingPayouts: byKey(this.pendingPayouts).map(([id, payout]) => ({ id, ...payout })),
       closedPayoutIds: [...this.closedPayoutIds].sort(compareStrings),
       reputations: byKey(this.reputations).map(([, reputation]) => reputation),
@@ -777,8 +866,7 @@ export class MarketCore {
       core.deadlines.pushTx(context.deadlineMs, context.seq, context.txId);
     }
     assert(holds.size === 0, 'every exported hold belongs to a resting BUY bid or a transaction');
-    for (const { id, ...deposit } of state.pendingDeposits) core.pendingDeposits.set(id, deposit);
-    for (const id of state.closedDepositIds) core.closedDepositIds.add(id);
+    core.depositBook.restore(state);
     for (const { id, ...payout } of state.pendingPayouts) core.pendingPayouts.set(id, payout);
     for (const id of state.closedPayoutIds) core.closedPayoutIds.add(id);
     for (const reputation of state.reputations) core.reputations.set(reputation.address, reputation);
@@ -833,13 +921,17 @@ export class MarketCore {
     let totalSats = this.ledger.feesSats + this.ledger.worldSats;
     for (const [address, record] of this.ledger.accounts) {
       const c = record.state.context;
-      for (const bucket of [c.availableSats, c.heldSats, c.depositPendingSats, c.payoutPendingSats]) {
+      for (const bucket of [c.heldSats, c.depositPendingSats, c.payoutPendingSats]) {
         assert(isSats(bucket), `${address}: every balance is whole and non-negative`);
         totalSats += bucket;
       }
+      // Only a reversed deposit makes available negative, and it freezes the account.
+      assert(Number.isSafeInteger(c.availableSats) && (c.availableSats >= 0 || record.state.value === 'frozen'), `${address}: available is whole, and negative only when frozen`);
+      totalSats += c.availableSats;
       assert(c.heldSats === (heldByOwner.get(address) ?? 0), `${address}: held equals the sum of its holds`);
     }
     for (const [address, record] of this.ledger.accounts) assert(!isEmpty(record.state), `${address}: an account that holds nothing and is not frozen is gone`);
+    this.checkDeposits();
     assert(totalSats === 0, `money is conserved (all ledger accounts sum to ${totalSats}, not 0)`);
     assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= 0, 'fees and world have their signs');
     for (const [, record] of this.bids) {
@@ -875,6 +967,22 @@ export class MarketCore {
       }
     }
     assert(indexedTxs === 2 * this.txs.size, 'every active transaction is indexed under both parties');
+  }
+
+  /** Pending deposits make up each account's depositPending; every deposit pays its participant's address. */
+  private checkDeposits(): void {
+    const pendingOf = new Map<string, number>();
+    for (const deposit of this.depositBook.deposits.values()) {
+      const address = this.depositBook.addresses.get(deposit.address);
+      assert(address?.participant === deposit.participant && address.used, `${deposit.id} pays a used address of ${deposit.participant}`);
+      assert(!this.depositBook.closedIds.has(deposit.id), `${deposit.id} is live or closed, not both`);
+      if (deposit.block === null) pendingOf.set(deposit.participant, (pendingOf.get(deposit.participant) ?? 0) + deposit.amountSats);
+    }
+    for (const [address, record] of this.ledger.accounts) {
+      assert(record.state.context.depositPendingSats === (pendingOf.get(address) ?? 0), `${address}: depositPending equals its pending deposits`);
+    }
+    for (const [address] of pendingOf) assert(this.ledger.accounts.has(address), `${address}: a pending deposit has its account`);
+    for (const record of this.depositBook.addresses.values()) assert(record.index < this.depositBook.indexNext, 'reserved indices are below the next');
   }
 
   private openHolds(): Hold[] {
@@ -944,6 +1052,15 @@ function pairsWith(incoming: BidRecord): ((resting: BidRecord) => boolean) | und
   }
   const seller = incoming.participant;
   return (resting) => resting.avoid === null || !resting.avoid.has(seller);
+}
+
+/** Blocks come from the chain watcher, which validated the backend's answer; a malformed one is its bug. */
+function assertBlock(block: ChainBlock): void {
+  assert(typeof block === 'object' && block !== null && Number.isSafeInteger(block.height) && block.height >= 0 && /^[0-9a-f]{64}$/.test(block.hash), 'a block has a height and a 64-hex hash');
+}
+
+function depositEvent(deposit: DepositRecord, change: DepositChange): Extract<CoreEvent, { readonly type: 'deposit' }> {
+  return { type: 'deposit', depositId: deposit.id, participant: deposit.participant, address: deposit.address, amountSats: deposit.amountSats, change, block: deposit.block };
 }
 
 /** Participants arrive authenticated; a malformed one is the host's bug. */

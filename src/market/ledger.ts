@@ -30,6 +30,7 @@ export type TransferKind =
   | 'deposit_seen'
   | 'deposit_confirmed'
   | 'deposit_dropped'
+  | 'deposit_reversed'
   | 'payout_requested'
   | 'payout_sent'
   | 'payout_failed';
@@ -64,6 +65,8 @@ export const TRANSFER_RULES: { readonly [K in TransferKind]: InternalRule | Exte
   credit: { from: 'world', to: 'available', debit: null, credit: 'CREDIT' },
   deposit_seen: { from: 'world', to: 'depositPending', debit: null, credit: 'DEPOSIT_SEEN' },
   deposit_dropped: { from: 'depositPending', to: 'world', debit: 'DEPOSIT_DROPPED', credit: null },
+  // Unguarded: the credited money may be spent already, so the available balance can go negative.
+  deposit_reversed: { from: 'available', to: 'world', debit: 'DEPOSIT_REVERSED', credit: null },
   payout_sent: { from: 'payoutPending', to: 'world', debit: 'PAYOUT_SENT', credit: null },
 };
 

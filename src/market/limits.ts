@@ -37,6 +37,15 @@ export const REFERENCE_CHARS_MAX = 100;
 /** Deposits and payouts awaiting confirmation, for the whole exchange. */
 export const PENDING_DEPOSITS_MAX = 1_000_000;
 export const PENDING_PAYOUTS_MAX = 1_000_000;
+/** Deposit addresses the exchange reserves in all (each costs a derivation and a watched address). */
+export const DEPOSIT_ADDRESSES_MAX = 10_000_000;
+/**
+ * Reserved, never-paid addresses one participant may hold: past it a request returns its newest
+ * unused one again, so nobody can widen the wallet's gap of unused addresses at will.
+ */
+export const DEPOSIT_ADDRESSES_UNUSED_MAX = 3;
+/** Deposits below this are recorded but not credited: sweeping them would cost about what they are worth. */
+export const DEPOSIT_SATS_MIN = 1_000;
 
 /** Sellers one BUY bid may name as not to be matched with (a buyer retrying work elsewhere). */
 export const AVOID_SELLERS_MAX = 8;

@@ -11,8 +11,11 @@ import type { Reputation } from './reputation.js';
 import type { BidContext, BidValue } from '../machines/bid.js';
 import type { TxContext, TxValue } from '../machines/transaction.js';
 
-/** 2: transactions carry the seller's result commitment and the state the reputation counts. */
-export const MARKET_STATE_VERSION = 2;
+/**
+ * 2: transactions carry the seller's result commitment and the state the reputation counts.
+ * 3: deposit addresses, and deposits by outpoint with the block they were credited in.
+ */
+export const MARKET_STATE_VERSION = 3;
 
 export interface AccountSnapshot {
   readonly address: string;
@@ -38,6 +41,24 @@ export interface PendingTransferSnapshot {
   readonly amountSats: number;
 }
 
+export interface DepositAddressSnapshot {
+  readonly index: number;
+  readonly address: string;
+  readonly participant: string;
+  /** Whether any output (credited or not) has paid it. */
+  readonly used: boolean;
+}
+
+export interface DepositSnapshot {
+  /** The outpoint, `txid:vout`. */
+  readonly id: string;
+  readonly participant: string;
+  readonly address: string;
+  readonly amountSats: number;
+  /** The block it was credited in; null while pending (seen, confirming). */
+  readonly block: { readonly height: number; readonly hash: string } | null;
+}
+
 export interface MarketState {
   readonly version: typeof MARKET_STATE_VERSION;
   readonly nowMs: number;
@@ -58,9 +79,15 @@ export interface MarketState {
   readonly holds: readonly HoldSnapshot[];
   readonly feesSats: number;
   readonly worldSats: number;
-  /** Sorted by id; closed ids are kept so that an id is never used twice. */
-  readonly pendingDeposits: readonly PendingTransferSnapshot[];
+  /** The next deposit address index to reserve. */
+  readonly depositIndexNext: number;
+  /** Sorted by index. */
+  readonly depositAddresses: readonly DepositAddressSnapshot[];
+  /** Pending and credited (not yet final) deposits, sorted by id. */
+  readonly deposits: readonly DepositSnapshot[];
+  /** Sorted; final and too-small deposits are kept so that an outpoint is never counted twice. */
   readonly closedDepositIds: readonly string[];
+  /** Sorted by id; closed ids are kept so that an id is never used twice. */
   readonly pendingPayouts: readonly PendingTransferSnapshot[];
   readonly closedPayoutIds: readonly string[];
   /** Sorted by address: participants with at least one retired transaction. */

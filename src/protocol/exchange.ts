@@ -92,6 +92,17 @@ export const pushedEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('txMessageAccepted'), txId: z.string(), message: z.string(), from: z.string(), to: z.string(), deadlineMs: count, revision: count }),
   z.object({ type: z.literal('txRetired'), txId: z.string(), phase: z.string(), atMs: count, sellerSats: count, feeSats: count, refundSats: count, byArbiter: z.boolean(), byEvidence: z.boolean().optional() }),
   z.object({ type: z.literal('transfer'), kind: z.string(), from: z.string(), to: z.string(), amountSats: count, reference: z.string() }),
+  z.object({ type: z.literal('depositAddressReserved'), participant: address, index: count, address: z.string(), fresh: z.boolean() }),
+  z.object({
+    type: z.literal('deposit'),
+    depositId: z.string(),
+    participant: address,
+    address: z.string(),
+    amountSats: count,
+    change: z.enum(['seen', 'too_small', 'credited', 'dropped', 'moved', 'reversed', 'final']),
+    block: z.object({ height: count, hash: z.string() }).nullable(),
+  }),
+  z.object({ type: z.literal('accountOverdrawn'), participant: address, availableSats: z.number().int() }),
   z.object({ type: z.literal('accountFrozen'), participant: address }),
   z.object({ type: z.literal('accountUnfrozen'), participant: address }),
 ]);

@@ -66,6 +66,9 @@ export function routeEvents(index: EventIndex, events: readonly CoreEvent[]): Ro
         for (const owner of owners) to(owner, event);
         break;
       }
+      case 'depositAddressReserved':
+      case 'deposit':
+      case 'accountOverdrawn':
       case 'accountFrozen':
       case 'accountUnfrozen':
         to(event.participant, event);

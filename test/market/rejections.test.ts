@@ -143,15 +143,46 @@ test('credit, deposits and payouts', () => {
   expect(core, { ...at, type: 'requestPayout', participant: alice.address, payoutId: 'p1', amountSats: 21e14 }, 'accepted');
   expect(core, { ...at, type: 'payoutSent', payoutId: 'p1' }, 'accepted');
 
-  const deposit = { ...at, type: 'depositSeen' as const, participant: bob.address };
+  // Deposit addresses: fresh indices up to the bound of unused ones, then the newest again.
+  const reserve = (participant: string) => core.execute({ ...at, type: 'requestDepositAddress', participant, index: core.nextDepositIndex(), address: `bcrt1q-test-${core.nextDepositIndex()}` });
+  const reserved = (participant: string) => {
+    const result = reserve(participant);
+    assert.equal(result.status, 'accepted');
+    const event = result.events.find((e) => e.type === 'depositAddressReserved');
+    assert.ok(event?.type === 'depositAddressReserved');
+    return event;
+  };
+  const fresh = [1, 2, 3].map(() => reserved(bob.address));
+  assert.deepEqual(fresh.map((e) => [e.index, e.fresh]), [[0, true], [1, true], [2, true]]);
+  assert.deepEqual([reserved(bob.address).index, reserved(bob.address).fresh], [2, false]);
+  assert.equal(reserved(carol.address).index, 3);
+  const bobs = fresh[2]!.address;
+
+  const block = { height: 7, hash: 'ab'.repeat(32) };
+  const deposit = { ...at, type: 'depositSeen' as const, address: bobs };
   expect(core, { ...deposit, depositId: 'bad id!', amountSats: 0 }, 'reference_invalid');
   expect(core, { ...deposit, depositId: 'tx:0', amountSats: 0 }, 'amount_invalid');
-  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 500 }, 'accepted');
-  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 500 }, 'deposit_duplicate');
-  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:9' }, 'deposit_not_found');
-  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:0' }, 'accepted');
+  expect(core, { ...deposit, address: 'bcrt1qnobody', depositId: 'tx:0', amountSats: 5_000 }, 'deposit_address_unknown');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 5_000 }, 'accepted');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 5_000 }, 'deposit_duplicate');
+  // Paid once, the address no longer counts as unused: the next request is fresh again.
+  assert.deepEqual([reserved(bob.address).index, reserved(bob.address).fresh], [4, false]);
+  expect(core, { ...at, type: 'depositMoved', depositId: 'tx:0', block }, 'deposit_not_credited');
+  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:9', block }, 'deposit_not_found');
+  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:0', block }, 'accepted');
+  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:0', block }, 'deposit_not_found');
   expect(core, { ...at, type: 'depositDropped', depositId: 'tx:0' }, 'deposit_not_found');
-  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 500 }, 'deposit_duplicate');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 5_000 }, 'deposit_duplicate');
+  // Below the minimum: recorded (the outpoint is closed), no money.
+  expect(core, { ...deposit, depositId: 'tx:1', amountSats: 999 }, 'accepted');
+  expect(core, { ...deposit, depositId: 'tx:1', amountSats: 999 }, 'deposit_duplicate');
+  expect(core, { ...at, type: 'depositConfirmed', depositId: 'tx:1', block }, 'deposit_not_found');
+  assert.equal(core.account(bob.address)?.availableSats, 5_000);
+  expect(core, { ...at, type: 'depositFinal', depositId: 'tx:0' }, 'accepted');
+  expect(core, { ...at, type: 'depositReversed', depositId: 'tx:0' }, 'deposit_not_credited');
+  expect(core, { ...deposit, depositId: 'tx:0', amountSats: 5_000 }, 'deposit_duplicate');
+  expect(core, { ...at, type: 'requestPayout', participant: bob.address, payoutId: 'p9', amountSats: 4_500 }, 'accepted');
+  expect(core, { ...at, type: 'payoutSent', payoutId: 'p9' }, 'accepted');
 
   const payout = { ...at, type: 'requestPayout' as const };
   expect(core, { ...payout, participant: carol.address, payoutId: '', amountSats: 0 }, 'reference_invalid');

@@ -41,7 +41,7 @@ test('a core rebuilt from its exported state has the same hash and behaves ident
       if (step % 500 === 0) {
         const clone = snapshotClone(driver.core);
         const state = driver.core.exportState();
-        liveAtSnapshots += state.bids.length + state.transactions.length + state.pendingDeposits.length;
+        liveAtSnapshots += state.bids.length + state.transactions.length + state.deposits.length;
         assert.equal(clone.stateHash(), driver.core.stateHash(), `SEED=${seed}: the clone has the same hash`);
         clones.push(clone);
       }
@@ -71,5 +71,5 @@ test('a snapshot that breaks an invariant is refused', () => {
   const first = state.accounts[0]!;
   const richer = { ...state, accounts: [{ ...first, availableSats: first.availableSats + 1 }, ...state.accounts.slice(1)] };
   assert.throws(() => MarketCore.fromState(richer, { verifyReceipt }), /money is conserved/);
-  assert.throws(() => MarketCore.fromState({ ...state, version: 1 as 2 }, { verifyReceipt }), /market state version 1 is not supported/);
+  assert.throws(() => MarketCore.fromState({ ...state, version: 1 as 3 }, { verifyReceipt }), /market state version 1 is not supported/);
 });

@@ -10,7 +10,7 @@ import { articleProblem, copyArticle } from '../../../src/market/articles.js';
 import type { ArticleSpec } from '../../../src/market/articles.js';
 import type { MarketCommand } from '../../../src/market/commands.js';
 import type { VerifyReceipt } from '../../../src/market/core.js';
-import { ACCOUNTS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
+import { ACCOUNTS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, DEPOSIT_ADDRESSES_MAX, DEPOSIT_ADDRESSES_UNUSED_MAX, DEPOSIT_SATS_MIN, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
 import type { RejectionName } from '../../../src/market/rejections.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from '../../../src/market/state.js';
 import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from '../../../src/market/state.js';
@@ -70,7 +70,9 @@ export class ReferenceMarket {
   holds: { holdId: string; owner: string; amountSats: number }[] = [];
   feesSats = 0;
   worldSats = 0;
-  deposits: Pending[] = [];
+  depositIndexNext = 0;
+  addresses: { index: number; address: string; participant: string; used: boolean }[] = [];
+  deposits: { id: string; participant: string; address: string; amountSats: number; block: { height: number; hash: string } | null }[] = [];
   closedDeposits: string[] = [];
   payouts: Pending[] = [];
   closedPayouts: string[] = [];
@@ -396,28 +398,66 @@ export class ReferenceMarket {
         this.worldSats -= command.amountSats;
         return null;
       }
+      case 'requestDepositAddress': {
+        const unused = this.addresses.filter((a) => a.participant === command.participant && !a.used);
+        if (unused.length >= DEPOSIT_ADDRESSES_UNUSED_MAX) return null; // the newest unused one again
+        if (this.addresses.length >= DEPOSIT_ADDRESSES_MAX) return 'deposit_addresses_full';
+        this.addresses.push({ index: this.depositIndexNext++, address: command.address, participant: command.participant, used: false });
+        return null;
+      }
       case 'depositSeen': {
         if (!this.reference(command.depositId)) return 'reference_invalid';
         if (!this.positive(command.amountSats)) return 'amount_invalid';
+        const address = this.addresses.find((a) => a.address === command.address);
+        if (address === undefined) return 'deposit_address_unknown';
         const id = command.depositId;
         if (this.deposits.some((d) => d.id === id) || this.closedDeposits.includes(id)) return 'deposit_duplicate';
-        const rejection = this.inflow(command.participant, command.amountSats);
+        if (command.amountSats < DEPOSIT_SATS_MIN) {
+          address.used = true;
+          this.closedDeposits.push(id);
+          return null;
+        }
+        const rejection = this.inflow(address.participant, command.amountSats);
         if (rejection !== null) return rejection;
-        this.accountOrNew(command.participant).depositPendingSats += command.amountSats;
+        address.used = true;
+        this.accountOrNew(address.participant).depositPendingSats += command.amountSats;
         this.worldSats -= command.amountSats;
-        this.deposits.push({ id, participant: command.participant, amountSats: command.amountSats });
+        this.deposits.push({ id, participant: address.participant, address: address.address, amountSats: command.amountSats, block: null });
         return null;
       }
       case 'depositConfirmed':
       case 'depositDropped': {
-        const deposit = this.deposits.find((d) => d.id === command.depositId);
+        const deposit = this.deposits.find((d) => d.id === command.depositId && d.block === null);
         if (deposit === undefined) return 'deposit_not_found';
         const account = this.accountOrNew(deposit.participant);
         account.depositPendingSats -= deposit.amountSats;
-        if (command.type === 'depositConfirmed') account.availableSats += deposit.amountSats;
-        else this.worldSats += deposit.amountSats;
+        if (command.type === 'depositConfirmed') {
+          account.availableSats += deposit.amountSats;
+          deposit.block = { ...command.block };
+        } else {
+          this.worldSats += deposit.amountSats;
+          this.deposits = this.deposits.filter((d) => d !== deposit);
+        }
+        return null;
+      }
+      case 'depositMoved':
+      case 'depositReversed':
+      case 'depositFinal': {
+        const deposit = this.deposits.find((d) => d.id === command.depositId && d.block !== null);
+        if (deposit === undefined) return 'deposit_not_credited';
+        if (command.type === 'depositMoved') {
+          deposit.block = { ...command.block };
+          return null;
+        }
         this.deposits = this.deposits.filter((d) => d !== deposit);
-        if (command.type === 'depositConfirmed') this.closedDeposits.push(deposit.id);
+        if (command.type === 'depositFinal') {
+          this.closedDeposits.push(deposit.id);
+          return null;
+        }
+        const account = this.accountOrNew(deposit.participant);
+        account.availableSats -= deposit.amountSats;
+        this.worldSats += deposit.amountSats;
+        if (account.availableSats < 0) account.frozen = true;
         return null;
       }
       default:
@@ -460,6 +500,7 @@ export class ReferenceMarket {
         const freeze = command.type === 'freezeAccount';
         if (freeze && account.frozen) return 'account_frozen';
         if (!freeze && !account.frozen) return 'account_not_frozen';
+        if (!freeze && account.availableSats < 0) return 'account_overdrawn';
         account.frozen = freeze;
         return null;
       }
@@ -533,7 +574,9 @@ export class ReferenceMarket {
       holds: [...this.holds].sort(byString((h) => h.holdId)),
       feesSats: this.feesSats,
       worldSats: this.worldSats,
-      pendingDeposits: [...this.deposits].sort(byString((d) => d.id)),
+      depositIndexNext: this.depositIndexNext,
+      depositAddresses: this.addresses.map((a) => ({ ...a })),
+      deposits: [...this.deposits].sort(byString((d) => d.id)).map((d) => ({ ...d, block: d.block === null ? null : { ...d.block } })),
       closedDepositIds: [...this.closedDeposits].sort(compareStrings),
       pendingPayouts: [...this.payouts].sort(byString((p) => p.id)),
       closedPayoutIds: [...this.closedPayouts].sort(compareStrings),

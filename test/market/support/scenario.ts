@@ -55,8 +55,11 @@ export type Intent =
   /** The picked transaction's buyer (or, for `who` ≥ 8, its seller) submits two picked witnesses. */
   | { kind: 'evidence'; pick: number; witnesses: [number, number]; who: number }
   | { kind: 'advance'; jump: number }
-  | { kind: 'deposit'; who: number; amountSats: number }
-  | { kind: 'depositEnd'; pick: number; confirm: boolean }
+  | { kind: 'depositAddress'; who: number }
+  /** Pays the newest address of `who` (an unknown one when it has none); `again` re-sees an old outpoint. */
+  | { kind: 'deposit'; who: number; amountSats: number; again: boolean; pick: number }
+  /** end: 0 confirmed, 1 dropped, 2 moved, 3 reversed, 4 final. */
+  | { kind: 'depositEnd'; pick: number; end: number }
   | { kind: 'payout'; who: number; amountSats: number }
   | { kind: 'payoutEnd'; pick: number; sent: boolean }
   | { kind: 'freeze'; who: number; freeze: boolean };
@@ -101,8 +104,9 @@ export const intentArbitrary: fc.Arbitrary<TimedIntent> = fc
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('resolve' as const), pick, sellerSats: fc.integer({ min: -1, max: 1_100 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('evidence' as const), pick, witnesses: fc.tuple(pick, pick), who: fc.nat(9) }) },
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), jump: fc.nat(JUMPS_MS.length - 1) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('deposit' as const), who, amountSats: fc.nat(3_000) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('depositEnd' as const), pick, confirm: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('depositAddress' as const), who }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('deposit' as const), who, amountSats: fc.nat(3_000), again: fc.nat(4).map((n) => n === 0), pick }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('depositEnd' as const), pick, end: fc.nat(4) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('payout' as const), who, amountSats: fc.nat(3_000) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('payoutEnd' as const), pick, sent: fc.boolean() }) },
       {
@@ -130,8 +134,8 @@ export function randomIntent(prng: Prng): TimedIntent {
   }
   if (roll < 30) return { kind: 'resolve', pick: n(1_001), sellerSats: n(1_102) - 1, stepMs };
   if (roll < 33) return { kind: 'advance', jump: n(JUMPS_MS.length), stepMs };
-  if (roll < 34) return { kind: 'deposit', who: n(4), amountSats: n(3_001), stepMs };
-  if (roll < 35) return { kind: 'depositEnd', pick: n(1_001), confirm: n(2) === 0, stepMs };
+  if (roll < 34) return n(3) === 0 ? { kind: 'depositAddress', who: n(4), stepMs } : { kind: 'deposit', who: n(4), amountSats: n(3_001), again: n(5) === 0, pick: n(1_001), stepMs };
+  if (roll < 35) return { kind: 'depositEnd', pick: n(1_001), end: n(5), stepMs };
   if (roll < 36) return { kind: 'payout', who: n(4), amountSats: n(3_001), stepMs };
   if (roll < 37) return { kind: 'payoutEnd', pick: n(1_001), sent: n(2) === 0, stepMs };
   if (roll < 38) return { kind: 'evidence', pick: n(1_001), witnesses: [n(1_001), n(1_001)], who: n(10), stepMs };
@@ -267,17 +271,33 @@ export class Driver {
     const address = (index: number) => PARTICIPANTS[index]!.address;
     const pickId = (ids: string[], index: number) => ids[index % (ids.length + 1)] ?? 'unknown-id';
     switch (intent.kind) {
-      case 'deposit': {
-        const depositId = `dep-${this.depositIds.length}`;
-        this.depositIds.push(depositId);
-        return { type: 'depositSeen', nowMs, participant: address(intent.who), depositId, amountSats: intent.amountSats };
+      case 'depositAddress': {
+        // The address a server would derive for the next index (any unique text does for the core).
+        const index = this.core.nextDepositIndex();
+        return { type: 'requestDepositAddress', nowMs, participant: address(intent.who), index, address: `bcrt1qdeposit${index}` };
       }
-      case 'depositEnd':
-        return {
-          type: intent.confirm ? 'depositConfirmed' : 'depositDropped',
-          nowMs,
-          depositId: pickId(this.depositIds, intent.pick),
-        };
+      case 'deposit': {
+        const reserved = this.core.exportState().depositAddresses.filter((a) => a.participant === address(intent.who));
+        const paid = reserved.at(-1)?.address ?? 'bcrt1qnobodys';
+        const again = intent.again && this.depositIds.length > 0;
+        const depositId = again ? pickId(this.depositIds, intent.pick) : `${'d'.repeat(63)}${this.depositIds.length % 10}:${this.depositIds.length}`;
+        if (!again) this.depositIds.push(depositId);
+        return { type: 'depositSeen', nowMs, depositId, address: paid, amountSats: intent.amountSats };
+      }
+      case 'depositEnd': {
+        // Mostly a live deposit (so that credits, reversals and finals are common), sometimes any id.
+        const live = this.core.exportState().deposits.map((deposit) => deposit.id);
+        const depositId = intent.pick % 4 !== 0 && live.length > 0 ? live[intent.pick % live.length]! : pickId(this.depositIds, intent.pick);
+        const block = { height: this.steps, hash: (this.steps % 16).toString(16).repeat(64) };
+        const ends = [
+          { type: 'depositConfirmed' as const, nowMs, depositId, block },
+          { type: 'depositDropped' as const, nowMs, depositId },
+          { type: 'depositMoved' as const, nowMs, depositId, block },
+          { type: 'depositReversed' as const, nowMs, depositId },
+          { type: 'depositFinal' as const, nowMs, depositId },
+        ];
+        return ends[intent.end % ends.length]!;
+      }
       case 'payout': {
         const payoutId = `pay-${this.payoutIds.length}`;
         this.payoutIds.push(payoutId);
