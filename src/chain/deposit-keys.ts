@@ -35,6 +35,9 @@ const base58check = createBase58check(sha256);
 
 /** Extended keys are 78 bytes; base58check text of them is 111 characters. */
 const EXTENDED_KEY_CHARS = 111;
+const EXTENDED_KEY_BYTES = 78;
+/** Version 4, depth 1, parent fingerprint 4, child number 4, chain code 32: the key data follows. */
+const KEY_DATA_OFFSET = 45;
 /** `wpkh(KEY/0/*)` or `tr(KEY/0/*)`, optionally with `[fingerprint/path]` key origin and a `#checksum`. */
 const DESCRIPTOR = /^(wpkh|tr)\((?:\[[0-9a-fA-F]{8}(?:\/[0-9]+['hH]?)*\])?([1-9A-HJ-NP-Za-km-z]+)(\/0\/\*)?\)(?:#[a-z0-9]{8})?$/;
 
@@ -64,6 +67,7 @@ export function parseDepositKey(text: string, network: NetworkName, options: { r
   } catch {
     throw new DepositKeyError('not an extended key: its base58 checksum does not match (a typing error?)');
   }
+  if (bytes.length !== EXTENDED_KEY_BYTES) throw new DepositKeyError(`not an extended key: it decodes to ${bytes.length} bytes, not ${EXTENDED_KEY_BYTES}`);
   const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
   const kind = VERSIONS.get(version);
   if (kind === undefined) throw new DepositKeyError(`an extended key of unknown version 0x${version.toString(16).padStart(8, '0')}`);
@@ -72,6 +76,10 @@ export function parseDepositKey(text: string, network: NetworkName, options: { r
   if (kind.implies === 'p2sh-p2wpkh') throw new DepositKeyError(`${kind.prefix}: nested segwit (P2SH-P2WPKH) deposit addresses are not supported; give the account's zpub/vpub or xpub/tpub`);
   const wanted: DepositAddressType = descriptor !== null ? (descriptor[1] === 'tr' ? 'p2tr' : 'p2wpkh') : options.taproot === true ? 'p2tr' : 'p2wpkh';
   if (kind.implies !== undefined && kind.implies !== wanted) throw new DepositKeyError(`${kind.prefix} is a key for native segwit (BIP84) addresses, not taproot`);
+  // BIP32 test vector 5: a public key's data is a compressed point, 02 or 03; @scure/bip32 refuses
+  // 00 (private key data) and 01/04 too, but with messages that do not say so.
+  const keyPrefix = bytes[KEY_DATA_OFFSET]!;
+  if (keyPrefix !== 0x02 && keyPrefix !== 0x03) throw new DepositKeyError(`not a valid extended public key: its key data starts with 0x${keyPrefix.toString(16).padStart(2, '0')}${keyPrefix === 0 ? ' (private key data under a public version)' : ''}, where a compressed public key starts with 02 or 03`);
   let account: HDKey;
   try {
     account = HDKey.fromExtendedKey(encoded, { private: 0, public: version });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { bech32 } from '@scure/base';
-import { HDKey } from '@scure/bip32';
+import { HARDENED_OFFSET, HDKey } from '@scure/bip32';
 import { depositAddress, DepositKeyError, parseDepositKey } from '../../src/chain/deposit-keys.js';
 
 /** BIP39 seed of "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", no passphrase. */
@@ -31,6 +31,95 @@ test('BIP32 test vectors 1 and 2: public derivation from public keys matches the
   const seed2 = HDKey.fromMasterSeed(Buffer.from('fffcf9f6f3f0edeae7e4e1dedbd8d5d2cfccc9c6c3c0bdbab7b4b1aeaba8a5a29f9c999693908d8a8784817e7b7875726f6c696663605d5a5754514e4b484542', 'hex'));
   assert.equal(seed2.publicExtendedKey, 'xpub661MyMwAqRbcFW31YEwpkMuc5THy2PSt5bDMsktWQcFF8syAmRUapSCGu8ED9W6oDMSgv6Zz8idoc4a6mr8BDzTJY47LJhkJ8UB7WEGuduB');
   assert.equal(HDKey.fromExtendedKey(seed2.publicExtendedKey).deriveChild(0).publicExtendedKey, 'xpub69H7F5d8KSRgmmdJg2KhpAK8SR3DjMwAdkxj3ZuxV27CprR9LgpeyGmXUbC6wb7ERfvrnKZjXoUmmDznezpbZb7ap6r1D3tgFxHmwMkQTPH');
+});
+
+/** BIP32 test vectors 3 and 4 (retention of leading zeros), copied from bip-0032.mediawiki: per chain, [path, xpub, xprv]. */
+const LEADING_ZERO_VECTORS: Array<{ readonly seed: string; readonly chains: ReadonlyArray<readonly [string, string, string]> }> = [
+  {
+    seed: '4b381541583be4423346c643850da4b320e46a87ae3d2a4e6da11eba819cd4acba45d239319ac14f863b8d5ab5a0d0c64d2e8a1e7d1457df2e5a3c51c73235be',
+    chains: [
+      ['m', 'xpub661MyMwAqRbcEZVB4dScxMAdx6d4nFc9nvyvH3v4gJL378CSRZiYmhRoP7mBy6gSPSCYk6SzXPTf3ND1cZAceL7SfJ1Z3GC8vBgp2epUt13', 'xprv9s21ZrQH143K25QhxbucbDDuQ4naNntJRi4KUfWT7xo4EKsHt2QJDu7KXp1A3u7Bi1j8ph3EGsZ9Xvz9dGuVrtHHs7pXeTzjuxBrCmmhgC6'],
+      ["m/0'", 'xpub68NZiKmJWnxxS6aaHmn81bvJeTESw724CRDs6HbuccFQN9Ku14VQrADWgqbhhTHBaohPX4CjNLf9fq9MYo6oDaPPLPxSb7gwQN3ih19Zm4Y', 'xprv9uPDJpEQgRQfDcW7BkF7eTya6RPxXeJCqCJGHuCJ4GiRVLzkTXBAJMu2qaMWPrS7AANYqdq6vcBcBUdJCVVFceUvJFjaPdGZ2y9WACViL4L'],
+    ],
+  },
+  {
+    seed: '3ddd5602285899a946114506157c7997e5444528f3003f6134712147db19b678',
+    chains: [
+      ['m', 'xpub661MyMwAqRbcGczjuMoRm6dXaLDEhW1u34gKenbeYqAix21mdUKJyuyu5F1rzYGVxyL6tmgBUAEPrEz92mBXjByMRiJdba9wpnN37RLLAXa', 'xprv9s21ZrQH143K48vGoLGRPxgo2JNkJ3J3fqkirQC2zVdk5Dgd5w14S7fRDyHH4dWNHUgkvsvNDCkvAwcSHNAQwhwgNMgZhLtQC63zxwhQmRv'],
+      ["m/0'", 'xpub69AUMk3qDBi3uW1sXgjCmVjJ2G6WQoYSnNHyzkmdCHEhSZ4tBok37xfFEqHd2AddP56Tqp4o56AePAgCjYdvpW2PU2jbUPFKsav5ut6Ch1m', 'xprv9vB7xEWwNp9kh1wQRfCCQMnZUEG21LpbR9NPCNN1dwhiZkjjeGRnaALmPXCX7SgjFTiCTT6bXes17boXtjq3xLpcDjzEuGLQBM5ohqkao9G'],
+      ["m/0'/1'", 'xpub6BJA1jSqiukeaesWfxe6sNK9CCGaujFFSJLomWHprUL9DePQ4JDkM5d88n49sMGJxrhpjazuXYWdMf17C9T5XnxkopaeS7jGk1GyyVziaMt', 'xprv9xJocDuwtYCMNAo3Zw76WENQeAS6WGXQ55RCy7tDJ8oALr4FWkuVoHJeHVAcAqiZLE7Je3vZJHxspZdFHfnBEjHqU5hG1Jaj32dVoS6XLT1'],
+    ],
+  },
+];
+
+test('BIP32 test vectors 3 and 4: keys with leading zeros keep them, in derivation and in the serialization', () => {
+  for (const { seed, chains } of LEADING_ZERO_VECTORS) {
+    const master = HDKey.fromMasterSeed(Buffer.from(seed, 'hex'));
+    for (const [path, xpub, xprv] of chains) {
+      const node = master.derive(path);
+      assert.equal(node.publicExtendedKey, xpub, `${path} xpub`);
+      assert.equal(node.privateExtendedKey, xprv, `${path} xprv`);
+      // Parsed back, the key serializes to the same text: a dropped leading zero would shorten it.
+      assert.equal(HDKey.fromExtendedKey(xpub).publicExtendedKey, xpub, `${path} xpub round trip`);
+      assert.equal(HDKey.fromExtendedKey(xprv).privateExtendedKey, xprv, `${path} xprv round trip`);
+    }
+    // Each hardened child from its parent's parsed xprv alone (the vectors' chains are all hardened).
+    for (let index = 1; index < chains.length; index += 1) {
+      const [path, , xprv] = chains[index]!;
+      const childIndex = HARDENED_OFFSET + Number(/\/(\d+)'$/.exec(path)![1]);
+      assert.equal(HDKey.fromExtendedKey(chains[index - 1]![2]).deriveChild(childIndex).privateExtendedKey, xprv, `${path} from its parent's xprv`);
+    }
+  }
+});
+
+/** BIP32 test vector 5 (invalid extended keys), copied from bip-0032.mediawiki with the reason it gives. */
+const INVALID_EXTENDED_KEYS: ReadonlyArray<readonly [string, string]> = [
+  ['xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLdN3zgtU6LBpB85b3D2yc8sfvZU521AAwdZafEz7mnzBBsz4wKY5fTtTQBm', 'pubkey version / prvkey mismatch'],
+  ['xprv9s21ZrQH143K24Mfq5zL5MhWK9hUhhGbd45hLXo2Pq2oqzMMo63oStZzFGTQQD3dC4H2D5GBj7vWvSQaaBv5cxi9gafk7NF3pnBju6dwKvH', 'prvkey version / pubkey mismatch'],
+  ['xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLdN3zgtU6Txnt3siSujt9RCVYsx4qHZGc62TG4McvMGcAUjeuwZdduYEvFn', 'invalid pubkey prefix 04'],
+  ['xprv9s21ZrQH143K24Mfq5zL5MhWK9hUhhGbd45hLXo2Pq2oqzMMo63oStZzFGpWnsj83BHtEy5Zt8CcDr1UiRXuWCmTQLxEK9vbz5gPstX92JQ', 'invalid prvkey prefix 04'],
+  ['xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLdN3zgtU6N8ZMMXctdiCjxTNq964yKkwrkBJJwpzZS4HS2fxvyYUA4q2Xe4', 'invalid pubkey prefix 01'],
+  ['xprv9s21ZrQH143K24Mfq5zL5MhWK9hUhhGbd45hLXo2Pq2oqzMMo63oStZzFAzHGBP2UuGCqWLTAPLcMtD9y5gkZ6Eq3Rjuahrv17fEQ3Qen6J', 'invalid prvkey prefix 01'],
+  ['xprv9s2SPatNQ9Vc6GTbVMFPFo7jsaZySyzk7L8n2uqKXJen3KUmvQNTuLh3fhZMBoG3G4ZW1N2kZuHEPY53qmbZzCHshoQnNf4GvELZfqTUrcv', 'zero depth with non-zero parent fingerprint'],
+  ['xpub661no6RGEX3uJkY4bNnPcw4URcQTrSibUZ4NqJEw5eBkv7ovTwgiT91XX27VbEXGENhYRCf7hyEbWrR3FewATdCEebj6znwMfQkhRYHRLpJ', 'zero depth with non-zero parent fingerprint'],
+  ['xprv9s21ZrQH4r4TsiLvyLXqM9P7k1K3EYhA1kkD6xuquB5i39AU8KF42acDyL3qsDbU9NmZn6MsGSUYZEsuoePmjzsB3eFKSUEh3Gu1N3cqVUN', 'zero depth with non-zero index'],
+  ['xpub661MyMwAuDcm6CRQ5N4qiHKrJ39Xe1R1NyfouMKTTWcguwVcfrZJaNvhpebzGerh7gucBvzEQWRugZDuDXjNDRmXzSZe4c7mnTK97pTvGS8', 'zero depth with non-zero index'],
+  ['DMwo58pR1QLEFihHiXPVykYB6fJmsTeHvyTp7hRThAtCX8CvYzgPcn8XnmdfHGMQzT7ayAmfo4z3gY5KfbrZWZ6St24UVf2Qgo6oujFktLHdHY4', 'unknown extended key version'],
+  ['DMwo58pR1QLEFihHiXPVykYB6fJmsTeHvyTp7hRThAtCX8CvYzgPcn8XnmdfHPmHJiEDXkTiJTVV9rHEBUem2mwVbbNfvT2MTcAqj3nesx8uBf9', 'unknown extended key version'],
+  ['xprv9s21ZrQH143K24Mfq5zL5MhWK9hUhhGbd45hLXo2Pq2oqzMMo63oStZzF93Y5wvzdUayhgkkFoicQZcP3y52uPPxFnfoLZB21Teqt1VvEHx', 'private key 0 not in 1..n-1'],
+  ['xprv9s21ZrQH143K24Mfq5zL5MhWK9hUhhGbd45hLXo2Pq2oqzMMo63oStZzFAzHGBP2UuGCqWLTAPLcMtD5SDKr24z3aiUvKr9bJpdrcLg1y3G', 'private key n not in 1..n-1'],
+  ['xpub661MyMwAqRbcEYS8w7XLSVeEsBXy79zSzH1J8vCdxAZningWLdN3zgtU6Q5JXayek4PRsn35jii4veMimro1xefsM58PgBMrvdYre8QyULY', 'invalid pubkey 020000000000000000000000000000000000000000000000000000000000000007'],
+  ['xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHL', 'invalid checksum'],
+];
+
+/** Why parseDepositKey refuses each public (or unknown-version) key of vector 5, by the vector's reason. */
+const DEPOSIT_KEY_REFUSALS: ReadonlyMap<string, RegExp> = new Map([
+  ['pubkey version / prvkey mismatch', /key data starts with 0x00 \(private key data under a public version\)/],
+  ['invalid pubkey prefix 04', /key data starts with 0x04, where a compressed public key starts with 02 or 03/],
+  ['invalid pubkey prefix 01', /key data starts with 0x01, where a compressed public key starts with 02 or 03/],
+  ['zero depth with non-zero parent fingerprint', /not a valid extended public key: .*zero depth with non-zero index\/parent fingerprint/],
+  ['zero depth with non-zero index', /not a valid extended public key: .*zero depth with non-zero index\/parent fingerprint/],
+  ['unknown extended key version', /unknown version 0x01010101/],
+  ['invalid pubkey 020000000000000000000000000000000000000000000000000000000000000007', /not a valid extended public key: .*not on curve/],
+]);
+
+test('BIP32 test vector 5: every invalid extended key is refused by the library, and by parseDepositKey with the reason', () => {
+  let refusedAsDepositKey = 0;
+  for (const [text, reason] of INVALID_EXTENDED_KEYS) {
+    // The library refuses every one, whatever its kind (its default versions are xpub/xprv).
+    assert.throws(() => HDKey.fromExtendedKey(text), Error, `HDKey: ${reason}`);
+    if (text.startsWith('xprv')) {
+      // The exchange refuses any xprv before looking further; the last one fails its checksum first.
+      const refusal = reason === 'invalid checksum' ? /checksum does not match/ : /xprv: an extended private key/;
+      assert.throws(() => parseDepositKey(text, 'mainnet'), (error: unknown) => error instanceof DepositKeyError && refusal.test(error.message), `parseDepositKey: ${reason}`);
+      continue;
+    }
+    const expected = DEPOSIT_KEY_REFUSALS.get(reason);
+    assert.ok(expected !== undefined, reason);
+    refusedAsDepositKey += 1;
+    assert.throws(() => parseDepositKey(text, 'mainnet'), (error: unknown) => error instanceof DepositKeyError && expected.test(error.message), `parseDepositKey: ${reason}`);
+  }
+  assert.equal(refusedAsDepositKey, 8, 'six xpubs and the two of unknown version');
 });
 
 test('BIP84: the zpub of m/84\'/0\'/0\' gives the vector\'s first receive addresses', () => {
