@@ -73,6 +73,8 @@ export type MarketCommand =
   | (Timed & { readonly type: 'unfreezeAccount'; readonly participant: string });
 
 export type MarketCommandType = MarketCommand['type'];
+/** A command before its time is set (distributes over the union, unlike a plain Omit). */
+export type UntimedCommand = MarketCommand extends infer C ? (C extends MarketCommand ? Omit<C, 'nowMs'> : never) : never;
 export type CommandOf<T extends MarketCommandType> = Extract<MarketCommand, { readonly type: T }>;
 
 export type CoreEvent =

@@ -21,7 +21,7 @@ import { REJECTIONS } from './rejections.js';
 import type { RejectionName } from './rejections.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS, txEventOf, txFieldsValid } from './tx-messages.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
-import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
+import type { AccountSnapshot, BidSnapshot, DepositAddressSnapshot, DepositSnapshot, MarketState, TxSnapshot } from './state.js';
 import type { ChainBlock, CommandOf, CommandResult, CoreEvent, DepositChange, MarketCommand } from './commands.js';
 import { DepositBook } from './deposits.js';
 import type { DepositRecord } from './deposits.js';
@@ -674,8 +674,9 @@ export class MarketCore {
     this.ledger.ensureAccount(participant);
     this.ledger.transfer('deposit_reversed', participant, participant, deposit.amountSats, deposit.id, events);
     events.push({ ...depositEvent(deposit, 'reversed'), block: null });
-    const account = this.ledger.account(participant)!.state;
-    if (account.context.availableSats < 0) {
+    // The account is gone when the reversal emptied it exactly.
+    const account = this.ledger.account(participant)?.state;
+    if (account !== undefined && account.context.availableSats < 0) {
       if (account.value !== 'frozen') {
         this.ledger.setFrozen(participant, true);
         events.push({ type: 'accountFrozen', participant });
@@ -740,6 +741,31 @@ export class MarketCore {
 
   lastTrade(articleId: string): LastTrade | null | undefined {
     return this.articles.get(articleId)?.book.lastTrade;
+  }
+
+  /** Every reserved deposit address (what the chain watcher watches). */
+  depositAddressList(): string[] {
+    return [...this.depositBook.addresses.keys()];
+  }
+
+  /** The participant a deposit address was reserved for, or undefined. */
+  depositAddressOwner(address: string): string | undefined {
+    return this.depositBook.addresses.get(address)?.participant;
+  }
+
+  /** Pending and credited (not yet final) deposits, by outpoint. */
+  liveDeposits(): DepositSnapshot[] {
+    return this.depositBook.exportDeposits();
+  }
+
+  /** Whether an outpoint is final or was too small: it is never counted again. */
+  depositClosed(depositId: string): boolean {
+    return this.depositBook.closedIds.has(depositId);
+  }
+
+  /** A participant's deposit addresses, newest first (O(addresses): an account query, not a hot path). */
+  depositAddressesOf(participant: string, limit = 20): DepositAddressSnapshot[] {
+    return this.depositBook.addressesOf(participant, limit).map((record) => ({ ...record }));
   }
 
   /** Fees collected so far (the operator's ledger account). */

@@ -148,7 +148,8 @@ export const exchangeProtocol = defineProtocol({
       response: z.object({
         address: z.string(),
         frozen: z.boolean(),
-        availableSats: sats,
+        /** Negative only after a reversed deposit (the account is then frozen). */
+        availableSats: z.number().int(),
         heldSats: sats,
         depositPendingSats: sats,
         payoutPendingSats: sats,

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { articleWithDefaults } from '../../src/market/articles.js';
-import type { CoreEvent, MarketCommand } from '../../src/market/commands.js';
+import type { CoreEvent, MarketCommand, UntimedCommand } from '../../src/market/commands.js';
 import { MarketCore } from '../../src/market/core.js';
 import { participant, verifyReceipt } from './support/participants.js';
 
@@ -19,7 +19,7 @@ function newCore(): MarketCore {
   return new MarketCore({ verifyReceipt }, { startMs: T0, articles: [ARTICLE] });
 }
 
-function run(core: MarketCore, command: Omit<MarketCommand, 'nowMs'>): readonly CoreEvent[] {
+function run(core: MarketCore, command: UntimedCommand): readonly CoreEvent[] {
   const result = core.execute({ nowMs: T0, ...command } as MarketCommand);
   assert.equal(result.status, 'accepted', `${command.type}: ${result.status === 'rejected' ? result.rejection : ''}`);
   core.checkInvariants();
@@ -94,4 +94,15 @@ test('a credited deposit moved to another block keeps its money; final closes th
   assert.deepEqual(core.exportState().closedDepositIds, [id]);
   const again = core.execute({ nowMs: T0, type: 'depositSeen', depositId: id, address, amountSats: 7_000 });
   assert.equal(again.status === 'rejected' && again.rejection, 'deposit_duplicate');
+});
+
+test('a reversal that empties the account exactly leaves no account behind (found by the chain property test)', () => {
+  const core = newCore();
+  const address = reserve(core, alice.address);
+  const id = `${'33'.repeat(32)}:0`;
+  run(core, { type: 'depositSeen', depositId: id, address, amountSats: 4_000 });
+  run(core, { type: 'depositConfirmed', depositId: id, block: { height: 1, hash: 'ee'.repeat(32) } });
+  const events = run(core, { type: 'depositReversed', depositId: id });
+  assert.deepEqual(events.map((event) => event.type), ['transfer', 'deposit']);
+  assert.equal(core.account(alice.address), undefined);
 });
