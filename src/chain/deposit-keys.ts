@@ -101,3 +101,29 @@ export function depositAddress(key: DepositKey, index: number): string {
   if (payment.address === undefined) throw new Error('the address could not be encoded');
   return payment.address;
 }
+
+/**
+ * The deposit chain as a descriptor a watch-only wallet (Bitcoin Core's importdescriptors)
+ * takes: `wpkh(XPUB/*)` or `tr(XPUB/*)` over the external chain's key in the standard
+ * xpub/tpub encoding (Core reads no SLIP-132 zpub/vpub), without a checksum.
+ */
+export function watchDescriptor(key: DepositKey): string {
+  const external = key.external;
+  const standard = new HDKey({
+    versions: { private: 0, public: key.network === 'mainnet' ? 0x0488b21e : 0x043587cf },
+    depth: external.depth,
+    index: external.index,
+    parentFingerprint: external.parentFingerprint,
+    chainCode: external.chainCode!,
+    publicKey: external.publicKey!,
+  });
+  return `${key.type === 'p2tr' ? 'tr' : 'wpkh'}(${standard.publicExtendedKey}/*)`;
+}
+
+/** A BIP21 payment URI: `bitcoin:ADDRESS`, with `?amount=` in BTC (exact decimal) when given. */
+export function bip21Uri(address: string, amountSats?: number): string {
+  if (amountSats === undefined) return `bitcoin:${address}`;
+  const whole = Math.floor(amountSats / 100_000_000);
+  const fraction = String(amountSats % 100_000_000).padStart(8, '0').replace(/0+$/, '');
+  return `bitcoin:${address}?amount=${whole}${fraction === '' ? '' : `.${fraction}`}`;
+}

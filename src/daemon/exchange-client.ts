@@ -9,7 +9,7 @@ import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
@@ -80,6 +80,12 @@ export class ExchangeClient {
   submitEvidence(txId: string, witnesses: readonly string[]) {
     const unsigned = { ...this.signer(), txId, witnesses: [...witnesses] };
     return this.send('submitEvidence', { ...unsigned, signature: this.sign(submitEvidenceText(this.exchangeId, unsigned)) });
+  }
+
+  /** A deposit address for this participant's account (fresh until it holds 3 unpaid ones); `amountSats` only shapes the BIP21 URI. */
+  requestDepositAddress(amountSats?: number) {
+    const unsigned = { ...this.signer(), ...(amountSats === undefined ? {} : { amountSats }) };
+    return this.send('requestDepositAddress', { ...unsigned, signature: this.sign(requestDepositAddressText(this.exchangeId, unsigned)) });
   }
 
   /** Arbiter only: freezes (`frozen`) or unfreezes an account. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import polka, { type Polka } from 'polka';
 import { z } from 'zod';
+import { renderSVG } from 'uqr';
 import { importFile, readFile } from '../cafs/files.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
 import { AVOID_SELLERS_MAX, MONEY_SATS_MAX } from '../market/limits.js';
@@ -117,6 +118,8 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
 }
 
 /** A JSON body (the access check has made sure of its content type), checked by `schema`. */
+const depositAddressRequest = z.object({ amountSats: z.number().int().positive().max(MONEY_SATS_MAX).optional() }).strict();
+
 async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: S): Promise<z.output<S>> {
   const text = await readBody(request, JSON_BODY_BYTES_MAX);
   let data: unknown;
@@ -134,7 +137,7 @@ async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: 
 }
 
 /** The endpoints whose body is JSON (the others take raw work, or nothing). */
-const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers']);
+const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers', 'POST /account/deposit-address']);
 
 function tradeView(daemon: Daemon, actor: BuyActor | { side: string; tradeId: string; isFinal: boolean; state: { value: string; context: object } }): Record<string, unknown> {
   // `deal` is null until matched (and in trades saved before it existed).
@@ -178,6 +181,17 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
     // The balance with this participant's public counts (how its sales and purchases ended).
     const [account, reputation] = await Promise.all([daemon.link.connection.request('account', { address }), daemon.link.connection.request('reputation', { address })]);
     send(response, 200, { ...account, sales: reputation.sales, purchases: reputation.purchases });
+  }));
+
+  // A deposit address of the exchange's wallet for this account, with its BIP21 URI and a QR code of it.
+  app.post('/account/deposit-address', route(async (request, response) => {
+    requireExchange(daemon);
+    const body = await parseBody(request, depositAddressRequest);
+    const answer = await daemon.link.client.requestDepositAddress(body.amountSats).catch((error: unknown) => {
+      if (error instanceof ProtocolError && !UNREACHABLE_ERRORS.has(error.errorName)) throw new HttpError(error.errorName === 'deposits_disabled' ? 409 : 400, error.errorName, error.message);
+      throw error;
+    });
+    send(response, 200, { ...answer, qrSvg: renderSVG(answer.uri) });
   }));
 
   // The article's book (price levels of buy and sell bids): whether anyone sells it, and at what.
@@ -253,7 +267,7 @@ function sendPageFile(response: ServerResponse, name: string): void {
   const file = PAGE_FILES.get(name);
   if (file === undefined) throw new HttpError(404, 'not_found', `no page file ${name.slice(0, 40)}`);
   response
-    .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', 'content-security-policy': "default-src 'self'", 'x-content-type-options': 'nosniff' })
+    .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', 'content-security-policy': "default-src 'self'; img-src 'self' data:", 'x-content-type-options': 'nosniff' })
     .end(file.body);
 }
 

@@ -52,6 +52,8 @@ export interface MarketCoreOptions {
   readonly accountsMax?: number;
   /** Resting bids in all books (default OPEN_BIDS_MAX); smaller only in tests of the limit. */
   readonly openBidsMax?: number;
+  /** Deposit addresses reserved in all (default DEPOSIT_ADDRESSES_MAX); smaller only in tests of the limit. */
+  readonly depositAddressesMax?: number;
 }
 
 export interface MarketCoreConfig {
@@ -119,6 +121,7 @@ export class MarketCore {
   private readonly verifyReceipt: VerifyReceipt;
   private readonly accountsMax: number;
   private readonly openBidsMax: number;
+  private readonly depositAddressesMax: number;
 
   constructor(options: MarketCoreOptions, config: MarketCoreConfig = {}) {
     const kind = options.stepper ?? 'compiled';
@@ -128,6 +131,8 @@ export class MarketCore {
     this.verifyReceipt = options.verifyReceipt;
     this.accountsMax = options.accountsMax ?? ACCOUNTS_MAX;
     this.openBidsMax = options.openBidsMax ?? OPEN_BIDS_MAX;
+    this.depositAddressesMax = options.depositAddressesMax ?? DEPOSIT_ADDRESSES_MAX;
+    assert(this.depositAddressesMax >= 1 && this.depositAddressesMax <= DEPOSIT_ADDRESSES_MAX, 'depositAddressesMax');
     assert(this.openBidsMax >= 1 && this.openBidsMax <= OPEN_BIDS_MAX, 'openBidsMax');
     assert(this.accountsMax >= 1 && this.accountsMax <= ACCOUNTS_MAX, 'accountsMax');
     this.nowMs = config.startMs ?? 0;
@@ -585,7 +590,7 @@ export class MarketCore {
     const book = this.depositBook;
     const { participant } = command;
     const again = book.atUnusedBound(participant);
-    if (again === undefined && book.addresses.size >= DEPOSIT_ADDRESSES_MAX) return 'deposit_addresses_full';
+    if (again === undefined && book.addresses.size >= this.depositAddressesMax) return 'deposit_addresses_full';
     const record = again ?? book.reserve(participant, command.index, command.address);
     events.push({ type: 'depositAddressReserved', participant, index: record.index, address: record.address, fresh: again === undefined });
     return null;

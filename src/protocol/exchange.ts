@@ -33,6 +33,8 @@ export const creditRequest = z.object({ participant: address, amountSats: amount
 export const resolveDisputeRequest = z.object({ txId: z.string().min(1).max(32), sellerSats: amount, ...signedPart });
 /** The buyer's evidence for its disputed transaction: its transactions with other sellers for the same work. */
 export const submitEvidenceRequest = z.object({ txId: z.string().min(1).max(32), witnesses: z.array(z.string().min(1).max(32)).max(8), ...signedPart });
+/** A participant asks for a deposit address; `amountSats` only goes into the answer's BIP21 URI. */
+export const requestDepositAddressRequest = z.object({ amountSats: amount.optional(), ...signedPart });
 /** The arbiter freezes (or unfreezes) an account: no new bids, no payouts. */
 export const accountFreezeRequest = z.object({ participant: address, ...signedPart });
 
@@ -136,6 +138,10 @@ export const exchangeProtocol = defineProtocol({
     defineArticle: { request: defineArticleRequest, response: z.object({ articleId }) },
     resolveDispute: { request: resolveDisputeRequest, response: z.object({ txId: z.string(), sellerSats: sats, refundSats: sats }) },
     submitEvidence: { request: submitEvidenceRequest, response: z.object({ txId: z.string(), sellerSats: sats, refundSats: sats }) },
+    requestDepositAddress: {
+      request: requestDepositAddressRequest,
+      response: z.object({ address: z.string(), index: count, fresh: z.boolean(), uri: z.string() }),
+    },
     freezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     unfreezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     /** Transactions in RESULT_DISPUTED with their evidence, oldest first (public, like `transaction`). */
@@ -153,6 +159,19 @@ export const exchangeProtocol = defineProtocol({
         heldSats: sats,
         depositPendingSats: sats,
         payoutPendingSats: sats,
+        /** The participant's deposit addresses and what the chain watcher last saw paid to them. */
+        deposits: z.object({
+          addresses: z.array(z.object({ address: z.string(), index: count, used: z.boolean() })),
+          tip: z.object({ height: count, hash: z.string() }).nullable(),
+          list: z.array(z.object({
+            depositId: z.string(),
+            address: z.string(),
+            amountSats: count,
+            status: z.enum(['seen', 'confirming', 'credited', 'too_small']),
+            confirmations: count,
+            needed: count,
+          })),
+        }),
       }),
     },
     /** Public counts of how a participant's transactions ended, as seller and as buyer. */

@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { accountFreezeRequest, creditRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
+import type { accountFreezeRequest, creditRequest, requestDepositAddressRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -40,6 +40,12 @@ export function resolveDisputeText(exchangeId: string, body: Omit<z.input<typeof
 
 export function submitEvidenceText(exchangeId: string, body: Omit<z.input<typeof submitEvidenceRequest>, 'signature'>): string {
   return signedText('tx.evidence', withSigner(exchangeId, body, [['tx', body.txId], ['witnesses', body.witnesses.join(',')]]));
+}
+
+export function requestDepositAddressText(exchangeId: string, body: Omit<z.input<typeof requestDepositAddressRequest>, 'signature'>): string {
+  // The amount line is there only when the request names an amount.
+  const amount: SignedFields = body.amountSats === undefined ? [] : [['amount', body.amountSats]];
+  return signedText('deposit.address', withSigner(exchangeId, body, amount));
 }
 
 export function freezeAccountText(exchangeId: string, body: Omit<z.input<typeof accountFreezeRequest>, 'signature'>, frozen: boolean): string {

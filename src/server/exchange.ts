@@ -24,6 +24,8 @@ import { BUSY_RETRY_AFTER_MS, COMMANDS_IN_FLIGHT_MAX, IDENTITY_BUCKETS_MAX } fro
 import { createVerifier, type MessageVerifier } from '../crypto/verifier.js';
 import type { VerifierPool } from '../crypto/verify-pool.js';
 import { MarketCore } from '../market/core.js';
+import type { DepositKey } from '../chain/deposit-keys.js';
+import type { DepositWatcher } from '../chain/deposit-watcher.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { CommandResult, CoreEvent, MarketCommand } from '../market/commands.js';
 import { REJECTIONS } from '../market/rejections.js';
@@ -71,10 +73,14 @@ export interface ExchangeOptions {
   readonly observe?: (outcome: { type: string; rejection?: string; code?: number; verifySeconds?: number }) => void;
   /** Told of the core's events of each accepted command once it is durable, in order, exactly once (not on replay): the simulator's auditor. */
   readonly onEvents?: (events: readonly CoreEvent[]) => void;
+  /** The operator's deposit key (public only): deposit addresses are derived from it. */
+  readonly depositKey?: DepositKey;
   /** Accounts the market keeps (default ACCOUNTS_MAX; smaller only to test the limit). */
   readonly accountsMax?: number;
   /** Resting bids in all books (default OPEN_BIDS_MAX; smaller only to test the limit). */
   readonly openBidsMax?: number;
+  /** Deposit addresses reserved in all (default DEPOSIT_ADDRESSES_MAX; smaller only to test the limit). */
+  readonly depositAddressesMax?: number;
   /** Signed commands between arrival and answer before new ones get `server_busy` (default COMMANDS_IN_FLIGHT_MAX). */
   readonly commandsInFlightMax?: number;
 }
@@ -98,7 +104,7 @@ export class ExchangeStoppedError extends Error {
 }
 
 /** The request types that are signed commands (the ones the in-flight limit counts). */
-const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'submitEvidence', 'freezeAccount', 'unfreezeAccount']);
+const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'submitEvidence', 'requestDepositAddress', 'freezeAccount', 'unfreezeAccount']);
 
 function stoppedError(): ExchangeStoppedError {
   return new ExchangeStoppedError('the exchange stopped after an internal failure; the outcome is unknown');
@@ -126,6 +132,8 @@ export class Exchange {
   readonly priceHistory = new PriceHistory();
   readonly peers = new Set<RpcPeer<ExchangeProtocol>>();
   core: MarketCore;
+  /** Set by the host when it watches the chain: deposit addresses are handed out only then. */
+  depositWatcher: Pick<DepositWatcher, 'depositsOf'> | undefined;
   private nonces: NonceRegistry;
   private readonly nonceClock = new VirtualClock(0);
   private readonly index = new EventIndex();
@@ -456,6 +464,7 @@ export class Exchange {
       verifyReceipt,
       ...(this.options.accountsMax === undefined ? {} : { accountsMax: this.options.accountsMax }),
       ...(this.options.openBidsMax === undefined ? {} : { openBidsMax: this.options.openBidsMax }),
+      ...(this.options.depositAddressesMax === undefined ? {} : { depositAddressesMax: this.options.depositAddressesMax }),
     };
     return state === undefined ? new MarketCore(options) : MarketCore.fromState(state, options);
   }

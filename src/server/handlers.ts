@@ -10,8 +10,10 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
+import { bip21Uri, depositAddress } from '../chain/deposit-keys.js';
+import { MONEY_SATS_MAX } from '../market/limits.js';
 
 const VERSION = '0.1.0';
 
@@ -104,6 +106,21 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       return { txId: body.txId, sellerSats: retired.sellerSats, refundSats: retired.refundSats };
     },
 
+    requestDepositAddress: async (body) => {
+      const events = await exchange.submitSigned(body, requestDepositAddressText(id, body), (nowMs) => {
+        const key = exchange.options.depositKey;
+        if (key === undefined || exchange.depositWatcher === undefined) throw ProtocolError.of('deposits_disabled', 'the operator starts it with --deposit-key and --chain');
+        if (body.amountSats !== undefined && !(Number.isSafeInteger(body.amountSats) && body.amountSats > 0 && body.amountSats <= MONEY_SATS_MAX)) {
+          throw rejection('amount_invalid', String(body.amountSats));
+        }
+        // Derived for the core's next index; the core takes it, or answers an unused one at the bound.
+        const index = exchange.core.nextDepositIndex();
+        return { type: 'requestDepositAddress', nowMs, participant: body.address, index, address: depositAddress(key, index) };
+      });
+      const reserved = eventOf(events, 'depositAddressReserved');
+      return { address: reserved.address, index: reserved.index, fresh: reserved.fresh, uri: bip21Uri(reserved.address, body.amountSats) };
+    },
+
     freezeAccount: (body) => setFrozen(body, true),
     unfreezeAccount: (body) => setFrozen(body, false),
 
@@ -111,8 +128,10 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
 
     account: ({ address }) => {
       exchange.checkAddress(address);
-      const account = exchange.core.account(address);
-      return exchange.durable(account ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 });
+      const account = exchange.core.account(address) ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 };
+      const seen = exchange.depositWatcher?.depositsOf(address) ?? { tip: null, deposits: [] };
+      const addresses = exchange.core.depositAddressesOf(address).map(({ address: deposit, index, used }) => ({ address: deposit, index, used }));
+      return exchange.durable({ ...account, deposits: { addresses, tip: seen.tip, list: seen.deposits } });
     },
 
     reputation: ({ address }) => {

@@ -25,6 +25,11 @@ import { serverInfo } from './handlers.js';
 import { createHttpApi } from './http-api.js';
 import { Relay } from './relay.js';
 import { RELAY_PATH } from '../protocol/relay.js';
+import type { ChainBackend } from '../chain/backend.js';
+import type { DepositKey } from '../chain/deposit-keys.js';
+import type { ConfirmationPolicy } from '../chain/deposit-policy.js';
+import { DepositWatcher, type DepositWatcherOptions } from '../chain/deposit-watcher.js';
+import { exchangeDepositPort } from './deposit-port.js';
 
 export interface ExchangeServerOptions {
   readonly clock: Clock;
@@ -44,12 +49,26 @@ export interface ExchangeServerOptions {
   readonly workers?: number;
   /** Limits on TCP connections (defaults in src/transport/http-guard.ts). */
   readonly connections?: ConnectionGuardOptions;
+  /** Chain deposits: the operator's public deposit key, the backend the watcher polls, its policy. */
+  readonly deposits?: DepositSettings;
   /** Further exchange settings (articles on an empty store, rates, limits, tick). */
-  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'openBidsMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'verifierPool' | 'version'>>;
+  readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'openBidsMax' | 'depositAddressesMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'verifierPool' | 'version'>>;
+}
+
+export interface DepositSettings {
+  readonly key: DepositKey;
+  readonly backend: ChainBackend;
+  readonly policy?: ConfirmationPolicy;
+  /** Between polls of the chain (default 10 s). */
+  readonly pollMs?: number;
+  readonly onAlert?: (message: string) => void;
+  readonly onRecord?: DepositWatcherOptions['onRecord'];
 }
 
 export interface RunningExchangeServer {
   readonly exchange: Exchange;
+  /** The chain watcher, when the exchange takes deposits. */
+  readonly depositWatcher?: DepositWatcher;
   /** Settles with the failure that stopped the exchange (fail-stop: the host should exit). */
   readonly failed: Promise<Error>;
   readonly relay: Relay;
@@ -94,10 +113,13 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
       adminAddress: options.adminAddress,
       ...(options.arbiterAddress === undefined ? {} : { arbiterAddress: options.arbiterAddress }),
       ...(verifierPool === undefined ? {} : { verifierPool }),
+      ...(options.deposits === undefined ? {} : { depositKey: options.deposits.key }),
     });
     opened.push(() => exchange.close());
+    const depositWatcher = options.deposits === undefined ? undefined : startDepositWatcher(exchange, options.clock, options.deposits);
+    if (depositWatcher !== undefined) opened.push(async () => depositWatcher.stop());
     metrics.attach(exchange, journal);
-    return await serve(options, { exchange, store, journal, metrics, stopAll: undo });
+    return await serve(options, { exchange, store, journal, metrics, stopAll: undo, ...(depositWatcher === undefined ? {} : { depositWatcher }) });
   } catch (error) {
     await undo();
     throw error;
@@ -111,6 +133,19 @@ interface Parts {
   readonly metrics: ReturnType<typeof createExchangeMetrics>;
   /** Closes what startExchangeServer opened, in reverse order. */
   readonly stopAll: () => Promise<void>;
+  readonly depositWatcher?: DepositWatcher;
+}
+
+function startDepositWatcher(exchange: Exchange, clock: Clock, settings: DepositSettings): DepositWatcher {
+  const watcher = new DepositWatcher(settings.backend, exchangeDepositPort(exchange), {
+    ...(settings.policy === undefined ? {} : { policy: settings.policy }),
+    ...(settings.onAlert === undefined ? {} : { onAlert: settings.onAlert }),
+    ...(settings.onRecord === undefined ? {} : { onRecord: settings.onRecord }),
+  });
+  exchange.depositWatcher = watcher;
+  watcher.start(clock, settings.pollMs ?? 10_000);
+  void exchange.failed.then(() => watcher.stop());
+  return watcher;
 }
 
 /** The HTTP server with its guard, the WebSocket endpoint and the relay, over an open exchange. */
@@ -143,6 +178,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
   void exchange.failed.then(() => closeNetwork());
   return {
     exchange,
+    ...(parts.depositWatcher === undefined ? {} : { depositWatcher: parts.depositWatcher }),
     failed: exchange.failed,
     relay,
     store,
@@ -153,6 +189,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
     stop() {
       // Once: a second call waits for the first (the store is closed after it).
       return (stopped ??= (async () => {
+        parts.depositWatcher?.stop();
         await exchange.close();
         await closeNetwork();
         if (exchange.isHealthy) {

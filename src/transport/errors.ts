@@ -34,6 +34,8 @@ export const ERRORS = {
   nonce_expired: { code: 2007, message: 'the nonce is too old or from the future' },
   not_authorized: { code: 2008, message: 'this address may not send this command' },
 
+  deposits_disabled: { code: 5016, message: 'this exchange takes no chain deposits: it runs without a deposit key or chain backend' },
+
   transfer_unknown: { code: 6001, message: 'no transfer with this id is in progress' },
   transfer_limit: { code: 6002, message: 'the transfer exceeds a limit (chunks, size or transfers at once)' },
   chunk_invalid: { code: 6003, message: 'the chunk does not match its key or size' },

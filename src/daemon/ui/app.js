@@ -83,7 +83,10 @@ async function refresh() {
     ]);
     showProblem(undefined);
     document.getElementById('identity').textContent = `${info.address} on ${info.network} · exchange ${info.exchangeUrl} (${info.exchangeState}) · buyers reach it at ${info.peerUrl}`;
-    document.getElementById('account').textContent = account.problem !== undefined ? `account: unknown (${account.problem})` : `account: ${account.availableSats} sat available, ${account.heldSats} sat held`;
+    document.getElementById('account').textContent = account.problem !== undefined
+      ? `account: unknown (${account.problem})`
+      : `account: ${account.availableSats} sat available, ${account.heldSats} sat held, ${account.depositPendingSats} sat deposited, not yet credited${account.frozen ? ' · FROZEN' : ''}`;
+    if (account.deposits !== undefined) showDeposits(account.deposits);
     for (const select of document.querySelectorAll('select[name=article]')) {
       if (select.options.length > 0) continue;
       for (const article of info.articles) select.add(new Option(article, article));
@@ -115,6 +118,38 @@ async function refresh() {
   }
 }
 
+const DEPOSIT_STATUS = { seen: 'seen (unconfirmed)', confirming: 'confirming', credited: 'credited', too_small: 'too small: not credited' };
+
+function showDeposits(deposits) {
+  const newest = deposits.addresses[0];
+  if (newest !== undefined && document.getElementById('deposit-address').textContent === '') document.getElementById('deposit-address').textContent = `${newest.address}${newest.used ? ' (paid before)' : ''}`;
+  document.getElementById('deposit-tip').textContent = deposits.tip === null ? 'the exchange has not read the chain yet' : `chain tip ${deposits.tip.height}`;
+  fill('deposits', deposits.list, (row, deposit) => {
+    for (const value of [deposit.depositId.slice(0, 16) + '…:' + deposit.depositId.split(':')[1], deposit.amountSats, DEPOSIT_STATUS[deposit.status] ?? deposit.status, `${deposit.confirmations} of ${deposit.needed}`]) cell(row, value);
+  });
+}
+
+document.getElementById('deposit-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const output = document.getElementById('deposit-error');
+  const amount = optionalInteger(form.get('amountSats'));
+  try {
+    const answer = await api('/account/deposit-address', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(amount === undefined ? {} : { amountSats: amount }) });
+    document.getElementById('deposit-address').textContent = answer.address;
+    const link = document.getElementById('deposit-uri');
+    link.href = answer.uri;
+    link.textContent = answer.uri;
+    // An image, not markup: the SVG is shown, never parsed into the page.
+    const qr = document.getElementById('deposit-qr');
+    qr.src = `data:image/svg+xml;base64,${btoa(answer.qrSvg)}`;
+    qr.hidden = false;
+    output.textContent = '';
+  } catch (error) {
+    output.textContent = error.message;
+  }
+});
+
 function optionalInteger(value) {
   return value === '' ? undefined : Number(value);
 }
@@ -134,12 +169,7 @@ document.getElementById('mandate-form').addEventListener('submit', async (event)
   try {
     await api('/mandates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
     output.textContent = '';
-    if (!token) {
-  document.getElementById('read-only').hidden = false;
-  for (const control of document.querySelectorAll('form button, form input, form select')) control.disabled = true;
-}
-
-await refresh();
+    await refresh();
   } catch (error) {
     output.textContent = error.message;
   }
@@ -154,12 +184,7 @@ document.getElementById('buy-form').addEventListener('submit', async (event) => 
   try {
     await api(`/buy/${form.get('article')}?${query}`, { method: 'POST', body: form.get('work') });
     output.textContent = '';
-    if (!token) {
-  document.getElementById('read-only').hidden = false;
-  for (const control of document.querySelectorAll('form button, form input, form select')) control.disabled = true;
-}
-
-await refresh();
+    await refresh();
   } catch (error) {
     output.textContent = error.message;
   }
