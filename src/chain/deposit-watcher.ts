@@ -3,7 +3,7 @@
 // and reach the auditor and the participant's events). One poll at a time; a poll that fails
 // (the backend is down or answered nonsense) changes nothing and is retried at the next tick.
 import type { Clock, TimerId } from '../clock.js';
-import type { UntimedCommand } from '../market/commands.js';
+import type { CoreEvent, UntimedCommand } from '../market/commands.js';
 import type { ChainBackend, ChainBlockRef, ChainPayment } from './backend.js';
 import { blocksToCheck, depositCommands, depositViewOf, DEFAULT_CONFIRMATION_POLICY } from './deposit-policy.js';
 import type { ConfirmationPolicy, DepositView, LedgerView } from './deposit-policy.js';
@@ -15,8 +15,8 @@ export interface DepositLedgerPort {
   /** The participant an address was reserved for. */
   ownerOf(address: string): string | undefined;
   ledger(): LedgerView;
-  /** Journals one command; rejects with the exchange's refusal. */
-  record(command: UntimedCommand): Promise<unknown>;
+  /** Journals one command; resolves with the core's events, rejects with the exchange's refusal. */
+  record(command: UntimedCommand): Promise<readonly CoreEvent[]>;
 }
 
 export interface PollReport {
@@ -75,10 +75,13 @@ export class DepositWatcher {
       if (commands.length === 0) break;
       for (const command of commands) {
         try {
-          await this.port.record(command);
+          const events = await this.port.record(command);
           recorded[command.type] = (recorded[command.type] ?? 0) + 1;
           this.options.onRecord?.(command);
           if (command.type === 'depositReversed') this.options.onAlert?.(`deposit ${command.depositId}: its block left the best chain after the credit; the credit was reversed`);
+          for (const event of events) {
+            if (event.type === 'accountOverdrawn') this.options.onAlert?.(`account ${event.participant} owes ${-event.availableSats} sat after a reversed deposit: frozen until repaid`);
+          }
         } catch (error) {
           refused += 1;
           this.options.onAlert?.(`deposit watcher: the exchange refused ${command.type} ${'depositId' in command ? command.depositId : ''}: ${(error as Error).message}`);

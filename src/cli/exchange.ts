@@ -8,6 +8,7 @@ import { depositAddress, DepositKeyError, parseDepositKey, type DepositKey } fro
 import { isNetworkName, type NetworkName } from '../crypto/networks.js';
 import { startExchangeServer } from '../server/serve.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
+import { CHAIN_FLAGS, CHAIN_USAGE, chainFromFlags } from './chain-flags.js';
 import { bitwrkHome, defaultKeyFile } from './paths.js';
 import { untilSignal } from './signals.js';
 
@@ -33,6 +34,7 @@ options:
                        (mainnet), vpub/tpub (testnet, regtest), or wpkh(KEY/0/*) / tr(KEY/0/*);
                        a private key or a key of another network is refused (docs/payments.md)
   --taproot-deposits   BIP86 taproot deposit addresses from an xpub/tpub (default: BIP84 segwit)
+${CHAIN_USAGE}
   --exchange-id ID     the id signed into every command (default bitwrk-local)
   --workers N          signature verification threads (default: one per core)
   --connections-max N  TCP connections at once (default: what the file-descriptor limit allows,
@@ -54,6 +56,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       'exchange-id': { type: 'string' },
       workers: { type: 'string' },
       'connections-max': { type: 'string' },
+      ...CHAIN_FLAGS,
     });
     const network: NetworkName = values.network === undefined ? 'testnet' : isNetworkName(values.network) ? values.network : invalid('--network must be mainnet, testnet or regtest');
     const exchangeId = values['exchange-id'] ?? 'bitwrk-local';
@@ -65,7 +68,10 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     const arbiterAddress = values.arbiter ?? adminAddress;
     const arbiterParsed = parseAddress(arbiterAddress, network);
     if (!arbiterParsed.ok) invalid(`--arbiter: ${arbiterParsed.detail}`);
-    const depositKey = depositKeyFrom(values['deposit-key'], network, values['taproot-deposits'] === true);
+    // The devnet is a regtest chain: its deposit addresses are bcrt1…, whatever the participants' network.
+    const depositKey = depositKeyFrom(values['deposit-key'], values.chain === 'devnet' && network !== 'mainnet' ? 'regtest' : network, values['taproot-deposits'] === true);
+    const chain = await chainFromFlags(values, network, depositKey);
+    const alert = (message: string): void => console.error(`ALERT ${new Date().toISOString()} ${message}`); // tidy-allow: a log line's wall-clock time
     const server = await startExchangeServer({
       clock: realClock,
       host: values.host ?? '127.0.0.1',
@@ -78,6 +84,10 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       arbiterAddress,
       ...(values.workers === undefined ? {} : { workers: integerFlag(values.workers, 'workers', 1, { min: 1, max: 64 }) }),
       ...(values['connections-max'] === undefined ? {} : { connections: { connectionsMax: integerFlag(values['connections-max'], 'connections-max', 1, { min: 1, max: 1_000_000 }) } }),
+      ...(chain === undefined || depositKey === undefined ? {} : { deposits: { key: depositKey, backend: chain.backend, policy: chain.policy, pollMs: chain.pollMs, onAlert: alert } }),
+    }).catch(async (error: unknown) => {
+      await chain?.close();
+      throw error;
     });
     // Listen for the signals before saying where we are: a supervisor may stop us right after.
     const signalled = untilSignal();
@@ -88,6 +98,8 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     console.log(`  arbiter:   ${arbiterAddress}`);
     // The operator compares these with the wallet's own first receive addresses before any deposit.
     if (depositKey !== undefined) console.log(`  deposits:  ${depositKey.type === 'p2tr' ? 'BIP86 taproot' : 'BIP84 segwit'}, first addresses ${depositAddress(depositKey, 0)}, ${depositAddress(depositKey, 1)}`);
+    if (chain !== undefined) console.log(`  chain:     ${chain.description}; credit at ${chain.policy.confirmations} confirmations (${chain.policy.largeConfirmations} from ${chain.policy.largeSats} sat), final at ${chain.policy.finalConfirmations}`);
+    else if (depositKey !== undefined) console.log('  chain:     none (--chain): deposit addresses are not handed out');
     const ended = await Promise.race([signalled, server.failed]);
     if (ended instanceof Error) {
       // Fail-stop: memory may be ahead of the journal, so nothing is flushed or snapshotted.
@@ -97,6 +109,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     }
     console.log(`${ended}: shutting down`);
     await server.stop();
+    await chain?.close();
     console.log('stopped cleanly');
     return 0;
   },

@@ -13,13 +13,16 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';
 import { FaultyStore } from '../support/faulty-store.js';
 import { RawClient, type RawAnswer } from '../support/raw-client.js';
 import { COVERS } from './covers.js';
+import { HDKey } from '@scure/bip32';
+import { parseDepositKey } from '../../src/chain/deposit-keys.js';
+import { Devnet, devnetBackend } from '../../src/chain/devnet.js';
 
 const EXCHANGE_ID = 'bitwrk-conformance';
 const ARTICLE = 'net.bitwrk/test/hash/0';
@@ -348,6 +351,38 @@ test('accounts: 5001, 5002, 5003, 5007', async () => {
   assert.equal((await ask(other, 'credit', signed.credit(fullAdmin, newIdentity().address, 21_000_000 * 100_000_000))).kind, 'response');
   expectError(await ask(other, 'credit', signed.credit(fullAdmin, newIdentity().address, 1)), 5002, 'more than all bitcoin');
   other.close();
+});
+
+test('deposits: 5016 without a chain; 5001 for a bad amount; 5014 past the address limit; 5009 unfreezing an account that owes a reversed deposit', async () => {
+  const depositAddress = (who: Identity, amountSats?: number) => {
+    const body = { ...(amountSats === undefined ? {} : { amountSats }), address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(requestDepositAddressText(EXCHANGE_ID, body), who) };
+  };
+  const { server: plain } = await start();
+  const bare = await RawClient.connect(plain.wsUrl);
+  expectError(await ask(bare, 'requestDepositAddress', depositAddress(newIdentity())), 5016, 'an exchange without a deposit key and chain');
+  bare.close();
+
+  const devnet = new Devnet({ seed: 3 });
+  const key = parseDepositKey(HDKey.fromMasterSeed(new Uint8Array(32).fill(3), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'").publicExtendedKey, 'regtest');
+  const { server, admin } = await start({ exchange: { depositAddressesMax: 2 }, deposits: { key, backend: devnetBackend(devnet), pollMs: 3_600_000 } });
+  const client = await RawClient.connect(server.wsUrl);
+  const owner = newIdentity();
+  expectError(await ask(client, 'requestDepositAddress', depositAddress(owner, 0)), 5001, 'an amount of nothing');
+  const answer = await ask(client, 'requestDepositAddress', depositAddress(owner, 60_000));
+  assert.equal(answer.kind, 'response');
+  const { address } = answer.body as { address: string };
+  assert.equal((await ask(client, 'requestDepositAddress', depositAddress(newIdentity()))).kind, 'response');
+  expectError(await ask(client, 'requestDepositAddress', depositAddress(newIdentity())), 5014, 'a third address past the limit of 2');
+  // A credited deposit, spent on a bid, then double-spent by a reorg: the account owes and stays frozen.
+  const txid = devnet.faucet.pay(address, 60_000);
+  devnet.mine(3);
+  await server.depositWatcher!.poll();
+  assert.equal((await ask(client, 'placeBid', signed.bid(owner, { side: 'buy', priceSats: 900 }))).kind, 'response');
+  devnet.reorg(3, { doubleSpend: [txid] });
+  await server.depositWatcher!.poll();
+  expectError(await ask(client, 'unfreezeAccount', signed.freeze(admin, owner.address, false)), 5009, 'unfreezing an account that owes');
+  client.close();
 });
 
 test('overload and shutdown: 9002 with retryAfterMs; 1001 when the exchange stops; 1011 when it fails', async () => {
