@@ -1,8 +1,10 @@
 // `bitwrk playground` (and `npm start`): a whole market on this machine, to see BitWrk work. An
 // exchange on the embedded store, a seller daemon with two built-in hash workers (and, where
-// Blender is installed, a Blender worker) and sell mandates, a buyer daemon with credit and buy
+// Blender is installed, a Blender worker) and sell mandates, a buyer daemon funded through the devnet and buy
 // mandates; one purchase goes through end to end (and a demo frame is rendered through the
 // market), then everything keeps running for the user to look at and to send more work to.
+// The buyer is funded as a user would be: a deposit address from the exchange, a payment from
+// the local devnet's faucet, blocks mined, the credit after its confirmations.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,19 +13,21 @@ import { makeDemoScene } from '../blender/demo.js';
 import { renderScene } from '../blender/render.js';
 import { renderJob } from '../blender/worker.js';
 import { realClock } from '../clock.js';
+import { HDKey } from '@scure/bip32';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { parseDepositKey, type DepositKey } from '../chain/deposit-keys.js';
+import { DEFAULT_CONFIRMATION_POLICY, type ConfirmationPolicy } from '../chain/deposit-policy.js';
+import { Devnet, devnetBackend } from '../chain/devnet.js';
+import { startDevnetServer } from '../chain/devnet-server.js';
 import { loadOrCreateKeyFile } from '../crypto/keyfile.js';
 import type { Identity } from '../crypto/keys.js';
 import { Daemon } from '../daemon/daemon.js';
-import { ExchangeClient } from '../daemon/exchange-client.js';
 import { LocalApiClient } from '../daemon/local-client.js';
 import { hashWork } from '../daemon/hash-work.js';
 import { startWorkerServer, type RunningWorker } from '../daemon/worker-server.js';
 import { blenderArticleId } from '../market/blender-articles.js';
 import { TEST_HASH_ARTICLE } from '../market/catalogue.js';
-import { exchangeProtocol } from '../protocol/exchange.js';
 import { startExchangeServer, type RunningExchangeServer } from '../server/serve.js';
-import { RpcPeer } from '../transport/rpc.js';
-import { connectWebSocket } from '../transport/ws-client.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { untilSignal } from './signals.js';
 
@@ -41,8 +45,9 @@ export const playgroundCommand: Command = {
   usage: `usage: bitwrk playground [options]
 
 Starts an exchange, a seller daemon with two built-in workers for the test article
-${TEST_HASH_ARTICLE} and a sell mandate, and a buyer daemon with ${BUYER_CREDIT_SATS} satoshis of
-test credit and a buy mandate. One purchase goes through end to end; then everything keeps
+${TEST_HASH_ARTICLE} and a sell mandate, a local Bitcoin test chain (the devnet), and a buyer
+daemon with a buy mandate that funds its account with ${BUYER_CREDIT_SATS} satoshis through a deposit
+on the devnet. One purchase goes through end to end; then everything keeps
 running, with the addresses to open and a command to buy more work. Ctrl-C stops it.
 
 options:
@@ -98,9 +103,18 @@ async function startPlayground(dataDir: string, basePort: number, blenderVersion
   };
   try {
     say(`BitWrk playground in ${dataDir}`);
-    const exchange = await startExchangeServer({ clock: realClock, host: '127.0.0.1', port: portAt(basePort, 0), dataDir: join(dataDir, 'exchange'), exchangeId: EXCHANGE_ID, network: 'testnet', adminAddress: admin.address, workers: 1 });
+    // The chain lives in memory: a deposit is final at N + 1 blocks, so that a playground restarted
+    // with --data-dir (and a fresh devnet) never re-checks, and never reverses, its old credit.
+    const devnet = new Devnet({ seed: 0 });
+    const devnetServer = await startDevnetServer({ devnet });
+    stack.push(() => devnetServer.close());
+    const exchange = await startExchangeServer({
+      clock: realClock, host: '127.0.0.1', port: portAt(basePort, 0), dataDir: join(dataDir, 'exchange'), exchangeId: EXCHANGE_ID, network: 'testnet', adminAddress: admin.address, workers: 1,
+      deposits: { key: operatorDepositKey(), backend: devnetBackend(devnet), policy: PLAYGROUND_POLICY, pollMs: 1_000, onAlert: (message) => say(`  ALERT ${message}`) },
+    });
     stack.push(() => exchange.stop());
     say(`  exchange       ${exchange.httpUrl}  (WebSocket ${exchange.wsUrl})`);
+    say(`  devnet         ${devnetServer.url}  (a local Bitcoin regtest chain, Esplora API; faucet: POST /devnet/faucet)`);
     const daemon = async (name: string, offset: number): Promise<Daemon> => {
       const started = await Daemon.start({ clock: realClock, identity: key(name), dataDir: join(dataDir, name), exchangeUrl: exchange.wsUrl, apiPort: portAt(basePort, offset), relay: 'never', log: (line) => say(`  [${name}] ${line}`) });
       stack.push(() => started.stop());
@@ -132,7 +146,7 @@ async function startPlayground(dataDir: string, basePort: number, blenderVersion
     say(`  seller daemon  ${seller.apiUrl}/  ${seller.identity.address}, ${workers.length} hash workers, sells at ${SELL_PRICE_SATS} sat${blenderArticle === undefined ? '' : `; a Blender ${blenderVersionText} worker (2 slots), tiles at ${TILE_SELL_PRICE_SATS} sat`}`);
     const buyer = await daemon('buyer', 1);
     if (buyer.mandates.list().every((mandate) => mandate.side !== 'buy')) {
-      await credit(exchange, admin, buyer.identity.address, BUYER_CREDIT_SATS);
+      await fundThroughDevnet(devnet, exchange, buyer, BUYER_CREDIT_SATS, say);
       await buyer.mandates.add({ side: 'buy', article: TEST_HASH_ARTICLE, priceSats: BUY_PRICE_LIMIT_SATS });
     }
     if (blenderArticle !== undefined && buyer.mandates.list().every((mandate) => mandate.article !== blenderArticle)) {
@@ -151,13 +165,40 @@ async function startPlayground(dataDir: string, basePort: number, blenderVersion
   }
 }
 
-async function credit(exchange: RunningExchangeServer, admin: Identity, address: string, amountSats: number): Promise<void> {
-  const peer = new RpcPeer(await connectWebSocket(exchange.wsUrl, { clock: realClock }), exchangeProtocol, {}, { clock: realClock });
-  try {
-    await new ExchangeClient(peer, admin, EXCHANGE_ID, realClock).credit(address, amountSats);
-  } finally {
-    peer.close(1000, 'done');
+/** The playground operator's wallet (elsewhere, in real life): the exchange gets only its account tpub. */
+function operatorDepositKey(): DepositKey {
+  const account = HDKey.fromMasterSeed(sha256(new TextEncoder().encode('bitwrk-playground-operator')), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'");
+  return parseDepositKey(account.publicExtendedKey, 'regtest');
+}
+
+const PLAYGROUND_POLICY: ConfirmationPolicy = { ...DEFAULT_CONFIRMATION_POLICY, finalConfirmations: DEFAULT_CONFIRMATION_POLICY.largeConfirmations + 1 };
+
+/** Funds the buyer as a user would: its daemon asks for a deposit address, the faucet pays it, blocks are mined until the credit. */
+async function fundThroughDevnet(devnet: Devnet, exchange: RunningExchangeServer, buyer: Daemon, amountSats: number, say: (line: string) => void): Promise<void> {
+  const response = await fetch(`${buyer.apiUrl}/account/deposit-address`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${buyer.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ amountSats }),
+  });
+  const answer = (await response.json()) as { address?: string; uri?: string; error?: { message: string } };
+  if (!response.ok || answer.address === undefined) throw new Error(`the buyer got no deposit address: ${answer.error?.message ?? response.status}`);
+  say(`\nThe buyer funds its account in bitcoin: its daemon asked the exchange for a deposit address, ${answer.uri}`);
+  const txid = devnet.faucet.pay(answer.address, amountSats);
+  say(`  the devnet's faucet paid ${amountSats} sat to it in transaction ${txid}`);
+  const watcher = exchange.depositWatcher!;
+  const account = () => exchange.exchange.core.account(buyer.identity.address);
+  await watcher.poll();
+  say(`  seen in the mempool: ${account()?.depositPendingSats ?? 0} sat pending, not spendable yet`);
+  let credited = false;
+  for (let mined = 1; mined <= PLAYGROUND_POLICY.finalConfirmations; mined++) {
+    devnet.mine(1);
+    await watcher.poll();
+    const now = (account()?.availableSats ?? 0) >= amountSats;
+    const note = now && !credited ? `: credited, ${account()?.availableSats} sat available` : mined === PLAYGROUND_POLICY.finalConfirmations ? ': final, no longer watched for reorgs' : '';
+    credited = now;
+    say(`  block ${devnet.tip().height}: ${mined} confirmation${mined === 1 ? '' : 's'}${note}`);
   }
+  if (!credited) throw new Error('the deposit was not credited');
 }
 
 async function sampleTrade(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, say: (line: string) => void): Promise<void> {
