@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.js';
 import { daemonCommand } from './daemon.js';
+import { devnetCommand } from './devnet.js';
 import { exchangeCommand } from './exchange.js';
 import { identityCommands } from './identity.js';
 import { playgroundCommand } from './playground.js';
@@ -9,7 +10,7 @@ import { renderCommand } from './render.js';
 import { arbiterCommand } from './arbiter.js';
 import { workerCommand } from './worker.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, playgroundCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, playgroundCommand, devnetCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {
