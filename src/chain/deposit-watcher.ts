@@ -73,20 +73,23 @@ export class DepositWatcher {
     for (let pass = 0; pass < PASSES_MAX; pass++) {
       const commands = depositCommands({ tip, payments, staleBlocks }, ledger, this.policy);
       if (commands.length === 0) break;
-      for (const command of commands) {
-        try {
-          const events = await this.port.record(command);
-          recorded[command.type] = (recorded[command.type] ?? 0) + 1;
-          this.options.onRecord?.(command);
-          if (command.type === 'depositReversed') this.options.onAlert?.(`deposit ${command.depositId}: its block left the best chain after the credit; the credit was reversed`);
-          for (const event of events) {
-            if (event.type === 'accountOverdrawn') this.options.onAlert?.(`account ${event.participant} owes ${-event.availableSats} sat after a reversed deposit: frozen until repaid`);
-          }
-        } catch (error) {
+      // All at once: the exchange applies them in this order as they are called, and their
+      // journal writes share flushes (group commit) instead of one flush each.
+      const outcomes = await Promise.allSettled(commands.map((command) => this.port.record(command)));
+      outcomes.forEach((outcome, index) => {
+        const command = commands[index]!;
+        if (outcome.status === 'rejected') {
           refused += 1;
-          this.options.onAlert?.(`deposit watcher: the exchange refused ${command.type} ${'depositId' in command ? command.depositId : ''}: ${(error as Error).message}`);
+          this.options.onAlert?.(`deposit watcher: the exchange refused ${command.type} ${'depositId' in command ? command.depositId : ''}: ${(outcome.reason as Error).message}`);
+          return;
         }
-      }
+        recorded[command.type] = (recorded[command.type] ?? 0) + 1;
+        this.options.onRecord?.(command);
+        if (command.type === 'depositReversed') this.options.onAlert?.(`deposit ${command.depositId}: its block left the best chain after the credit; the credit was reversed`);
+        for (const event of outcome.value) {
+          if (event.type === 'accountOverdrawn') this.options.onAlert?.(`account ${event.participant} owes ${-event.availableSats} sat after a reversed deposit: frozen until repaid`);
+        }
+      });
       ledger = this.port.ledger();
     }
     this.last = { tip, byOwner: this.indexByOwner(payments) };
