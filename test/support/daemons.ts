@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/clock.js';
 import type { Identity } from '../../src/crypto/keys.js';
+import type { ExchangeServerOptions } from '../../src/server/serve.js';
 import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { hashWork } from '../../src/daemon/hash-work.js';
 import { startWorkerServer, type RunningWorker } from '../../src/daemon/worker-server.js';
@@ -32,12 +33,12 @@ export interface Market {
   stop(): Promise<void>;
 }
 
-export async function startMarket(): Promise<Market> {
+export async function startMarket(options: { deposits?: ExchangeServerOptions['deposits'] } = {}): Promise<Market> {
   const clock = new VirtualClock(START_MS);
   const admin = newIdentity();
   const directory = mkdtempSync(join(tmpdir(), 'bitwrk-daemon-test-'));
   const open = (port?: number) =>
-    startExchange(join(directory, 'exchange'), clock, admin, { ...(port === undefined ? {} : { port }), extra: { initialArticles: DEFAULT_ARTICLES } });
+    startExchange(join(directory, 'exchange'), clock, admin, { ...(port === undefined ? {} : { port }), extra: { initialArticles: DEFAULT_ARTICLES }, ...(options.deposits === undefined ? {} : { deposits: options.deposits }) });
   const daemons: Daemon[] = [];
   const workers: Array<{ stop(): Promise<void> }> = [];
   const identities = new Map<string, Identity>();

@@ -1,0 +1,63 @@
+// Goal: a user funds the daemon's account from its local API: POST /account/deposit-address gives
+// a deposit address of the exchange with its BIP21 URI and a QR code (only to a caller with the
+// token and a JSON body), GET /account then follows the payment from seen to credited; against an
+// exchange without chain deposits the answer says so (409). Method: a real exchange (with a devnet
+// as its chain) and daemon (support/daemons.ts), requests over real HTTP.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HDKey } from '@scure/bip32';
+import { parseDepositKey } from '../../src/chain/deposit-keys.js';
+import { Devnet, devnetBackend } from '../../src/chain/devnet.js';
+import { auth, startMarket } from '../support/daemons.js';
+
+const json = { 'content-type': 'application/json' };
+const key = parseDepositKey(HDKey.fromMasterSeed(new Uint8Array(32).fill(11), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'").publicExtendedKey, 'regtest');
+
+interface DepositAnswer {
+  address: string;
+  uri: string;
+  fresh: boolean;
+  qrSvg: string;
+}
+
+test('a deposit address with URI and QR code from the local API; the account follows the payment to its credit', async () => {
+  const devnet = new Devnet({ seed: 4 });
+  const market = await startMarket({ deposits: { key, backend: devnetBackend(devnet), pollMs: 3_600_000 } });
+  try {
+    const daemon = await market.daemon('funder');
+    const ask = (body: string, headers: Record<string, string>) => fetch(`${daemon.apiUrl}/account/deposit-address`, { method: 'POST', body, headers });
+    assert.equal((await ask('{}', json)).status, 401, 'no token');
+    assert.equal((await ask('{}', auth(daemon))).status, 415, 'not a JSON body');
+    const bad = await ask('{"amountSats": -5}', { ...json, ...auth(daemon) });
+    assert.equal(bad.status, 400);
+    const response = await ask('{"amountSats": 150000}', { ...json, ...auth(daemon) });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as DepositAnswer;
+    assert.match(answer.address, /^bcrt1q[0-9a-z]{38}$/);
+    assert.equal(answer.uri, `bitcoin:${answer.address}?amount=0.0015`);
+    assert.match(answer.qrSvg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    const account = async () => (await (await fetch(`${daemon.apiUrl}/account`, { headers: auth(daemon) })).json()) as { availableSats: number; deposits: { list: { status: string; confirmations: number }[] } };
+    devnet.faucet.pay(answer.address, 150_000);
+    await market.exchange.depositWatcher!.poll();
+    assert.deepEqual((await account()).deposits.list.map((d) => [d.status, d.confirmations]), [['seen', 0]]);
+    devnet.mine(3);
+    await market.exchange.depositWatcher!.poll();
+    const credited = await account();
+    assert.equal(credited.availableSats, 150_000);
+    assert.deepEqual(credited.deposits.list.map((d) => [d.status, d.confirmations]), [['credited', 3]]);
+  } finally {
+    await market.stop();
+  }
+});
+
+test('an exchange without chain deposits: 409 deposits_disabled', async () => {
+  const market = await startMarket();
+  try {
+    const daemon = await market.daemon('funder');
+    const response = await fetch(`${daemon.apiUrl}/account/deposit-address`, { method: 'POST', body: '{}', headers: { ...json, ...auth(daemon) } });
+    assert.equal(response.status, 409);
+    assert.equal(((await response.json()) as { error: { name: string } }).error.name, 'deposits_disabled');
+  } finally {
+    await market.stop();
+  }
+});
