@@ -49,13 +49,13 @@ interface Setup {
   poll(): Promise<void>;
 }
 
-async function setup(options: { backend?: (devnet: Devnet, http: DevnetServer) => ChainBackend; devnet?: Devnet } = {}): Promise<Setup> {
+async function setup(options: { backend?: (devnet: Devnet, http: DevnetServer) => ChainBackend; devnet?: Devnet; dataDir?: string } = {}): Promise<Setup> {
   const devnet = options.devnet ?? new Devnet({ seed: 1 });
   const http = await startDevnetServer({ devnet });
   cleanups.push(() => http.close());
   const alerts: string[] = [];
   const server = await startExchangeServer({
-    clock: realClock, host: '127.0.0.1', port: 0, dataDir: mkdtempSync(join(tmpdir(), 'bitwrk-deposits-')),
+    clock: realClock, host: '127.0.0.1', port: 0, dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'bitwrk-deposits-')),
     exchangeId: EXCHANGE_ID, network: 'testnet', adminAddress: newIdentity().address, workers: 0,
     deposits: {
       key: parseDepositKey(ACCOUNT_TPUB, 'regtest'),
@@ -231,4 +231,35 @@ test('a watcher down while 10 blocks with 5 deposits (one reorged out) are mined
   const view = (s: Setup) => ({ deposits: s.server.exchange.core.liveDeposits(), account: s.server.exchange.core.account(who.address), closed: s.server.exchange.core.exportState().closedDepositIds });
   assert.deepEqual(view(sleeping), view(watching));
   assert.equal(view(watching).deposits.length, 4, 'five deposits, one reorged out');
+});
+
+test('1,000 participants asking at once over sockets get 1,000 distinct addresses', async () => {
+  const s = await setup({ backend: (devnet) => devnetBackend(devnet) });
+  const clients = await Promise.all(Array.from({ length: 10 }, () => s.peer()));
+  const answers = await Promise.all(Array.from({ length: 1_000 }, (_, n) => new ExchangeClient(clients[n % 10]!, newIdentity(), EXCHANGE_ID, realClock).requestDepositAddress()));
+  assert.equal(new Set(answers.map((answer) => answer.index)).size, 1_000);
+  assert.equal(new Set(answers.map((answer) => answer.address)).size, 1_000);
+  assert.deepEqual(answers.map((answer) => answer.index).sort((a, b) => a - b), [...Array(1_000).keys()]);
+  assert.ok(answers.every((answer) => answer.fresh));
+});
+
+test('credits and reversals are journalled: a restarted exchange has the same deposits and the watcher finds nothing to redo', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bitwrk-deposits-restart-'));
+  const devnet = new Devnet({ seed: 6 });
+  const first = await setup({ devnet, dataDir, backend: (chain) => devnetBackend(chain) });
+  const frank = newIdentity();
+  const { address } = await (await first.client(frank)).requestDepositAddress();
+  const kept = devnet.faucet.pay(address, 30_000);
+  const lost = devnet.faucet.pay(address, 40_000);
+  devnet.mine(N);
+  await first.poll();
+  devnet.reorg(N, { doubleSpend: [lost] }); // `kept` re-mined, `lost` double-spent after its credit
+  await first.poll();
+  const before = { deposits: first.server.exchange.core.liveDeposits(), account: first.server.exchange.core.account(frank.address) };
+  assert.deepEqual(before.deposits.map((d) => d.id), [`${kept}:0`]);
+  await first.server.stop();
+  const second = await setup({ devnet, dataDir, backend: (chain) => devnetBackend(chain) });
+  assert.deepEqual({ deposits: second.server.exchange.core.liveDeposits(), account: second.server.exchange.core.account(frank.address) }, before);
+  const report = await second.server.depositWatcher!.poll();
+  assert.deepEqual(report.recorded, {}, 'nothing to redo after the restart');
 });
