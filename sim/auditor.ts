@@ -8,7 +8,8 @@
 //   - every transaction is retired by its deadline;
 //   - a seller is paid only against the buyer's receipt (or by the arbiter), never more than the price;
 //   - a retired transaction splits exactly price + fee between seller, fees and refund;
-//   - money is conserved: what was credited equals the accounts' balances plus the fees.
+//   - money is conserved: what was credited (by the admin, or deposits once credited, less
+//     reversed ones) equals the accounts' balances plus the fees.
 // A broken promise throws InvariantViolation with what was seen. The model-based tests add checks
 // of the whole state after every command (test/market/support/auditor.ts).
 import type { ArticleSpec } from '../src/market/articles.js';
@@ -87,7 +88,9 @@ export class Auditor {
           this.retired(event);
           break;
         case 'transfer':
-          if (event.kind === 'credit') this.creditedSats += event.amountSats;
+          // Money in: credits, and deposits once credited (spendable); a reversed deposit takes it back out.
+          if (event.kind === 'credit' || event.kind === 'deposit_confirmed') this.creditedSats += event.amountSats;
+          if (event.kind === 'deposit_reversed') this.creditedSats -= event.amountSats;
           break;
         default:
           break;

@@ -24,6 +24,8 @@ const scenarioFlags = {
   loss: { type: 'string' },
   'restart-every': { type: 'string' },
   cheaters: { type: 'string' },
+  funding: { type: 'string' },
+  'reorgs-per-hour': { type: 'string' },
   scenario: { type: 'string' },
   out: { type: 'string' },
 } as const;
@@ -39,6 +41,10 @@ const SCENARIO_OPTIONS = `  --seed N            random seed (default 1)
   --loss P            probability that a frame is lost (default 0)
   --restart-every M   restart the exchange from its journal every M simulated minutes
   --cheaters P        share of sellers that return wrong results (default 0.02)
+  --funding HOW       credit (the admin credits buyers, default) or chain (deposits on the
+                      devnet, credited by the exchange's deposit watcher; blocks every 10 minutes)
+  --reorgs-per-hour R with --funding chain: reorgs that double-spend a funding transaction after
+                      its credit (its buyers' accounts are left owing and frozen)
   --scenario FILE     a JSON scenario (the fields of sim/scenario.ts); flags override it
   --out DIR           where the report goes (default ./sim-out)`;
 
@@ -186,6 +192,9 @@ function scenarioFrom(values: Partial<Record<keyof typeof scenarioFlags, string>
   set('feeNumerator', integer('fee', 100));
   set('bidLifetimeSeconds', integer('lifetime', 3600));
   set('restartEveryMinutes', decimal('restart-every'));
+  if (values.funding !== undefined && values.funding !== 'credit' && values.funding !== 'chain') throw new UsageError(`--funding must be credit or chain, got "${values.funding}"`);
+  set('funding', values.funding);
+  set('reorgsPerHour', decimal('reorgs-per-hour'));
   const network = { ...((base['network'] as Record<string, unknown> | undefined) ?? {}) };
   if (values.latency !== undefined) {
     const match = /^(\d+)-(\d+)$/.exec(values.latency);

@@ -15,6 +15,10 @@ import { MemoryStore } from '../src/store/memory.js';
 import type { MessageVerifier } from '../src/crypto/verifier.js';
 import type { MemoryNetwork } from '../src/transport/memory.js';
 import { standInVerifier } from './identities.js';
+import type { ChainBackend } from '../src/chain/backend.js';
+import type { DepositKey } from '../src/chain/deposit-keys.js';
+import { DepositWatcher } from '../src/chain/deposit-watcher.js';
+import { exchangeDepositPort } from '../src/server/deposit-port.js';
 import { InvariantViolation } from './auditor.js';
 
 export const SIM_EXCHANGE_ID = 'bitwrk-sim';
@@ -30,6 +34,8 @@ export interface SimExchangeOptions {
   readonly settle: () => Promise<void>;
   /** Test only, a planted bug: the exchange takes any receipt as the buyer's. */
   readonly acceptAnyReceipt?: boolean;
+  /** Chain deposits: the production watcher polls this backend on the virtual clock. */
+  readonly deposits?: { readonly key: DepositKey; readonly backend: ChainBackend; readonly pollMs: number };
 }
 
 /** The planted bug's verifier: anything that looks like a receipt (64 hex digits signed) passes. */
@@ -44,6 +50,7 @@ export class SimExchange {
   private readonly store = new MemoryStore();
   private journal: Journal | undefined;
   private stopListening: (() => void) | undefined;
+  watcher: DepositWatcher | undefined;
 
   constructor(private readonly options: SimExchangeOptions) {}
 
@@ -74,14 +81,23 @@ export class SimExchange {
       identityRate: { perSecond: 100_000, burst: 200_000 },
       snapshotEveryRecords: 20_000,
       onEvents: options.onEvents,
+      ...(options.deposits === undefined ? {} : { depositKey: options.deposits.key }),
     });
     const exchange = this.exchange;
+    if (options.deposits !== undefined) {
+      // A new watcher for each start: it keeps no state, the journal has it all.
+      const watcher = new DepositWatcher(options.deposits.backend, exchangeDepositPort(exchange), { onAlert: () => undefined });
+      exchange.depositWatcher = watcher;
+      watcher.start(options.clock, options.deposits.pollMs);
+      this.watcher = watcher;
+    }
     this.stopListening = options.network.listen(EXCHANGE_ADDRESS, (connection) => exchange.accept(connection));
   }
 
   /** Goes down (connections cut, nothing new accepted) once every accepted command is durable; returns its state hash. */
   async stop(): Promise<string> {
     const exchange = this.running;
+    this.watcher?.stop();
     this.stopListening?.();
     await exchange.close();
     for (let turns = 0; this.journal!.lastDurableSequence !== this.journal!.lastSequence; turns++) {

@@ -71,10 +71,19 @@ export const scenarioSchema = z
     /** Seller daemons restarted per hour, across the market, each down this long (B3, B6). */
     sellerRestartsPerHour: z.number().min(0).max(100_000).default(0),
     sellerDowntimeSeconds: z.number().min(0).max(600).default(20),
+    /**
+     * How buyers get their money: the admin's credit, or deposits on the devnet (a deposit
+     * address each, faucet payments, credit after the confirmations; blocks every 10 minutes).
+     */
+    funding: z.enum(['credit', 'chain']).default('credit'),
+    /** With chain funding: reorgs per hour that double-spend a funding transaction after its credit. */
+    reorgsPerHour: z.number().min(0).max(100).default(0),
   })
   .refine((scenario) => scenario.network.latencyMinMs <= scenario.network.latencyMaxMs, { message: 'network.latencyMinMs must not exceed latencyMaxMs', path: ['network'] })
   .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1 + SHARE_ROUNDING, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })
   .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1 + SHARE_ROUNDING, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] })
+  .refine((scenario) => scenario.funding === 'credit' || scenario.connector === 'exchange', { message: "chain funding needs the 'exchange' connector (the deposit watcher runs in the exchange)", path: ['funding'] })
+  .refine((scenario) => scenario.reorgsPerHour === 0 || scenario.funding === 'chain', { message: 'reorgs need chain funding', path: ['reorgsPerHour'] })
   .refine((scenario) => scenario.connector === 'exchange' || (scenario.restartEveryMinutes === 0 && scenario.network.lossProbability === 0), {
     message: "the 'core' connector has no journal to restart from and no frames to lose: use the 'exchange' connector",
     path: ['connector'],

@@ -25,11 +25,18 @@ import { Kernel } from './kernel.js';
 import type { ConnectAgent, MarketPort } from './market-port.js';
 import { Metrics, type MinuteRow, type VerificationTally } from './metrics.js';
 import { simArticle, type Scenario } from './scenario.js';
+import { SimChain } from './chain.js';
+import { devnetBackend } from '../src/chain/devnet.js';
+import type { Exchange } from '../src/server/exchange.js';
 
 export const START_MS = 1_700_000_000_000;
 const MINUTE_MS = 60_000;
 /** Money each buyer starts with: enough never to run short (a short buyer is not what is studied). */
 const BUYER_CREDIT_SATS = 100_000_000;
+/** Each buyer's deposit with chain funding: the devnet's faucet has far fewer coins than 1 BTC per buyer, and 0.01 BTC is hundreds of purchases. */
+const BUYER_DEPOSIT_SATS = 1_000_000;
+/** How often the exchange's deposit watcher reads the devnet, in virtual time. */
+const CHAIN_POLL_MS = 60_000;
 /** Credits the admin sends per second of virtual time: within a connection's rate limit (2,000 messages per second). */
 const CREDIT_BATCH = 1_000;
 /** After the last new work, how long normal transactions get to finish before disputes are timed out. */
@@ -64,6 +71,10 @@ export interface SimulationResult {
     readonly sellerRestarts: number;
     readonly ghostBidsMatched: number;
     readonly staleFactsIgnored: number;
+    /** Chain funding: reorgs injected, deposits whose credit they reversed, accounts left owing (and frozen). */
+    readonly reorgs: number;
+    readonly depositsReversed: number;
+    readonly accountsOverdrawn: number;
   };
   readonly stateHash: string;
   readonly journalRecords: number;
@@ -99,7 +110,12 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     isWitness: (txId) => context.witnessTxIds.has(txId),
   });
   let violation: unknown;
+  const chainFaults = { depositsReversed: 0, accountsOverdrawn: 0 };
   const onEvents = (events: readonly CoreEvent[]): void => {
+    for (const event of events) {
+      if (event.type === 'deposit' && event.change === 'reversed') chainFaults.depositsReversed++;
+      if (event.type === 'accountOverdrawn') chainFaults.accountsOverdrawn++;
+    }
     try {
       auditor.observe(events);
       metrics.observe(events, clock.now());
@@ -143,7 +159,9 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     daemonFaults: { lateErrors: 0, workersRemoved: 0, sellerRestarts: 0, ghostBidsMatched: 0 },
     keepGhostBids: options.plant === 'keep-ghost-bids',
   };
-  const venue = await openVenue(scenario, { kernel, network, prng: prng.fork(), articles: articleSpecs, adminAddress, onEvents, context, ...(options.plant === 'accept-any-receipt' ? { plant: options.plant } : {}) });
+  // The chain draws from its own generator, so that runs funded by credit keep their draws.
+  const chain = scenario.funding === 'chain' ? new SimChain(scenario.seed, clock, scenario.buyers * BUYER_DEPOSIT_SATS) : undefined;
+  const venue = await openVenue(scenario, { kernel, network, prng: prng.fork(), articles: articleSpecs, adminAddress, onEvents, context, ...(options.plant === 'accept-any-receipt' ? { plant: options.plant } : {}), ...(chain === undefined ? {} : { chain }) });
   connect = venue.connect;
   const sellers: SellerAgent[] = [];
   for (let index = 0; index < scenario.sellers; index++) {
@@ -166,7 +184,19 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     violation ??= context.trades.violation;
     if (violation !== undefined) throw violation;
   };
-  await creditBuyers(kernel, venue.connect(adminAddress, () => undefined, () => undefined), buyers, raise);
+  if (chain === undefined) await creditBuyers(kernel, venue.connect(adminAddress, () => undefined, () => undefined), buyers, raise);
+  else await fundThroughChain(kernel, chain, venue, buyers, raise);
+  if (chain !== undefined && scenario.reorgsPerHour > 0) {
+    const chainPrng = createPrng((scenario.seed ^ 0x5eed_c4a1) >>> 0);
+    const nextReorg = (): void => {
+      clock.setTimer(() => {
+        if (!context.open) return;
+        chain.reorgAway(chainPrng);
+        nextReorg();
+      }, -Math.log(1 - chainPrng.nextFloat()) * (3_600_000 / scenario.reorgsPerHour));
+    };
+    nextReorg();
+  }
 
   // Arrivals: a Poisson process per buyer, or the same thinned to ten-minute bursts at twice the rate.
   const endMs = clock.now() + Math.round(scenario.hours * 3_600_000);
@@ -245,6 +275,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   if (active > 0 || auditor.openTransactions > 0) throw new InvariantViolation(`liveness: ${active} transactions still active after the drain phase`);
   const stateHash = finalCore.stateHash();
   for (const agent of [...buyers, ...sellers]) agent.close();
+  chain?.stop();
   await venue.stop();
   options.onProgress?.(1);
   return {
@@ -255,7 +286,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     verification: metrics.verification,
     ended: sortedKeys(context.ended),
     checks: { coreInvariantChecks, auditorChecks: auditor.checks + context.trades.checks, eventsAudited: auditor.eventsSeen },
-    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, recoveredBids: context.recoveredBids, restarts: venue.restarts(), ...context.daemonFaults, staleFactsIgnored: context.trades.staleFacts },
+    faults: { resentCommands: context.resent, orphanBids: context.orphanBids, recoveredBids: context.recoveredBids, restarts: venue.restarts(), ...context.daemonFaults, staleFactsIgnored: context.trades.staleFacts, reorgs: chain?.reorgs ?? 0, ...chainFaults },
     stateHash,
     journalRecords: venue.journalRecords(),
     kernelSteps: kernel.steps,
@@ -285,6 +316,19 @@ async function creditBuyers(kernel: Kernel, admin: MarketPort, buyers: readonly 
   admin.close();
 }
 
+/** Every buyer funded by a deposit on the devnet; returns once the watcher has credited them all. */
+async function fundThroughChain(kernel: Kernel, chain: SimChain, venue: Venue, buyers: readonly BuyerAgent[], raise: () => void): Promise<void> {
+  await chain.fund(() => venue.exchange!(), buyers.map((buyer) => buyer.address), BUYER_DEPOSIT_SATS);
+  const credited = (): boolean => buyers.every((buyer) => (venue.core()?.account(buyer.address)?.availableSats ?? 0) >= BUYER_DEPOSIT_SATS);
+  const limitMs = kernel.now() + 10 * CHAIN_POLL_MS;
+  while (!credited()) {
+    if (kernel.now() > limitMs) throw new InvariantViolation('the deposit watcher did not credit the buyers\' deposits');
+    await kernel.runUntil(kernel.now() + 1000);
+    raise();
+  }
+  chain.startMining(kernel.clock);
+}
+
 function checkConservation(auditor: Auditor, core: MarketCore, buyers: readonly BuyerAgent[], sellers: readonly SellerAgent[]): void {
   let balancesSats = 0;
   for (const agent of [...buyers, ...sellers]) {
@@ -297,6 +341,8 @@ function checkConservation(auditor: Auditor, core: MarketCore, buyers: readonly 
 /** Where the agents trade: the production exchange over the network, or the core directly. */
 interface Venue {
   core(): MarketCore | undefined;
+  /** The running exchange (the exchange connector only). */
+  exchange?: () => Exchange;
   connect: ConnectAgent;
   /** Restarts the exchange from its journal (only the exchange connector has one). */
   restart(downtime: () => Promise<void>): Promise<void>;
@@ -316,6 +362,7 @@ interface VenueParts {
   readonly onEvents: (events: readonly CoreEvent[]) => void;
   readonly context: AgentContext;
   readonly plant?: 'accept-any-receipt' | 'keep-ghost-bids';
+  readonly chain?: SimChain;
 }
 
 async function openVenue(scenario: Scenario, parts: VenueParts): Promise<Venue> {
@@ -340,10 +387,12 @@ async function openVenue(scenario: Scenario, parts: VenueParts): Promise<Venue> 
     onEvents: parts.onEvents,
     settle: () => kernel.settle(),
     ...(parts.plant === 'accept-any-receipt' ? { acceptAnyReceipt: true } : {}),
+    ...(parts.chain === undefined ? {} : { deposits: { key: parts.chain.key, backend: devnetBackend(parts.chain.devnet), pollMs: CHAIN_POLL_MS } }),
   });
   await host.start();
   return {
     core: () => host.exchange?.core,
+    exchange: () => host.running,
     connect: (address, onEvent, onReconnect) => new AgentLink(parts.context, address, onEvent, onReconnect, address !== parts.adminAddress),
     restart: (downtime) => host.restart(downtime),
     jumpTo: (nowMs) => host.running.tick(nowMs),

@@ -3,7 +3,8 @@
 // transaction, catches a planted bug and shrinks it to a smaller failing scenario, and refuses a
 // bad scenario naming the field. Method: runs compared byte for byte, fast-check over random small
 // scenarios (the run throws on a broken invariant or liveness), and a planted bug (the exchange
-// takes any receipt) against sellers that forge receipts.
+// takes any receipt) against sellers that forge receipts. Chain funding runs the devnet, the
+// exchange's deposit watcher and reorgs that reverse credits while buyers trade.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -134,6 +135,18 @@ test('the sweep scores every setting and recommends by the stated objective', as
   assert.equal(recommend([row(100, 1000, 5), row(90, 500, 9)]), 0, 'more completed wins over cheaper');
   assert.equal(recommend([row(100, 1000, 5), row(99, 900, 1)]), 1, 'within 2%: the cheaper wins');
   assert.equal(recommend([row(100, 900, 5), row(100, 900, 8)]), 1, 'equal cost: more fee income wins');
+});
+
+test('chain funding: buyers funded by devnet deposits through the exchange\'s watcher; reorgs that reverse credits mid-run keep every invariant, deterministically', async () => {
+  const scenario = scenarioSchema.parse({ seed: 3, buyers: 150, sellers: 60, hours: 0.5, funding: 'chain', reorgsPerHour: 4, restartEveryMinutes: 10 });
+  const first = await simulate(scenario);
+  assert.ok(first.faults.reorgs > 0, `reorgs happened (${first.faults.reorgs})`);
+  assert.ok(first.faults.depositsReversed > 0 && first.faults.accountsOverdrawn > 0, `credits were reversed (${first.faults.depositsReversed}) and accounts left owing (${first.faults.accountsOverdrawn})`);
+  assert.ok(first.totals.trades > 50, `the market traded on deposited money (${first.totals.trades})`);
+  assert.ok(first.faults.restarts >= 2, `the exchange restarted from its journal with its deposits (${first.faults.restarts})`);
+  assert.equal(summaryTable(await simulate(scenario)), summaryTable(first));
+  assert.equal(scenarioSchema.safeParse({ funding: 'chain', connector: 'core' }).success, false);
+  assert.equal(scenarioSchema.safeParse({ reorgsPerHour: 1 }).success, false);
 });
 
 test('a scenario with a mistake is refused, naming the field', () => {
