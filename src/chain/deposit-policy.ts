@@ -135,15 +135,13 @@ export interface DepositView {
   readonly needed: number;
 }
 
-export function depositViewOf(payment: ChainPayment, tip: ChainBlockRef, ledger: LedgerView, policy: ConfirmationPolicy): DepositView {
-  const id = outpointOf(payment);
+/** `recorded`: the ledger's live deposit of this outpoint, if any; `closed`: whether it is final (or was too small). */
+export function depositViewOf(payment: ChainPayment, tip: ChainBlockRef, recorded: DepositSnapshot | undefined, closed: boolean, policy: ConfirmationPolicy): DepositView {
   const confirmations = confirmationsOf(tip, payment.block);
-  const needed = confirmationsNeeded(policy, payment.valueSats);
-  const recorded = ledger.deposits.get(id);
   const status: DepositStatus = payment.valueSats < DEPOSIT_SATS_MIN
     ? 'too_small'
-    : recorded?.block != null || (recorded === undefined && ledger.isClosed(id))
+    : recorded?.block != null || (recorded === undefined && closed)
       ? 'credited'
       : confirmations === 0 ? 'seen' : 'confirming';
-  return { depositId: id, address: payment.address, amountSats: payment.valueSats, status, confirmations, needed };
+  return { depositId: outpointOf(payment), address: payment.address, amountSats: payment.valueSats, status, confirmations, needed: confirmationsNeeded(policy, payment.valueSats) };
 }

@@ -5,7 +5,8 @@
 import type { Clock, TimerId } from '../clock.js';
 import type { CoreEvent, UntimedCommand } from '../market/commands.js';
 import type { ChainBackend, ChainBlockRef, ChainPayment } from './backend.js';
-import { blocksToCheck, depositCommands, depositViewOf, DEFAULT_CONFIRMATION_POLICY } from './deposit-policy.js';
+import { blocksToCheck, depositCommands, depositViewOf, DEFAULT_CONFIRMATION_POLICY, outpointOf } from './deposit-policy.js';
+import type { DepositSnapshot } from '../market/state.js';
 import type { ConfirmationPolicy, DepositView, LedgerView } from './deposit-policy.js';
 
 /** What the watcher needs of the exchange. */
@@ -15,6 +16,9 @@ export interface DepositLedgerPort {
   /** The participant an address was reserved for. */
   ownerOf(address: string): string | undefined;
   ledger(): LedgerView;
+  /** One live deposit by outpoint, and whether an outpoint is closed (O(1): the account query's path). */
+  deposit(depositId: string): DepositSnapshot | undefined;
+  isClosed(depositId: string): boolean;
   /** Journals one command; resolves with the core's events, rejects with the exchange's refusal. */
   record(command: UntimedCommand): Promise<readonly CoreEvent[]>;
 }
@@ -112,9 +116,13 @@ export class DepositWatcher {
   depositsOf(participant: string): { readonly tip: ChainBlockRef | null; readonly deposits: DepositView[] } {
     if (this.last === undefined) return { tip: null, deposits: [] };
     const { tip } = this.last;
-    const ledger = this.port.ledger();
     const payments = this.last.byOwner.get(participant) ?? [];
-    const deposits = payments.map((payment) => depositViewOf(payment, tip, ledger, this.policy)).sort((a, b) => a.confirmations - b.confirmations);
+    const deposits = payments
+      .map((payment) => {
+        const id = outpointOf(payment);
+        return depositViewOf(payment, tip, this.port.deposit(id), this.port.isClosed(id), this.policy);
+      })
+      .sort((a, b) => a.confirmations - b.confirmations);
     return { tip, deposits };
   }
 

@@ -3,6 +3,7 @@
 // BIP141 witness commitment, and regtest's genesis block byte for byte. Regtest's proof of work is
 // a coin flip per nonce (target 0x7fffff << 232), so headers are ground to a valid nonce: the blocks
 // would pass Bitcoin Core's header check. Hashing is @noble/hashes'; serialization btc-signer's.
+import { concatBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hex } from '@scure/base';
 import { CompactSize, RawTx, Script } from '@scure/btc-signer';
@@ -142,14 +143,7 @@ export function blockSize(txs: readonly DevnetTx[]): { readonly size: number; re
 
 /** A whole block, serialized: header, transaction count, transactions with witnesses. */
 export function encodeBlock(header: BlockHeader, txs: readonly DevnetTx[]): Uint8Array {
-  const parts = [encodeHeader(header), CompactSize.encode(BigInt(txs.length)), ...txs.map((tx) => tx.raw)];
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
+  return concatBytes(encodeHeader(header), CompactSize.encode(BigInt(txs.length)), ...txs.map((tx) => tx.raw));
 }
 
 /** Regtest's genesis coinbase ("The Times 03/Jan/2009 ...") and header, as in Bitcoin Core's chainparams. */

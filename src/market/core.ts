@@ -763,12 +763,18 @@ export class MarketCore {
     return this.depositBook.exportDeposits();
   }
 
+  /** One pending or credited deposit by outpoint. */
+  liveDeposit(depositId: string): DepositSnapshot | undefined {
+    const record = this.depositBook.deposits.get(depositId);
+    return record === undefined ? undefined : { ...record, block: record.block === null ? null : { ...record.block } };
+  }
+
   /** Whether an outpoint is final or was too small: it is never counted again. */
   depositClosed(depositId: string): boolean {
     return this.depositBook.closedIds.has(depositId);
   }
 
-  /** A participant's deposit addresses, newest first (O(addresses): an account query, not a hot path). */
+  /** A participant's deposit addresses, newest first. */
   depositAddressesOf(participant: string, limit = 20): DepositAddressSnapshot[] {
     return this.depositBook.addressesOf(participant, limit).map((record) => ({ ...record }));
   }

@@ -32,6 +32,8 @@ export class DepositBook {
   readonly addresses = new Map<string, DepositAddressRecord>();
   /** Each participant's reserved, never-paid addresses, oldest first. */
   private readonly unusedOf = new Map<string, DepositAddressRecord[]>();
+  /** Each participant's addresses, oldest first (so its account query costs O(own)). */
+  private readonly addressesByParticipant = new Map<string, DepositAddressRecord[]>();
   readonly deposits = new Map<string, DepositRecord>();
   readonly closedIds = new Set<string>();
 
@@ -46,8 +48,7 @@ export class DepositBook {
     assert(!this.addresses.has(address), 'a derived address is new');
     const record: DepositAddressRecord = { index, address, participant, used: false };
     this.indexNext += 1;
-    this.addresses.set(address, record);
-    this.addUnused(record);
+    this.index(record);
     return record;
   }
 
@@ -59,11 +60,17 @@ export class DepositBook {
     if (unused.length === 0) this.unusedOf.delete(record.participant);
   }
 
-  /** Addresses reserved by a participant, newest first, at most `limit`. O(addresses): a view for one participant's account query. */
+  /** Addresses reserved by a participant, newest first, at most `limit`. */
   addressesOf(participant: string, limit: number): DepositAddressRecord[] {
-    const found: DepositAddressRecord[] = [];
-    for (const record of this.addresses.values()) if (record.participant === participant) found.push(record);
-    return found.sort((a, b) => b.index - a.index).slice(0, limit);
+    return (this.addressesByParticipant.get(participant) ?? []).slice(-limit).reverse();
+  }
+
+  private index(record: DepositAddressRecord): void {
+    this.addresses.set(record.address, record);
+    let own = this.addressesByParticipant.get(record.participant);
+    if (own === undefined) this.addressesByParticipant.set(record.participant, (own = []));
+    own.push(record);
+    if (!record.used) this.addUnused(record);
   }
 
   private addUnused(record: DepositAddressRecord): void {
@@ -84,9 +91,7 @@ export class DepositBook {
     this.indexNext = state.depositIndexNext;
     for (const snapshot of state.depositAddresses) {
       assert(snapshot.index < state.depositIndexNext && !this.addresses.has(snapshot.address), 'restored deposit addresses are unique and below the next index');
-      const record = { ...snapshot };
-      this.addresses.set(record.address, record);
-      if (!record.used) this.addUnused(record);
+      this.index({ ...snapshot });
     }
     for (const snapshot of state.deposits) {
       assert(this.addresses.get(snapshot.address)?.participant === snapshot.participant, 'a restored deposit pays a reserved address of its participant');

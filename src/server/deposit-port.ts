@@ -12,6 +12,8 @@ export function exchangeDepositPort(exchange: Exchange): DepositLedgerPort {
       deposits: new Map(exchange.core.liveDeposits().map((deposit) => [deposit.id, deposit])),
       isClosed: (id) => exchange.core.depositClosed(id),
     }),
+    deposit: (id) => exchange.core.liveDeposit(id),
+    isClosed: (id) => exchange.core.depositClosed(id),
     record: (command) => exchange.execute(undefined, (nowMs) => ({ ...command, nowMs }) as MarketCommand),
   };
 }
