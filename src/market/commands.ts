@@ -8,6 +8,7 @@ import type { RejectionName } from './rejections.js';
 import type { TxMessageType } from './tx-messages.js';
 import type { BidSide } from '../machines/bid.js';
 import type { TxPhase } from '../machines/transaction.js';
+import type { WithdrawalEvent, WithdrawalValue } from '../machines/withdrawal.js';
 
 interface Timed {
   readonly nowMs: number;
@@ -61,14 +62,10 @@ export type MarketCommand =
   | (Timed & { readonly type: 'depositReversed'; readonly depositId: string })
   /** A credited deposit is buried deeply enough that it is no longer watched. */
   | (Timed & { readonly type: 'depositFinal'; readonly depositId: string })
-  | (Timed & {
-      readonly type: 'requestPayout';
-      readonly participant: string;
-      readonly payoutId: string;
-      readonly amountSats: number;
-    })
-  | (Timed & { readonly type: 'payoutSent'; readonly payoutId: string })
-  | (Timed & { readonly type: 'payoutFailed'; readonly payoutId: string })
+  /** The participant's withdrawal to `destination` (validated and normalised by the server); `key` makes it idempotent. */
+  | (Timed & { readonly type: 'requestWithdrawal'; readonly participant: string; readonly key: string; readonly destination: string; readonly amountSats: number })
+  /** The payout processor or the operator moves a withdrawal one step (the machine decides whether it may). */
+  | (Timed & { readonly type: 'withdrawalStep'; readonly withdrawalId: string; readonly step: WithdrawalEvent })
   | (Timed & { readonly type: 'freezeAccount'; readonly participant: string })
   | (Timed & { readonly type: 'unfreezeAccount'; readonly participant: string });
 
@@ -150,6 +147,17 @@ export type CoreEvent =
     }
   /** A reversed deposit left the available balance negative: the account is frozen until it is repaid. */
   | { readonly type: 'accountOverdrawn'; readonly participant: string; readonly availableSats: number }
+  | {
+      readonly type: 'withdrawal';
+      readonly withdrawalId: string;
+      readonly participant: string;
+      readonly state: WithdrawalValue;
+      readonly destination: string;
+      readonly amountSats: number;
+      readonly txid: string | null;
+      /** A request that repeated an earlier one (same key and body): nothing changed. */
+      readonly repeated: boolean;
+    }
   | { readonly type: 'accountFrozen'; readonly participant: string }
   | { readonly type: 'accountUnfrozen'; readonly participant: string };
 

@@ -21,9 +21,12 @@ import { REJECTIONS } from './rejections.js';
 import type { RejectionName } from './rejections.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS, txEventOf, txFieldsValid } from './tx-messages.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
-import type { AccountSnapshot, BidSnapshot, DepositAddressSnapshot, DepositSnapshot, MarketState, TxSnapshot } from './state.js';
+import type { AccountSnapshot, BidSnapshot, DepositAddressSnapshot, DepositSnapshot, MarketState, TxSnapshot, WithdrawalSnapshot } from './state.js';
 import type { ChainBlock, CommandOf, CommandResult, CoreEvent, DepositChange, MarketCommand } from './commands.js';
 import { DepositBook } from './deposits.js';
+import { WithdrawalBook } from './withdrawals.js';
+import { WITHDRAWAL_FINAL, withdrawalMachine } from '../machines/withdrawal.js';
+import type { WithdrawalState } from '../machines/withdrawal.js';
 import type { DepositRecord } from './deposits.js';
 import { accountMachine } from '../machines/account.js';
 import { bidMachine } from '../machines/bid.js';
@@ -85,11 +88,6 @@ interface ArticleRecord {
   readonly lane: ExpiryLane<BidRecord>;
 }
 
-interface PendingTransfer {
-  readonly participant: string;
-  readonly amountSats: number;
-}
-
 type Rejection = RejectionName | null;
 type Events = CoreEvent[];
 
@@ -114,10 +112,10 @@ export class MarketCore {
   private readonly reputations = new Map<string, Reputation>();
   private readonly deadlines = new DeadlineQueue<BidRecord>();
   private readonly depositBook = new DepositBook();
-  private readonly pendingPayouts = new Map<string, PendingTransfer>();
-  private readonly closedPayoutIds = new Set<string>();
+  private readonly withdrawalBook = new WithdrawalBook();
   private readonly bidStepper;
   private readonly txStepper;
+  private readonly withdrawalStepper;
   private readonly verifyReceipt: VerifyReceipt;
   private readonly accountsMax: number;
   private readonly openBidsMax: number;
@@ -127,6 +125,7 @@ export class MarketCore {
     const kind = options.stepper ?? 'compiled';
     this.bidStepper = stepperOf(bidMachine, kind);
     this.txStepper = stepperOf(txMachine, kind);
+    this.withdrawalStepper = stepperOf(withdrawalMachine, kind);
     this.ledger = new Ledger(stepperOf(accountMachine, kind));
     this.verifyReceipt = options.verifyReceipt;
     this.accountsMax = options.accountsMax ?? ACCOUNTS_MAX;
@@ -192,11 +191,10 @@ export class MarketCore {
       case 'depositReversed':
       case 'depositFinal':
         return this.changeCredited(command, events);
-      case 'requestPayout':
-        return this.requestPayout(command, events);
-      case 'payoutSent':
-      case 'payoutFailed':
-        return this.closePayout(command, events);
+      case 'requestWithdrawal':
+        return this.requestWithdrawal(command, events);
+      case 'withdrawalStep':
+        return this.withdrawalStep(command, events);
       case 'freezeAccount':
       case 'unfreezeAccount':
         return this.setFrozen(command, events);
@@ -691,33 +689,64 @@ export class MarketCore {
     return null;
   }
 
-  private requestPayout(command: CommandOf<'requestPayout'>, events: Events): Rejection {
+  /**
+   * Funds move from available to payoutPending in this command, before anything is signed, so of
+   * two requests that together exceed the balance exactly one succeeds. The same key with the
+   * same body is the same withdrawal (answered again, nothing changes); with another body, refused.
+   */
+  private requestWithdrawal(command: CommandOf<'requestWithdrawal'>, events: Events): Rejection {
     assertAddress(command.participant);
+    assert(typeof command.destination === 'string' && command.destination.length > 0 && command.destination.length <= ADDRESS_CHARS_MAX, 'a validated destination');
     // Test errors by descending precedence.
-    const { payoutId, participant, amountSats } = command;
-    if (!isReference(payoutId)) return 'reference_invalid';
+    const { participant, key, destination, amountSats } = command;
+    if (!isReference(key)) return 'reference_invalid';
     if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
-    if (this.pendingPayouts.has(payoutId) || this.closedPayoutIds.has(payoutId)) return 'payout_duplicate';
-    if (this.pendingPayouts.size >= PENDING_PAYOUTS_MAX) return 'payouts_full';
+    const book = this.withdrawalBook;
+    const earlier = book.keyOf(participant, key);
+    if (earlier !== undefined) {
+      if (earlier.destination !== destination || earlier.amountSats !== amountSats) return 'withdrawal_key_reused';
+      const live = book.live.get(earlier.withdrawalId)?.state;
+      events.push({ type: 'withdrawal', withdrawalId: earlier.withdrawalId, participant, state: live?.value ?? 'completed', destination, amountSats, txid: live?.context.txid ?? null, repeated: true });
+      return null;
+    }
+    if (book.live.size >= PENDING_PAYOUTS_MAX) return 'payouts_full';
     const account = this.ledger.account(participant);
     if (account === undefined) return 'account_not_found';
     if (account.state.value === 'frozen') return 'account_frozen';
     if (account.state.context.availableSats < amountSats) return 'insufficient_funds';
-    this.ledger.transfer('payout_requested', participant, participant, amountSats, payoutId, events);
-    this.pendingPayouts.set(payoutId, { participant, amountSats });
+    const withdrawalId = `w${++book.seq}`;
+    this.ledger.transfer('payout_requested', participant, participant, amountSats, withdrawalId, events);
+    const state = this.withdrawalStepper.initial({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs });
+    book.add(state);
+    events.push(withdrawalEvent(state, false));
     return null;
   }
 
-  /** Sent: the money left for the chain. Failed: it comes back. Either way the id is used up. */
-  private closePayout(command: CommandOf<'payoutSent' | 'payoutFailed'>, events: Events): Rejection {
+  /** One step of a withdrawal's machine; completion sends its money out, a refund gives it back. */
+  private withdrawalStep(command: CommandOf<'withdrawalStep'>, events: Events): Rejection {
     // Test errors by descending precedence.
-    const payout = this.pendingPayouts.get(command.payoutId);
-    if (payout === undefined) return 'payout_not_found';
-    const kind = command.type === 'payoutSent' ? 'payout_sent' : 'payout_failed';
-    this.ledger.transfer(kind, payout.participant, payout.participant, payout.amountSats, command.payoutId, events);
-    this.pendingPayouts.delete(command.payoutId);
-    this.closedPayoutIds.add(command.payoutId);
+    const record = this.withdrawalBook.live.get(command.withdrawalId);
+    if (record === undefined) return 'withdrawal_not_found';
+    const next = this.withdrawalStepper.step(record.state, command.step);
+    if (next === record.state) return 'withdrawal_wrong_state';
+    record.state = next;
+    const { participant, amountSats, withdrawalId } = next.context;
+    if (next.value === 'completed') this.ledger.transfer('payout_sent', participant, participant, amountSats, withdrawalId, events);
+    if (next.value === 'refunded') this.ledger.transfer('payout_failed', participant, participant, amountSats, withdrawalId, events);
+    if (WITHDRAWAL_FINAL.has(next.value)) this.withdrawalBook.close(withdrawalId);
+    events.push(withdrawalEvent(next, false));
     return null;
+  }
+
+  /** The participant's live withdrawals (O(own)). */
+  withdrawalsOf(participant: string): WithdrawalSnapshot[] {
+    return this.withdrawalBook.of(participant).map((state) => ({ ...state.context, state: state.value }));
+  }
+
+  /** A live withdrawal. */
+  withdrawal(withdrawalId: string): WithdrawalSnapshot | undefined {
+    const state = this.withdrawalBook.live.get(withdrawalId)?.state;
+    return state === undefined ? undefined : { ...state.context, state: state.value };
   }
 
   private setFrozen(command: CommandOf<'freezeAccount' | 'unfreezeAccount'>, events: Events): Rejection {
@@ -876,8 +905,9 @@ export class MarketCore {
       depositAddresses: this.depositBook.exportAddresses(),
       deposits: this.depositBook.exportDeposits(),
       closedDepositIds: [...this.depositBook.closedIds].sort(compareStrings),
-      pendingPayouts: byKey(this.pendingPayouts).map(([id, payout]) => ({ id, ...payout })),
-      closedPayoutIds: [...this.closedPayoutIds].sort(compareStrings),
+      withdrawalSeq: this.withdrawalBook.seq,
+      withdrawals: this.withdrawalBook.exportLive(),
+      withdrawalKeys: this.withdrawalBook.exportKeys(),
       reputations: byKey(this.reputations).map(([, reputation]) => reputation),
     };
   }
@@ -904,8 +934,7 @@ export class MarketCore {
     }
     assert(holds.size === 0, 'every exported hold belongs to a resting BUY bid or a transaction');
     core.depositBook.restore(state);
-    for (const { id, ...payout } of state.pendingPayouts) core.pendingPayouts.set(id, payout);
-    for (const id of state.closedPayoutIds) core.closedPayoutIds.add(id);
+    core.withdrawalBook.restore(state);
     for (const reputation of state.reputations) core.reputations.set(reputation.address, reputation);
     core.checkInvariants();
     return core;
@@ -969,6 +998,7 @@ export class MarketCore {
     }
     for (const [address, record] of this.ledger.accounts) assert(!isEmpty(record.state), `${address}: an account that holds nothing and is not frozen is gone`);
     this.checkDeposits();
+    this.checkWithdrawals();
     assert(totalSats === 0, `money is conserved (all ledger accounts sum to ${totalSats}, not 0)`);
     assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= 0, 'fees and world have their signs');
     for (const [, record] of this.bids) {
@@ -1004,6 +1034,20 @@ export class MarketCore {
       }
     }
     assert(indexedTxs === 2 * this.txs.size, 'every active transaction is indexed under both parties');
+  }
+
+  /** Live withdrawals make up each account's payoutPending. */
+  private checkWithdrawals(): void {
+    const pendingOf = new Map<string, number>();
+    for (const { state } of this.withdrawalBook.live.values()) {
+      const c = state.context;
+      assert(!WITHDRAWAL_FINAL.has(state.value), `${c.withdrawalId} is live`);
+      pendingOf.set(c.participant, (pendingOf.get(c.participant) ?? 0) + c.amountSats);
+    }
+    for (const [address, record] of this.ledger.accounts) {
+      assert(record.state.context.payoutPendingSats === (pendingOf.get(address) ?? 0), `${address}: payoutPending equals its live withdrawals`);
+    }
+    for (const [address] of pendingOf) assert(this.ledger.accounts.has(address), `${address}: a live withdrawal has its account`);
   }
 
   /** Pending deposits make up each account's depositPending; every deposit pays its participant's address. */
@@ -1094,6 +1138,11 @@ function pairsWith(incoming: BidRecord): ((resting: BidRecord) => boolean) | und
 /** Blocks come from the chain watcher, which validated the backend's answer; a malformed one is its bug. */
 function assertBlock(block: ChainBlock): void {
   assert(typeof block === 'object' && block !== null && Number.isSafeInteger(block.height) && block.height >= 0 && /^[0-9a-f]{64}$/.test(block.hash), 'a block has a height and a 64-hex hash');
+}
+
+function withdrawalEvent(state: WithdrawalState, repeated: boolean): CoreEvent {
+  const c = state.context;
+  return { type: 'withdrawal', withdrawalId: c.withdrawalId, participant: c.participant, state: state.value, destination: c.destination, amountSats: c.amountSats, txid: c.txid, repeated };
 }
 
 function depositEvent(deposit: DepositRecord, change: DepositChange): Extract<CoreEvent, { readonly type: 'deposit' }> {

@@ -48,9 +48,10 @@ export const REJECTIONS = {
   deposit_address_unknown: { code: 5013, message: 'no participant was given this deposit address' },
   deposit_addresses_full: { code: 5014, message: 'the exchange has reserved the most deposit addresses it may' },
   deposit_not_credited: { code: 5015, message: 'no credited deposit has this id' },
-  payout_duplicate: { code: 5020, message: 'a payout with this id was already requested' },
-  payout_not_found: { code: 5021, message: 'no pending payout has this id' },
-  payouts_full: { code: 5022, message: 'too many payouts are pending' },
+  payouts_full: { code: 5022, message: 'too many withdrawals are pending' },
+  withdrawal_key_reused: { code: 5023, message: 'this idempotency key was used for a withdrawal with another destination or amount' },
+  withdrawal_not_found: { code: 5024, message: 'no live withdrawal has this id' },
+  withdrawal_wrong_state: { code: 5025, message: 'the withdrawal is not in a state this step follows' },
 } as const satisfies Record<string, { readonly code: number; readonly message: string }>;
 
 export type RejectionName = keyof typeof REJECTIONS;

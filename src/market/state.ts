@@ -10,12 +10,14 @@ import type { LastTrade } from './order-book.js';
 import type { Reputation } from './reputation.js';
 import type { BidContext, BidValue } from '../machines/bid.js';
 import type { TxContext, TxValue } from '../machines/transaction.js';
+import type { WithdrawalContext, WithdrawalValue } from '../machines/withdrawal.js';
 
 /**
  * 2: transactions carry the seller's result commitment and the state the reputation counts.
  * 3: deposit addresses, and deposits by outpoint with the block they were credited in.
+ * 4: withdrawals (machines with destination and idempotency key) replace payouts.
  */
-export const MARKET_STATE_VERSION = 3;
+export const MARKET_STATE_VERSION = 4;
 
 export interface AccountSnapshot {
   readonly address: string;
@@ -35,9 +37,13 @@ export interface HoldSnapshot {
   readonly amountSats: number;
 }
 
-export interface PendingTransferSnapshot {
-  readonly id: string;
+export type WithdrawalSnapshot = WithdrawalContext & { readonly state: WithdrawalValue };
+
+export interface WithdrawalKeySnapshot {
   readonly participant: string;
+  readonly key: string;
+  readonly withdrawalId: string;
+  readonly destination: string;
   readonly amountSats: number;
 }
 
@@ -87,9 +93,12 @@ export interface MarketState {
   readonly deposits: readonly DepositSnapshot[];
   /** Sorted; final and too-small deposits are kept so that an outpoint is never counted twice. */
   readonly closedDepositIds: readonly string[];
-  /** Sorted by id; closed ids are kept so that an id is never used twice. */
-  readonly pendingPayouts: readonly PendingTransferSnapshot[];
-  readonly closedPayoutIds: readonly string[];
+  /** The last withdrawal sequence number (ids are w<seq>). */
+  readonly withdrawalSeq: number;
+  /** Live (not completed or refunded) withdrawals, sorted by id. */
+  readonly withdrawals: readonly WithdrawalSnapshot[];
+  /** Every idempotency key used, sorted by participant then key. */
+  readonly withdrawalKeys: readonly WithdrawalKeySnapshot[];
   /** Sorted by address: participants with at least one retired transaction. */
   readonly reputations: readonly Reputation[];
 }

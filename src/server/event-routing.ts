@@ -69,6 +69,7 @@ export function routeEvents(index: EventIndex, events: readonly CoreEvent[]): Ro
       case 'depositAddressReserved':
       case 'deposit':
       case 'accountOverdrawn':
+      case 'withdrawal':
       case 'accountFrozen':
       case 'accountUnfrozen':
         to(event.participant, event);

@@ -68,7 +68,7 @@ test('a credit reversed after it was spent leaves the account owing and frozen u
   assert.equal(owing.frozen, true);
   const unfreeze = core.execute({ nowMs: T0, type: 'unfreezeAccount', participant: bob.address });
   assert.equal(unfreeze.status === 'rejected' && unfreeze.rejection, 'account_overdrawn');
-  const payout = core.execute({ nowMs: T0, type: 'requestPayout', participant: bob.address, payoutId: 'w1', amountSats: 1 });
+  const payout = core.execute({ nowMs: T0, type: 'requestWithdrawal', participant: bob.address, key: 'w1', destination: 'bcrt1qsomewhere', amountSats: 1 });
   assert.equal(payout.status === 'rejected' && payout.rejection, 'account_frozen');
   // The same transaction re-mined later counts again, as a new deposit of the same outpoint.
   run(core, { type: 'depositSeen', depositId: `${'11'.repeat(32)}:0`, address, amountSats: 50_000 });

@@ -140,8 +140,7 @@ test('credit, deposits and payouts', () => {
   expect(core, { ...at, type: 'credit', participant: alice.address, amountSats: 21e14 + 1 }, 'amount_invalid');
   expect(core, { ...at, type: 'credit', participant: alice.address, amountSats: 21e14 }, 'accepted');
   expect(core, { ...at, type: 'credit', participant: bob.address, amountSats: 1 }, 'supply_exceeded');
-  expect(core, { ...at, type: 'requestPayout', participant: alice.address, payoutId: 'p1', amountSats: 21e14 }, 'accepted');
-  expect(core, { ...at, type: 'payoutSent', payoutId: 'p1' }, 'accepted');
+  payOut(core, alice.address, 'p1', 21e14);
 
   // Deposit addresses: fresh indices up to the bound of unused ones, then the newest again.
   const reserve = (participant: string) => core.execute({ ...at, type: 'requestDepositAddress', participant, index: core.nextDepositIndex(), address: `bcrt1q-test-${core.nextDepositIndex()}` });
@@ -181,23 +180,43 @@ test('credit, deposits and payouts', () => {
   expect(core, { ...at, type: 'depositFinal', depositId: 'tx:0' }, 'accepted');
   expect(core, { ...at, type: 'depositReversed', depositId: 'tx:0' }, 'deposit_not_credited');
   expect(core, { ...deposit, depositId: 'tx:0', amountSats: 5_000 }, 'deposit_duplicate');
-  expect(core, { ...at, type: 'requestPayout', participant: bob.address, payoutId: 'p9', amountSats: 4_500 }, 'accepted');
-  expect(core, { ...at, type: 'payoutSent', payoutId: 'p9' }, 'accepted');
+  payOut(core, bob.address, 'p9', 4_500);
 
-  const payout = { ...at, type: 'requestPayout' as const };
-  expect(core, { ...payout, participant: carol.address, payoutId: '', amountSats: 0 }, 'reference_invalid');
-  expect(core, { ...payout, participant: carol.address, payoutId: 'p2', amountSats: 0 }, 'amount_invalid');
-  expect(core, { ...payout, participant: carol.address, payoutId: 'p1', amountSats: 1 }, 'payout_duplicate');
-  expect(core, { ...payout, participant: carol.address, payoutId: 'p2', amountSats: 1 }, 'account_not_found');
+  const withdraw = { ...at, type: 'requestWithdrawal' as const, destination: 'bcrt1qdestination' };
+  expect(core, { ...withdraw, participant: carol.address, key: '', amountSats: 0 }, 'reference_invalid');
+  expect(core, { ...withdraw, participant: carol.address, key: 'k2', amountSats: 0 }, 'amount_invalid');
+  expect(core, { ...withdraw, participant: alice.address, key: 'p1', amountSats: 1 }, 'withdrawal_key_reused');
+  expect(core, { ...withdraw, participant: carol.address, key: 'k2', amountSats: 1 }, 'account_not_found');
   expect(core, { ...at, type: 'freezeAccount', participant: bob.address }, 'accepted');
-  expect(core, { ...payout, participant: bob.address, payoutId: 'p2', amountSats: 1 }, 'account_frozen');
+  expect(core, { ...withdraw, participant: bob.address, key: 'k2', amountSats: 1 }, 'account_frozen');
   expect(core, { ...at, type: 'unfreezeAccount', participant: bob.address }, 'accepted');
-  expect(core, { ...payout, participant: bob.address, payoutId: 'p2', amountSats: 501 }, 'insufficient_funds');
-  expect(core, { ...payout, participant: bob.address, payoutId: 'p2', amountSats: 500 }, 'accepted');
-  expect(core, { ...at, type: 'payoutFailed', payoutId: 'p3' }, 'payout_not_found');
-  expect(core, { ...at, type: 'payoutFailed', payoutId: 'p2' }, 'accepted');
-  expect(core, { ...at, type: 'payoutSent', payoutId: 'p2' }, 'payout_not_found');
+  expect(core, { ...withdraw, participant: bob.address, key: 'k2', amountSats: 501 }, 'insufficient_funds');
+  expect(core, { ...withdraw, participant: bob.address, key: 'k2', amountSats: 500 }, 'accepted');
+  const id = core.withdrawalsOf(bob.address)[0]!.withdrawalId;
+  // The same key and body again: the same withdrawal, nothing moves (the state hash is unchanged).
+  const before = core.stateHash();
+  const again = core.execute({ ...withdraw, participant: bob.address, key: 'k2', amountSats: 500 });
+  assert.equal(again.status, 'accepted');
+  assert.deepEqual(again.events.map((event) => event.type === 'withdrawal' && [event.withdrawalId, event.repeated]), [[id, true]]);
+  assert.equal(core.stateHash(), before);
+  const step = (withdrawalId: string, type: string, extra: object = {}) => ({ ...at, type: 'withdrawalStep' as const, withdrawalId, step: { type, ...extra } as never });
+  expect(core, step('w99', 'APPROVE'), 'withdrawal_not_found');
+  expect(core, step(id, 'BROADCAST'), 'withdrawal_wrong_state');
+  expect(core, step(id, 'REFUND'), 'withdrawal_wrong_state');
+  expect(core, step(id, 'FAIL', { reason: 'operator' }), 'accepted');
+  expect(core, step(id, 'APPROVE'), 'withdrawal_wrong_state');
+  expect(core, step(id, 'REFUND'), 'accepted');
+  expect(core, step(id, 'REFUND'), 'withdrawal_not_found');
+  assert.equal(core.account(bob.address)?.availableSats, 500);
 });
+
+/** A withdrawal walked through every state to completed. */
+function payOut(core: MarketCore, participant: string, key: string, amountSats: number): void {
+  expect(core, { nowMs: T0, type: 'requestWithdrawal', participant, key, destination: 'bcrt1qdestination', amountSats }, 'accepted');
+  const id = core.withdrawalsOf(participant).find((w) => w.key === key)!.withdrawalId;
+  const steps = [{ type: 'APPROVE' }, { type: 'BATCH', batchId: 'b1' }, { type: 'SIGN', txid: 'ab'.repeat(32) }, { type: 'BROADCAST' }, { type: 'CONFIRM', block: { height: 1, hash: 'cd'.repeat(32) } }, { type: 'COMPLETE' }];
+  for (const step of steps) expect(core, { nowMs: T0, type: 'withdrawalStep', withdrawalId: id, step: step as never }, 'accepted');
+}
 
 test('freeze and unfreeze', () => {
   const core = newCore();

@@ -11,7 +11,7 @@
 // Each check throws an InvariantViolation naming what broke.
 import { Auditor as EventAuditor, InvariantViolation } from '../../../sim/auditor.js';
 import type { ArticleSpec } from '../../../src/market/articles.js';
-import type { CommandResult, MarketCommand } from '../../../src/market/commands.js';
+import type { CommandResult, CoreEvent, MarketCommand } from '../../../src/market/commands.js';
 import type { VerifyReceipt } from '../../../src/market/core.js';
 import type { MarketState } from '../../../src/market/state.js';
 import { DEPOSIT_SATS_MIN } from '../../../src/market/limits.js';
@@ -36,7 +36,7 @@ export class Auditor {
   }
 
   observe(command: MarketCommand, result: CommandResult, state: MarketState): void {
-    if (result.status === 'accepted') this.countMoney(command);
+    if (result.status === 'accepted') this.countMoney(command, result.events);
     // A receipt published with the result counts once it verifies against the buyer's address.
     if (result.status === 'accepted' && command.type === 'txMessage' && command.message === 'encresult') {
       const buyer = this.events.buyerOf(command.txId);
@@ -48,15 +48,14 @@ export class Auditor {
     this.checkState(state);
   }
 
-  private countMoney(command: MarketCommand): void {
+  private countMoney(command: MarketCommand, events: readonly CoreEvent[]): void {
     // Deposits below the minimum are recorded without money.
     const deposited = command.type === 'depositSeen' && command.amountSats >= DEPOSIT_SATS_MIN;
     if (command.type === 'credit' || deposited) this.insideSats += command.amountSats;
-    if (command.type === 'depositDropped' || command.type === 'depositReversed' || command.type === 'payoutSent') {
-      this.insideSats -= this.pendingAmounts.get(command.type === 'payoutSent' ? command.payoutId : command.depositId)!;
-    }
+    if (command.type === 'depositDropped' || command.type === 'depositReversed') this.insideSats -= this.pendingAmounts.get(command.depositId)!;
     if (deposited) this.pendingAmounts.set(command.depositId, command.amountSats);
-    if (command.type === 'requestPayout') this.pendingAmounts.set(command.payoutId, command.amountSats);
+    // A completed withdrawal's money leaves.
+    for (const event of events) if (event.type === 'transfer' && event.kind === 'payout_sent') this.insideSats -= event.amountSats;
   }
 
   private checkState(state: MarketState): void {

@@ -13,10 +13,11 @@ import type { VerifyReceipt } from '../../../src/market/core.js';
 import { ACCOUNTS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, DEPOSIT_ADDRESSES_MAX, DEPOSIT_ADDRESSES_UNUSED_MAX, DEPOSIT_SATS_MIN, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
 import type { RejectionName } from '../../../src/market/rejections.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from '../../../src/market/state.js';
-import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from '../../../src/market/state.js';
+import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot, WithdrawalSnapshot } from '../../../src/market/state.js';
 import { isTxMessageType, txFieldsValid } from '../../../src/market/tx-messages.js';
 import type { TxMessageType } from '../../../src/market/tx-messages.js';
 import type { TxPhase } from '../../../src/machines/transaction.js';
+import type { WithdrawalValue } from '../../../src/machines/withdrawal.js';
 
 /** The article family whose results are replicable (src/market/evidence.ts says so for the core). */
 const REPLICABLE_FAMILY = 'net.bitwrk/test/hash/';
@@ -44,7 +45,17 @@ const PHASE_TABLE: Record<TxMessageType, { sender: 'buyer' | 'seller'; moves: Pa
 type Account = { -readonly [K in keyof AccountSnapshot]: AccountSnapshot[K] };
 type Bid = { -readonly [K in keyof BidSnapshot]: BidSnapshot[K] };
 type Tx = { -readonly [K in keyof TxSnapshot]: TxSnapshot[K] };
-type Pending = { id: string; participant: string; amountSats: number };
+/** The withdrawal machine's transitions, restated: state → step → next state. */
+const WITHDRAWAL_STEPS: Partial<Record<WithdrawalValue, Partial<Record<string, WithdrawalValue>>>> = {
+  requested: { APPROVE: 'approved', FAIL: 'failed' },
+  approved: { BATCH: 'batched', FAIL: 'failed' },
+  batched: { SIGN: 'signed', FAIL: 'failed' },
+  signed: { BROADCAST: 'broadcast', FAIL: 'failed' },
+  broadcast: { CONFIRM: 'confirmed', CONFLICT: 'conflicted' },
+  confirmed: { COMPLETE: 'completed', REORG: 'broadcast' },
+  conflicted: { FAIL: 'failed' },
+  failed: { REFUND: 'refunded' },
+};
 type Result = { status: 'accepted' } | { status: 'rejected'; rejection: RejectionName };
 
 function fee(priceSats: number, article: ArticleSpec): number {
@@ -74,8 +85,9 @@ export class ReferenceMarket {
   addresses: { index: number; address: string; participant: string; used: boolean }[] = [];
   deposits: { id: string; participant: string; address: string; amountSats: number; block: { height: number; hash: string } | null }[] = [];
   closedDeposits: string[] = [];
-  payouts: Pending[] = [];
-  closedPayouts: string[] = [];
+  withdrawalSeq = 0;
+  withdrawals: (WithdrawalSnapshot & { state: WithdrawalValue; batchId: string | null; txid: string | null; block: { height: number; hash: string } | null; reason: string | null })[] = [];
+  withdrawalKeys: { participant: string; key: string; withdrawalId: string; destination: string; amountSats: number }[] = [];
   /** address → [sales, purchases], each counter name → count (the core's reputation.ts, restated). */
   reputations = new Map<string, { sales: Counts; purchases: Counts }>();
 
@@ -467,30 +479,42 @@ export class ReferenceMarket {
 
   private applyAccount(command: MarketCommand): RejectionName | null {
     switch (command.type) {
-      case 'requestPayout': {
-        if (!this.reference(command.payoutId)) return 'reference_invalid';
+      case 'requestWithdrawal': {
+        if (!this.reference(command.key)) return 'reference_invalid';
         if (!this.positive(command.amountSats)) return 'amount_invalid';
-        const id = command.payoutId;
-        if (this.payouts.some((p) => p.id === id) || this.closedPayouts.includes(id)) return 'payout_duplicate';
+        const earlier = this.withdrawalKeys.find((k) => k.participant === command.participant && k.key === command.key);
+        if (earlier !== undefined) return earlier.destination === command.destination && earlier.amountSats === command.amountSats ? null : 'withdrawal_key_reused';
         const account = this.account(command.participant);
         if (account === undefined) return 'account_not_found';
         if (account.frozen) return 'account_frozen';
         if (account.availableSats < command.amountSats) return 'insufficient_funds';
         account.availableSats -= command.amountSats;
         account.payoutPendingSats += command.amountSats;
-        this.payouts.push({ id, participant: command.participant, amountSats: command.amountSats });
+        const withdrawalId = `w${++this.withdrawalSeq}`;
+        const { participant, key, destination, amountSats } = command;
+        this.withdrawals.push({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs, batchId: null, txid: null, block: null, reason: null, state: 'requested' });
+        this.withdrawalKeys.push({ participant, key, withdrawalId, destination, amountSats });
         return null;
       }
-      case 'payoutSent':
-      case 'payoutFailed': {
-        const payout = this.payouts.find((p) => p.id === command.payoutId);
-        if (payout === undefined) return 'payout_not_found';
-        const account = this.accountOrNew(payout.participant);
-        account.payoutPendingSats -= payout.amountSats;
-        if (command.type === 'payoutSent') this.worldSats += payout.amountSats;
-        else account.availableSats += payout.amountSats;
-        this.payouts = this.payouts.filter((p) => p !== payout);
-        this.closedPayouts.push(payout.id);
+      case 'withdrawalStep': {
+        const withdrawal = this.withdrawals.find((w) => w.withdrawalId === command.withdrawalId);
+        if (withdrawal === undefined) return 'withdrawal_not_found';
+        const step = command.step;
+        const next = WITHDRAWAL_STEPS[withdrawal.state]?.[step.type];
+        if (next === undefined) return 'withdrawal_wrong_state';
+        withdrawal.state = next;
+        if (step.type === 'BATCH') withdrawal.batchId = step.batchId;
+        if (step.type === 'SIGN') withdrawal.txid = step.txid;
+        if (step.type === 'CONFIRM') withdrawal.block = { ...step.block };
+        if (step.type === 'REORG') withdrawal.block = null;
+        if (step.type === 'FAIL') withdrawal.reason = step.reason;
+        if (next === 'completed' || next === 'refunded') {
+          const account = this.accountOrNew(withdrawal.participant);
+          account.payoutPendingSats -= withdrawal.amountSats;
+          if (next === 'completed') this.worldSats += withdrawal.amountSats;
+          else account.availableSats += withdrawal.amountSats;
+          this.withdrawals = this.withdrawals.filter((w) => w !== withdrawal);
+        }
         return null;
       }
       case 'freezeAccount':
@@ -578,8 +602,9 @@ export class ReferenceMarket {
       depositAddresses: this.addresses.map((a) => ({ ...a })),
       deposits: [...this.deposits].sort(byString((d) => d.id)).map((d) => ({ ...d, block: d.block === null ? null : { ...d.block } })),
       closedDepositIds: [...this.closedDeposits].sort(compareStrings),
-      pendingPayouts: [...this.payouts].sort(byString((p) => p.id)),
-      closedPayoutIds: [...this.closedPayouts].sort(compareStrings),
+      withdrawalSeq: this.withdrawalSeq,
+      withdrawals: [...this.withdrawals].sort(byString((w) => w.withdrawalId)).map((w) => ({ ...w, block: w.block === null ? null : { ...w.block } })),
+      withdrawalKeys: [...this.withdrawalKeys].sort((a, b) => compareStrings(a.participant, b.participant) || compareStrings(a.key, b.key)).map((k) => ({ ...k })),
       reputations: [...this.reputations].sort((a, b) => compareStrings(a[0], b[0])).map(([address, { sales, purchases }]) => ({ address, sales: { ...sales }, purchases: { ...purchases } })),
     };
   }

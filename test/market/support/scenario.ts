@@ -3,6 +3,7 @@
 // buyersecret"); `Driver` turns it into a concrete command against the current state, runs it
 // through the fast core and the reference model, and checks after every step that both agree
 // (same verdict, same state hash) and that the auditor's invariants hold.
+import type { WithdrawalEvent } from '../../../src/machines/withdrawal.js';
 import fc from 'fast-check';
 import { articleWithDefaults } from '../../../src/market/articles.js';
 import { TEST_HASH_ARTICLE } from '../../../src/market/catalogue.js';
@@ -60,11 +61,38 @@ export type Intent =
   | { kind: 'deposit'; who: number; amountSats: number; again: boolean; pick: number }
   /** end: 0 confirmed, 1 dropped, 2 moved, 3 reversed, 4 final. */
   | { kind: 'depositEnd'; pick: number; end: number }
-  | { kind: 'payout'; who: number; amountSats: number }
-  | { kind: 'payoutEnd'; pick: number; sent: boolean }
+  /** A withdrawal request; `again` repeats an earlier key (the same body or, with `other`, another). */
+  | { kind: 'payout'; who: number; amountSats: number; again: boolean; other: boolean; pick: number }
+  /** A step of a (mostly live) withdrawal: STEPS[step]. */
+  | { kind: 'payoutEnd'; pick: number; step: number }
   | { kind: 'freeze'; who: number; freeze: boolean };
 
 export type TimedIntent = Intent & { stepMs: number };
+
+/** The driver's way forward from each state (a choice of two where there are two). */
+const ONWARD: Partial<Record<string, readonly [string, string]>> = {
+  requested: ['APPROVE', 'APPROVE'],
+  approved: ['BATCH', 'FAIL'],
+  batched: ['SIGN', 'SIGN'],
+  signed: ['BROADCAST', 'BROADCAST'],
+  broadcast: ['CONFIRM', 'CONFLICT'],
+  confirmed: ['COMPLETE', 'REORG'],
+  conflicted: ['FAIL', 'FAIL'],
+  failed: ['REFUND', 'REFUND'],
+};
+
+const WITHDRAWAL_STEPS: readonly WithdrawalEvent[] = [
+  { type: 'APPROVE' },
+  { type: 'BATCH', batchId: 'batch-1' },
+  { type: 'SIGN', txid: 'ef'.repeat(32) },
+  { type: 'BROADCAST' },
+  { type: 'CONFIRM', block: { height: 9, hash: '9a'.repeat(32) } },
+  { type: 'REORG' },
+  { type: 'COMPLETE' },
+  { type: 'CONFLICT' },
+  { type: 'FAIL', reason: 'test' },
+  { type: 'REFUND' },
+];
 
 const who = fc.nat(PARTICIPANTS.length - 1);
 const pick = fc.nat(1_000);
@@ -107,8 +135,8 @@ export const intentArbitrary: fc.Arbitrary<TimedIntent> = fc
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('depositAddress' as const), who }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('deposit' as const), who, amountSats: fc.nat(3_000), again: fc.nat(4).map((n) => n === 0), pick }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('depositEnd' as const), pick, end: fc.nat(4) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('payout' as const), who, amountSats: fc.nat(3_000) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('payoutEnd' as const), pick, sent: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('payout' as const), who, amountSats: fc.nat(3_000), again: fc.nat(4).map((n) => n === 0), other: fc.boolean(), pick }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('payoutEnd' as const), pick, step: fc.nat(WITHDRAWAL_STEPS.length - 1) }) },
       {
         weight: 1,
         arbitrary: fc.record({ kind: fc.constant('freeze' as const), who, freeze: fc.nat(2).map((n) => n === 0) }),
@@ -136,8 +164,8 @@ export function randomIntent(prng: Prng): TimedIntent {
   if (roll < 33) return { kind: 'advance', jump: n(JUMPS_MS.length), stepMs };
   if (roll < 34) return n(3) === 0 ? { kind: 'depositAddress', who: n(4), stepMs } : { kind: 'deposit', who: n(4), amountSats: n(3_001), again: n(5) === 0, pick: n(1_001), stepMs };
   if (roll < 35) return { kind: 'depositEnd', pick: n(1_001), end: n(5), stepMs };
-  if (roll < 36) return { kind: 'payout', who: n(4), amountSats: n(3_001), stepMs };
-  if (roll < 37) return { kind: 'payoutEnd', pick: n(1_001), sent: n(2) === 0, stepMs };
+  if (roll < 36) return { kind: 'payout', who: n(4), amountSats: n(3_001), again: n(5) === 0, other: n(2) === 0, pick: n(1_001), stepMs };
+  if (roll < 37) return { kind: 'payoutEnd', pick: n(1_001), step: n(WITHDRAWAL_STEPS.length), stepMs };
   if (roll < 38) return { kind: 'evidence', pick: n(1_001), witnesses: [n(1_001), n(1_001)], who: n(10), stepMs };
   return { kind: 'freeze', who: n(4), freeze: n(3) === 0, stepMs };
 }
@@ -166,7 +194,7 @@ export class Driver {
   private readonly txParties = new Map<string, TxParties>();
   private readonly txIds: string[] = [];
   private readonly depositIds: string[] = [];
-  private readonly payoutIds: string[] = [];
+  private readonly payoutKeys: { who: number; key: string; amountSats: number }[] = [];
   private readonly receipts = new Map<string, string>();
   steps = 0;
 
@@ -299,12 +327,23 @@ export class Driver {
         return ends[intent.end % ends.length]!;
       }
       case 'payout': {
-        const payoutId = `pay-${this.payoutIds.length}`;
-        this.payoutIds.push(payoutId);
-        return { type: 'requestPayout', nowMs, participant: address(intent.who), payoutId, amountSats: intent.amountSats };
+        const earlier = intent.again && this.payoutKeys.length > 0 ? this.payoutKeys[intent.pick % this.payoutKeys.length]! : undefined;
+        if (earlier !== undefined) {
+          const amountSats = intent.other ? earlier.amountSats + 1 : earlier.amountSats;
+          return { type: 'requestWithdrawal', nowMs, participant: address(earlier.who), key: earlier.key, destination: 'bcrt1qdestination', amountSats };
+        }
+        const key = `pay-${this.payoutKeys.length}`;
+        this.payoutKeys.push({ who: intent.who, key, amountSats: intent.amountSats });
+        return { type: 'requestWithdrawal', nowMs, participant: address(intent.who), key, destination: 'bcrt1qdestination', amountSats: intent.amountSats };
       }
-      case 'payoutEnd':
-        return { type: intent.sent ? 'payoutSent' : 'payoutFailed', nowMs, payoutId: pickId(this.payoutIds, intent.pick) };
+      case 'payoutEnd': {
+        const live = this.core.exportState().withdrawals;
+        const picked = live.length > 0 && intent.pick % 5 !== 0 ? live[intent.pick % live.length]! : undefined;
+        // Half the steps move the withdrawal on (so that the late states are reached), half are any step.
+        const onward = picked === undefined || intent.step % 2 === 1 ? undefined : ONWARD[picked.state]?.[intent.pick % 2];
+        const step = WITHDRAWAL_STEPS.find((candidate) => candidate.type === onward) ?? WITHDRAWAL_STEPS[intent.step % WITHDRAWAL_STEPS.length]!;
+        return { type: 'withdrawalStep', nowMs, withdrawalId: picked?.withdrawalId ?? `w${intent.pick}`, step };
+      }
       case 'freeze': {
         // Unfreeze a frozen account when there is one, so that accounts are not frozen for long.
         const frozen = this.core.exportState().accounts.find((account) => account.frozen)?.address;
