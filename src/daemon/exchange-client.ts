@@ -9,7 +9,7 @@ import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
@@ -86,6 +86,12 @@ export class ExchangeClient {
   requestDepositAddress(amountSats?: number) {
     const unsigned = { ...this.signer(), ...(amountSats === undefined ? {} : { amountSats }) };
     return this.send('requestDepositAddress', { ...unsigned, signature: this.sign(requestDepositAddressText(this.exchangeId, unsigned)) });
+  }
+
+  /** A withdrawal to `destination`; the same `key` with the same body is the same withdrawal (resend safely). */
+  requestWithdrawal(key: string, destination: string, amountSats: number) {
+    const unsigned = { ...this.signer(), key, destination, amountSats };
+    return this.send('requestWithdrawal', { ...unsigned, signature: this.sign(requestWithdrawalText(this.exchangeId, unsigned)) });
   }
 
   /** Arbiter only: freezes (`frozen`) or unfreezes an account. */

@@ -118,6 +118,13 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
 }
 
 /** A JSON body (the access check has made sure of its content type), checked by `schema`. */
+const withdrawalRequest = z.object({
+  destination: z.string().min(1).max(200),
+  amountSats: z.number().int().positive().max(MONEY_SATS_MAX),
+  /** The caller's idempotency key: a retry with the same key and body is the same withdrawal. */
+  key: z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'letters, digits and :_.- only, at most 100'),
+}).strict();
+
 const depositAddressRequest = z.object({ amountSats: z.number().int().positive().max(MONEY_SATS_MAX).optional() }).strict();
 
 async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: S): Promise<z.output<S>> {
@@ -137,7 +144,7 @@ async function parseBody<S extends z.ZodType>(request: IncomingMessage, schema: 
 }
 
 /** The endpoints whose body is JSON (the others take raw work, or nothing). */
-const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers', 'POST /account/deposit-address']);
+const JSON_ENDPOINTS = new Set(['POST /mandates', 'POST /workers', 'POST /account/deposit-address', 'POST /withdrawals']);
 
 function tradeView(daemon: Daemon, actor: BuyActor | { side: string; tradeId: string; isFinal: boolean; state: { value: string; context: object } }): Record<string, unknown> {
   // `deal` is null until matched (and in trades saved before it existed).
@@ -192,6 +199,17 @@ export function createLocalApi(daemon: Daemon, access: () => AccessPolicy): Polk
       throw error;
     });
     send(response, 200, { ...answer, qrSvg: renderSVG(answer.uri) });
+  }));
+
+  // A withdrawal from this account to an address of the user's; `key` makes a retry the same withdrawal.
+  app.post('/withdrawals', route(async (request, response) => {
+    requireExchange(daemon);
+    const body = await parseBody(request, withdrawalRequest);
+    const answer = await daemon.link.client.requestWithdrawal(body.key, body.destination, body.amountSats).catch((error: unknown) => {
+      if (error instanceof ProtocolError && !UNREACHABLE_ERRORS.has(error.errorName)) throw new HttpError(400, error.errorName, error.message);
+      throw error;
+    });
+    send(response, answer.repeated ? 200 : 201, answer);
   }));
 
   // The article's book (price levels of buy and sell bids): whether anyone sells it, and at what.

@@ -35,6 +35,8 @@ export const resolveDisputeRequest = z.object({ txId: z.string().min(1).max(32),
 export const submitEvidenceRequest = z.object({ txId: z.string().min(1).max(32), witnesses: z.array(z.string().min(1).max(32)).max(8), ...signedPart });
 /** A participant asks for a deposit address; `amountSats` only goes into the answer's BIP21 URI. */
 export const requestDepositAddressRequest = z.object({ amountSats: amount.optional(), ...signedPart });
+/** A withdrawal: `key` (the client's idempotency key) makes a resend the same withdrawal. */
+export const requestWithdrawalRequest = z.object({ key: z.string().max(100), destination: z.string().max(200), amountSats: amount, ...signedPart });
 /** The arbiter freezes (or unfreezes) an account: no new bids, no payouts. */
 export const accountFreezeRequest = z.object({ participant: address, ...signedPart });
 
@@ -152,6 +154,10 @@ export const exchangeProtocol = defineProtocol({
       request: requestDepositAddressRequest,
       response: z.object({ address: z.string(), index: count, fresh: z.boolean(), uri: z.string() }),
     },
+    requestWithdrawal: {
+      request: requestWithdrawalRequest,
+      response: z.object({ withdrawalId: z.string(), state: z.string(), destination: z.string(), amountSats: sats, repeated: z.boolean() }),
+    },
     freezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     unfreezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     /** Transactions in RESULT_DISPUTED with their evidence, oldest first (public, like `transaction`). */
@@ -169,6 +175,8 @@ export const exchangeProtocol = defineProtocol({
         heldSats: sats,
         depositPendingSats: sats,
         payoutPendingSats: sats,
+        /** The participant's withdrawals not yet completed or refunded. */
+        withdrawals: z.array(z.object({ withdrawalId: z.string(), state: z.string(), destination: z.string(), amountSats: sats, txid: z.string().nullable(), createdMs: z.number().int() })),
         /** The participant's deposit addresses and what the chain watcher last saw paid to them. */
         deposits: z.object({
           addresses: z.array(z.object({ address: z.string(), index: count, used: z.boolean() })),

@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { accountFreezeRequest, creditRequest, requestDepositAddressRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
+import type { accountFreezeRequest, creditRequest, requestDepositAddressRequest, requestWithdrawalRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -46,6 +46,10 @@ export function requestDepositAddressText(exchangeId: string, body: Omit<z.input
   // The amount line is there only when the request names an amount.
   const amount: SignedFields = body.amountSats === undefined ? [] : [['amount', body.amountSats]];
   return signedText('deposit.address', withSigner(exchangeId, body, amount));
+}
+
+export function requestWithdrawalText(exchangeId: string, body: Omit<z.input<typeof requestWithdrawalRequest>, 'signature'>): string {
+  return signedText('withdraw.request', withSigner(exchangeId, body, [['key', body.key], ['destination', body.destination], ['amount', body.amountSats]]));
 }
 
 export function freezeAccountText(exchangeId: string, body: Omit<z.input<typeof accountFreezeRequest>, 'signature'>, frozen: boolean): string {

@@ -10,9 +10,10 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
 import { bip21Uri, depositAddress } from '../chain/deposit-keys.js';
+import { checkWithdrawalAmount, parseWithdrawalAddress } from '../chain/withdrawal-address.js';
 import { MONEY_SATS_MAX } from '../market/limits.js';
 
 const VERSION = '0.1.0';
@@ -37,6 +38,30 @@ export function serverInfo(exchange: Exchange) {
     nonceTtlMs: NONCE_TTL_MS,
     articles: [...exchange.core.catalogue()],
   };
+}
+
+const DESTINATION_ERRORS = {
+  address_invalid: 'withdrawal_address_invalid',
+  address_wrong_network: 'withdrawal_address_wrong_network',
+  address_unsupported: 'withdrawal_address_unsupported',
+  amount_below_dust: 'withdrawal_amount_dust',
+} as const;
+
+/**
+ * A withdrawal's destination, checked on the exchange's chain (the deposit key's network: the
+ * devnet's is regtest) and normalised; the exchange's own deposit addresses and dust are refused.
+ * A malformed amount is left to the core (5001).
+ */
+function checkedDestination(exchange: Exchange, text: string, amountSats: number): string {
+  const parsed = parseWithdrawalAddress(text, exchange.options.depositKey?.network ?? exchange.options.network);
+  if (!parsed.ok) throw ProtocolError.of(DESTINATION_ERRORS[parsed.problem], parsed.detail);
+  const { destination } = parsed;
+  if (exchange.core.depositAddressOwner(destination.address) !== undefined) throw ProtocolError.of('withdrawal_address_own', 'pay to a wallet of your own, not back into the exchange');
+  if (Number.isSafeInteger(amountSats) && amountSats > 0) {
+    const amount = checkWithdrawalAmount(destination, amountSats);
+    if (!amount.ok) throw ProtocolError.of('withdrawal_amount_dust', amount.detail);
+  }
+  return destination.address;
 }
 
 export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
@@ -121,6 +146,15 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       return { address: reserved.address, index: reserved.index, fresh: reserved.fresh, uri: bip21Uri(reserved.address, body.amountSats) };
     },
 
+    requestWithdrawal: async (body) => {
+      const events = await exchange.submitSigned(body, requestWithdrawalText(id, body), (nowMs) => {
+        const destination = checkedDestination(exchange, body.destination, body.amountSats);
+        return { type: 'requestWithdrawal', nowMs, participant: body.address, key: body.key, destination, amountSats: body.amountSats };
+      });
+      const answer = eventOf(events, 'withdrawal');
+      return { withdrawalId: answer.withdrawalId, state: answer.state, destination: answer.destination, amountSats: answer.amountSats, repeated: answer.repeated };
+    },
+
     freezeAccount: (body) => setFrozen(body, true),
     unfreezeAccount: (body) => setFrozen(body, false),
 
@@ -131,7 +165,8 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       const account = exchange.core.account(address) ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 };
       const seen = exchange.depositWatcher?.depositsOf(address) ?? { tip: null, deposits: [] };
       const addresses = exchange.core.depositAddressesOf(address).map(({ address: deposit, index, used }) => ({ address: deposit, index, used }));
-      return exchange.durable({ ...account, deposits: { addresses, tip: seen.tip, list: seen.deposits } });
+      const withdrawals = exchange.core.withdrawalsOf(address).map(({ withdrawalId, state, destination, amountSats, txid, createdMs }) => ({ withdrawalId, state, destination, amountSats, txid, createdMs }));
+      return exchange.durable({ ...account, withdrawals, deposits: { addresses, tip: seen.tip, list: seen.deposits } });
     },
 
     reputation: ({ address }) => {

@@ -34,6 +34,11 @@ export const ERRORS = {
   nonce_expired: { code: 2007, message: 'the nonce is too old or from the future' },
   not_authorized: { code: 2008, message: 'this address may not send this command' },
 
+  withdrawal_address_invalid: { code: 5030, message: 'the destination is not a Bitcoin address' },
+  withdrawal_address_wrong_network: { code: 5031, message: "the destination is an address of another Bitcoin network than the exchange's" },
+  withdrawal_address_unsupported: { code: 5032, message: 'the destination is a valid address of a kind the exchange does not pay to (witness version 2 or later)' },
+  withdrawal_amount_dust: { code: 5033, message: "the amount is below the dust limit of the destination's script type" },
+  withdrawal_address_own: { code: 5034, message: "the destination is one of the exchange's own deposit addresses" },
   deposits_disabled: { code: 5016, message: 'this exchange takes no chain deposits: it runs without a deposit key or chain backend' },
 
   transfer_unknown: { code: 6001, message: 'no transfer with this id is in progress' },

@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
+import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';
@@ -382,6 +382,43 @@ test('deposits: 5016 without a chain; 5001 for a bad amount; 5014 past the addre
   devnet.reorg(3, { doubleSpend: [txid] });
   await server.depositWatcher!.poll();
   expectError(await ask(client, 'unfreezeAccount', signed.freeze(admin, owner.address, false)), 5009, 'unfreezing an account that owes');
+  client.close();
+});
+
+test('withdrawals: 5030-5034 for the destination, 5023 for a reused key, 5007 past the balance; the same key and body is the same withdrawal', async () => {
+  const withdraw = (who: Identity, key: string, destination: string, amountSats: number) => {
+    const body = { key, destination, amountSats, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(requestWithdrawalText(EXCHANGE_ID, body), who) };
+  };
+  const devnet = new Devnet({ seed: 4 });
+  const key = parseDepositKey(HDKey.fromMasterSeed(new Uint8Array(32).fill(4), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'").publicExtendedKey, 'regtest');
+  const { server, admin } = await start({ deposits: { key, backend: devnetBackend(devnet), pollMs: 3_600_000 } });
+  const client = await RawClient.connect(server.wsUrl);
+  const owner = newIdentity();
+  assert.equal((await ask(client, 'credit', signed.credit(admin, owner.address, 10_000))).kind, 'response');
+  const own = (await ask(client, 'requestDepositAddress', (() => {
+    const body = { address: owner.address, nonce: nonce() };
+    return { ...body, signature: sign(requestDepositAddressText(EXCHANGE_ID, body), owner) };
+  })())).body as { address: string };
+  const mine = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt081', 5_000)), 5030, 'a bad checksum');
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', 5_000)), 5031, 'a mainnet address on a regtest chain');
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', 'bcrt1sw50qt2uwha', 5_000)), 5032, 'witness version 16');
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', mine, 293)), 5033, 'below P2WPKH dust');
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', own.address, 5_000)), 5034, "the exchange's own deposit address");
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', mine, 10_001)), 5007, 'more than the balance');
+  const first = await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', mine.toUpperCase(), 6_000));
+  assert.equal(first.kind, 'response');
+  assert.deepEqual(first.body, { withdrawalId: 'w1', state: 'requested', destination: mine, amountSats: 6_000, repeated: false });
+  const again = await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', mine, 6_000));
+  assert.deepEqual(again.body, { withdrawalId: 'w1', state: 'requested', destination: mine, amountSats: 6_000, repeated: true });
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k1', mine, 6_001)), 5023, 'the same key with another amount');
+  // Of two requests that together exceed the balance, exactly one succeeds.
+  client.request(901, 'requestWithdrawal', withdraw(owner, 'k2', mine, 3_000));
+  client.request(902, 'requestWithdrawal', withdraw(owner, 'k3', mine, 3_000));
+  const [a, b] = [await client.answer(901), await client.answer(902)];
+  assert.deepEqual([a.kind, b.kind, b.code], ['response', 'error', 5007]);
+  assert.equal(server.exchange.core.account(owner.address)?.payoutPendingSats, 9_000);
   client.close();
 });
 

@@ -1,4 +1,5 @@
-// Goal: a user funds the daemon's account from its local API: POST /account/deposit-address gives
+// Goal: a user funds the daemon's account from its local API (and withdraws from it: a key makes a
+// retry the same withdrawal): POST /account/deposit-address gives
 // a deposit address of the exchange with its BIP21 URI and a QR code (only to a caller with the
 // token and a JSON body), GET /account then follows the payment from seen to credited; against an
 // exchange without chain deposits the answer says so (409). Method: a real exchange (with a devnet
@@ -57,6 +58,32 @@ test('an exchange without chain deposits: 409 deposits_disabled', async () => {
     const response = await fetch(`${daemon.apiUrl}/account/deposit-address`, { method: 'POST', body: '{}', headers: { ...json, ...auth(daemon) } });
     assert.equal(response.status, 409);
     assert.equal(((await response.json()) as { error: { name: string } }).error.name, 'deposits_disabled');
+  } finally {
+    await market.stop();
+  }
+});
+
+test('a withdrawal from the local API: a key is required, a retry with it is the same withdrawal, a bad address is refused with its reason', async () => {
+  const devnet = new Devnet({ seed: 6 });
+  const market = await startMarket({ deposits: { key, backend: devnetBackend(devnet), pollMs: 3_600_000 } });
+  try {
+    const daemon = await market.daemon('withdrawer');
+    await market.credit(daemon.identity.address, 50_000);
+    const post = (body: object) => fetch(`${daemon.apiUrl}/withdrawals`, { method: 'POST', body: JSON.stringify(body), headers: { ...json, ...auth(daemon) } });
+    const destination = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+    assert.equal((await post({ destination, amountSats: 20_000 })).status, 400, 'no key');
+    const bad = await post({ key: 'k1', destination: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', amountSats: 20_000 });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { name: string } }).error.name, 'withdrawal_address_wrong_network');
+    const first = await post({ key: 'k1', destination, amountSats: 20_000 });
+    assert.equal(first.status, 201);
+    assert.deepEqual(await first.json(), { withdrawalId: 'w1', state: 'requested', destination, amountSats: 20_000, repeated: false });
+    const retry = await post({ key: 'k1', destination, amountSats: 20_000 });
+    assert.equal(retry.status, 200);
+    assert.equal(((await retry.json()) as { repeated: boolean }).repeated, true);
+    const account = (await (await fetch(`${daemon.apiUrl}/account`, { headers: auth(daemon) })).json()) as { availableSats: number; payoutPendingSats: number; withdrawals: { withdrawalId: string; state: string }[] };
+    assert.deepEqual([account.availableSats, account.payoutPendingSats], [30_000, 20_000], 'held once, not twice');
+    assert.deepEqual(account.withdrawals.map((w) => [w.withdrawalId, w.state]), [['w1', 'requested']]);
   } finally {
     await market.stop();
   }

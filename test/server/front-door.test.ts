@@ -64,7 +64,7 @@ test('forged signatures and bad addresses pipelined in bursts get 2001/2003/2004
       for (const [id, , code] of burst) assert.equal((await client.answer(round * 100 + id)).code, code, `request ${round * 100 + id}`);
     }
     client.request(999, 'account', { address: victim.address });
-    assert.deepEqual((await client.answer(999)).body, { address: victim.address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0, deposits: { addresses: [], tip: null, list: [] } });
+    assert.deepEqual((await client.answer(999)).body, { address: victim.address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0, withdrawals: [], deposits: { addresses: [], tip: null, list: [] } });
     client.close();
     assert.equal(exchange.child.exitCode, null, exchange.output.join('\n'));
   });
