@@ -2,7 +2,7 @@
 // forward; the one step back is a confirmation's block reorged out (the transaction is then
 // broadcast again, and watched), and a failed withdrawal is refunded only by an explicit operator
 // command (no automatic path from failure back to the balance, so nothing is paid twice).
-//   requested ─APPROVE→ approved ─BATCH→ batched ─SIGN(txid)→ signed ─BROADCAST→ broadcast
+//   requested ─APPROVE (the processor: automatic ones once due; the admin: any)→ approved ─BATCH→ batched ─SIGN(txid)→ signed ─BROADCAST→ broadcast
 //   broadcast ─CONFIRM(block)→ confirmed ─COMPLETE→ completed        confirmed ─REORG→ broadcast
 //   broadcast ─CONFLICT→ conflicted (its inputs were double-spent: an alert, never re-paid)
 //   requested | approved | batched | signed | conflicted ─FAIL(reason)→ failed ─REFUND→ refunded
@@ -23,16 +23,21 @@ export interface WithdrawalContext {
   readonly destination: string;
   readonly amountSats: number;
   readonly createdMs: number;
+  /** 'manual': above the exchange's threshold, only the admin approves it. */
+  readonly review: 'auto' | 'manual';
+  /** The payout processor approves it no earlier (a destination never paid before waits). */
+  readonly notBeforeMs: number;
   readonly batchId: string | null;
   readonly txid: string | null;
   readonly block: { readonly height: number; readonly hash: string } | null;
   readonly reason: string | null;
 }
 
-export type WithdrawalInput = Pick<WithdrawalContext, 'withdrawalId' | 'participant' | 'key' | 'destination' | 'amountSats' | 'createdMs'>;
+export type WithdrawalInput = Pick<WithdrawalContext, 'withdrawalId' | 'participant' | 'key' | 'destination' | 'amountSats' | 'createdMs' | 'review' | 'notBeforeMs'>;
 
 export type WithdrawalEvent =
-  | { readonly type: 'APPROVE' }
+  /** By the payout processor (only an automatic one, once due) or by the admin (any). */
+  | { readonly type: 'APPROVE'; readonly by: 'processor' | 'admin'; readonly nowMs: number }
   | { readonly type: 'BATCH'; readonly batchId: string }
   | { readonly type: 'SIGN'; readonly txid: string }
   | { readonly type: 'BROADCAST' }
@@ -58,12 +63,17 @@ export const withdrawalMachine = defineFlatMachine({
     destination: input.destination,
     amountSats: input.amountSats,
     createdMs: input.createdMs,
+    review: input.review,
+    notBeforeMs: input.notBeforeMs,
     batchId: null,
     txid: null,
     block: null,
     reason: null,
   }),
-  guards: {},
+  guards: {
+    approvable: (context: WithdrawalContext, event: WithdrawalEvent) =>
+      event.type === 'APPROVE' && (event.by === 'admin' || (context.review === 'auto' && event.nowMs >= context.notBeforeMs)),
+  },
   updates: {
     recordBatch: updateFor<WithdrawalContext, WithdrawalEvent, 'BATCH'>(['BATCH'], (context, event) => ({ ...context, batchId: event.batchId })),
     recordTxid: updateFor<WithdrawalContext, WithdrawalEvent, 'SIGN'>(['SIGN'], (context, event) => ({ ...context, txid: event.txid })),
@@ -72,7 +82,7 @@ export const withdrawalMachine = defineFlatMachine({
     recordReason: updateFor<WithdrawalContext, WithdrawalEvent, 'FAIL'>(['FAIL'], (context, event) => ({ ...context, reason: event.reason })),
   },
   states: {
-    requested: { on: { APPROVE: [{ target: 'approved' }], FAIL: [{ target: 'failed', actions: ['recordReason'] }] } },
+    requested: { on: { APPROVE: [{ target: 'approved', guard: 'approvable' }], FAIL: [{ target: 'failed', actions: ['recordReason'] }] } },
     approved: { on: { BATCH: [{ target: 'batched', actions: ['recordBatch'] }], FAIL: [{ target: 'failed', actions: ['recordReason'] }] } },
     batched: { on: { SIGN: [{ target: 'signed', actions: ['recordTxid'] }], FAIL: [{ target: 'failed', actions: ['recordReason'] }] } },
     signed: { on: { BROADCAST: [{ target: 'broadcast' }], FAIL: [{ target: 'failed', actions: ['recordReason'] }] } },

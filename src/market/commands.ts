@@ -9,6 +9,7 @@ import type { TxMessageType } from './tx-messages.js';
 import type { BidSide } from '../machines/bid.js';
 import type { TxPhase } from '../machines/transaction.js';
 import type { WithdrawalEvent, WithdrawalValue } from '../machines/withdrawal.js';
+import type { WithdrawalPolicy } from './withdrawals.js';
 
 interface Timed {
   readonly nowMs: number;
@@ -64,6 +65,8 @@ export type MarketCommand =
   | (Timed & { readonly type: 'depositFinal'; readonly depositId: string })
   /** The participant's withdrawal to `destination` (validated and normalised by the server); `key` makes it idempotent. */
   | (Timed & { readonly type: 'requestWithdrawal'; readonly participant: string; readonly key: string; readonly destination: string; readonly amountSats: number })
+  /** The admin's withdrawal rules (daily limit, manual review threshold, delay for new destinations). */
+  | (Timed & { readonly type: 'setWithdrawalPolicy'; readonly policy: WithdrawalPolicy })
   /** The payout processor or the operator moves a withdrawal one step (the machine decides whether it may). */
   | (Timed & { readonly type: 'withdrawalStep'; readonly withdrawalId: string; readonly step: WithdrawalEvent })
   | (Timed & { readonly type: 'freezeAccount'; readonly participant: string })
@@ -158,6 +161,7 @@ export type CoreEvent =
       /** A request that repeated an earlier one (same key and body): nothing changed. */
       readonly repeated: boolean;
     }
+  | { readonly type: 'withdrawalPolicySet'; readonly policy: WithdrawalPolicy }
   | { readonly type: 'accountFrozen'; readonly participant: string }
   | { readonly type: 'accountUnfrozen'; readonly participant: string };
 

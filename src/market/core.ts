@@ -24,7 +24,7 @@ import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.j
 import type { AccountSnapshot, BidSnapshot, DepositAddressSnapshot, DepositSnapshot, MarketState, TxSnapshot, WithdrawalSnapshot } from './state.js';
 import type { ChainBlock, CommandOf, CommandResult, CoreEvent, DepositChange, MarketCommand } from './commands.js';
 import { DepositBook } from './deposits.js';
-import { WithdrawalBook } from './withdrawals.js';
+import { DAY_MS, WithdrawalBook } from './withdrawals.js';
 import { WITHDRAWAL_FINAL, withdrawalMachine } from '../machines/withdrawal.js';
 import type { WithdrawalState } from '../machines/withdrawal.js';
 import type { DepositRecord } from './deposits.js';
@@ -195,6 +195,8 @@ export class MarketCore {
         return this.requestWithdrawal(command, events);
       case 'withdrawalStep':
         return this.withdrawalStep(command, events);
+      case 'setWithdrawalPolicy':
+        return this.setWithdrawalPolicy(command, events);
       case 'freezeAccount':
       case 'unfreezeAccount':
         return this.setFrozen(command, events);
@@ -714,9 +716,14 @@ export class MarketCore {
     if (account === undefined) return 'account_not_found';
     if (account.state.value === 'frozen') return 'account_frozen';
     if (account.state.context.availableSats < amountSats) return 'insufficient_funds';
+    const { policy } = book;
+    if (book.requestedInDay(participant, this.nowMs) + amountSats > policy.dailyLimitSats) return 'withdrawal_daily_limit';
     const withdrawalId = `w${++book.seq}`;
     this.ledger.transfer('payout_requested', participant, participant, amountSats, withdrawalId, events);
-    const state = this.withdrawalStepper.initial({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs });
+    book.noteRequest(participant, this.nowMs, amountSats);
+    const review = amountSats > policy.manualAboveSats ? 'manual' : 'auto';
+    const notBeforeMs = book.wasPaidTo(participant, destination) ? this.nowMs : this.nowMs + policy.newDestinationDelayMs;
+    const state = this.withdrawalStepper.initial({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs, review, notBeforeMs });
     book.add(state);
     events.push(withdrawalEvent(state, false));
     return null;
@@ -727,14 +734,34 @@ export class MarketCore {
     // Test errors by descending precedence.
     const record = this.withdrawalBook.live.get(command.withdrawalId);
     if (record === undefined) return 'withdrawal_not_found';
-    const next = this.withdrawalStepper.step(record.state, command.step);
+    const { step } = command;
+    if (step.type === 'APPROVE') assert(step.nowMs === this.nowMs, 'an approval carries the command time');
+    if (step.type === 'APPROVE' && record.state.value === 'requested' && step.by === 'processor') {
+      const c = record.state.context;
+      if (c.review === 'manual' || this.nowMs < c.notBeforeMs) return 'withdrawal_needs_approval';
+    }
+    const next = this.withdrawalStepper.step(record.state, step);
     if (next === record.state) return 'withdrawal_wrong_state';
     record.state = next;
     const { participant, amountSats, withdrawalId } = next.context;
-    if (next.value === 'completed') this.ledger.transfer('payout_sent', participant, participant, amountSats, withdrawalId, events);
+    if (next.value === 'completed') {
+      this.ledger.transfer('payout_sent', participant, participant, amountSats, withdrawalId, events);
+      this.withdrawalBook.notePaid(participant, next.context.destination);
+    }
     if (next.value === 'refunded') this.ledger.transfer('payout_failed', participant, participant, amountSats, withdrawalId, events);
     if (WITHDRAWAL_FINAL.has(next.value)) this.withdrawalBook.close(withdrawalId);
     events.push(withdrawalEvent(next, false));
+    return null;
+  }
+
+  private setWithdrawalPolicy(command: CommandOf<'setWithdrawalPolicy'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const { dailyLimitSats, manualAboveSats, newDestinationDelayMs } = command.policy ?? {};
+    const valid = isSats(dailyLimitSats) && isSats(manualAboveSats) && Number.isSafeInteger(newDestinationDelayMs) && newDestinationDelayMs! >= 0 && newDestinationDelayMs! <= 30 * DAY_MS;
+    if (!valid) return 'withdrawal_policy_invalid';
+    const policy = { dailyLimitSats: dailyLimitSats!, manualAboveSats: manualAboveSats!, newDestinationDelayMs: newDestinationDelayMs! };
+    this.withdrawalBook.policy = policy;
+    events.push({ type: 'withdrawalPolicySet', policy });
     return null;
   }
 
@@ -908,6 +935,9 @@ export class MarketCore {
       withdrawalSeq: this.withdrawalBook.seq,
       withdrawals: this.withdrawalBook.exportLive(),
       withdrawalKeys: this.withdrawalBook.exportKeys(),
+      withdrawalPolicy: { ...this.withdrawalBook.policy },
+      withdrawalHistory: this.withdrawalBook.exportHistory(),
+      withdrawalDestinations: this.withdrawalBook.exportPaidTo(),
       reputations: byKey(this.reputations).map(([, reputation]) => reputation),
     };
   }

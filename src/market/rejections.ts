@@ -51,6 +51,9 @@ export const REJECTIONS = {
   payouts_full: { code: 5022, message: 'too many withdrawals are pending' },
   withdrawal_key_reused: { code: 5023, message: 'this idempotency key was used for a withdrawal with another destination or amount' },
   withdrawal_not_found: { code: 5024, message: 'no live withdrawal has this id' },
+  withdrawal_daily_limit: { code: 5026, message: "the amount would exceed the participant's withdrawals allowed in 24 hours" },
+  withdrawal_needs_approval: { code: 5027, message: "the withdrawal waits for the admin's approval, or for its delay to a new destination" },
+  withdrawal_policy_invalid: { code: 5028, message: 'the withdrawal policy needs whole, non-negative satoshis and milliseconds (the delay at most 30 days)' },
   withdrawal_wrong_state: { code: 5025, message: 'the withdrawal is not in a state this step follows' },
 } as const satisfies Record<string, { readonly code: number; readonly message: string }>;
 

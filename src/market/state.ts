@@ -39,6 +39,12 @@ export interface HoldSnapshot {
 
 export type WithdrawalSnapshot = WithdrawalContext & { readonly state: WithdrawalValue };
 
+export interface WithdrawalHistorySnapshot {
+  readonly participant: string;
+  readonly atMs: number;
+  readonly amountSats: number;
+}
+
 export interface WithdrawalKeySnapshot {
   readonly participant: string;
   readonly key: string;
@@ -99,6 +105,11 @@ export interface MarketState {
   readonly withdrawals: readonly WithdrawalSnapshot[];
   /** Every idempotency key used, sorted by participant then key. */
   readonly withdrawalKeys: readonly WithdrawalKeySnapshot[];
+  readonly withdrawalPolicy: { readonly dailyLimitSats: number; readonly manualAboveSats: number; readonly newDestinationDelayMs: number };
+  /** Requests within the daily window, by participant (in order), then time. */
+  readonly withdrawalHistory: readonly WithdrawalHistorySnapshot[];
+  /** Destinations each participant was paid at, sorted. */
+  readonly withdrawalDestinations: readonly { readonly participant: string; readonly destination: string }[];
   /** Sorted by address: participants with at least one retired transaction. */
   readonly reputations: readonly Reputation[];
 }

@@ -17,8 +17,8 @@ export class EventIndex {
   }
 }
 
-/** The events that reach subscribers (articles are read with `info`, not pushed). */
-export type RoutableEvent = Exclude<CoreEvent, { readonly type: 'articleDefined' }>;
+/** The events that reach subscribers (articles are read with `info`, the withdrawal policy is the operator's: not pushed). */
+export type RoutableEvent = Exclude<CoreEvent, { readonly type: 'articleDefined' | 'withdrawalPolicySet' }>;
 
 export interface RoutedEvent {
   readonly topic: string;
@@ -75,6 +75,7 @@ export function routeEvents(index: EventIndex, events: readonly CoreEvent[]): Ro
         to(event.participant, event);
         break;
       case 'articleDefined':
+      case 'withdrawalPolicySet':
         break;
     }
   }

@@ -200,21 +200,39 @@ test('credit, deposits and payouts', () => {
   assert.deepEqual(again.events.map((event) => event.type === 'withdrawal' && [event.withdrawalId, event.repeated]), [[id, true]]);
   assert.equal(core.stateHash(), before);
   const step = (withdrawalId: string, type: string, extra: object = {}) => ({ ...at, type: 'withdrawalStep' as const, withdrawalId, step: { type, ...extra } as never });
-  expect(core, step('w99', 'APPROVE'), 'withdrawal_not_found');
+  expect(core, step('w99', 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_not_found');
   expect(core, step(id, 'BROADCAST'), 'withdrawal_wrong_state');
   expect(core, step(id, 'REFUND'), 'withdrawal_wrong_state');
   expect(core, step(id, 'FAIL', { reason: 'operator' }), 'accepted');
-  expect(core, step(id, 'APPROVE'), 'withdrawal_wrong_state');
+  expect(core, step(id, 'APPROVE', { by: 'admin', nowMs: T0 }), 'withdrawal_wrong_state');
   expect(core, step(id, 'REFUND'), 'accepted');
   expect(core, step(id, 'REFUND'), 'withdrawal_not_found');
   assert.equal(core.account(bob.address)?.availableSats, 500);
+
+  // The operator's policy: a daily limit, manual review above a threshold, a delay for new destinations.
+  const policy = (dailyLimitSats: number, manualAboveSats: number, newDestinationDelayMs: number) => ({ ...at, type: 'setWithdrawalPolicy' as const, policy: { dailyLimitSats, manualAboveSats, newDestinationDelayMs } });
+  expect(core, policy(-1, 0, 0), 'withdrawal_policy_invalid');
+  expect(core, policy(0, 0, 31 * 86_400_000), 'withdrawal_policy_invalid');
+  expect(core, policy(5_400, 200, 60_000), 'accepted'); // bob requested 4,500 + 500 today already (the 500 refunded, still counted)
+  expect(core, { ...withdraw, participant: bob.address, key: 'k3', amountSats: 401 }, 'withdrawal_daily_limit');
+  expect(core, { ...withdraw, participant: bob.address, key: 'k3', amountSats: 300 }, 'accepted');
+  expect(core, { ...withdraw, participant: bob.address, key: 'k4', destination: 'bcrt1qelsewhere', amountSats: 101 }, 'withdrawal_daily_limit');
+  const big = core.withdrawalsOf(bob.address).find((w) => w.key === 'k3')!.withdrawalId; // above 200, to a destination paid before
+  expect(core, step(big, 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_needs_approval');
+  expect(core, step(big, 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_needs_approval');
+  expect(core, step(big, 'APPROVE', { by: 'admin', nowMs: T0 }), 'accepted');
+  expect(core, { ...withdraw, participant: bob.address, key: 'k4', destination: 'bcrt1qelsewhere', amountSats: 100 }, 'accepted');
+  const small = core.withdrawalsOf(bob.address).find((w) => w.key === 'k4')!.withdrawalId;
+  expect(core, step(small, 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_needs_approval'); // a new destination waits a minute
+  expect(core, { type: 'advanceTime', nowMs: T0 + 60_000 }, 'accepted');
+  expect(core, { ...step(small, 'APPROVE', { by: 'processor', nowMs: T0 + 60_000 }), nowMs: T0 + 60_000 }, 'accepted');
 });
 
 /** A withdrawal walked through every state to completed. */
 function payOut(core: MarketCore, participant: string, key: string, amountSats: number): void {
   expect(core, { nowMs: T0, type: 'requestWithdrawal', participant, key, destination: 'bcrt1qdestination', amountSats }, 'accepted');
   const id = core.withdrawalsOf(participant).find((w) => w.key === key)!.withdrawalId;
-  const steps = [{ type: 'APPROVE' }, { type: 'BATCH', batchId: 'b1' }, { type: 'SIGN', txid: 'ab'.repeat(32) }, { type: 'BROADCAST' }, { type: 'CONFIRM', block: { height: 1, hash: 'cd'.repeat(32) } }, { type: 'COMPLETE' }];
+  const steps = [{ type: 'APPROVE', by: 'processor', nowMs: T0 }, { type: 'BATCH', batchId: 'b1' }, { type: 'SIGN', txid: 'ab'.repeat(32) }, { type: 'BROADCAST' }, { type: 'CONFIRM', block: { height: 1, hash: 'cd'.repeat(32) } }, { type: 'COMPLETE' }];
   for (const step of steps) expect(core, { nowMs: T0, type: 'withdrawalStep', withdrawalId: id, step: step as never }, 'accepted');
 }
 

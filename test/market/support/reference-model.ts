@@ -88,6 +88,9 @@ export class ReferenceMarket {
   withdrawalSeq = 0;
   withdrawals: (WithdrawalSnapshot & { state: WithdrawalValue; batchId: string | null; txid: string | null; block: { height: number; hash: string } | null; reason: string | null })[] = [];
   withdrawalKeys: { participant: string; key: string; withdrawalId: string; destination: string; amountSats: number }[] = [];
+  withdrawalPolicy = { dailyLimitSats: MONEY_SATS_MAX, manualAboveSats: MONEY_SATS_MAX, newDestinationDelayMs: 0 };
+  withdrawalHistory: { participant: string; atMs: number; amountSats: number }[] = [];
+  withdrawalDestinations: { participant: string; destination: string }[] = [];
   /** address → [sales, purchases], each counter name → count (the core's reputation.ts, restated). */
   reputations = new Map<string, { sales: Counts; purchases: Counts }>();
 
@@ -488,18 +491,33 @@ export class ReferenceMarket {
         if (account === undefined) return 'account_not_found';
         if (account.frozen) return 'account_frozen';
         if (account.availableSats < command.amountSats) return 'insufficient_funds';
+        const { participant, key, destination, amountSats } = command;
+        this.withdrawalHistory = this.withdrawalHistory.filter((h) => h.participant !== participant || h.atMs > this.nowMs - 86_400_000);
+        const inDay = this.withdrawalHistory.filter((h) => h.participant === participant).reduce((sum, h) => sum + h.amountSats, 0);
+        if (inDay + amountSats > this.withdrawalPolicy.dailyLimitSats) return 'withdrawal_daily_limit';
         account.availableSats -= command.amountSats;
         account.payoutPendingSats += command.amountSats;
         const withdrawalId = `w${++this.withdrawalSeq}`;
-        const { participant, key, destination, amountSats } = command;
-        this.withdrawals.push({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs, batchId: null, txid: null, block: null, reason: null, state: 'requested' });
+        this.withdrawalHistory.push({ participant, atMs: this.nowMs, amountSats });
+        const review = amountSats > this.withdrawalPolicy.manualAboveSats ? 'manual' as const : 'auto' as const;
+        const paidBefore = this.withdrawalDestinations.some((d) => d.participant === participant && d.destination === destination);
+        const notBeforeMs = paidBefore ? this.nowMs : this.nowMs + this.withdrawalPolicy.newDestinationDelayMs;
+        this.withdrawals.push({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs, review, notBeforeMs, batchId: null, txid: null, block: null, reason: null, state: 'requested' });
         this.withdrawalKeys.push({ participant, key, withdrawalId, destination, amountSats });
+        return null;
+      }
+      case 'setWithdrawalPolicy': {
+        const p = command.policy;
+        const whole = (n: number) => Number.isSafeInteger(n) && n >= 0;
+        if (!(whole(p.dailyLimitSats) && p.dailyLimitSats <= MONEY_SATS_MAX && whole(p.manualAboveSats) && p.manualAboveSats <= MONEY_SATS_MAX && whole(p.newDestinationDelayMs) && p.newDestinationDelayMs <= 30 * 86_400_000)) return 'withdrawal_policy_invalid';
+        this.withdrawalPolicy = { ...p };
         return null;
       }
       case 'withdrawalStep': {
         const withdrawal = this.withdrawals.find((w) => w.withdrawalId === command.withdrawalId);
         if (withdrawal === undefined) return 'withdrawal_not_found';
         const step = command.step;
+        if (step.type === 'APPROVE' && withdrawal.state === 'requested' && step.by === 'processor' && (withdrawal.review === 'manual' || this.nowMs < withdrawal.notBeforeMs)) return 'withdrawal_needs_approval';
         const next = WITHDRAWAL_STEPS[withdrawal.state]?.[step.type];
         if (next === undefined) return 'withdrawal_wrong_state';
         withdrawal.state = next;
@@ -511,7 +529,10 @@ export class ReferenceMarket {
         if (next === 'completed' || next === 'refunded') {
           const account = this.accountOrNew(withdrawal.participant);
           account.payoutPendingSats -= withdrawal.amountSats;
-          if (next === 'completed') this.worldSats += withdrawal.amountSats;
+          if (next === 'completed') {
+            this.worldSats += withdrawal.amountSats;
+            if (!this.withdrawalDestinations.some((d) => d.participant === withdrawal.participant && d.destination === withdrawal.destination)) this.withdrawalDestinations.push({ participant: withdrawal.participant, destination: withdrawal.destination });
+          }
           else account.availableSats += withdrawal.amountSats;
           this.withdrawals = this.withdrawals.filter((w) => w !== withdrawal);
         }
@@ -604,6 +625,9 @@ export class ReferenceMarket {
       closedDepositIds: [...this.closedDeposits].sort(compareStrings),
       withdrawalSeq: this.withdrawalSeq,
       withdrawals: [...this.withdrawals].sort(byString((w) => w.withdrawalId)).map((w) => ({ ...w, block: w.block === null ? null : { ...w.block } })),
+      withdrawalPolicy: { ...this.withdrawalPolicy },
+      withdrawalHistory: [...this.withdrawalHistory].sort((a, b) => compareStrings(a.participant, b.participant)).map((h) => ({ ...h })),
+      withdrawalDestinations: [...this.withdrawalDestinations].sort((a, b) => compareStrings(`${a.participant}\n${a.destination}`, `${b.participant}\n${b.destination}`)).map((d) => ({ ...d })),
       withdrawalKeys: [...this.withdrawalKeys].sort((a, b) => compareStrings(a.participant, b.participant) || compareStrings(a.key, b.key)).map((k) => ({ ...k })),
       reputations: [...this.reputations].sort((a, b) => compareStrings(a[0], b[0])).map(([address, { sales, purchases }]) => ({ address, sales: { ...sales }, purchases: { ...purchases } })),
     };

@@ -65,6 +65,7 @@ export type Intent =
   | { kind: 'payout'; who: number; amountSats: number; again: boolean; other: boolean; pick: number }
   /** A step of a (mostly live) withdrawal: STEPS[step]. */
   | { kind: 'payoutEnd'; pick: number; step: number }
+  | { kind: 'withdrawalPolicy'; daily: number; manual: number; delay: number }
   | { kind: 'freeze'; who: number; freeze: boolean };
 
 export type TimedIntent = Intent & { stepMs: number };
@@ -82,7 +83,7 @@ const ONWARD: Partial<Record<string, readonly [string, string]>> = {
 };
 
 const WITHDRAWAL_STEPS: readonly WithdrawalEvent[] = [
-  { type: 'APPROVE' },
+  { type: 'APPROVE', by: 'processor', nowMs: 0 }, // the command's time is filled in
   { type: 'BATCH', batchId: 'batch-1' },
   { type: 'SIGN', txid: 'ef'.repeat(32) },
   { type: 'BROADCAST' },
@@ -137,6 +138,7 @@ export const intentArbitrary: fc.Arbitrary<TimedIntent> = fc
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('depositEnd' as const), pick, end: fc.nat(4) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('payout' as const), who, amountSats: fc.nat(3_000), again: fc.nat(4).map((n) => n === 0), other: fc.boolean(), pick }) },
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('payoutEnd' as const), pick, step: fc.nat(WITHDRAWAL_STEPS.length - 1) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('withdrawalPolicy' as const), daily: fc.nat(20), manual: fc.nat(10), delay: fc.nat(30) }) },
       {
         weight: 1,
         arbitrary: fc.record({ kind: fc.constant('freeze' as const), who, freeze: fc.nat(2).map((n) => n === 0) }),
@@ -165,7 +167,7 @@ export function randomIntent(prng: Prng): TimedIntent {
   if (roll < 34) return n(3) === 0 ? { kind: 'depositAddress', who: n(4), stepMs } : { kind: 'deposit', who: n(4), amountSats: n(3_001), again: n(5) === 0, pick: n(1_001), stepMs };
   if (roll < 35) return { kind: 'depositEnd', pick: n(1_001), end: n(5), stepMs };
   if (roll < 36) return { kind: 'payout', who: n(4), amountSats: n(3_001), again: n(5) === 0, other: n(2) === 0, pick: n(1_001), stepMs };
-  if (roll < 37) return { kind: 'payoutEnd', pick: n(1_001), step: n(WITHDRAWAL_STEPS.length), stepMs };
+  if (roll < 37) return n(8) === 0 ? { kind: 'withdrawalPolicy', daily: n(21), manual: n(11), delay: n(31), stepMs } : { kind: 'payoutEnd', pick: n(1_001), step: n(WITHDRAWAL_STEPS.length), stepMs };
   if (roll < 38) return { kind: 'evidence', pick: n(1_001), witnesses: [n(1_001), n(1_001)], who: n(10), stepMs };
   return { kind: 'freeze', who: n(4), freeze: n(3) === 0, stepMs };
 }
@@ -341,8 +343,14 @@ export class Driver {
         const picked = live.length > 0 && intent.pick % 5 !== 0 ? live[intent.pick % live.length]! : undefined;
         // Half the steps move the withdrawal on (so that the late states are reached), half are any step.
         const onward = picked === undefined || intent.step % 2 === 1 ? undefined : ONWARD[picked.state]?.[intent.pick % 2];
-        const step = WITHDRAWAL_STEPS.find((candidate) => candidate.type === onward) ?? WITHDRAWAL_STEPS[intent.step % WITHDRAWAL_STEPS.length]!;
+        const chosen = WITHDRAWAL_STEPS.find((candidate) => candidate.type === onward) ?? WITHDRAWAL_STEPS[intent.step % WITHDRAWAL_STEPS.length]!;
+        const step: WithdrawalEvent = chosen.type === 'APPROVE' ? { type: 'APPROVE', by: intent.pick % 3 === 0 ? 'admin' : 'processor', nowMs } : chosen;
         return { type: 'withdrawalStep', nowMs, withdrawalId: picked?.withdrawalId ?? `w${intent.pick}`, step };
+      }
+      case 'withdrawalPolicy': {
+        // Small limits and delays, so that they bite; sometimes an invalid one.
+        const policy = { dailyLimitSats: intent.daily * 500, manualAboveSats: intent.manual * 400, newDestinationDelayMs: intent.delay * 60_000 - (intent.daily === 0 ? 1 : 0) };
+        return { type: 'setWithdrawalPolicy', nowMs, policy };
       }
       case 'freeze': {
         // Unfreeze a frozen account when there is one, so that accounts are not frozen for long.
