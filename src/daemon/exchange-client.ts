@@ -9,7 +9,7 @@ import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { approveWithdrawalText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
@@ -92,6 +92,18 @@ export class ExchangeClient {
   requestWithdrawal(key: string, destination: string, amountSats: number) {
     const unsigned = { ...this.signer(), key, destination, amountSats };
     return this.send('requestWithdrawal', { ...unsigned, signature: this.sign(requestWithdrawalText(this.exchangeId, unsigned)) });
+  }
+
+  /** Admin only: approves a withdrawal waiting for review. */
+  approveWithdrawal(withdrawalId: string) {
+    const unsigned = { ...this.signer(), withdrawalId };
+    return this.send('approveWithdrawal', { ...unsigned, signature: this.sign(approveWithdrawalText(this.exchangeId, unsigned)) });
+  }
+
+  /** Admin only: the withdrawal rules (daily limit per participant, review threshold, delay for new destinations). */
+  setWithdrawalPolicy(policy: { dailyLimitSats: number; manualAboveSats: number; newDestinationDelayMs: number }) {
+    const unsigned = { ...this.signer(), ...policy };
+    return this.send('setWithdrawalPolicy', { ...unsigned, signature: this.sign(withdrawalPolicyText(this.exchangeId, unsigned)) });
   }
 
   /** Arbiter only: freezes (`frozen`) or unfreezes an account. */

@@ -37,6 +37,10 @@ export const submitEvidenceRequest = z.object({ txId: z.string().min(1).max(32),
 export const requestDepositAddressRequest = z.object({ amountSats: amount.optional(), ...signedPart });
 /** A withdrawal: `key` (the client's idempotency key) makes a resend the same withdrawal. */
 export const requestWithdrawalRequest = z.object({ key: z.string().max(100), destination: z.string().max(200), amountSats: amount, ...signedPart });
+/** The admin approves a withdrawal waiting for review (above the threshold, or a new destination's delay). */
+export const approveWithdrawalRequest = z.object({ withdrawalId: z.string().min(1).max(32), ...signedPart });
+/** The admin's withdrawal rules. */
+export const withdrawalPolicyRequest = z.object({ dailyLimitSats: amount, manualAboveSats: amount, newDestinationDelayMs: amount, ...signedPart });
 /** The arbiter freezes (or unfreezes) an account: no new bids, no payouts. */
 export const accountFreezeRequest = z.object({ participant: address, ...signedPart });
 
@@ -158,6 +162,8 @@ export const exchangeProtocol = defineProtocol({
       request: requestWithdrawalRequest,
       response: z.object({ withdrawalId: z.string(), state: z.string(), destination: z.string(), amountSats: sats, repeated: z.boolean() }),
     },
+    approveWithdrawal: { request: approveWithdrawalRequest, response: z.object({ withdrawalId: z.string(), state: z.string() }) },
+    setWithdrawalPolicy: { request: withdrawalPolicyRequest, response: z.object({ dailyLimitSats: sats, manualAboveSats: sats, newDestinationDelayMs: sats }) },
     freezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     unfreezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     /** Transactions in RESULT_DISPUTED with their evidence, oldest first (public, like `transaction`). */

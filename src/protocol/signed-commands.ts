@@ -4,7 +4,7 @@
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { accountFreezeRequest, creditRequest, requestDepositAddressRequest, requestWithdrawalRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
+import type { accountFreezeRequest, approveWithdrawalRequest, creditRequest, requestDepositAddressRequest, requestWithdrawalRequest, withdrawalPolicyRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -50,6 +50,14 @@ export function requestDepositAddressText(exchangeId: string, body: Omit<z.input
 
 export function requestWithdrawalText(exchangeId: string, body: Omit<z.input<typeof requestWithdrawalRequest>, 'signature'>): string {
   return signedText('withdraw.request', withSigner(exchangeId, body, [['key', body.key], ['destination', body.destination], ['amount', body.amountSats]]));
+}
+
+export function approveWithdrawalText(exchangeId: string, body: Omit<z.input<typeof approveWithdrawalRequest>, 'signature'>): string {
+  return signedText('admin.approve_withdrawal', withSigner(exchangeId, body, [['withdrawal', body.withdrawalId]]));
+}
+
+export function withdrawalPolicyText(exchangeId: string, body: Omit<z.input<typeof withdrawalPolicyRequest>, 'signature'>): string {
+  return signedText('admin.withdrawal_policy', withSigner(exchangeId, body, [['daily_limit', body.dailyLimitSats], ['manual_above', body.manualAboveSats], ['new_destination_delay', body.newDestinationDelayMs]]));
 }
 
 export function freezeAccountText(exchangeId: string, body: Omit<z.input<typeof accountFreezeRequest>, 'signature'>, frozen: boolean): string {

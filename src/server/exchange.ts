@@ -104,7 +104,7 @@ export class ExchangeStoppedError extends Error {
 }
 
 /** The request types that are signed commands (the ones the in-flight limit counts). */
-const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'submitEvidence', 'requestDepositAddress', 'requestWithdrawal', 'freezeAccount', 'unfreezeAccount']);
+const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'submitEvidence', 'requestDepositAddress', 'requestWithdrawal', 'approveWithdrawal', 'setWithdrawalPolicy', 'freezeAccount', 'unfreezeAccount']);
 
 function stoppedError(): ExchangeStoppedError {
   return new ExchangeStoppedError('the exchange stopped after an internal failure; the outcome is unknown');

@@ -10,7 +10,7 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { approveWithdrawalText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
 import { bip21Uri, depositAddress } from '../chain/deposit-keys.js';
 import { checkWithdrawalAmount, parseWithdrawalAddress } from '../chain/withdrawal-address.js';
@@ -153,6 +153,18 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       });
       const answer = eventOf(events, 'withdrawal');
       return { withdrawalId: answer.withdrawalId, state: answer.state, destination: answer.destination, amountSats: answer.amountSats, repeated: answer.repeated };
+    },
+
+    approveWithdrawal: async (body) => {
+      const events = await exchange.submitSigned(body, approveWithdrawalText(id, body), (nowMs) => ({ type: 'withdrawalStep', nowMs, withdrawalId: body.withdrawalId, step: { type: 'APPROVE', by: 'admin', nowMs } }), { admin: true });
+      const answer = eventOf(events, 'withdrawal');
+      return { withdrawalId: answer.withdrawalId, state: answer.state };
+    },
+
+    setWithdrawalPolicy: async (body) => {
+      const policy = { dailyLimitSats: body.dailyLimitSats, manualAboveSats: body.manualAboveSats, newDestinationDelayMs: body.newDestinationDelayMs };
+      await exchange.submitSigned(body, withdrawalPolicyText(id, body), (nowMs) => ({ type: 'setWithdrawalPolicy', nowMs, policy }), { admin: true });
+      return policy;
     },
 
     freezeAccount: (body) => setFrozen(body, true),

@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
+import { approveWithdrawalText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';
@@ -419,6 +419,23 @@ test('withdrawals: 5030-5034 for the destination, 5023 for a reused key, 5007 pa
   const [a, b] = [await client.answer(901), await client.answer(902)];
   assert.deepEqual([a.kind, b.kind, b.code], ['response', 'error', 5007]);
   assert.equal(server.exchange.core.account(owner.address)?.payoutPendingSats, 9_000);
+  // The admin's rules and approvals.
+  const policy = (who: Identity, dailyLimitSats: number, manualAboveSats: number, newDestinationDelayMs: number) => {
+    const body = { dailyLimitSats, manualAboveSats, newDestinationDelayMs, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(withdrawalPolicyText(EXCHANGE_ID, body), who) };
+  };
+  const approve = (who: Identity, withdrawalId: string) => {
+    const body = { withdrawalId, address: who.address, nonce: nonce() };
+    return { ...body, signature: sign(approveWithdrawalText(EXCHANGE_ID, body), who) };
+  };
+  expectError(await ask(client, 'setWithdrawalPolicy', policy(owner, 1, 1, 0)), 2008, 'a policy not from the admin');
+  expectError(await ask(client, 'setWithdrawalPolicy', policy(admin, -1, 1, 0)), 5028, 'a negative limit');
+  assert.equal((await ask(client, 'setWithdrawalPolicy', policy(admin, 9_500, 100, 0))).kind, 'response');
+  assert.equal((await ask(client, 'credit', signed.credit(admin, owner.address, 5_000))).kind, 'response');
+  expectError(await ask(client, 'requestWithdrawal', withdraw(owner, 'k4', mine, 501)), 5026, 'past the daily limit');
+  expectError(await ask(client, 'approveWithdrawal', approve(admin, 'w9')), 5024, 'no such withdrawal');
+  assert.deepEqual((await ask(client, 'approveWithdrawal', approve(admin, 'w1'))).body, { withdrawalId: 'w1', state: 'approved' });
+  expectError(await ask(client, 'approveWithdrawal', approve(admin, 'w1')), 5025, 'approved already');
   client.close();
 });
 
