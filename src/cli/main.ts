@@ -9,8 +9,9 @@ import { playgroundCommand } from './playground.js';
 import { renderCommand } from './render.js';
 import { arbiterCommand } from './arbiter.js';
 import { workerCommand } from './worker.js';
+import { depositCommand, withdrawCommand } from './funds.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, playgroundCommand, devnetCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, playgroundCommand, devnetCommand, depositCommand, withdrawCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {

@@ -122,4 +122,21 @@ export class LocalApiClient {
     }
     return LocalApiClient.failure(response);
   }
+
+  /** POST with a JSON body; the answer's JSON, or a LocalApiError with the daemon's reason. */
+  private async postJson<T>(path: string, body: object): Promise<T> {
+    const response = await this.call(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (response.status !== 200 && response.status !== 201) throw await LocalApiClient.failure(response);
+    return (await response.json()) as T;
+  }
+
+  /** A deposit address for the daemon's account (docs/daemon.md, POST /account/deposit-address). */
+  depositAddress(amountSats?: number): Promise<{ address: string; index: number; fresh: boolean; uri: string }> {
+    return this.postJson('/account/deposit-address', amountSats === undefined ? {} : { amountSats });
+  }
+
+  /** A withdrawal; the same key and body again is the same withdrawal. */
+  withdraw(key: string, destination: string, amountSats: number): Promise<{ withdrawalId: string; state: string; destination: string; amountSats: number; repeated: boolean }> {
+    return this.postJson('/withdrawals', { key, destination, amountSats });
+  }
 }

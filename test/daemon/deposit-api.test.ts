@@ -10,6 +10,7 @@ import { HDKey } from '@scure/bip32';
 import { parseDepositKey } from '../../src/chain/deposit-keys.js';
 import { Devnet, devnetBackend } from '../../src/chain/devnet.js';
 import { auth, startMarket } from '../support/daemons.js';
+import { main } from '../../src/cli/main.js';
 
 const json = { 'content-type': 'application/json' };
 const key = parseDepositKey(HDKey.fromMasterSeed(new Uint8Array(32).fill(11), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'").publicExtendedKey, 'regtest');
@@ -85,6 +86,38 @@ test('a withdrawal from the local API: a key is required, a retry with it is the
     assert.deepEqual([account.availableSats, account.payoutPendingSats], [30_000, 20_000], 'held once, not twice');
     assert.deepEqual(account.withdrawals.map((w) => [w.withdrawalId, w.state]), [['w1', 'requested']]);
   } finally {
+    await market.stop();
+  }
+});
+
+test('the CLI: bitwrk deposit prints the address, its URI and a QR code; bitwrk withdraw asks once per key; refusals exit 1 with the reason', async () => {
+  const devnet = new Devnet({ seed: 7 });
+  const market = await startMarket({ deposits: { key, backend: devnetBackend(devnet), pollMs: 3_600_000 } });
+  const lines: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+  console.error = (...parts: unknown[]) => void lines.push(parts.join(' '));
+  try {
+    const daemon = await market.daemon('cli-user');
+    await market.credit(daemon.identity.address, 40_000);
+    const flags = ['--daemon', daemon.apiUrl, '--token', daemon.apiToken];
+    assert.equal(await main(['deposit', '--amount', '12000', ...flags]), 0);
+    const address = lines.find((line) => line.startsWith('address: '))!.slice('address: '.length);
+    assert.match(address, /^bcrt1q/);
+    assert.ok(lines.includes(`uri:     bitcoin:${address}?amount=0.00012`));
+    assert.ok(lines.some((line) => /[▀▄█]/.test(line)), 'a QR code in block characters');
+    const destination = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+    assert.equal(await main(['withdraw', destination, '15000', '--key', 'cli-1', ...flags]), 0);
+    assert.equal(await main(['withdraw', destination, '15000', '--key', 'cli-1', ...flags]), 0);
+    assert.ok(lines.some((line) => line.includes('(requested before with this key: the same withdrawal)')));
+    assert.equal(market.exchange.exchange.core.account(daemon.identity.address)?.payoutPendingSats, 15_000, 'held once');
+    assert.equal(await main(['withdraw', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', '15000', '--key', 'cli-2', ...flags]), 1);
+    assert.ok(lines.some((line) => line.startsWith('bitwrk withdraw: withdrawal_address_wrong_network: ')));
+    assert.equal(await main(['withdraw', destination, '15000', ...flags]), 2, 'no key: a usage error');
+  } finally {
+    console.log = log;
+    console.error = error;
     await market.stop();
   }
 });
