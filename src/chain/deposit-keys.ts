@@ -48,6 +48,10 @@ export interface DepositKey {
   readonly text: string;
   /** The external chain (…/0): addresses are its children. */
   readonly external: HDKey;
+  /** The internal chain (…/1): the payouts' change addresses. */
+  readonly internal: HDKey;
+  /** The account key's fingerprint: PSBT derivations are given from it (paths 0/i and 1/i). */
+  readonly accountFingerprint: number;
 }
 
 /**
@@ -88,18 +92,29 @@ export function parseDepositKey(text: string, network: NetworkName, options: { r
   }
   // An account-level key is at depth 3 (m/84'/coin'/account'); a deeper or shallower one is a mistake we can see.
   if (account.depth !== 3) throw new DepositKeyError(`the key is at depth ${account.depth}; give the account-level key (depth 3, e.g. m/84'/0'/0')`);
-  return { network, type: wanted, text: trimmed, external: account.deriveChild(0) };
+  return { network, type: wanted, text: trimmed, external: account.deriveChild(0), internal: account.deriveChild(1), accountFingerprint: account.fingerprint };
 }
 
 /** The deposit address at `index` of the external chain (0 ≤ index < 2^31). */
 export function depositAddress(key: DepositKey, index: number): string {
+  return chainAddress(key, 0, index);
+}
+
+/** The address at `index` of the external (0: deposits) or internal (1: change) chain. */
+export function chainAddress(key: DepositKey, chain: 0 | 1, index: number): string {
   if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31) throw new RangeError(`address index ${index} is not in 0..2^31-1`);
-  const publicKey = key.external.deriveChild(index).publicKey;
-  if (publicKey === null) throw new Error('a derived public key is missing');
+  const publicKey = chainPublicKey(key, chain, index);
   const network = key.network === 'mainnet' ? NETWORK : key.network === 'testnet' ? TEST_NETWORK : REGTEST_NETWORK;
   const payment = key.type === 'p2tr' ? p2tr(publicKey.subarray(1), undefined, network) : p2wpkh(publicKey, network);
   if (payment.address === undefined) throw new Error('the address could not be encoded');
   return payment.address;
+}
+
+/** The compressed public key at chain/index of the account. */
+export function chainPublicKey(key: DepositKey, chain: 0 | 1, index: number): Uint8Array {
+  const publicKey = (chain === 0 ? key.external : key.internal).deriveChild(index).publicKey;
+  if (publicKey === null) throw new Error('a derived public key is missing');
+  return publicKey;
 }
 
 /**
