@@ -40,7 +40,7 @@ async function exchangeOn(devnet: Devnet): Promise<RunningExchangeServer> {
 async function reserve(server: RunningExchangeServer, count: number): Promise<string[]> {
   const addresses: string[] = [];
   for (let n = 0; n < count; n++) {
-    const index = server.exchange.core.nextDepositIndex();
+    const index = server.exchange.core.funds.nextDepositIndex();
     const address = depositAddress(key, index);
     await server.exchange.execute(undefined, (nowMs) => ({ type: 'requestDepositAddress', nowMs, participant: `participant-${n}`, index, address }));
     addresses.push(address);

@@ -44,7 +44,7 @@ export class SimChain {
     const addresses: string[] = [];
     for (const participant of participants) {
       const core = exchange().core;
-      const index = core.nextDepositIndex();
+      const index = core.funds.nextDepositIndex();
       const address = depositAddress(this.key, index);
       await exchange().execute(undefined, (nowMs) => ({ type: 'requestDepositAddress', nowMs, participant, index, address }));
       addresses.push(address);

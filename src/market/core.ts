@@ -12,8 +12,8 @@ import { DeadlineQueue, ExpiryLane } from './deadlines.js';
 import type { TxDeadline } from './deadlines.js';
 import { Ledger } from './ledger.js';
 import type { Hold } from './ledger.js';
-import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, DEPOSIT_ADDRESSES_MAX, DEPOSIT_SATS_MIN, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
-import { OPEN_BIDS_MAX, OPEN_BIDS_PER_ARTICLE_MAX, PENDING_DEPOSITS_MAX, PENDING_PAYOUTS_MAX, REFERENCE_CHARS_MAX } from './limits.js';
+import { ACCOUNTS_MAX, ADDRESS_CHARS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT } from './limits.js';
+import { OPEN_BIDS_MAX, OPEN_BIDS_PER_ARTICLE_MAX } from './limits.js';
 import { feeFor, isSats } from './money.js';
 import { OrderBook } from './order-book.js';
 import type { BookEntry, Depth, LastTrade } from './order-book.js';
@@ -21,13 +21,9 @@ import { REJECTIONS } from './rejections.js';
 import type { RejectionName } from './rejections.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS, txEventOf, txFieldsValid } from './tx-messages.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from './state.js';
-import type { AccountSnapshot, BidSnapshot, DepositAddressSnapshot, DepositSnapshot, MarketState, TxSnapshot, WithdrawalSnapshot } from './state.js';
-import type { ChainBlock, CommandOf, CommandResult, CoreEvent, DepositChange, MarketCommand } from './commands.js';
-import { DepositBook } from './deposits.js';
-import { DAY_MS, WithdrawalBook } from './withdrawals.js';
-import { WITHDRAWAL_FINAL, withdrawalMachine } from '../machines/withdrawal.js';
-import type { WithdrawalState } from '../machines/withdrawal.js';
-import type { DepositRecord } from './deposits.js';
+import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot } from './state.js';
+import type { CommandOf, CommandResult, CoreEvent, MarketCommand } from './commands.js';
+import { Funds } from './funds.js';
 import { accountMachine } from '../machines/account.js';
 import { bidMachine } from '../machines/bid.js';
 import type { BidState } from '../machines/bid.js';
@@ -55,7 +51,7 @@ export interface MarketCoreOptions {
   readonly accountsMax?: number;
   /** Resting bids in all books (default OPEN_BIDS_MAX); smaller only in tests of the limit. */
   readonly openBidsMax?: number;
-  /** Deposit addresses reserved in all (default DEPOSIT_ADDRESSES_MAX); smaller only in tests of the limit. */
+  /** Deposit addresses reserved in all (default DEPOSIT_ADDRESSES_MAX, limits.ts); smaller only in tests of the limit. */
   readonly depositAddressesMax?: number;
 }
 
@@ -91,7 +87,6 @@ interface ArticleRecord {
 type Rejection = RejectionName | null;
 type Events = CoreEvent[];
 
-const REFERENCE_PATTERN = /^[A-Za-z0-9:_.-]+$/;
 
 export class MarketCore {
   private nowMs: number;
@@ -111,27 +106,23 @@ export class MarketCore {
   /** Public counts of how each participant's transactions ended (reputation.ts). */
   private readonly reputations = new Map<string, Reputation>();
   private readonly deadlines = new DeadlineQueue<BidRecord>();
-  private readonly depositBook = new DepositBook();
-  private readonly withdrawalBook = new WithdrawalBook();
+  /** Deposits and withdrawals (funds.ts). */
+  readonly funds: Funds;
   private readonly bidStepper;
   private readonly txStepper;
-  private readonly withdrawalStepper;
   private readonly verifyReceipt: VerifyReceipt;
   private readonly accountsMax: number;
   private readonly openBidsMax: number;
-  private readonly depositAddressesMax: number;
 
   constructor(options: MarketCoreOptions, config: MarketCoreConfig = {}) {
     const kind = options.stepper ?? 'compiled';
     this.bidStepper = stepperOf(bidMachine, kind);
     this.txStepper = stepperOf(txMachine, kind);
-    this.withdrawalStepper = stepperOf(withdrawalMachine, kind);
     this.ledger = new Ledger(stepperOf(accountMachine, kind));
     this.verifyReceipt = options.verifyReceipt;
     this.accountsMax = options.accountsMax ?? ACCOUNTS_MAX;
     this.openBidsMax = options.openBidsMax ?? OPEN_BIDS_MAX;
-    this.depositAddressesMax = options.depositAddressesMax ?? DEPOSIT_ADDRESSES_MAX;
-    assert(this.depositAddressesMax >= 1 && this.depositAddressesMax <= DEPOSIT_ADDRESSES_MAX, 'depositAddressesMax');
+    this.funds = new Funds(this.ledger, { nowMs: () => this.nowMs, checkInflow: (participant, amountSats) => this.checkInflow(participant, amountSats) }, kind, options.depositAddressesMax);
     assert(this.openBidsMax >= 1 && this.openBidsMax <= OPEN_BIDS_MAX, 'openBidsMax');
     assert(this.accountsMax >= 1 && this.accountsMax <= ACCOUNTS_MAX, 'accountsMax');
     this.nowMs = config.startMs ?? 0;
@@ -180,23 +171,23 @@ export class MarketCore {
       case 'credit':
         return this.credit(command, events);
       case 'requestDepositAddress':
-        return this.requestDepositAddress(command, events);
+        return this.funds.requestDepositAddress(command, events);
       case 'depositSeen':
-        return this.depositSeen(command, events);
+        return this.funds.depositSeen(command, events);
       case 'depositConfirmed':
-        return this.depositConfirmed(command, events);
+        return this.funds.depositConfirmed(command, events);
       case 'depositDropped':
-        return this.depositDropped(command, events);
+        return this.funds.depositDropped(command, events);
       case 'depositMoved':
       case 'depositReversed':
       case 'depositFinal':
-        return this.changeCredited(command, events);
+        return this.funds.changeCredited(command, events);
       case 'requestWithdrawal':
-        return this.requestWithdrawal(command, events);
+        return this.funds.requestWithdrawal(command, events);
       case 'withdrawalStep':
-        return this.withdrawalStep(command, events);
+        return this.funds.withdrawalStep(command, events);
       case 'setWithdrawalPolicy':
-        return this.setWithdrawalPolicy(command, events);
+        return this.funds.setWithdrawalPolicy(command, events);
       case 'freezeAccount':
       case 'unfreezeAccount':
         return this.setFrozen(command, events);
@@ -563,7 +554,7 @@ export class MarketCore {
     return this.reputations.get(address) ?? { address, sales: NO_TRADES, purchases: NO_TRADES };
   }
 
-  // ---- Accounts, deposits, payouts -------------------------------------------------------
+  // ---- Accounts (deposits and withdrawals: funds.ts) ---------------------------------------
 
   private checkInflow(participant: string, amountSats: number): Rejection {
     if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
@@ -581,199 +572,6 @@ export class MarketCore {
     this.ledger.ensureAccount(command.participant);
     this.ledger.transfer('credit', command.participant, command.participant, command.amountSats, 'credit', events);
     return null;
-  }
-
-  private requestDepositAddress(command: CommandOf<'requestDepositAddress'>, events: Events): Rejection {
-    assertAddress(command.participant);
-    assert(typeof command.address === 'string' && command.address.length > 0 && command.address.length <= ADDRESS_CHARS_MAX, 'a derived deposit address');
-    // Test errors by descending precedence.
-    const book = this.depositBook;
-    const { participant } = command;
-    const again = book.atUnusedBound(participant);
-    if (again === undefined && book.addresses.size >= this.depositAddressesMax) return 'deposit_addresses_full';
-    const record = again ?? book.reserve(participant, command.index, command.address);
-    events.push({ type: 'depositAddressReserved', participant, index: record.index, address: record.address, fresh: again === undefined });
-    return null;
-  }
-
-  /** The next deposit address index: the server derives its address before requesting it. */
-  nextDepositIndex(): number {
-    return this.depositBook.indexNext;
-  }
-
-  private depositSeen(command: CommandOf<'depositSeen'>, events: Events): Rejection {
-    // Test errors by descending precedence.
-    const { depositId, amountSats } = command;
-    const book = this.depositBook;
-    if (!isReference(depositId)) return 'reference_invalid';
-    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
-    const address = book.addresses.get(command.address);
-    if (address === undefined) return 'deposit_address_unknown';
-    if (book.deposits.has(depositId) || book.closedIds.has(depositId)) return 'deposit_duplicate';
-    const { participant } = address;
-    const recorded = { type: 'deposit' as const, depositId, participant, address: address.address, amountSats, block: null };
-    if (amountSats < DEPOSIT_SATS_MIN) {
-      // Recorded, never credited: the outpoint is closed at once, so it takes no pending slot.
-      book.markUsed(address);
-      book.closedIds.add(depositId);
-      events.push({ ...recorded, change: 'too_small' });
-      return null;
-    }
-    if (book.deposits.size >= PENDING_DEPOSITS_MAX) return 'deposits_full';
-    const rejection = this.checkInflow(participant, amountSats);
-    if (rejection !== null) return rejection;
-    book.markUsed(address);
-    this.ledger.ensureAccount(participant);
-    this.ledger.transfer('deposit_seen', participant, participant, amountSats, depositId, events);
-    book.deposits.set(depositId, { id: depositId, participant, address: address.address, amountSats, block: null });
-    events.push({ ...recorded, change: 'seen' });
-    return null;
-  }
-
-  /** Enough confirmations: the money becomes available; the deposit keeps its block until final. */
-  private depositConfirmed(command: CommandOf<'depositConfirmed'>, events: Events): Rejection {
-    assertBlock(command.block);
-    // Test errors by descending precedence.
-    const deposit = this.depositBook.deposits.get(command.depositId);
-    if (deposit === undefined || deposit.block !== null) return 'deposit_not_found';
-    this.ledger.transfer('deposit_confirmed', deposit.participant, deposit.participant, deposit.amountSats, deposit.id, events);
-    deposit.block = { height: command.block.height, hash: command.block.hash };
-    events.push(depositEvent(deposit, 'credited'));
-    return null;
-  }
-
-  /** Replaced, double-spent or reorged out before the credit: it leaves, and the outpoint may recur. */
-  private depositDropped(command: CommandOf<'depositDropped'>, events: Events): Rejection {
-    // Test errors by descending precedence.
-    const deposit = this.depositBook.deposits.get(command.depositId);
-    if (deposit === undefined || deposit.block !== null) return 'deposit_not_found';
-    this.ledger.transfer('deposit_dropped', deposit.participant, deposit.participant, deposit.amountSats, deposit.id, events);
-    this.depositBook.deposits.delete(deposit.id);
-    events.push(depositEvent(deposit, 'dropped'));
-    return null;
-  }
-
-  /**
-   * A credited deposit: moved to another block (the reorg re-mined it deeply enough), reversed
-   * (it left the best chain: the credit is taken back even if spent, and an account left owing
-   * is frozen), or final (no longer watched; the outpoint is never counted again).
-   */
-  private changeCredited(command: CommandOf<'depositMoved' | 'depositReversed' | 'depositFinal'>, events: Events): Rejection {
-    if (command.type === 'depositMoved') assertBlock(command.block);
-    // Test errors by descending precedence.
-    const book = this.depositBook;
-    const deposit = book.deposits.get(command.depositId);
-    if (deposit === undefined || deposit.block === null) return 'deposit_not_credited';
-    if (command.type === 'depositMoved') {
-      deposit.block = { height: command.block.height, hash: command.block.hash };
-      events.push(depositEvent(deposit, 'moved'));
-      return null;
-    }
-    book.deposits.delete(deposit.id);
-    if (command.type === 'depositFinal') {
-      book.closedIds.add(deposit.id);
-      events.push(depositEvent(deposit, 'final'));
-      return null;
-    }
-    const { participant } = deposit;
-    this.ledger.ensureAccount(participant);
-    this.ledger.transfer('deposit_reversed', participant, participant, deposit.amountSats, deposit.id, events);
-    events.push({ ...depositEvent(deposit, 'reversed'), block: null });
-    // The account is gone when the reversal emptied it exactly.
-    const account = this.ledger.account(participant)?.state;
-    if (account !== undefined && account.context.availableSats < 0) {
-      if (account.value !== 'frozen') {
-        this.ledger.setFrozen(participant, true);
-        events.push({ type: 'accountFrozen', participant });
-      }
-      events.push({ type: 'accountOverdrawn', participant, availableSats: account.context.availableSats });
-    }
-    return null;
-  }
-
-  /**
-   * Funds move from available to payoutPending in this command, before anything is signed, so of
-   * two requests that together exceed the balance exactly one succeeds. The same key with the
-   * same body is the same withdrawal (answered again, nothing changes); with another body, refused.
-   */
-  private requestWithdrawal(command: CommandOf<'requestWithdrawal'>, events: Events): Rejection {
-    assertAddress(command.participant);
-    assert(typeof command.destination === 'string' && command.destination.length > 0 && command.destination.length <= ADDRESS_CHARS_MAX, 'a validated destination');
-    // Test errors by descending precedence.
-    const { participant, key, destination, amountSats } = command;
-    if (!isReference(key)) return 'reference_invalid';
-    if (!isSats(amountSats) || amountSats === 0) return 'amount_invalid';
-    const book = this.withdrawalBook;
-    const earlier = book.keyOf(participant, key);
-    if (earlier !== undefined) {
-      if (earlier.destination !== destination || earlier.amountSats !== amountSats) return 'withdrawal_key_reused';
-      const live = book.live.get(earlier.withdrawalId)?.state;
-      events.push({ type: 'withdrawal', withdrawalId: earlier.withdrawalId, participant, state: live?.value ?? 'completed', destination, amountSats, txid: live?.context.txid ?? null, repeated: true });
-      return null;
-    }
-    if (book.live.size >= PENDING_PAYOUTS_MAX) return 'payouts_full';
-    const account = this.ledger.account(participant);
-    if (account === undefined) return 'account_not_found';
-    if (account.state.value === 'frozen') return 'account_frozen';
-    if (account.state.context.availableSats < amountSats) return 'insufficient_funds';
-    const { policy } = book;
-    if (book.requestedInDay(participant, this.nowMs) + amountSats > policy.dailyLimitSats) return 'withdrawal_daily_limit';
-    const withdrawalId = `w${++book.seq}`;
-    this.ledger.transfer('payout_requested', participant, participant, amountSats, withdrawalId, events);
-    book.noteRequest(participant, this.nowMs, amountSats);
-    const review = amountSats > policy.manualAboveSats ? 'manual' : 'auto';
-    const notBeforeMs = book.wasPaidTo(participant, destination) ? this.nowMs : this.nowMs + policy.newDestinationDelayMs;
-    const state = this.withdrawalStepper.initial({ withdrawalId, participant, key, destination, amountSats, createdMs: this.nowMs, review, notBeforeMs });
-    book.add(state);
-    events.push(withdrawalEvent(state, false));
-    return null;
-  }
-
-  /** One step of a withdrawal's machine; completion sends its money out, a refund gives it back. */
-  private withdrawalStep(command: CommandOf<'withdrawalStep'>, events: Events): Rejection {
-    // Test errors by descending precedence.
-    const record = this.withdrawalBook.live.get(command.withdrawalId);
-    if (record === undefined) return 'withdrawal_not_found';
-    const { step } = command;
-    if (step.type === 'APPROVE') assert(step.nowMs === this.nowMs, 'an approval carries the command time');
-    if (step.type === 'APPROVE' && record.state.value === 'requested' && step.by === 'processor') {
-      const c = record.state.context;
-      if (c.review === 'manual' || this.nowMs < c.notBeforeMs) return 'withdrawal_needs_approval';
-    }
-    const next = this.withdrawalStepper.step(record.state, step);
-    if (next === record.state) return 'withdrawal_wrong_state';
-    record.state = next;
-    const { participant, amountSats, withdrawalId } = next.context;
-    if (next.value === 'completed') {
-      this.ledger.transfer('payout_sent', participant, participant, amountSats, withdrawalId, events);
-      this.withdrawalBook.notePaid(participant, next.context.destination);
-    }
-    if (next.value === 'refunded') this.ledger.transfer('payout_failed', participant, participant, amountSats, withdrawalId, events);
-    if (WITHDRAWAL_FINAL.has(next.value)) this.withdrawalBook.close(withdrawalId);
-    events.push(withdrawalEvent(next, false));
-    return null;
-  }
-
-  private setWithdrawalPolicy(command: CommandOf<'setWithdrawalPolicy'>, events: Events): Rejection {
-    // Test errors by descending precedence.
-    const { dailyLimitSats, manualAboveSats, newDestinationDelayMs } = command.policy ?? {};
-    const valid = isSats(dailyLimitSats) && isSats(manualAboveSats) && Number.isSafeInteger(newDestinationDelayMs) && newDestinationDelayMs! >= 0 && newDestinationDelayMs! <= 30 * DAY_MS;
-    if (!valid) return 'withdrawal_policy_invalid';
-    const policy = { dailyLimitSats: dailyLimitSats!, manualAboveSats: manualAboveSats!, newDestinationDelayMs: newDestinationDelayMs! };
-    this.withdrawalBook.policy = policy;
-    events.push({ type: 'withdrawalPolicySet', policy });
-    return null;
-  }
-
-  /** The participant's live withdrawals (O(own)). */
-  withdrawalsOf(participant: string): WithdrawalSnapshot[] {
-    return this.withdrawalBook.of(participant).map((state) => ({ ...state.context, state: state.value }));
-  }
-
-  /** A live withdrawal. */
-  withdrawal(withdrawalId: string): WithdrawalSnapshot | undefined {
-    const state = this.withdrawalBook.live.get(withdrawalId)?.state;
-    return state === undefined ? undefined : { ...state.context, state: state.value };
   }
 
   private setFrozen(command: CommandOf<'freezeAccount' | 'unfreezeAccount'>, events: Events): Rejection {
@@ -802,37 +600,6 @@ export class MarketCore {
 
   lastTrade(articleId: string): LastTrade | null | undefined {
     return this.articles.get(articleId)?.book.lastTrade;
-  }
-
-  /** Every reserved deposit address (what the chain watcher watches). */
-  depositAddressList(): string[] {
-    return [...this.depositBook.addresses.keys()];
-  }
-
-  /** The participant a deposit address was reserved for, or undefined. */
-  depositAddressOwner(address: string): string | undefined {
-    return this.depositBook.addresses.get(address)?.participant;
-  }
-
-  /** Pending and credited (not yet final) deposits, by outpoint. */
-  liveDeposits(): DepositSnapshot[] {
-    return this.depositBook.exportDeposits();
-  }
-
-  /** One pending or credited deposit by outpoint. */
-  liveDeposit(depositId: string): DepositSnapshot | undefined {
-    const record = this.depositBook.deposits.get(depositId);
-    return record === undefined ? undefined : { ...record, block: record.block === null ? null : { ...record.block } };
-  }
-
-  /** Whether an outpoint is final or was too small: it is never counted again. */
-  depositClosed(depositId: string): boolean {
-    return this.depositBook.closedIds.has(depositId);
-  }
-
-  /** A participant's deposit addresses, newest first. */
-  depositAddressesOf(participant: string, limit = 20): DepositAddressSnapshot[] {
-    return this.depositBook.addressesOf(participant, limit).map((record) => ({ ...record }));
   }
 
   /** Fees collected so far (the operator's ledger account). */
@@ -928,16 +695,7 @@ export class MarketCore {
         .sort((a, b) => compareStrings(a.holdId, b.holdId)),
       feesSats: this.ledger.feesSats,
       worldSats: this.ledger.worldSats,
-      depositIndexNext: this.depositBook.indexNext,
-      depositAddresses: this.depositBook.exportAddresses(),
-      deposits: this.depositBook.exportDeposits(),
-      closedDepositIds: [...this.depositBook.closedIds].sort(compareStrings),
-      withdrawalSeq: this.withdrawalBook.seq,
-      withdrawals: this.withdrawalBook.exportLive(),
-      withdrawalKeys: this.withdrawalBook.exportKeys(),
-      withdrawalPolicy: { ...this.withdrawalBook.policy },
-      withdrawalHistory: this.withdrawalBook.exportHistory(),
-      withdrawalDestinations: this.withdrawalBook.exportPaidTo(),
+      ...this.funds.exportState(),
       reputations: byKey(this.reputations).map(([, reputation]) => reputation),
     };
   }
@@ -963,8 +721,7 @@ export class MarketCore {
       core.deadlines.pushTx(context.deadlineMs, context.seq, context.txId);
     }
     assert(holds.size === 0, 'every exported hold belongs to a resting BUY bid or a transaction');
-    core.depositBook.restore(state);
-    core.withdrawalBook.restore(state);
+    core.funds.restore(state);
     for (const reputation of state.reputations) core.reputations.set(reputation.address, reputation);
     core.checkInvariants();
     return core;
@@ -1027,8 +784,7 @@ export class MarketCore {
       assert(c.heldSats === (heldByOwner.get(address) ?? 0), `${address}: held equals the sum of its holds`);
     }
     for (const [address, record] of this.ledger.accounts) assert(!isEmpty(record.state), `${address}: an account that holds nothing and is not frozen is gone`);
-    this.checkDeposits();
-    this.checkWithdrawals();
+    this.funds.checkInvariants();
     assert(totalSats === 0, `money is conserved (all ledger accounts sum to ${totalSats}, not 0)`);
     assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= 0, 'fees and world have their signs');
     for (const [, record] of this.bids) {
@@ -1064,36 +820,6 @@ export class MarketCore {
       }
     }
     assert(indexedTxs === 2 * this.txs.size, 'every active transaction is indexed under both parties');
-  }
-
-  /** Live withdrawals make up each account's payoutPending. */
-  private checkWithdrawals(): void {
-    const pendingOf = new Map<string, number>();
-    for (const { state } of this.withdrawalBook.live.values()) {
-      const c = state.context;
-      assert(!WITHDRAWAL_FINAL.has(state.value), `${c.withdrawalId} is live`);
-      pendingOf.set(c.participant, (pendingOf.get(c.participant) ?? 0) + c.amountSats);
-    }
-    for (const [address, record] of this.ledger.accounts) {
-      assert(record.state.context.payoutPendingSats === (pendingOf.get(address) ?? 0), `${address}: payoutPending equals its live withdrawals`);
-    }
-    for (const [address] of pendingOf) assert(this.ledger.accounts.has(address), `${address}: a live withdrawal has its account`);
-  }
-
-  /** Pending deposits make up each account's depositPending; every deposit pays its participant's address. */
-  private checkDeposits(): void {
-    const pendingOf = new Map<string, number>();
-    for (const deposit of this.depositBook.deposits.values()) {
-      const address = this.depositBook.addresses.get(deposit.address);
-      assert(address?.participant === deposit.participant && address.used, `${deposit.id} pays a used address of ${deposit.participant}`);
-      assert(!this.depositBook.closedIds.has(deposit.id), `${deposit.id} is live or closed, not both`);
-      if (deposit.block === null) pendingOf.set(deposit.participant, (pendingOf.get(deposit.participant) ?? 0) + deposit.amountSats);
-    }
-    for (const [address, record] of this.ledger.accounts) {
-      assert(record.state.context.depositPendingSats === (pendingOf.get(address) ?? 0), `${address}: depositPending equals its pending deposits`);
-    }
-    for (const [address] of pendingOf) assert(this.ledger.accounts.has(address), `${address}: a pending deposit has its account`);
-    for (const record of this.depositBook.addresses.values()) assert(record.index < this.depositBook.indexNext, 'reserved indices are below the next');
   }
 
   private openHolds(): Hold[] {
@@ -1140,9 +866,6 @@ function seqOf(id: unknown, prefix: 'b' | 't'): number | null {
   return Number(id.slice(1));
 }
 
-function isReference(id: unknown): id is string {
-  return typeof id === 'string' && id.length > 0 && id.length <= REFERENCE_CHARS_MAX && REFERENCE_PATTERN.test(id);
-}
 
 /** An avoid list: BUY only, at most AVOID_SELLERS_MAX distinct addresses (the server checks their form). */
 function avoidListValid(side: string, avoid: readonly string[]): boolean {
@@ -1163,20 +886,6 @@ function pairsWith(incoming: BidRecord): ((resting: BidRecord) => boolean) | und
   }
   const seller = incoming.participant;
   return (resting) => resting.avoid === null || !resting.avoid.has(seller);
-}
-
-/** Blocks come from the chain watcher, which validated the backend's answer; a malformed one is its bug. */
-function assertBlock(block: ChainBlock): void {
-  assert(typeof block === 'object' && block !== null && Number.isSafeInteger(block.height) && block.height >= 0 && /^[0-9a-f]{64}$/.test(block.hash), 'a block has a height and a 64-hex hash');
-}
-
-function withdrawalEvent(state: WithdrawalState, repeated: boolean): CoreEvent {
-  const c = state.context;
-  return { type: 'withdrawal', withdrawalId: c.withdrawalId, participant: c.participant, state: state.value, destination: c.destination, amountSats: c.amountSats, txid: c.txid, repeated };
-}
-
-function depositEvent(deposit: DepositRecord, change: DepositChange): Extract<CoreEvent, { readonly type: 'deposit' }> {
-  return { type: 'deposit', depositId: deposit.id, participant: deposit.participant, address: deposit.address, amountSats: deposit.amountSats, change, block: deposit.block };
 }
 
 /** Participants arrive authenticated; a malformed one is the host's bug. */

@@ -6,14 +6,14 @@ import type { Exchange } from './exchange.js';
 
 export function exchangeDepositPort(exchange: Exchange): DepositLedgerPort {
   return {
-    watchedAddresses: () => exchange.core.depositAddressList(),
-    ownerOf: (address) => exchange.core.depositAddressOwner(address),
+    watchedAddresses: () => exchange.core.funds.depositAddressList(),
+    ownerOf: (address) => exchange.core.funds.depositAddressOwner(address),
     ledger: () => ({
-      deposits: new Map(exchange.core.liveDeposits().map((deposit) => [deposit.id, deposit])),
-      isClosed: (id) => exchange.core.depositClosed(id),
+      deposits: new Map(exchange.core.funds.liveDeposits().map((deposit) => [deposit.id, deposit])),
+      isClosed: (id) => exchange.core.funds.depositClosed(id),
     }),
-    deposit: (id) => exchange.core.liveDeposit(id),
-    isClosed: (id) => exchange.core.depositClosed(id),
+    deposit: (id) => exchange.core.funds.liveDeposit(id),
+    isClosed: (id) => exchange.core.funds.depositClosed(id),
     record: (command) => exchange.execute(undefined, (nowMs) => ({ ...command, nowMs }) as MarketCommand),
   };
 }

@@ -56,7 +56,7 @@ function checkedDestination(exchange: Exchange, text: string, amountSats: number
   const parsed = parseWithdrawalAddress(text, exchange.options.depositKey?.network ?? exchange.options.network);
   if (!parsed.ok) throw ProtocolError.of(DESTINATION_ERRORS[parsed.problem], parsed.detail);
   const { destination } = parsed;
-  if (exchange.core.depositAddressOwner(destination.address) !== undefined) throw ProtocolError.of('withdrawal_address_own', 'pay to a wallet of your own, not back into the exchange');
+  if (exchange.core.funds.depositAddressOwner(destination.address) !== undefined) throw ProtocolError.of('withdrawal_address_own', 'pay to a wallet of your own, not back into the exchange');
   if (Number.isSafeInteger(amountSats) && amountSats > 0) {
     const amount = checkWithdrawalAmount(destination, amountSats);
     if (!amount.ok) throw ProtocolError.of('withdrawal_amount_dust', amount.detail);
@@ -139,7 +139,7 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
           throw rejection('amount_invalid', String(body.amountSats));
         }
         // Derived for the core's next index; the core takes it, or answers an unused one at the bound.
-        const index = exchange.core.nextDepositIndex();
+        const index = exchange.core.funds.nextDepositIndex();
         return { type: 'requestDepositAddress', nowMs, participant: body.address, index, address: depositAddress(key, index) };
       });
       const reserved = eventOf(events, 'depositAddressReserved');
@@ -176,8 +176,8 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       exchange.checkAddress(address);
       const account = exchange.core.account(address) ?? { address, frozen: false, availableSats: 0, heldSats: 0, depositPendingSats: 0, payoutPendingSats: 0 };
       const seen = exchange.depositWatcher?.depositsOf(address) ?? { tip: null, deposits: [] };
-      const addresses = exchange.core.depositAddressesOf(address).map(({ address: deposit, index, used }) => ({ address: deposit, index, used }));
-      const withdrawals = exchange.core.withdrawalsOf(address).map(({ withdrawalId, state, destination, amountSats, txid, createdMs }) => ({ withdrawalId, state, destination, amountSats, txid, createdMs }));
+      const addresses = exchange.core.funds.depositAddressesOf(address).map(({ address: deposit, index, used }) => ({ address: deposit, index, used }));
+      const withdrawals = exchange.core.funds.withdrawalsOf(address).map(({ withdrawalId, state, destination, amountSats, txid, createdMs }) => ({ withdrawalId, state, destination, amountSats, txid, createdMs }));
       return exchange.durable({ ...account, withdrawals, deposits: { addresses, tip: seen.tip, list: seen.deposits } });
     },
 

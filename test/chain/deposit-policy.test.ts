@@ -80,7 +80,7 @@ function hashOf(n: number): string {
 }
 
 function ledgerOf(core: MarketCore): LedgerView {
-  return { deposits: new Map(core.liveDeposits().map((deposit) => [deposit.id, deposit])), isClosed: (id) => core.depositClosed(id) };
+  return { deposits: new Map(core.funds.liveDeposits().map((deposit) => [deposit.id, deposit])), isClosed: (id) => core.funds.depositClosed(id) };
 }
 
 /** Reconciles until nothing changes; returns the passes it took. */
@@ -115,7 +115,7 @@ test('after each reconciliation the ledger holds exactly what the chain pays, cr
       const core = new MarketCore({ verifyReceipt }, { startMs: 0 });
       const addressOf = new Map<string, string>();
       for (const owner of OWNERS) {
-        core.execute({ nowMs: 0, type: 'requestDepositAddress', participant: owner, index: core.nextDepositIndex(), address: `bcrt1q${owner}` });
+        core.execute({ nowMs: 0, type: 'requestDepositAddress', participant: owner, index: core.funds.nextDepositIndex(), address: `bcrt1q${owner}` });
         addressOf.set(owner, `bcrt1q${owner}`);
       }
       const chain = new ToyChain();
@@ -139,21 +139,21 @@ test('after each reconciliation the ledger holds exactly what the chain pays, cr
 
 function checkAgainstChain(core: MarketCore, chain: ToyChain): void {
   const tip = chain.tip();
-  const live = new Map(core.liveDeposits().map((deposit) => [deposit.id, deposit]));
+  const live = new Map(core.funds.liveDeposits().map((deposit) => [deposit.id, deposit]));
   const onChain = new Set<string>();
   const expected = new Map<string, { credited: number; pending: number }>(OWNERS.map((owner) => [owner, { credited: 0, pending: 0 }]));
   for (const payment of chain.payments()) {
     const id = outpointOf(payment);
     onChain.add(id);
     if (payment.valueSats < DEPOSIT_SATS_MIN) {
-      assert.ok(core.depositClosed(id) && !live.has(id), `${id}: too small, recorded and closed`);
+      assert.ok(core.funds.depositClosed(id) && !live.has(id), `${id}: too small, recorded and closed`);
       continue;
     }
-    const owner = core.depositAddressOwner(payment.address)!;
+    const owner = core.funds.depositAddressOwner(payment.address)!;
     const enough = confirmationsOf(tip, payment.block) >= confirmationsNeeded(POLICY, payment.valueSats);
     const recorded = live.get(id);
     if (enough) {
-      assert.ok(core.depositClosed(id) || recorded?.block?.hash === payment.block!.hash, `${id}: credited in its block`);
+      assert.ok(core.funds.depositClosed(id) || recorded?.block?.hash === payment.block!.hash, `${id}: credited in its block`);
       expected.get(owner)!.credited += payment.valueSats;
     } else {
       assert.equal(recorded?.block, null, `${id}: pending below N confirmations`);

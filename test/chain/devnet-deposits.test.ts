@@ -137,7 +137,7 @@ test('RBF: a deposit replaced away is dropped; replaced by one that still pays u
   await s.poll();
   const third = s.devnet.faucet.replace(second, { payTo: [{ address, amountSats: 12_000 }] });
   await s.poll();
-  assert.deepEqual(s.server.exchange.core.liveDeposits().map((d) => d.id), [`${third}:0`], 'the replacement paying us is the deposit');
+  assert.deepEqual(s.server.exchange.core.funds.liveDeposits().map((d) => d.id), [`${third}:0`], 'the replacement paying us is the deposit');
   s.devnet.mine(N);
   await s.poll();
   assert.equal(account(s, carol).availableSats, 12_000);
@@ -160,7 +160,7 @@ test('a reorg before N sends the deposit back to confirming, or drops it when th
   await s.poll();
   s.devnet.reorg(2, { doubleSpend: [spent] }); // a two-block reorg: `kept` is re-mined, `spent` is double-spent
   await s.poll();
-  assert.deepEqual(s.server.exchange.core.liveDeposits().map((d) => d.id), [`${kept}:0`]);
+  assert.deepEqual(s.server.exchange.core.funds.liveDeposits().map((d) => d.id), [`${kept}:0`]);
   assert.equal(account(s, dave).depositPendingSats + account(s, dave).availableSats, 20_000);
 });
 
@@ -177,15 +177,15 @@ test('a reorg after the credit: depth 1 changes nothing, depth N reverses it (th
   };
   // Depth 1: the credit's block is N deep; a one-block reorg does not touch it.
   const first = await pay(40_000);
-  const firstBlock = s.server.exchange.core.liveDeposits()[0]!.block!.hash;
+  const firstBlock = s.server.exchange.core.funds.liveDeposits()[0]!.block!.hash;
   s.devnet.reorg(1);
   await s.poll();
-  assert.equal(s.server.exchange.core.liveDeposits()[0]!.block!.hash, firstBlock);
+  assert.equal(s.server.exchange.core.funds.liveDeposits()[0]!.block!.hash, firstBlock);
   assert.equal(account(s, erin).availableSats, 40_000);
   // Depth N+1, re-mined at once in a longer branch: the output is confirmed deeply enough elsewhere.
   s.devnet.reorg(N + 1);
   await s.poll();
-  const moved = s.server.exchange.core.liveDeposits().find((d) => d.id === `${first}:0`)!;
+  const moved = s.server.exchange.core.funds.liveDeposits().find((d) => d.id === `${first}:0`)!;
   assert.notEqual(moved.block!.hash, firstBlock, 'moved to its new block');
   assert.equal(account(s, erin).availableSats, 40_000);
   assert.deepEqual(s.alerts, [], 'moved, never reversed on the way');
@@ -200,7 +200,7 @@ test('a reorg after the credit: depth 1 changes nothing, depth N reverses it (th
   assert.equal(s.alerts.length, 2);
   assert.match(s.alerts[0]!, new RegExp(`deposit ${second}:0: its block left the best chain after the credit`));
   assert.match(s.alerts[1]!, new RegExp(`account ${erin.address} owes ${-owing.availableSats} sat after a reversed deposit`));
-  assert.ok(!s.server.exchange.core.liveDeposits().some((d) => d.id === `${second}:0`));
+  assert.ok(!s.server.exchange.core.funds.liveDeposits().some((d) => d.id === `${second}:0`));
 });
 
 test('a watcher down while 10 blocks with 5 deposits (one reorged out) are mined reaches the same state as one that watched throughout', async () => {
@@ -228,7 +228,7 @@ test('a watcher down while 10 blocks with 5 deposits (one reorged out) are mined
   };
   await script(watching, true);
   await script(sleeping, false);
-  const view = (s: Setup) => ({ deposits: s.server.exchange.core.liveDeposits(), account: s.server.exchange.core.account(who.address), closed: s.server.exchange.core.exportState().closedDepositIds });
+  const view = (s: Setup) => ({ deposits: s.server.exchange.core.funds.liveDeposits(), account: s.server.exchange.core.account(who.address), closed: s.server.exchange.core.exportState().closedDepositIds });
   assert.deepEqual(view(sleeping), view(watching));
   assert.equal(view(watching).deposits.length, 4, 'five deposits, one reorged out');
 });
@@ -255,11 +255,11 @@ test('credits and reversals are journalled: a restarted exchange has the same de
   await first.poll();
   devnet.reorg(N, { doubleSpend: [lost] }); // `kept` re-mined, `lost` double-spent after its credit
   await first.poll();
-  const before = { deposits: first.server.exchange.core.liveDeposits(), account: first.server.exchange.core.account(frank.address) };
+  const before = { deposits: first.server.exchange.core.funds.liveDeposits(), account: first.server.exchange.core.account(frank.address) };
   assert.deepEqual(before.deposits.map((d) => d.id), [`${kept}:0`]);
   await first.server.stop();
   const second = await setup({ devnet, dataDir, backend: (chain) => devnetBackend(chain) });
-  assert.deepEqual({ deposits: second.server.exchange.core.liveDeposits(), account: second.server.exchange.core.account(frank.address) }, before);
+  assert.deepEqual({ deposits: second.server.exchange.core.funds.liveDeposits(), account: second.server.exchange.core.account(frank.address) }, before);
   const report = await second.server.depositWatcher!.poll();
   assert.deepEqual(report.recorded, {}, 'nothing to redo after the restart');
 });

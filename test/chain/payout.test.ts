@@ -70,7 +70,7 @@ test('a batch built by the exchange, signed by the payer, checked and broadcast 
   assert.deepEqual(devnet.addressUtxos(chainAddress(key, 1, 0)).map((u) => u.valueSats), [built.manifest.change.amountSats], 'the change came back to the account');
   assert.equal(built.manifest.change.amountSats, 160_000 - 120_000 - built.manifest.feeSats);
   assert.deepEqual([core.account('alice')?.availableSats, core.account('alice')?.payoutPendingSats], [30_000, 0]);
-  assert.deepEqual(core.withdrawalsOf('alice'), []);
+  assert.deepEqual(core.funds.withdrawalsOf('alice'), []);
   core.checkInvariants();
 });
 

@@ -27,7 +27,7 @@ function run(core: MarketCore, command: UntimedCommand): readonly CoreEvent[] {
 }
 
 function reserve(core: MarketCore, who: string): string {
-  const index = core.nextDepositIndex();
+  const index = core.funds.nextDepositIndex();
   const events = run(core, { type: 'requestDepositAddress', participant: who, index, address: `bcrt1q-derived-${index}` });
   const reserved = events.find((event) => event.type === 'depositAddressReserved');
   assert.ok(reserved?.type === 'depositAddressReserved');
@@ -38,7 +38,7 @@ test('1,000 participants asking at once get 1,000 distinct, strictly increasing 
   const core = newCore();
   const indices: number[] = [];
   for (let n = 0; n < 1_000; n++) {
-    const events = run(core, { type: 'requestDepositAddress', participant: `p${n}`, index: core.nextDepositIndex(), address: `a${n}` });
+    const events = run(core, { type: 'requestDepositAddress', participant: `p${n}`, index: core.funds.nextDepositIndex(), address: `a${n}` });
     const event = events[0]!;
     assert.ok(event.type === 'depositAddressReserved' && event.fresh);
     indices.push(event.index);

@@ -143,7 +143,7 @@ test('credit, deposits and payouts', () => {
   payOut(core, alice.address, 'p1', 21e14);
 
   // Deposit addresses: fresh indices up to the bound of unused ones, then the newest again.
-  const reserve = (participant: string) => core.execute({ ...at, type: 'requestDepositAddress', participant, index: core.nextDepositIndex(), address: `bcrt1q-test-${core.nextDepositIndex()}` });
+  const reserve = (participant: string) => core.execute({ ...at, type: 'requestDepositAddress', participant, index: core.funds.nextDepositIndex(), address: `bcrt1q-test-${core.funds.nextDepositIndex()}` });
   const reserved = (participant: string) => {
     const result = reserve(participant);
     assert.equal(result.status, 'accepted');
@@ -192,7 +192,7 @@ test('credit, deposits and payouts', () => {
   expect(core, { ...at, type: 'unfreezeAccount', participant: bob.address }, 'accepted');
   expect(core, { ...withdraw, participant: bob.address, key: 'k2', amountSats: 501 }, 'insufficient_funds');
   expect(core, { ...withdraw, participant: bob.address, key: 'k2', amountSats: 500 }, 'accepted');
-  const id = core.withdrawalsOf(bob.address)[0]!.withdrawalId;
+  const id = core.funds.withdrawalsOf(bob.address)[0]!.withdrawalId;
   // The same key and body again: the same withdrawal, nothing moves (the state hash is unchanged).
   const before = core.stateHash();
   const again = core.execute({ ...withdraw, participant: bob.address, key: 'k2', amountSats: 500 });
@@ -217,12 +217,12 @@ test('credit, deposits and payouts', () => {
   expect(core, { ...withdraw, participant: bob.address, key: 'k3', amountSats: 401 }, 'withdrawal_daily_limit');
   expect(core, { ...withdraw, participant: bob.address, key: 'k3', amountSats: 300 }, 'accepted');
   expect(core, { ...withdraw, participant: bob.address, key: 'k4', destination: 'bcrt1qelsewhere', amountSats: 101 }, 'withdrawal_daily_limit');
-  const big = core.withdrawalsOf(bob.address).find((w) => w.key === 'k3')!.withdrawalId; // above 200, to a destination paid before
+  const big = core.funds.withdrawalsOf(bob.address).find((w) => w.key === 'k3')!.withdrawalId; // above 200, to a destination paid before
   expect(core, step(big, 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_needs_approval');
   expect(core, step(big, 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_needs_approval');
   expect(core, step(big, 'APPROVE', { by: 'admin', nowMs: T0 }), 'accepted');
   expect(core, { ...withdraw, participant: bob.address, key: 'k4', destination: 'bcrt1qelsewhere', amountSats: 100 }, 'accepted');
-  const small = core.withdrawalsOf(bob.address).find((w) => w.key === 'k4')!.withdrawalId;
+  const small = core.funds.withdrawalsOf(bob.address).find((w) => w.key === 'k4')!.withdrawalId;
   expect(core, step(small, 'APPROVE', { by: 'processor', nowMs: T0 }), 'withdrawal_needs_approval'); // a new destination waits a minute
   expect(core, { type: 'advanceTime', nowMs: T0 + 60_000 }, 'accepted');
   expect(core, { ...step(small, 'APPROVE', { by: 'processor', nowMs: T0 + 60_000 }), nowMs: T0 + 60_000 }, 'accepted');
@@ -231,7 +231,7 @@ test('credit, deposits and payouts', () => {
 /** A withdrawal walked through every state to completed. */
 function payOut(core: MarketCore, participant: string, key: string, amountSats: number): void {
   expect(core, { nowMs: T0, type: 'requestWithdrawal', participant, key, destination: 'bcrt1qdestination', amountSats }, 'accepted');
-  const id = core.withdrawalsOf(participant).find((w) => w.key === key)!.withdrawalId;
+  const id = core.funds.withdrawalsOf(participant).find((w) => w.key === key)!.withdrawalId;
   const steps = [{ type: 'APPROVE', by: 'processor', nowMs: T0 }, { type: 'BATCH', batchId: 'b1' }, { type: 'SIGN', txid: 'ab'.repeat(32) }, { type: 'BROADCAST' }, { type: 'CONFIRM', block: { height: 1, hash: 'cd'.repeat(32) } }, { type: 'COMPLETE' }];
   for (const step of steps) expect(core, { nowMs: T0, type: 'withdrawalStep', withdrawalId: id, step: step as never }, 'accepted');
 }

@@ -303,7 +303,7 @@ export class Driver {
     switch (intent.kind) {
       case 'depositAddress': {
         // The address a server would derive for the next index (any unique text does for the core).
-        const index = this.core.nextDepositIndex();
+        const index = this.core.funds.nextDepositIndex();
         return { type: 'requestDepositAddress', nowMs, participant: address(intent.who), index, address: `bcrt1qdeposit${index}` };
       }
       case 'deposit': {
