@@ -31,6 +31,11 @@ const VERSIONS: ReadonlyMap<number, { readonly prefix: string; readonly mainnet:
 ]);
 
 const REGTEST_NETWORK = { ...TEST_NETWORK, bech32: 'bcrt' };
+
+/** @scure/btc-signer's parameters of a network (regtest: testnet's with the bcrt prefix). */
+export function btcSignerNetwork(network: NetworkName): typeof NETWORK {
+  return network === 'mainnet' ? NETWORK : network === 'testnet' ? TEST_NETWORK : REGTEST_NETWORK;
+}
 const base58check = createBase58check(sha256);
 
 /** Extended keys are 78 bytes; base58check text of them is 111 characters. */
@@ -104,7 +109,7 @@ export function depositAddress(key: DepositKey, index: number): string {
 export function chainAddress(key: DepositKey, chain: 0 | 1, index: number): string {
   if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31) throw new RangeError(`address index ${index} is not in 0..2^31-1`);
   const publicKey = chainPublicKey(key, chain, index);
-  const network = key.network === 'mainnet' ? NETWORK : key.network === 'testnet' ? TEST_NETWORK : REGTEST_NETWORK;
+  const network = btcSignerNetwork(key.network);
   const payment = key.type === 'p2tr' ? p2tr(publicKey.subarray(1), undefined, network) : p2wpkh(publicKey, network);
   if (payment.address === undefined) throw new Error('the address could not be encoded');
   return payment.address;

@@ -3,13 +3,14 @@
 // the helpers shared by every devnet module: regtest network parameters, the refusal type,
 // output-script classification, dust and addresses. Parsing, hashing and address encoding are the
 // libraries'; nothing here is curve or hash code.
+import { btcSignerNetwork } from './deposit-keys.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hex } from '@scure/base';
-import { Address, OP, OutScript, TEST_NETWORK, Transaction } from '@scure/btc-signer';
+import { Address, OP, OutScript, Transaction } from '@scure/btc-signer';
 import { assert } from '../assert.js';
 
 /** Regtest: testnet's base58 versions, bech32 prefix `bcrt`. */
-export const DEVNET_NETWORK = { ...TEST_NETWORK, bech32: 'bcrt' };
+export const DEVNET_NETWORK = btcSignerNetwork('regtest');
 export const COIN_SATS = 100_000_000;
 export const MONEY_SATS_MAX = 21_000_000 * COIN_SATS;
 /** Bitcoin Core's MAX_STANDARD_TX_WEIGHT and MIN_STANDARD_TX_NONWITNESS_SIZE. */

@@ -9,7 +9,8 @@
 // - a fee other than the manifest's, or above its cap; more than its daily limit in total.
 import { HDKey } from '@scure/bip32';
 import { base64, hex } from '@scure/base';
-import { Address, NETWORK, OutScript, p2wpkh, TEST_NETWORK, Transaction } from '@scure/btc-signer';
+import { Address, OutScript, p2wpkh, Transaction } from '@scure/btc-signer';
+import { btcSignerNetwork } from './deposit-keys.js';
 import type { BatchManifest } from './payout-batch.js';
 import type { NetworkName } from '../crypto/networks.js';
 
@@ -26,10 +27,6 @@ export interface SignedBatch {
   readonly rawHex: string;
 }
 
-export function payerNetwork(network: NetworkName): typeof NETWORK {
-  return network === 'mainnet' ? NETWORK : network === 'testnet' ? TEST_NETWORK : { ...TEST_NETWORK, bech32: 'bcrt' };
-}
-
 /** Signs `psbtBase64` with the account key `accountXprv` if it matches `manifest` and the policy. */
 export function signBatch(options: {
   readonly accountXprv: string;
@@ -40,7 +37,7 @@ export function signBatch(options: {
   /** Signed already today (the payer's own count). */
   readonly signedTodaySats: number;
 }): SignedBatch {
-  const network = payerNetwork(options.network);
+  const network = btcSignerNetwork(options.network);
   const versions = options.network === 'mainnet' ? { private: 0x0488ade4, public: 0x0488b21e } : { private: 0x04358394, public: 0x043587cf };
   const account = HDKey.fromExtendedKey(options.accountXprv, versions);
   if (account.privateKey === null) throw new PayerRefusal('the payer needs the account private key');
