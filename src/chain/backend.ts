@@ -43,7 +43,28 @@ export interface ChainBackend {
   feeEstimates(): Promise<FeeEstimate>;
   /** Broadcasts a raw transaction (hex); returns its txid. Throws with the backend's reason. */
   broadcast(rawHex: string): Promise<string>;
+  /**
+   * The unspent outputs of `addresses` with the mempool applied: an output spent by a mempool
+   * transaction is absent, one paid by a mempool transaction has `block: null`. (The payout
+   * processor's wallet: which coins a batch may spend, and what the reconciliation counts.)
+   */
+  unspentOf(addresses: readonly string[]): Promise<ChainPayment[]>;
+  /** Where a transaction is now: in a best-chain block, in the mempool, or unknown to the backend. */
+  transactionStatus(txid: string): Promise<TransactionStatus>;
+  /** Whether an output is spent in the best chain or the mempool, and by which transaction when the backend knows. */
+  spenderOf(txid: string, vout: number): Promise<OutputSpender>;
 }
+
+export type TransactionStatus =
+  | { readonly state: 'confirmed'; readonly block: ChainBlockRef }
+  | { readonly state: 'mempool' }
+  /** Never seen, or replaced, conflicted, or reorged out and not back in the mempool. */
+  | { readonly state: 'unknown' };
+
+export type OutputSpender =
+  | { readonly spent: false }
+  /** `txid` is null where the backend cannot say which transaction spent it (Bitcoin Core without an index). */
+  | { readonly spent: true; readonly txid: string | null };
 
 /** A backend answered something that is not what its API documents; the message says what. */
 export class ChainBackendError extends Error {}

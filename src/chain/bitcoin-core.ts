@@ -5,7 +5,7 @@
 // wallet calls go to /wallet/NAME. Every answer is checked against the documented shape before it
 // is used: a node that answers something else is a ChainBackendError saying what, never a guess.
 import { readFile } from 'node:fs/promises';
-import { ChainBackendError, isHash64, type ChainBackend, type ChainBlockRef, type ChainPayment, type FeeEstimate } from './backend.js';
+import { ChainBackendError, isHash64, type ChainBackend, type ChainBlockRef, type ChainPayment, type FeeEstimate, type OutputSpender, type TransactionStatus } from './backend.js';
 
 export interface BitcoinCoreOptions {
   /** The node's RPC address, e.g. http://user:password@127.0.0.1:8332 (credentials percent-encoded). */
@@ -41,7 +41,7 @@ export class BitcoinCoreRpcError extends ChainBackendError {
 }
 
 /** RPC error codes we act on (bitcoin/src/rpc/protocol.h). */
-const RPC_INVALID_ADDRESS_OR_KEY = -5; // "Block not found", "Transaction not in mempool"
+const RPC_INVALID_ADDRESS_OR_KEY = -5; // "Block not found", "Transaction not in mempool", "Invalid or non-wallet transaction id"
 const RPC_WALLET_NOT_FOUND = -18;
 const RPC_WALLET_ALREADY_LOADED = -35;
 
@@ -49,6 +49,8 @@ const FEE_TARGETS = [1, 3, 6, 144] as const;
 const SATS_PER_BTC = 100_000_000;
 const MAX_MONEY_BTC = 21_000_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** listunspent's default maxconf: every confirmed output. */
+const MAX_CONFIRMATIONS = 9_999_999;
 
 type Json = Record<string, unknown>;
 
@@ -171,6 +173,87 @@ export class BitcoinCoreBackend implements ChainBackend {
 
   async broadcast(rawHex: string): Promise<string> {
     return hash64(await this.call('sendrawtransaction', [rawHex]), 'sendrawtransaction');
+  }
+
+  async unspentOf(addresses: readonly string[]): Promise<ChainPayment[]> {
+    // No address, no call: listunspent with an empty list would answer for the whole wallet.
+    if (addresses.length === 0) return [];
+    const asked = [...new Set(addresses)]; // Core refuses a duplicated address
+    const watched = new Set(asked);
+    // minconf, maxconf, addresses, include_unsafe (unconfirmed outputs paid by others: all of a
+    // watch-only wallet's). Core leaves out outputs spent by a wallet transaction in the mempool,
+    // those of conflicted transactions and unconfirmed ones the mempool does not hold.
+    const answer = array(await this.call('listunspent', [0, MAX_CONFIRMATIONS, asked, true], true), 'listunspent');
+    const what = 'listunspent entry';
+    const entries = answer.map((item) => {
+      const entry = object(item, what);
+      const { txid, vout } = output(entry, what);
+      if (typeof entry.address !== 'string' || !watched.has(entry.address)) throw new ChainBackendError(`bitcoin-core listunspent: an output paying ${kindOf(entry.address)}, which was not asked about`);
+      const confirmations = integer(entry.confirmations, `${what} confirmations`);
+      if (confirmations < 0) throw new ChainBackendError(`bitcoin-core ${what} confirmations: ${confirmations} is negative`);
+      return { txid, vout, address: entry.address, valueSats: btcToSats(entry.amount, `${what} amount`), confirmations };
+    });
+    // listunspent gives no block: the wallet's transaction does (blockhash and blockheight, as
+    // listsinceblock gives them to paymentsTo), one gettransaction per confirmed transaction.
+    const blocks = new Map<string, ChainBlockRef>();
+    for (const txid of new Set(entries.filter((entry) => entry.confirmations > 0).map((entry) => entry.txid))) {
+      const { block } = await this.walletTransaction(txid);
+      // A reorg between the two calls: this answer would mix two views of the chain.
+      if (block === null) throw new ChainBackendError(`bitcoin-core: ${txid} left the best chain while its outputs were listed; ask again`);
+      blocks.set(txid, block);
+    }
+    return entries.map(({ confirmations, ...payment }) => ({ ...payment, block: confirmations === 0 ? null : blocks.get(payment.txid)! }));
+  }
+
+  async transactionStatus(txid: string): Promise<TransactionStatus> {
+    if (!isHash64(txid)) throw new RangeError(`not a txid: ${txid}`);
+    let found: { readonly confirmations: number; readonly block: ChainBlockRef | null };
+    try {
+      found = await this.walletTransaction(txid);
+    } catch (error) {
+      // Not a wallet transaction: the wallet never saw it (Core can say nothing more without txindex).
+      if (error instanceof BitcoinCoreRpcError && error.code === RPC_INVALID_ADDRESS_OR_KEY) return { state: 'unknown' };
+      throw error;
+    }
+    if (found.block !== null) return { state: 'confirmed', block: found.block };
+    // Negative: conflicted, a transaction spending the same coins is in the chain.
+    if (found.confirmations < 0) return { state: 'unknown' };
+    // Unconfirmed in the wallet, which keeps what the mempool has dropped (replaced, expired,
+    // evicted): only the mempool says whether it is still there.
+    return (await this.inMempool(txid)) ? { state: 'mempool' } : { state: 'unknown' };
+  }
+
+  async spenderOf(txid: string, vout: number): Promise<OutputSpender> {
+    if (!isHash64(txid)) throw new RangeError(`not a txid: ${txid}`);
+    if (!Number.isSafeInteger(vout) || vout < 0 || vout > 0xffffffff) throw new RangeError(`not an output index: ${vout}`);
+    // txid, n, include_mempool: an output spent by a mempool transaction is null too.
+    const answer = await this.call('gettxout', [txid, vout, true]);
+    if (answer !== null) {
+      const unspent = object(answer, 'gettxout');
+      hash64(unspent.bestblock, 'gettxout bestblock');
+      integer(unspent.confirmations, 'gettxout confirmations');
+      btcToSats(unspent.value, 'gettxout value');
+      object(unspent.scriptPubKey, 'gettxout scriptPubKey');
+      return { spent: false };
+    }
+    // Null: spent, or no such output. A transaction the backend does not know (never seen, replaced,
+    // conflicted) has no outputs to spend; Core cannot say by whom without an index.
+    if ((await this.transactionStatus(txid)).state === 'unknown') return { spent: false };
+    return { spent: true, txid: null };
+  }
+
+  /**
+   * A wallet transaction's confirmations, and its best-chain block (gettransaction's blockhash
+   * and blockheight) when it has one: null while unconfirmed (0) or conflicted (negative). Throws
+   * Core's RPC error −5 for a transaction the wallet does not hold.
+   */
+  private async walletTransaction(txid: string): Promise<{ readonly confirmations: number; readonly block: ChainBlockRef | null }> {
+    const what = 'gettransaction';
+    const entry = object(await this.call('gettransaction', [txid, true], true), what); // include_watchonly, for old nodes
+    if (entry.txid !== txid) throw new ChainBackendError(`bitcoin-core gettransaction: asked for ${txid}, got ${kindOf(entry.txid)}`);
+    const confirmations = integer(entry.confirmations, `${what} confirmations`);
+    if (confirmations < 1) return { confirmations, block: null };
+    return { confirmations, block: { hash: hash64(entry.blockhash, `${what} blockhash`), height: integer(entry.blockheight, `${what} blockheight`) } };
   }
 
   private async loadOrCreateWallet(): Promise<void> {

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { hex } from '@scure/base';
 import { assert } from '../assert.js';
 import type { Clock, TimerId } from '../clock.js';
-import { isHash64, type ChainBackend, type ChainBlockRef, type ChainPayment, type FeeEstimate } from './backend.js';
+import { isHash64, type ChainBackend, type ChainBlockRef, type ChainPayment, type FeeEstimate, type OutputSpender, type TransactionStatus } from './backend.js';
 import { BLOCK_VERSION, BLOCK_WEIGHT_MAX, buildCoinbase, COINBASE_MATURITY_BLOCKS, COINBASE_WEIGHT_RESERVED, encodeBlock, grindHeader, merkleRoot, REGTEST_BITS, regtestGenesis, subsidySats } from './devnet-block.js';
 import { ChainState, touchedScripts, type StoredBlock } from './devnet-chain.js';
 import { Mempool, type MempoolEntry } from './devnet-mempool.js';
@@ -516,6 +516,7 @@ export class Devnet {
 
 /** The ChainBackend port served straight from a devnet in this process (no HTTP): for the simulator and benchmarks. */
 export function devnetBackend(devnet: Devnet): ChainBackend {
+  const blockOf = (status: DevnetTxStatus): ChainBlockRef | null => (status.confirmed ? { height: status.blockHeight, hash: status.blockHash } : null);
   return {
     name: 'devnet',
     tip: () => Promise.resolve(devnet.tip()),
@@ -523,6 +524,18 @@ export function devnetBackend(devnet: Devnet): ChainBackend {
     blockInBestChain: (hash) => Promise.resolve(devnet.blockStatus(hash)?.inBestChain ?? false),
     feeEstimates: () => Promise.resolve<FeeEstimate>(devnet.feeEstimates()),
     broadcast: (rawHex) => attempt(() => devnet.broadcast(rawHex)),
+    unspentOf: (addresses) => attempt(() => [...new Set(addresses)].flatMap((address) => devnet.addressUtxos(address).map((utxo): ChainPayment => ({ txid: utxo.txid, vout: utxo.vout, address, valueSats: utxo.valueSats, block: blockOf(utxo.status) })))),
+    transactionStatus: (txid) => attempt((): TransactionStatus => {
+      const view = devnet.transaction(txid); // undefined: never seen, replaced, or reorged out and not back
+      if (view === undefined) return { state: 'unknown' };
+      const block = blockOf(view.status);
+      return block === null ? { state: 'mempool' } : { state: 'confirmed', block };
+    }),
+    spenderOf: (txid, vout) => attempt((): OutputSpender => {
+      // An unknown transaction (or an output it does not have): nothing spends it.
+      const outspend = devnet.outspends(txid)?.[vout];
+      return outspend?.spent === true ? { spent: true, txid: outspend.txid } : { spent: false };
+    }),
   };
 }
 

@@ -2,9 +2,10 @@
 // project's devnet, which serves the same API): https://github.com/Blockstream/esplora/blob/master/API.md
 // Every answer is checked for the shape the API documents before it is used; anything else is
 // a ChainBackendError naming the path, so a broken or hostile server cannot put nonsense into
-// the ledger. Requests time out, and paymentsTo asks about a bounded number of addresses at once.
+// the ledger. Requests time out, and paymentsTo and unspentOf ask about a bounded number of
+// addresses at once.
 import { ChainBackendError, isHash64 } from './backend.js';
-import type { ChainBackend, ChainBlockRef, ChainPayment, FeeEstimate } from './backend.js';
+import type { ChainBackend, ChainBlockRef, ChainPayment, FeeEstimate, OutputSpender, TransactionStatus } from './backend.js';
 
 export interface EsploraOptions {
   /** Per request (default 15 s). */
@@ -70,15 +71,56 @@ export class EsploraBackend implements ChainBackend {
 
   async paymentsTo(addresses: readonly string[]): Promise<ChainPayment[]> {
     const payments: ChainPayment[] = [];
+    await this.eachAddress(addresses, async (address) => {
+      for (const tx of await this.transactionsOf(address)) payments.push(...paymentsIn(tx, address));
+    });
+    return payments;
+  }
+
+  async unspentOf(addresses: readonly string[]): Promise<ChainPayment[]> {
+    const unspent: ChainPayment[] = [];
+    // Each address once: an output listed twice would be counted twice.
+    await this.eachAddress([...new Set(addresses)], async (address) => {
+      const path = `/address/${encodeURIComponent(address)}/utxo`;
+      unspent.push(...utxoList(await this.json(path), `${this.name}${path}`, address));
+    });
+    return unspent;
+  }
+
+  async transactionStatus(txid: string): Promise<TransactionStatus> {
+    if (!isHash64(txid)) throw new ChainBackendError(`not a txid: ${String(txid).slice(0, 80)}`);
+    const path = `/tx/${txid}/status`;
+    // 404: never seen, or replaced, conflicted or reorged out (electrs keeps no such transaction).
+    const answer = await this.json(path, { notFound: null });
+    if (answer === null) return { state: 'unknown' };
+    const block = statusBlock(answer, `${this.name}${path}`);
+    return block === null ? { state: 'mempool' } : { state: 'confirmed', block };
+  }
+
+  async spenderOf(txid: string, vout: number): Promise<OutputSpender> {
+    if (!isHash64(txid)) throw new ChainBackendError(`not a txid: ${String(txid).slice(0, 80)}`);
+    if (!Number.isSafeInteger(vout) || vout < 0 || vout > 0xffffffff) throw new ChainBackendError(`not an output index: ${String(vout)}`);
+    const path = `/tx/${txid}/outspend/${vout}`;
+    // electrs answers {spent: false} for an output it does not know; a 404 (the devnet's answer for
+    // an unknown transaction) means the same: no such output, so nothing spends it.
+    const answer = await this.json(path, { notFound: null });
+    if (answer === null) return { spent: false };
+    const where = `${this.name}${path}`;
+    if (!isObject(answer) || typeof answer['spent'] !== 'boolean') throw new ChainBackendError(`${where}: not an outspend (no spent flag)`);
+    if (!answer['spent']) return { spent: false };
+    const vin = answer['vin'];
+    if (!isHash64(answer['txid']) || !isWhole(vin)) throw new ChainBackendError(`${where}: a spent output without the spending txid and vin`);
+    statusBlock(answer['status'], `${where}.status`);
+    return { spent: true, txid: answer['txid'] };
+  }
+
+  /** Runs `ask` for each address, at most `parallel` at once. */
+  private async eachAddress(addresses: readonly string[], ask: (address: string) => Promise<void>): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < addresses.length) {
-        const address = addresses[next++]!;
-        for (const tx of await this.transactionsOf(address)) payments.push(...paymentsIn(tx, address));
-      }
+      while (next < addresses.length) await ask(addresses[next++]!);
     };
     await Promise.all(Array.from({ length: Math.min(this.parallel, addresses.length) }, worker));
-    return payments;
   }
 
   /** Mempool and confirmed transactions touching the address, paging through the confirmed ones. */
@@ -168,6 +210,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isHeight(value: unknown): value is number {
+  return isWhole(value);
+}
+
+/** A whole, non-negative number: a height, an index, an amount of satoshis. */
+function isWhole(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
@@ -176,15 +223,35 @@ function txList(value: unknown, where: string): EsploraTx[] {
   return value.map((tx, index) => esploraTx(tx, `${where}[${index}]`));
 }
 
+/** A transaction status ({confirmed, block_height, block_hash}), checked: its block, or null when unconfirmed. */
+function statusBlock(status: unknown, where: string): ChainBlockRef | null {
+  if (!isObject(status)) throw new ChainBackendError(`${where}: not a transaction status`);
+  if (typeof status['confirmed'] !== 'boolean') throw new ChainBackendError(`${where}: no confirmed flag`);
+  if (!status['confirmed']) return null;
+  const height = status['block_height'];
+  const hash = status['block_hash'];
+  if (!isHeight(height) || !isHash64(hash)) throw new ChainBackendError(`${where}: a confirmed transaction without its block`);
+  return { height, hash };
+}
+
+/** GET /address/:address/utxo: [{txid, vout, value, status}], checked, as payments to `address`. */
+function utxoList(value: unknown, where: string, address: string): ChainPayment[] {
+  if (!Array.isArray(value)) throw new ChainBackendError(`${where}: not a list of unspent outputs`);
+  return value.map((utxo: unknown, index) => {
+    const at = `${where}[${index}]`;
+    if (!isObject(utxo) || !isHash64(utxo['txid']) || !isWhole(utxo['vout'])) throw new ChainBackendError(`${at}: not an unspent output (txid, vout)`);
+    const valueSats = utxo['value'];
+    if (!isWhole(valueSats)) throw new ChainBackendError(`${at}: no whole, non-negative value`);
+    return { txid: utxo['txid'], vout: utxo['vout'], address, valueSats, block: statusBlock(utxo['status'], `${at}.status`) };
+  });
+}
+
 function esploraTx(value: unknown, where: string): EsploraTx {
   if (!isObject(value) || !isHash64(value['txid']) || !Array.isArray(value['vout']) || !isObject(value['status'])) {
     throw new ChainBackendError(`${where}: not an Esplora transaction (txid, vout, status)`);
   }
   const status = value['status'];
-  if (typeof status['confirmed'] !== 'boolean') throw new ChainBackendError(`${where}.status: no confirmed flag`);
-  if (status['confirmed'] && (!isHeight(status['block_height']) || !isHash64(status['block_hash']))) {
-    throw new ChainBackendError(`${where}.status: a confirmed transaction without its block`);
-  }
+  statusBlock(status, `${where}.status`);
   const vout = value['vout'].map((output: unknown, index: number) => {
     if (!isObject(output) || !Number.isSafeInteger(output['value']) || (output['value'] as number) < 0) {
       throw new ChainBackendError(`${where}.vout[${index}]: no whole, non-negative value`);

@@ -7,7 +7,10 @@
 // Fee rule (docs/payments.md): withdrawals are paid exactly; the network fee comes from the
 // wallet's change (the exchange pays it, out of its fee income).
 import { Psbt, Transaction as BitcoinTransaction, networks, address as bitcoinAddress } from 'bitcoinjs-lib';
+import { hex } from '@scure/base';
 import { chainAddress, chainPublicKey, type DepositKey } from './deposit-keys.js';
+import { parseTransaction } from './devnet-tx.js';
+import { verifyInputs } from './devnet-verify.js';
 
 /** A wallet coin: an unspent output of one of the account's addresses. */
 export interface WalletCoin {
@@ -30,6 +33,8 @@ export interface BatchManifest {
 export interface BuiltBatch {
   readonly psbtBase64: string;
   readonly manifest: BatchManifest;
+  /** The coins it spends, in the PSBT's order. */
+  readonly inputs: readonly WalletCoin[];
 }
 
 export class BatchError extends Error {}
@@ -48,6 +53,8 @@ export function buildBatch(options: {
   readonly coins: readonly WalletCoin[];
   readonly feeRateSatVb: number;
   readonly changeIndex: number;
+  /** Spend exactly `coins`, in their order (a fee bump re-spends its batch's inputs). */
+  readonly spendAll?: boolean;
 }): BuiltBatch {
   const { key, withdrawals } = options;
   if (key.type !== 'p2wpkh') throw new BatchError('batches spend native segwit (BIP84) deposits only for now');
@@ -58,8 +65,9 @@ export function buildBatch(options: {
   const chosen: WalletCoin[] = [];
   let inSats = 0;
   const feeFor = (inputs: number): number => Math.ceil(options.feeRateSatVb * (OVERHEAD_VBYTES + inputs * INPUT_VBYTES + (withdrawals.length + 1) * OUTPUT_VBYTES));
-  for (const coin of [...options.coins].sort((a, b) => b.valueSats - a.valueSats)) {
-    if (inSats >= total + CHANGE_SATS_MIN + feeFor(chosen.length)) break;
+  const ordered = options.spendAll === true ? options.coins : [...options.coins].sort((a, b) => b.valueSats - a.valueSats);
+  for (const coin of ordered) {
+    if (options.spendAll !== true && inSats >= total + CHANGE_SATS_MIN + feeFor(chosen.length)) break;
     chosen.push(coin);
     inSats += coin.valueSats;
   }
@@ -86,12 +94,26 @@ export function buildBatch(options: {
   });
   return {
     psbtBase64: psbt.toBase64(),
+    inputs: chosen,
     manifest: {
       batchId: options.batchId,
       outputs: withdrawals.map(({ withdrawalId, destination, amountSats }) => ({ withdrawalId, address: destination, amountSats })),
       change: { index: options.changeIndex, amountSats: changeSats },
       feeSats,
     },
+  };
+}
+
+/** The manifest of a recorded batch's unsigned PSBT: what the payer checks it against. */
+export function manifestOf(
+  batch: { readonly batchId: string; readonly changeIndex: number; readonly unsigned: { readonly feeSats: number; readonly changeSats: number } },
+  withdrawals: readonly { readonly withdrawalId: string; readonly destination: string; readonly amountSats: number }[],
+): BatchManifest {
+  return {
+    batchId: batch.batchId,
+    outputs: withdrawals.map(({ withdrawalId, destination, amountSats }) => ({ withdrawalId, address: destination, amountSats })),
+    change: { index: batch.changeIndex, amountSats: batch.unsigned.changeSats },
+    feeSats: batch.unsigned.feeSats,
   };
 }
 
@@ -103,8 +125,9 @@ function fingerprintBytes(fingerprint: number): Buffer {
 
 /**
  * Before the broadcast: the signed transaction spends exactly the PSBT's inputs and pays exactly
- * its outputs (checked with this side's library); returns its txid, which is recorded before the
- * transaction is sent anywhere.
+ * its outputs (checked with this side's library), and every input's signature verifies against
+ * the output it spends (BIP143, the devnet's verifier); returns its txid, which is recorded
+ * before the transaction is sent anywhere.
  */
 export function verifySignedBatch(rawHex: string, psbtBase64: string): string {
   let signed: BitcoinTransaction;
@@ -125,5 +148,16 @@ export function verifySignedBatch(rawHex: string, psbtBase64: string): string {
     const wanted = outputs[index]!;
     if (Buffer.compare(Buffer.from(output.script), Buffer.from(wanted.script)) !== 0 || output.value !== wanted.value) throw new BatchError(`output ${index} is not the PSBT's`);
   });
+  const prevouts = Psbt.fromBase64(psbtBase64).data.inputs.map((input, index) => {
+    if (input.witnessUtxo === undefined) throw new BatchError(`input ${index} of the PSBT has no witness UTXO`);
+    return { script: new Uint8Array(input.witnessUtxo.script), valueSats: Number(input.witnessUtxo.value) };
+  });
+  let problem: Error | null;
+  try {
+    problem = verifyInputs(parseTransaction(hex.decode(rawHex.toLowerCase())), prevouts);
+  } catch (error) {
+    problem = error as Error;
+  }
+  if (problem !== null) throw new BatchError(`the signed batch does not verify: ${problem.message}`);
   return signed.getId();
 }

@@ -9,7 +9,7 @@ import { signMessage } from '../crypto/signmessage.js';
 import { ProtocolError } from '../transport/errors.js';
 import type { RequestBody, RequestType, ResponseBody } from '../transport/protocol.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { approveWithdrawalText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { approveWithdrawalText, failPayoutBatchText, failWithdrawalText, refundWithdrawalText, submitPayoutText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { TxMessageType } from '../market/tx-messages.js';
 
@@ -98,6 +98,30 @@ export class ExchangeClient {
   approveWithdrawal(withdrawalId: string) {
     const unsigned = { ...this.signer(), withdrawalId };
     return this.send('approveWithdrawal', { ...unsigned, signature: this.sign(approveWithdrawalText(this.exchangeId, unsigned)) });
+  }
+
+  /** Admin only: fails a withdrawal in no batch (its money stays held until refundWithdrawal). */
+  failWithdrawal(withdrawalId: string, reason: string) {
+    const unsigned = { ...this.signer(), withdrawalId, reason };
+    return this.send('failWithdrawal', { ...unsigned, signature: this.sign(failWithdrawalText(this.exchangeId, unsigned)) });
+  }
+
+  /** Admin only: gives a failed withdrawal's money back to its participant. */
+  refundWithdrawal(withdrawalId: string) {
+    const unsigned = { ...this.signer(), withdrawalId };
+    return this.send('refundWithdrawal', { ...unsigned, signature: this.sign(refundWithdrawalText(this.exchangeId, unsigned)) });
+  }
+
+  /** Admin only: fails a payout batch nobody signed yet, or a conflicted one. */
+  failPayoutBatch(batchId: string, reason: string) {
+    const unsigned = { ...this.signer(), batchId, reason };
+    return this.send('failPayoutBatch', { ...unsigned, signature: this.sign(failPayoutBatchText(this.exchangeId, unsigned)) });
+  }
+
+  /** Payer only: the signed transaction of a batch waiting for it. */
+  submitPayout(batchId: string, rawHex: string) {
+    const unsigned = { ...this.signer(), batchId, rawHex };
+    return this.send('submitPayout', { ...unsigned, signature: this.sign(submitPayoutText(this.exchangeId, unsigned)) });
   }
 
   /** Admin only: the withdrawal rules (daily limit per participant, review threshold, delay for new destinations). */

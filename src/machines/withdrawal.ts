@@ -3,7 +3,7 @@
 // broadcast again, and watched), and a failed withdrawal is refunded only by an explicit operator
 // command (no automatic path from failure back to the balance, so nothing is paid twice).
 //   requested ─APPROVE (the processor: automatic ones once due; the admin: any)→ approved ─BATCH→ batched ─SIGN(txid)→ signed ─BROADCAST→ broadcast
-//   broadcast ─CONFIRM(block)→ confirmed ─COMPLETE→ completed        confirmed ─REORG→ broadcast
+//   broadcast ─CONFIRM(txid, block)→ confirmed ─COMPLETE→ completed        confirmed ─REORG→ broadcast
 //   broadcast ─CONFLICT→ conflicted (its inputs were double-spent: an alert, never re-paid)
 //   requested | approved | batched | signed | conflicted ─FAIL(reason)→ failed ─REFUND→ refunded
 // The txid is recorded at SIGN, before anything is broadcast, so a retry re-sends the same signed
@@ -41,7 +41,8 @@ export type WithdrawalEvent =
   | { readonly type: 'BATCH'; readonly batchId: string }
   | { readonly type: 'SIGN'; readonly txid: string }
   | { readonly type: 'BROADCAST' }
-  | { readonly type: 'CONFIRM'; readonly block: { readonly height: number; readonly hash: string } }
+  /** `txid`: the candidate that confirmed (the first signed one, or a fee bump replacing it). */
+  | { readonly type: 'CONFIRM'; readonly txid: string; readonly block: { readonly height: number; readonly hash: string } }
   | { readonly type: 'REORG' }
   | { readonly type: 'COMPLETE' }
   | { readonly type: 'CONFLICT' }
@@ -77,7 +78,7 @@ export const withdrawalMachine = defineFlatMachine({
   updates: {
     recordBatch: updateFor<WithdrawalContext, WithdrawalEvent, 'BATCH'>(['BATCH'], (context, event) => ({ ...context, batchId: event.batchId })),
     recordTxid: updateFor<WithdrawalContext, WithdrawalEvent, 'SIGN'>(['SIGN'], (context, event) => ({ ...context, txid: event.txid })),
-    recordBlock: updateFor<WithdrawalContext, WithdrawalEvent, 'CONFIRM'>(['CONFIRM'], (context, event) => ({ ...context, block: { height: event.block.height, hash: event.block.hash } })),
+    recordBlock: updateFor<WithdrawalContext, WithdrawalEvent, 'CONFIRM'>(['CONFIRM'], (context, event) => ({ ...context, txid: event.txid, block: { height: event.block.height, hash: event.block.hash } })),
     forgetBlock: (context: WithdrawalContext): WithdrawalContext => ({ ...context, block: null }),
     recordReason: updateFor<WithdrawalContext, WithdrawalEvent, 'FAIL'>(['FAIL'], (context, event) => ({ ...context, reason: event.reason })),
   },

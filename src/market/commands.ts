@@ -10,6 +10,16 @@ import type { BidSide } from '../machines/bid.js';
 import type { TxPhase } from '../machines/transaction.js';
 import type { WithdrawalEvent, WithdrawalValue } from '../machines/withdrawal.js';
 import type { WithdrawalPolicy } from './withdrawals.js';
+import type { BatchInput, UnsignedPayout } from './payout-batches.js';
+
+/** What the processor saw of a batch's transaction, or the operator's decision (FAIL, before any signature or after a conflict). */
+export type PayoutBatchStep =
+  | { readonly type: 'BROADCAST' }
+  | { readonly type: 'CONFIRM'; readonly txid: string; readonly block: ChainBlock }
+  | { readonly type: 'REORG' }
+  | { readonly type: 'COMPLETE' }
+  | { readonly type: 'CONFLICT' }
+  | { readonly type: 'FAIL'; readonly reason: string };
 
 interface Timed {
   readonly nowMs: number;
@@ -69,6 +79,18 @@ export type MarketCommand =
   | (Timed & { readonly type: 'setWithdrawalPolicy'; readonly policy: WithdrawalPolicy })
   /** The payout processor or the operator moves a withdrawal one step (the machine decides whether it may). */
   | (Timed & { readonly type: 'withdrawalStep'; readonly withdrawalId: string; readonly step: WithdrawalEvent })
+  /**
+   * The payout processor batches approved withdrawals into one transaction: `batchId` is the
+   * core's next (nextBatchId()), `changeIndex` its next change index; the PSBT pays each
+   * withdrawal exactly, `changeSats` back, and `feeSats` = inputs − withdrawals − change.
+   */
+  | (Timed & { readonly type: 'payoutBatch'; readonly batchId: string; readonly withdrawalIds: readonly string[]; readonly inputs: readonly BatchInput[]; readonly changeIndex: number; readonly unsigned: UnsignedPayout })
+  /** A fee bump (RBF) of the batch's last candidate: the same inputs and outputs, less change. */
+  | (Timed & { readonly type: 'payoutBump'; readonly batchId: string; readonly unsigned: UnsignedPayout })
+  /** The payer's signature, checked against the unsigned PSBT by the processor: recorded before any broadcast. */
+  | (Timed & { readonly type: 'payoutSigned'; readonly batchId: string; readonly txid: string; readonly rawHex: string })
+  /** One step for every withdrawal of a batch (the chain as the processor saw it, or the operator's FAIL). */
+  | (Timed & { readonly type: 'payoutBatchStep'; readonly batchId: string; readonly step: PayoutBatchStep })
   | (Timed & { readonly type: 'freezeAccount'; readonly participant: string })
   | (Timed & { readonly type: 'unfreezeAccount'; readonly participant: string });
 
@@ -162,6 +184,14 @@ export type CoreEvent =
       readonly repeated: boolean;
     }
   | { readonly type: 'withdrawalPolicySet'; readonly policy: WithdrawalPolicy }
+  | {
+      readonly type: 'payoutBatch';
+      readonly batchId: string;
+      readonly change: 'created' | 'bump' | 'signed' | PayoutBatchStep['type'];
+      readonly withdrawalIds: readonly string[];
+      /** The candidate signed or confirmed, where there is one. */
+      readonly txid: string | null;
+    }
   | { readonly type: 'accountFrozen'; readonly participant: string }
   | { readonly type: 'accountUnfrozen'; readonly participant: string };
 

@@ -188,6 +188,14 @@ export class MarketCore {
         return this.funds.withdrawalStep(command, events);
       case 'setWithdrawalPolicy':
         return this.funds.setWithdrawalPolicy(command, events);
+      case 'payoutBatch':
+        return this.funds.payoutBatch(command, events);
+      case 'payoutBump':
+        return this.funds.payoutBump(command, events);
+      case 'payoutSigned':
+        return this.funds.payoutSigned(command, events);
+      case 'payoutBatchStep':
+        return this.funds.payoutBatchStep(command, events);
       case 'freezeAccount':
       case 'unfreezeAccount':
         return this.setFrozen(command, events);

@@ -14,6 +14,9 @@ import type { RejectionName } from './rejections.js';
 import { DepositBook } from './deposits.js';
 import type { DepositRecord } from './deposits.js';
 import { DAY_MS, WithdrawalBook } from './withdrawals.js';
+import { PayoutBatchBook } from './payout-batches.js';
+import type { PayoutBatchRecord, UnsignedPayout } from './payout-batches.js';
+import type { PayoutBatchSnapshot } from './state.js';
 import { WITHDRAWAL_FINAL, withdrawalMachine } from '../machines/withdrawal.js';
 import type { WithdrawalState } from '../machines/withdrawal.js';
 import { stepperOf } from '../machines/flat-machine.js';
@@ -29,10 +32,18 @@ export interface FundsHost {
 }
 
 const REFERENCE_PATTERN = /^[A-Za-z0-9:_.-]+$/;
+const HASH64 = /^[0-9a-f]{64}$/;
+/** A batch pays at most this many withdrawals from at most this many coins (a standard transaction's size allows both). */
+const BATCH_WITHDRAWALS_MAX = 500;
+const BATCH_INPUTS_MAX = 500;
+/** Hex characters of a signed batch: a standard transaction is at most 400,000 weight units. */
+const RAW_TX_CHARS_MAX = 200_000;
+const REASON_CHARS_MAX = 500;
 
 export class Funds {
   readonly depositBook = new DepositBook();
   readonly withdrawalBook = new WithdrawalBook();
+  readonly batchBook = new PayoutBatchBook();
   private readonly withdrawalStepper;
 
   constructor(
@@ -197,6 +208,8 @@ export class Funds {
     const record = this.withdrawalBook.live.get(command.withdrawalId);
     if (record === undefined) return 'withdrawal_not_found';
     const { step } = command;
+    // (An approval of a batched withdrawal is simply out of order: 5025 below.)
+    if (step.type !== 'APPROVE' && this.batchBook.batchIdOf(command.withdrawalId) !== undefined) return 'withdrawal_in_batch';
     if (step.type === 'APPROVE') assert(step.nowMs === this.host.nowMs(), 'an approval carries the command time');
     if (step.type === 'APPROVE' && record.state.value === 'requested' && step.by === 'processor') {
       const c = record.state.context;
@@ -204,6 +217,12 @@ export class Funds {
     }
     const next = this.withdrawalStepper.step(record.state, step);
     if (next === record.state) return 'withdrawal_wrong_state';
+    this.applyStep(record, next, events);
+    return null;
+  }
+
+  /** A withdrawal takes its next state; completion sends its money out, a refund gives it back. */
+  private applyStep(record: { state: WithdrawalState }, next: WithdrawalState, events: Events): void {
     record.state = next;
     const { participant, amountSats, withdrawalId } = next.context;
     if (next.value === 'completed') {
@@ -213,7 +232,181 @@ export class Funds {
     if (next.value === 'refunded') this.ledger.transfer('payout_failed', participant, participant, amountSats, withdrawalId, events);
     if (WITHDRAWAL_FINAL.has(next.value)) this.withdrawalBook.close(withdrawalId);
     events.push(withdrawalEvent(next, false));
+  }
+
+  // ---- Payout batches (the payout processor's records; docs/payments.md) --------------------
+
+  /** Approved withdrawals become one batch: the PSBT pays each exactly, the rest minus the fee is change. */
+  payoutBatch(command: CommandOf<'payoutBatch'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const book = this.batchBook;
+    const { withdrawalIds, inputs, unsigned } = command;
+    if (command.batchId !== book.nextBatchId() || command.changeIndex !== book.changeIndexNext) return 'payout_batch_invalid';
+    if (!Array.isArray(withdrawalIds) || withdrawalIds.length === 0 || withdrawalIds.length > BATCH_WITHDRAWALS_MAX || new Set(withdrawalIds).size !== withdrawalIds.length) return 'payout_batch_invalid';
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > BATCH_INPUTS_MAX || !isUnsigned(unsigned)) return 'payout_batch_invalid';
+    const outpoints = new Set<string>();
+    for (const input of inputs) {
+      if (!HASH64.test(String(input?.txid)) || !Number.isSafeInteger(input.vout) || input.vout < 0 || !isSats(input.valueSats) || input.valueSats === 0) return 'payout_batch_invalid';
+      if ((input.chain !== 0 && input.chain !== 1) || !Number.isSafeInteger(input.index) || input.index < 0 || input.index >= 2 ** 31) return 'payout_batch_invalid';
+      if (book.isSpending(input.txid, input.vout) || outpoints.has(`${input.txid}:${input.vout}`)) return 'payout_batch_invalid';
+      outpoints.add(`${input.txid}:${input.vout}`);
+    }
+    let paidSats = 0;
+    for (const id of withdrawalIds) {
+      const record = this.withdrawalBook.live.get(id);
+      if (record === undefined) return 'withdrawal_not_found';
+      if (record.state.value !== 'approved' || book.batchIdOf(id) !== undefined) return 'withdrawal_wrong_state';
+      paidSats += record.state.context.amountSats;
+    }
+    const inSats = inputs.reduce((sum, input) => sum + input.valueSats, 0);
+    if (inSats - paidSats - unsigned.changeSats !== unsigned.feeSats) return 'payout_batch_invalid';
+    const batch: PayoutBatchRecord = {
+      batchId: command.batchId,
+      withdrawalIds: [...withdrawalIds],
+      inputs: inputs.map(({ txid, vout, valueSats, chain, index }) => ({ txid, vout, valueSats, chain, index })),
+      changeIndex: command.changeIndex,
+      createdMs: this.host.nowMs(),
+      unsigned: { ...unsigned },
+      candidates: [],
+    };
+    book.seq += 1;
+    book.changeIndexNext += 1;
+    book.add(batch);
+    for (const id of withdrawalIds) {
+      const record = this.withdrawalBook.live.get(id)!;
+      this.applyStep(record, this.withdrawalStepper.step(record.state, { type: 'BATCH', batchId: batch.batchId }), events);
+    }
+    events.push(batchEvent(batch, 'created', null));
     return null;
+  }
+
+  /** A fee bump of the last candidate: the same inputs and outputs, the added fee out of the change. */
+  payoutBump(command: CommandOf<'payoutBump'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const batch = this.batchBook.live.get(command.batchId);
+    if (batch === undefined) return 'payout_batch_not_found';
+    const last = batch.candidates[batch.candidates.length - 1];
+    if (last === undefined || batch.unsigned !== null || this.stateOf(batch) !== 'broadcast') return 'payout_batch_wrong_state';
+    const { unsigned } = command;
+    if (!isUnsigned(unsigned) || unsigned.feeSats <= last.feeSats || unsigned.changeSats !== this.changeOf(batch, last.feeSats) - (unsigned.feeSats - last.feeSats)) return 'payout_batch_invalid';
+    batch.unsigned = { ...unsigned };
+    events.push(batchEvent(batch, 'bump', null));
+    return null;
+  }
+
+  /** The payer's signed transaction for the batch's unsigned PSBT (checked by the processor first). */
+  payoutSigned(command: CommandOf<'payoutSigned'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const batch = this.batchBook.live.get(command.batchId);
+    if (batch === undefined) return 'payout_batch_not_found';
+    const { unsigned } = batch;
+    if (unsigned === null) return 'payout_batch_wrong_state';
+    const { txid, rawHex } = command;
+    if (!HASH64.test(String(txid)) || typeof rawHex !== 'string' || rawHex.length > RAW_TX_CHARS_MAX || !/^([0-9a-f]{2})+$/.test(rawHex)) return 'payout_batch_invalid';
+    if (batch.candidates.some((candidate) => candidate.txid === txid)) return 'payout_batch_invalid';
+    batch.candidates.push({ txid, rawHex, feeSats: unsigned.feeSats, feeRateSatVb: unsigned.feeRateSatVb, signedMs: this.host.nowMs() });
+    batch.unsigned = null;
+    if (batch.candidates.length === 1) {
+      for (const id of batch.withdrawalIds) {
+        const record = this.withdrawalBook.live.get(id)!;
+        this.applyStep(record, this.withdrawalStepper.step(record.state, { type: 'SIGN', txid }), events);
+      }
+    }
+    events.push(batchEvent(batch, 'signed', txid));
+    return null;
+  }
+
+  /**
+   * One step for every withdrawal of the batch, all or none. FAIL only while nothing was signed
+   * or after a conflict: a signed transaction may still confirm, so failing (and later refunding)
+   * its withdrawals could pay them twice.
+   */
+  payoutBatchStep(command: CommandOf<'payoutBatchStep'>, events: Events): Rejection {
+    // Test errors by descending precedence.
+    const batch = this.batchBook.live.get(command.batchId);
+    if (batch === undefined) return 'payout_batch_not_found';
+    const { step } = command;
+    if (step.type === 'CONFIRM') {
+      assertBlock(step.block);
+      if (!batch.candidates.some((candidate) => candidate.txid === step.txid)) return 'payout_batch_invalid';
+    }
+    if (step.type === 'FAIL') {
+      if (typeof step.reason !== 'string' || step.reason.length === 0 || step.reason.length > REASON_CHARS_MAX) return 'payout_batch_invalid';
+      if (batch.candidates.length > 0 && this.stateOf(batch) !== 'conflicted') return 'payout_batch_wrong_state';
+    }
+    const records = batch.withdrawalIds.map((id) => this.withdrawalBook.live.get(id)!);
+    const nexts = records.map((record) => this.withdrawalStepper.step(record.state, step));
+    if (nexts.some((next, index) => next === records[index]!.state)) return 'withdrawal_wrong_state';
+    if (step.type === 'COMPLETE' || step.type === 'FAIL') {
+      batch.unsigned = null;
+      this.batchBook.close(batch.batchId);
+    }
+    records.forEach((record, index) => this.applyStep(record, nexts[index]!, events));
+    events.push(batchEvent(batch, step.type, step.type === 'CONFIRM' ? step.txid : null));
+    return null;
+  }
+
+  /** The state all of a batch's withdrawals are in (they move together). */
+  private stateOf(batch: PayoutBatchRecord): string {
+    return this.withdrawalBook.live.get(batch.withdrawalIds[0]!)!.state.value;
+  }
+
+  /** The change a candidate with this fee pays back. */
+  private changeOf(batch: PayoutBatchRecord, feeSats: number): number {
+    const inSats = batch.inputs.reduce((sum, input) => sum + input.valueSats, 0);
+    const paidSats = batch.withdrawalIds.reduce((sum, id) => sum + this.withdrawalBook.live.get(id)!.state.context.amountSats, 0);
+    return inSats - paidSats - feeSats;
+  }
+
+  /**
+   * What participants are owed on chain: every balance (available, held, in withdrawals) less
+   * deposits not yet credited, i.e. the money inside less the exchange's own fee income. The
+   * wallet's confirmed coins must cover it (the payout processor's reconciliation).
+   */
+  owedSats(): number {
+    let pendingSats = 0;
+    for (const deposit of this.depositBook.deposits.values()) if (deposit.block === null) pendingSats += deposit.amountSats;
+    return -this.ledger.worldSats - this.ledger.feesSats - pendingSats;
+  }
+
+  /** Live batches, by id (the processor's work list). */
+  payoutBatches(): PayoutBatchSnapshot[] {
+    return this.batchBook.exportLive();
+  }
+
+  /** One live batch. */
+  payoutBatchById(batchId: string): PayoutBatchSnapshot | undefined {
+    return this.batchBook.exportLive().find((batch) => batch.batchId === batchId);
+  }
+
+  /** The id and change index the next batch must carry. */
+  nextPayoutBatch(): { readonly batchId: string; readonly changeIndex: number } {
+    return { batchId: this.batchBook.nextBatchId(), changeIndex: this.batchBook.changeIndexNext };
+  }
+
+  /** Whether a live batch spends this coin. */
+  coinInBatch(txid: string, vout: number): boolean {
+    return this.batchBook.isSpending(txid, vout);
+  }
+
+  /** Approved withdrawals not in a batch, oldest first (what the next batch pays). */
+  approvedWithdrawals(limit: number): WithdrawalSnapshot[] {
+    const approved: WithdrawalSnapshot[] = [];
+    for (const { state } of this.withdrawalBook.live.values()) {
+      if (approved.length >= limit) break;
+      if (state.value === 'approved' && this.batchBook.batchIdOf(state.context.withdrawalId) === undefined) approved.push({ ...state.context, state: state.value });
+    }
+    return approved;
+  }
+
+  /** Withdrawals waiting in `requested` (what the processor may approve), oldest first. */
+  requestedWithdrawals(limit: number): WithdrawalSnapshot[] {
+    const requested: WithdrawalSnapshot[] = [];
+    for (const { state } of this.withdrawalBook.live.values()) {
+      if (requested.length >= limit) break;
+      if (state.value === 'requested') requested.push({ ...state.context, state: state.value });
+    }
+    return requested;
   }
 
   setWithdrawalPolicy(command: CommandOf<'setWithdrawalPolicy'>, events: Events): Rejection {
@@ -300,8 +493,23 @@ export class Funds {
   }
 
 
+  /** Every batch's withdrawals are live, in it alone, and in step with its candidates. */
+  private checkBatches(): void {
+    for (const batch of this.batchBook.live.values()) {
+      assert(batch.candidates.length > 0 || batch.unsigned !== null, `${batch.batchId} waits for a signature or has one`);
+      for (const id of batch.withdrawalIds) {
+        const state = this.withdrawalBook.live.get(id)?.state;
+        assert(state !== undefined && this.batchBook.batchIdOf(id) === batch.batchId, `${id} of ${batch.batchId} is live and in it`);
+        const signed = batch.candidates.length > 0;
+        assert(signed ? state.value !== 'batched' : state.value === 'batched', `${id}: batched exactly while ${batch.batchId} has no signed candidate`);
+        assert(state.context.batchId === batch.batchId, `${id} names its batch`);
+      }
+      assert(batch.changeIndex < this.batchBook.changeIndexNext, 'change indices are below the next');
+    }
+  }
+
   /** The part of MarketState the funds hold. */
-  exportState(): Pick<MarketState, 'depositIndexNext' | 'depositAddresses' | 'deposits' | 'closedDepositIds' | 'withdrawalSeq' | 'withdrawals' | 'withdrawalKeys' | 'withdrawalPolicy' | 'withdrawalHistory' | 'withdrawalDestinations'> {
+  exportState(): Pick<MarketState, 'depositIndexNext' | 'depositAddresses' | 'deposits' | 'closedDepositIds' | 'withdrawalSeq' | 'withdrawals' | 'withdrawalKeys' | 'withdrawalPolicy' | 'withdrawalHistory' | 'withdrawalDestinations' | 'payoutBatchSeq' | 'changeIndexNext' | 'payoutBatches'> {
     return {
       depositIndexNext: this.depositBook.indexNext,
       depositAddresses: this.depositBook.exportAddresses(),
@@ -313,19 +521,33 @@ export class Funds {
       withdrawalPolicy: { ...this.withdrawalBook.policy },
       withdrawalHistory: this.withdrawalBook.exportHistory(),
       withdrawalDestinations: this.withdrawalBook.exportPaidTo(),
+      payoutBatchSeq: this.batchBook.seq,
+      changeIndexNext: this.batchBook.changeIndexNext,
+      payoutBatches: this.batchBook.exportLive(),
     };
   }
 
   restore(state: MarketState): void {
     this.depositBook.restore(state);
     this.withdrawalBook.restore(state);
+    this.batchBook.restore(state);
   }
 
   /** Pending deposits and live withdrawals match the accounts' buckets (throws on the first violation). */
   checkInvariants(): void {
     this.checkDeposits();
     this.checkWithdrawals();
+    this.checkBatches();
   }
+}
+
+function batchEvent(batch: PayoutBatchRecord, change: Extract<CoreEvent, { readonly type: 'payoutBatch' }>['change'], txid: string | null): CoreEvent {
+  return { type: 'payoutBatch', batchId: batch.batchId, change, withdrawalIds: [...batch.withdrawalIds], txid };
+}
+
+function isUnsigned(value: UnsignedPayout | undefined): value is UnsignedPayout {
+  return typeof value === 'object' && value !== null && typeof value.psbtBase64 === 'string' && value.psbtBase64.length > 0 && value.psbtBase64.length <= RAW_TX_CHARS_MAX * 2
+    && isSats(value.feeSats) && isSats(value.changeSats) && typeof value.feeRateSatVb === 'number' && Number.isFinite(value.feeRateSatVb) && value.feeRateSatVb > 0;
 }
 
 function withdrawalEvent(state: WithdrawalState, repeated: boolean): CoreEvent {

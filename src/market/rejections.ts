@@ -54,6 +54,10 @@ export const REJECTIONS = {
   withdrawal_daily_limit: { code: 5026, message: "the amount would exceed the participant's withdrawals allowed in 24 hours" },
   withdrawal_needs_approval: { code: 5027, message: "the withdrawal waits for the admin's approval, or for its delay to a new destination" },
   withdrawal_policy_invalid: { code: 5028, message: 'the withdrawal policy needs whole, non-negative satoshis and milliseconds (the delay at most 30 days)' },
+  payout_batch_invalid: { code: 5035, message: 'the payout batch does not add up (ids, coins, amounts, fee and change) or is not the next one' },
+  payout_batch_not_found: { code: 5036, message: 'no live payout batch has this id' },
+  payout_batch_wrong_state: { code: 5037, message: 'the payout batch is not in a state this step follows' },
+  withdrawal_in_batch: { code: 5038, message: 'the withdrawal is in a payout batch: only the batch moves it' },
   withdrawal_wrong_state: { code: 5025, message: 'the withdrawal is not in a state this step follows' },
 } as const satisfies Record<string, { readonly code: number; readonly message: string }>;
 

@@ -16,8 +16,9 @@ import type { WithdrawalContext, WithdrawalValue } from '../machines/withdrawal.
  * 2: transactions carry the seller's result commitment and the state the reputation counts.
  * 3: deposit addresses, and deposits by outpoint with the block they were credited in.
  * 4: withdrawals (machines with destination and idempotency key) replace payouts.
+ * 5: payout batches (inputs, change index, the PSBT for the payer, signed candidates).
  */
-export const MARKET_STATE_VERSION = 4;
+export const MARKET_STATE_VERSION = 5;
 
 export interface AccountSnapshot {
   readonly address: string;
@@ -38,6 +39,16 @@ export interface HoldSnapshot {
 }
 
 export type WithdrawalSnapshot = WithdrawalContext & { readonly state: WithdrawalValue };
+
+export interface PayoutBatchSnapshot {
+  readonly batchId: string;
+  readonly withdrawalIds: readonly string[];
+  readonly inputs: readonly { readonly txid: string; readonly vout: number; readonly valueSats: number; readonly chain: 0 | 1; readonly index: number }[];
+  readonly changeIndex: number;
+  readonly createdMs: number;
+  readonly unsigned: { readonly psbtBase64: string; readonly feeSats: number; readonly changeSats: number; readonly feeRateSatVb: number } | null;
+  readonly candidates: readonly { readonly txid: string; readonly rawHex: string; readonly feeSats: number; readonly feeRateSatVb: number; readonly signedMs: number }[];
+}
 
 export interface WithdrawalHistorySnapshot {
   readonly participant: string;
@@ -110,6 +121,12 @@ export interface MarketState {
   readonly withdrawalHistory: readonly WithdrawalHistorySnapshot[];
   /** Destinations each participant was paid at, sorted. */
   readonly withdrawalDestinations: readonly { readonly participant: string; readonly destination: string }[];
+  /** The last payout batch sequence number (ids are b<seq>). */
+  readonly payoutBatchSeq: number;
+  /** The next index on the wallet's change branch. */
+  readonly changeIndexNext: number;
+  /** Batches not yet completed or failed, sorted by id. */
+  readonly payoutBatches: readonly PayoutBatchSnapshot[];
   /** Sorted by address: participants with at least one retired transaction. */
   readonly reputations: readonly Reputation[];
 }

@@ -41,6 +41,14 @@ export const requestWithdrawalRequest = z.object({ key: z.string().max(100), des
 export const approveWithdrawalRequest = z.object({ withdrawalId: z.string().min(1).max(32), ...signedPart });
 /** The admin's withdrawal rules. */
 export const withdrawalPolicyRequest = z.object({ dailyLimitSats: amount, manualAboveSats: amount, newDestinationDelayMs: amount, ...signedPart });
+/** The payer's signed transaction for a batch waiting for it (`rawHex`: the whole transaction, hex). */
+export const submitPayoutRequest = z.object({ batchId: z.string().min(1).max(32), rawHex: z.string().max(200_000), ...signedPart });
+/** The admin fails a payout batch nobody signed yet, or one whose coins were double-spent (conflicted). */
+export const failPayoutBatchRequest = z.object({ batchId: z.string().min(1).max(32), reason: z.string().min(1).max(500), ...signedPart });
+/** The admin fails a withdrawal that is in no batch (requested or approved). */
+export const failWithdrawalRequest = z.object({ withdrawalId: z.string().min(1).max(32), reason: z.string().min(1).max(500), ...signedPart });
+/** The admin gives a failed withdrawal's money back to the participant. */
+export const refundWithdrawalRequest = z.object({ withdrawalId: z.string().min(1).max(32), ...signedPart });
 /** The arbiter freezes (or unfreezes) an account: no new bids, no payouts. */
 export const accountFreezeRequest = z.object({ participant: address, ...signedPart });
 
@@ -163,6 +171,29 @@ export const exchangeProtocol = defineProtocol({
       response: z.object({ withdrawalId: z.string(), state: z.string(), destination: z.string(), amountSats: sats, repeated: z.boolean() }),
     },
     approveWithdrawal: { request: approveWithdrawalRequest, response: z.object({ withdrawalId: z.string(), state: z.string() }) },
+    failWithdrawal: { request: failWithdrawalRequest, response: z.object({ withdrawalId: z.string(), state: z.string() }) },
+    refundWithdrawal: { request: refundWithdrawalRequest, response: z.object({ withdrawalId: z.string(), state: z.string() }) },
+    failPayoutBatch: { request: failPayoutBatchRequest, response: z.object({ batchId: z.string(), withdrawalIds: z.array(z.string()) }) },
+    /** Batches waiting for the payer's signature, each with its PSBT and manifest (public, like `account`). */
+    payouts: {
+      request: z.object({}),
+      response: z.object({
+        batches: z.array(z.object({
+          batchId: z.string(),
+          psbtBase64: z.string(),
+          feeRateSatVb: z.number(),
+          manifest: z.object({
+            batchId: z.string(),
+            outputs: z.array(z.object({ withdrawalId: z.string(), address: z.string(), amountSats: sats })),
+            change: z.object({ index: count, amountSats: sats }),
+            feeSats: sats,
+          }),
+        })),
+        /** The last reconciliation of the wallet with the ledger; null before the first. */
+        reconciliation: z.object({ height: count, walletSats: sats, owedSats: z.number().int(), surplusSats: z.number().int(), halted: z.boolean() }).nullable(),
+      }),
+    },
+    submitPayout: { request: submitPayoutRequest, response: z.object({ batchId: z.string(), txid: z.string() }) },
     setWithdrawalPolicy: { request: withdrawalPolicyRequest, response: z.object({ dailyLimitSats: sats, manualAboveSats: sats, newDestinationDelayMs: sats }) },
     freezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },
     unfreezeAccount: { request: accountFreezeRequest, response: z.object({ participant: address, frozen: z.boolean() }) },

@@ -1,10 +1,11 @@
 // The exact text a participant signs for each exchange command (docs/protocol.md §8, §10).
 // Field order is fixed per command; `exchange` binds a command to one exchange, `address` and
 // `nonce` come last. The signature travels as 65 raw bytes; the signed text is what wallets show.
+import { createHash } from 'node:crypto';
 import { signedText, type SignedFields } from '../crypto/signed-text.js';
 import { isTxMessageType, TX_MESSAGE_FIELDS } from '../market/tx-messages.js';
 import type { z } from 'zod';
-import type { accountFreezeRequest, approveWithdrawalRequest, creditRequest, requestDepositAddressRequest, requestWithdrawalRequest, withdrawalPolicyRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
+import type { accountFreezeRequest, approveWithdrawalRequest, failPayoutBatchRequest, failWithdrawalRequest, refundWithdrawalRequest, submitPayoutRequest, creditRequest, requestDepositAddressRequest, requestWithdrawalRequest, withdrawalPolicyRequest, defineArticleRequest, placeBidRequest, resolveDisputeRequest, submitEvidenceRequest, txMessageRequest, withdrawBidRequest } from './exchange.js';
 
 type Signer = { readonly address: string; readonly nonce: string };
 
@@ -56,6 +57,23 @@ export function approveWithdrawalText(exchangeId: string, body: Omit<z.input<typ
   return signedText('admin.approve_withdrawal', withSigner(exchangeId, body, [['withdrawal', body.withdrawalId]]));
 }
 
+export function failWithdrawalText(exchangeId: string, body: Omit<z.input<typeof failWithdrawalRequest>, 'signature'>): string {
+  return signedText('admin.fail_withdrawal', withSigner(exchangeId, body, [['withdrawal', body.withdrawalId], ['reason', body.reason]]));
+}
+
+export function refundWithdrawalText(exchangeId: string, body: Omit<z.input<typeof refundWithdrawalRequest>, 'signature'>): string {
+  return signedText('admin.refund_withdrawal', withSigner(exchangeId, body, [['withdrawal', body.withdrawalId]]));
+}
+
+export function failPayoutBatchText(exchangeId: string, body: Omit<z.input<typeof failPayoutBatchRequest>, 'signature'>): string {
+  return signedText('admin.fail_batch', withSigner(exchangeId, body, [['batch', body.batchId], ['reason', body.reason]]));
+}
+
+/** The payer signs the batch and the transaction's hash (SHA-256 of its hex), not the whole transaction. */
+export function submitPayoutText(exchangeId: string, body: Omit<z.input<typeof submitPayoutRequest>, 'signature'>): string {
+  return signedText('payer.submit', withSigner(exchangeId, body, [['batch', body.batchId], ['tx_sha256', sha256Hex(body.rawHex)]]));
+}
+
 export function withdrawalPolicyText(exchangeId: string, body: Omit<z.input<typeof withdrawalPolicyRequest>, 'signature'>): string {
   return signedText('admin.withdrawal_policy', withSigner(exchangeId, body, [['daily_limit', body.dailyLimitSats], ['manual_above', body.manualAboveSats], ['new_destination_delay', body.newDestinationDelayMs]]));
 }
@@ -75,4 +93,8 @@ export function defineArticleText(exchangeId: string, body: Omit<z.input<typeof 
     ['price_max', article.priceSatsMax],
     ['bid_lifetime', article.bidLifetimeMs],
   ]));
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -17,8 +17,11 @@ export class EventIndex {
   }
 }
 
-/** The events that reach subscribers (articles are read with `info`, the withdrawal policy is the operator's: not pushed). */
-export type RoutableEvent = Exclude<CoreEvent, { readonly type: 'articleDefined' | 'withdrawalPolicySet' }>;
+/**
+ * The events that reach subscribers (articles are read with `info`; the withdrawal policy and
+ * payout batches are the operator's: not pushed; participants hear of their own withdrawals).
+ */
+export type RoutableEvent = Exclude<CoreEvent, { readonly type: 'articleDefined' | 'withdrawalPolicySet' | 'payoutBatch' }>;
 
 export interface RoutedEvent {
   readonly topic: string;
@@ -76,6 +79,7 @@ export function routeEvents(index: EventIndex, events: readonly CoreEvent[]): Ro
         break;
       case 'articleDefined':
       case 'withdrawalPolicySet':
+      case 'payoutBatch':
         break;
     }
   }

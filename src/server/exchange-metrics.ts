@@ -3,6 +3,7 @@
 import type { Journal } from '../store/journal.js';
 import type { ProtocolError } from '../transport/errors.js';
 import type { Exchange, ExchangeOptions } from './exchange.js';
+import type { PayoutProcessor } from '../chain/payout-processor.js';
 import { Counter, Gauge, Histogram, Registry } from './prometheus.js';
 
 export interface ExchangeMetrics {
@@ -12,7 +13,7 @@ export interface ExchangeMetrics {
   /** The hook to pass as the peers' onProtocolError: every error answer, by stable code. */
   readonly rejected: (error: ProtocolError) => void;
   /** Connects the gauges that read the running exchange. */
-  attach(exchange: Exchange, journal: Journal): void;
+  attach(exchange: Exchange, journal: Journal, payouts?: Pick<PayoutProcessor, 'status'>): void;
 }
 
 export function createExchangeMetrics(): ExchangeMetrics {
@@ -27,6 +28,10 @@ export function createExchangeMetrics(): ExchangeMetrics {
   registry.add(new Gauge('bitwrk_journal_sequence', 'Sequence number of the last journal record.', () => journal?.lastSequence ?? 0));
   registry.add(new Gauge('bitwrk_open_bids', 'Bids resting in the books.', () => exchange?.openBidCount ?? 0));
   registry.add(new Gauge('bitwrk_active_transactions', 'Transactions not yet retired.', () => exchange?.activeTransactionCount ?? 0));
+  let payouts: Pick<PayoutProcessor, 'status'> | undefined;
+  registry.add(new Gauge('bitwrk_payouts_halted', '1 while the reconciliation halts payouts (the wallet does not cover what is owed).', () => (payouts?.status().halted === true ? 1 : 0)));
+  registry.add(new Gauge('bitwrk_wallet_sats', "The wallet's confirmed coins at the last reconciliation (with its batches' coins in the mempool).", () => payouts?.status().reconciliation?.walletSats ?? 0));
+  registry.add(new Gauge('bitwrk_wallet_owed_sats', 'What participants were owed at the last reconciliation.', () => payouts?.status().reconciliation?.owedSats ?? 0));
   registry.add(new Gauge('process_resident_memory_bytes', 'Resident memory of the process.', () => process.memoryUsage.rss()));
   return {
     registry,
@@ -37,9 +42,10 @@ export function createExchangeMetrics(): ExchangeMetrics {
     rejected(error) {
       rejections.inc({ code: String(error.code), name: error.errorName });
     },
-    attach(running, runningJournal) {
+    attach(running, runningJournal, runningPayouts) {
       exchange = running;
       journal = runningJournal;
+      payouts = runningPayouts;
     },
   };
 }

@@ -26,6 +26,7 @@ import type { VerifierPool } from '../crypto/verify-pool.js';
 import { MarketCore } from '../market/core.js';
 import type { DepositKey } from '../chain/deposit-keys.js';
 import type { DepositWatcher } from '../chain/deposit-watcher.js';
+import type { PayoutProcessor } from '../chain/payout-processor.js';
 import type { ArticleSpec } from '../market/articles.js';
 import type { CommandResult, CoreEvent, MarketCommand } from '../market/commands.js';
 import { REJECTIONS } from '../market/rejections.js';
@@ -55,6 +56,8 @@ export interface ExchangeOptions {
   readonly adminAddress: string;
   /** The address whose signature arbiter commands need (resolveDispute, freezeAccount, unfreezeAccount); default the admin's. */
   readonly arbiterAddress?: string;
+  /** The address whose signature submits the payer's signed payout batches; default the admin's. */
+  readonly payerAddress?: string;
   /** Articles defined (journalled) when the exchange starts on an empty store. */
   readonly initialArticles?: readonly ArticleSpec[];
   /** Verifies signatures off the main thread (a VerifierPool); answers may come in any order. */
@@ -96,6 +99,7 @@ interface SignedBody {
 interface Rights {
   readonly admin?: boolean;
   readonly arbiter?: boolean;
+  readonly payer?: boolean;
 }
 
 /** What a request in flight gets once the exchange has failed: never a claim of "no effect". */
@@ -104,7 +108,7 @@ export class ExchangeStoppedError extends Error {
 }
 
 /** The request types that are signed commands (the ones the in-flight limit counts). */
-const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'submitEvidence', 'requestDepositAddress', 'requestWithdrawal', 'approveWithdrawal', 'setWithdrawalPolicy', 'freezeAccount', 'unfreezeAccount']);
+const SIGNED_COMMANDS: ReadonlySet<string> = new Set(['placeBid', 'withdrawBid', 'txMessage', 'credit', 'defineArticle', 'resolveDispute', 'submitEvidence', 'requestDepositAddress', 'requestWithdrawal', 'approveWithdrawal', 'setWithdrawalPolicy', 'submitPayout', 'failPayoutBatch', 'failWithdrawal', 'refundWithdrawal', 'freezeAccount', 'unfreezeAccount']);
 
 function stoppedError(): ExchangeStoppedError {
   return new ExchangeStoppedError('the exchange stopped after an internal failure; the outcome is unknown');
@@ -134,6 +138,8 @@ export class Exchange {
   core: MarketCore;
   /** Set by the host when it watches the chain: deposit addresses are handed out only then. */
   depositWatcher: Pick<DepositWatcher, 'depositsOf'> | undefined;
+  /** The payout processor, when the exchange pays withdrawals on chain. */
+  payoutProcessor: Pick<PayoutProcessor, 'toSign' | 'checkSigned' | 'status'> | undefined;
   private nonces: NonceRegistry;
   private readonly nonceClock = new VirtualClock(0);
   private readonly index = new EventIndex();
@@ -289,6 +295,9 @@ export class Exchange {
     if (options.admin === true) this.requireAdmin(signer?.address);
     if (options.arbiter === true && signer?.address !== (this.options.arbiterAddress ?? this.options.adminAddress)) {
       throw ProtocolError.of('not_authorized', 'arbiter commands need the arbiter key');
+    }
+    if (options.payer === true && signer?.address !== (this.options.payerAddress ?? this.options.adminAddress)) {
+      throw ProtocolError.of('not_authorized', "signed payout batches come from the payer's key");
     }
     const command = build(nowMs); // may refuse a field (a ProtocolError) before anything changes
     const ticked = this.tick(nowMs);

@@ -10,11 +10,12 @@ import type { TxMessageType } from '../market/tx-messages.js';
 import { REJECTIONS, type RejectionName } from '../market/rejections.js';
 import type { Exchange } from './exchange.js';
 import type { ExchangeProtocol } from '../protocol/exchange.js';
-import { approveWithdrawalText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
+import { approveWithdrawalText, failPayoutBatchText, failWithdrawalText, refundWithdrawalText, submitPayoutText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../protocol/signed-commands.js';
 import { coreSide, wireBid } from './wire.js';
 import { bip21Uri, depositAddress } from '../chain/deposit-keys.js';
 import { checkWithdrawalAmount, parseWithdrawalAddress } from '../chain/withdrawal-address.js';
 import { MONEY_SATS_MAX } from '../market/limits.js';
+import { PayoutRefusal } from '../chain/payout-processor.js';
 
 const VERSION = '0.1.0';
 
@@ -62,6 +63,11 @@ function checkedDestination(exchange: Exchange, text: string, amountSats: number
     if (!amount.ok) throw ProtocolError.of('withdrawal_amount_dust', amount.detail);
   }
   return destination.address;
+}
+
+function payoutsOf(exchange: Exchange): NonNullable<Exchange['payoutProcessor']> {
+  if (exchange.payoutProcessor === undefined) throw ProtocolError.of('payouts_disabled', 'the operator starts it with --payouts (and --deposit-key and --chain)');
+  return exchange.payoutProcessor;
 }
 
 export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> {
@@ -165,6 +171,42 @@ export function commandHandlers(exchange: Exchange): Handlers<ExchangeProtocol> 
       const policy = { dailyLimitSats: body.dailyLimitSats, manualAboveSats: body.manualAboveSats, newDestinationDelayMs: body.newDestinationDelayMs };
       await exchange.submitSigned(body, withdrawalPolicyText(id, body), (nowMs) => ({ type: 'setWithdrawalPolicy', nowMs, policy }), { admin: true });
       return policy;
+    },
+
+    failWithdrawal: async (body) => {
+      const events = await exchange.submitSigned(body, failWithdrawalText(id, body), (nowMs) => ({ type: 'withdrawalStep', nowMs, withdrawalId: body.withdrawalId, step: { type: 'FAIL', reason: body.reason } }), { admin: true });
+      const answer = eventOf(events, 'withdrawal');
+      return { withdrawalId: answer.withdrawalId, state: answer.state };
+    },
+
+    refundWithdrawal: async (body) => {
+      const events = await exchange.submitSigned(body, refundWithdrawalText(id, body), (nowMs) => ({ type: 'withdrawalStep', nowMs, withdrawalId: body.withdrawalId, step: { type: 'REFUND' } }), { admin: true });
+      const answer = eventOf(events, 'withdrawal');
+      return { withdrawalId: answer.withdrawalId, state: answer.state };
+    },
+
+    failPayoutBatch: async (body) => {
+      const events = await exchange.submitSigned(body, failPayoutBatchText(id, body), (nowMs) => ({ type: 'payoutBatchStep', nowMs, batchId: body.batchId, step: { type: 'FAIL', reason: body.reason } }), { admin: true });
+      return { batchId: body.batchId, withdrawalIds: [...eventOf(events, 'payoutBatch').withdrawalIds] };
+    },
+
+    payouts: () => {
+      const processor = payoutsOf(exchange);
+      return exchange.durable({ batches: processor.toSign().map((batch) => ({ ...batch, manifest: { ...batch.manifest, outputs: [...batch.manifest.outputs] } })), reconciliation: processor.status().reconciliation });
+    },
+
+    submitPayout: async (body) => {
+      let txid = '';
+      await exchange.submitSigned(body, submitPayoutText(id, body), (nowMs) => {
+        try {
+          txid = payoutsOf(exchange).checkSigned(body.batchId, body.rawHex);
+        } catch (error) {
+          if (!(error instanceof PayoutRefusal)) throw error;
+          throw error.reason === 'payout_signed_invalid' ? ProtocolError.of('payout_signed_invalid', error.message) : rejection(error.reason, error.message);
+        }
+        return { type: 'payoutSigned', nowMs, batchId: body.batchId, txid, rawHex: body.rawHex.toLowerCase() };
+      }, { payer: true });
+      return { batchId: body.batchId, txid };
     },
 
     freezeAccount: (body) => setFrozen(body, true),

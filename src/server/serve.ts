@@ -30,6 +30,8 @@ import type { DepositKey } from '../chain/deposit-keys.js';
 import type { ConfirmationPolicy } from '../chain/deposit-policy.js';
 import { DepositWatcher, type DepositWatcherOptions } from '../chain/deposit-watcher.js';
 import { exchangeDepositPort } from './deposit-port.js';
+import { PayoutProcessor, type PayoutSettings } from '../chain/payout-processor.js';
+import { exchangePayoutPort } from './payout-port.js';
 
 export interface ExchangeServerOptions {
   readonly clock: Clock;
@@ -51,6 +53,10 @@ export interface ExchangeServerOptions {
   readonly connections?: ConnectionGuardOptions;
   /** Chain deposits: the operator's public deposit key, the backend the watcher polls, its policy. */
   readonly deposits?: DepositSettings;
+  /** Chain payouts (needs deposits: the same key and backend): batching, fees, confirmations. */
+  readonly payouts?: PayoutServerSettings;
+  /** Whose signature submits signed payout batches (default: the admin's). */
+  readonly payerAddress?: string;
   /** Further exchange settings (articles on an empty store, rates, limits, tick). */
   readonly exchange?: Partial<Pick<ExchangeOptions, 'initialArticles' | 'identityRate' | 'commandsInFlightMax' | 'accountsMax' | 'openBidsMax' | 'depositAddressesMax' | 'tickMs' | 'snapshotEveryRecords' | 'verifier' | 'verifierPool' | 'version'>>;
 }
@@ -65,10 +71,17 @@ export interface DepositSettings {
   readonly onRecord?: DepositWatcherOptions['onRecord'];
 }
 
+export interface PayoutServerSettings extends PayoutSettings {
+  /** Between passes of the payout processor (default 10 s). */
+  readonly pollMs?: number;
+}
+
 export interface RunningExchangeServer {
   readonly exchange: Exchange;
   /** The chain watcher, when the exchange takes deposits. */
   readonly depositWatcher?: DepositWatcher;
+  /** The payout processor, when the exchange pays withdrawals on chain. */
+  readonly payoutProcessor?: PayoutProcessor;
   /** Settles with the failure that stopped the exchange (fail-stop: the host should exit). */
   readonly failed: Promise<Error>;
   readonly relay: Relay;
@@ -112,14 +125,18 @@ export async function startExchangeServer(options: ExchangeServerOptions): Promi
       network: options.network,
       adminAddress: options.adminAddress,
       ...(options.arbiterAddress === undefined ? {} : { arbiterAddress: options.arbiterAddress }),
+      ...(options.payerAddress === undefined ? {} : { payerAddress: options.payerAddress }),
       ...(verifierPool === undefined ? {} : { verifierPool }),
       ...(options.deposits === undefined ? {} : { depositKey: options.deposits.key }),
     });
     opened.push(() => exchange.close());
     const depositWatcher = options.deposits === undefined ? undefined : startDepositWatcher(exchange, options.clock, options.deposits);
     if (depositWatcher !== undefined) opened.push(async () => depositWatcher.stop());
-    metrics.attach(exchange, journal);
-    return await serve(options, { exchange, store, journal, metrics, stopAll: undo, ...(depositWatcher === undefined ? {} : { depositWatcher }) });
+    if (options.payouts !== undefined && options.deposits === undefined) throw new Error('payouts need deposits: the same account key and chain backend');
+    const payoutProcessor = options.payouts === undefined || options.deposits === undefined ? undefined : startPayoutProcessor(exchange, options.clock, options.deposits, options.payouts);
+    if (payoutProcessor !== undefined) opened.push(async () => payoutProcessor.stop());
+    metrics.attach(exchange, journal, payoutProcessor);
+    return await serve(options, { exchange, store, journal, metrics, stopAll: undo, ...(depositWatcher === undefined ? {} : { depositWatcher }), ...(payoutProcessor === undefined ? {} : { payoutProcessor }) });
   } catch (error) {
     await undo();
     throw error;
@@ -134,6 +151,24 @@ interface Parts {
   /** Closes what startExchangeServer opened, in reverse order. */
   readonly stopAll: () => Promise<void>;
   readonly depositWatcher?: DepositWatcher;
+  readonly payoutProcessor?: PayoutProcessor;
+}
+
+function startPayoutProcessor(exchange: Exchange, clock: Clock, deposits: DepositSettings, settings: PayoutServerSettings): PayoutProcessor {
+  const { pollMs, ...payoutSettings } = settings;
+  const processor = new PayoutProcessor({
+    ...payoutSettings,
+    ...(settings.depositCoinConfirmations === undefined && deposits.policy !== undefined ? { depositCoinConfirmations: deposits.policy.confirmations } : {}),
+    key: deposits.key,
+    backend: deposits.backend,
+    port: exchangePayoutPort(exchange),
+    clock,
+    ...(deposits.onAlert === undefined ? {} : { onAlert: deposits.onAlert }),
+  });
+  exchange.payoutProcessor = processor;
+  processor.start(pollMs ?? 10_000);
+  void exchange.failed.then(() => processor.stop());
+  return processor;
 }
 
 function startDepositWatcher(exchange: Exchange, clock: Clock, settings: DepositSettings): DepositWatcher {
@@ -155,7 +190,17 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
     exchange,
     metrics: metrics.registry,
     info: () => serverInfo(exchange),
-    health: () => ({ ok: exchange.isHealthy && journal.lastSequence - journal.lastDurableSequence < 100_000, journalSequence: journal.lastSequence, journalLagRecords: journal.lastSequence - journal.lastDurableSequence, connections: exchange.peers.size }),
+    health: () => {
+      const payouts = parts.payoutProcessor?.status();
+      return {
+        // A payout halt is unhealthy: the wallet no longer covers what participants are owed.
+        ok: exchange.isHealthy && journal.lastSequence - journal.lastDurableSequence < 100_000 && payouts?.halted !== true,
+        journalSequence: journal.lastSequence,
+        journalLagRecords: journal.lastSequence - journal.lastDurableSequence,
+        connections: exchange.peers.size,
+        ...(payouts === undefined ? {} : { payouts }),
+      };
+    },
   });
   const { server: httpServer, guard } = createGuardedServer(app.handler as RequestListener, options.connections);
   await listen(httpServer, options.port, options.host, 'the exchange');
@@ -179,6 +224,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
   return {
     exchange,
     ...(parts.depositWatcher === undefined ? {} : { depositWatcher: parts.depositWatcher }),
+    ...(parts.payoutProcessor === undefined ? {} : { payoutProcessor: parts.payoutProcessor }),
     failed: exchange.failed,
     relay,
     store,
@@ -190,6 +236,7 @@ async function serve(options: ExchangeServerOptions, parts: Parts): Promise<Runn
       // Once: a second call waits for the first (the store is closed after it).
       return (stopped ??= (async () => {
         parts.depositWatcher?.stop();
+        parts.payoutProcessor?.stop();
         await exchange.close();
         await closeNetwork();
         if (exchange.isHealthy) {

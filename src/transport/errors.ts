@@ -39,6 +39,8 @@ export const ERRORS = {
   withdrawal_address_unsupported: { code: 5032, message: 'the destination is a valid address of a kind the exchange does not pay to (witness version 2 or later)' },
   withdrawal_amount_dust: { code: 5033, message: "the amount is below the dust limit of the destination's script type" },
   withdrawal_address_own: { code: 5034, message: "the destination is one of the exchange's own deposit addresses" },
+  payouts_disabled: { code: 5017, message: 'this exchange pays no withdrawals on chain: it runs without a payout processor' },
+  payout_signed_invalid: { code: 5039, message: "the signed transaction is not the batch's PSBT with valid signatures" },
   deposits_disabled: { code: 5016, message: 'this exchange takes no chain deposits: it runs without a deposit key or chain backend' },
 
   transfer_unknown: { code: 6001, message: 'no transfer with this id is in progress' },

@@ -114,6 +114,44 @@ const MEMPOOL_ENTRY = {
 };
 
 const NOT_FOUND = (message: string): Answer => ({ error: { code: -5, message } });
+const NOT_IN_WALLET = NOT_FOUND('Invalid or non-wallet transaction id');
+
+/** A listunspent entry of the watch-only descriptor wallet, as documented (ancestor fields only while unconfirmed). */
+function unspent(txid: string, vout: number, address: string, amount: string, confirmations: number): Json {
+  return {
+    txid, vout, address, label: '', scriptPubKey: `0014${'c0'.repeat(20)}`, amount: btc(amount), confirmations,
+    ...(confirmations === 0 ? { ancestorcount: 1, ancestorsize: 141, ancestorfees: 282 } : {}),
+    spendable: true, solvable: true, desc: `wpkh([73c5da0a/84h/0h/0h/0/0]${'02'.padEnd(66, 'a')})#${CHECKSUM}`, parent_descs: [`${DESCRIPTOR}#${CHECKSUM}`], safe: confirmations > 0,
+  };
+}
+
+/** The stand-in's listunspent: `entries` filtered by minconf, maxconf and addresses, as Core filters them. */
+function listUnspent(call: RpcCall, entries: readonly Json[]): Answer {
+  const [minconf = 1, maxconf = 9_999_999, addresses = []] = call.params as [number?, number?, string[]?];
+  if (new Set(addresses).size !== addresses.length) return { error: { code: -8, message: `Invalid parameter, duplicated address: ${addresses[0]}` } };
+  return { result: entries.filter((entry) => (entry.confirmations as number) >= minconf && (entry.confirmations as number) <= maxconf && (addresses.length === 0 || addresses.includes(entry.address as string))) };
+}
+
+/** A gettransaction result (wallet, watch-only receive), as documented; confirmations > 0 adds the block fields. */
+function walletTransaction(txid: string, confirmations: number, block?: { hash: string; height: number }): Json {
+  return {
+    amount: btc('0.10000000'), confirmations,
+    ...(block === undefined ? { trusted: false } : { blockhash: block.hash, blockheight: block.height, blockindex: 7, blocktime: 1700000000 }),
+    txid, wtxid: hash('ee'), walletconflicts: confirmations < 0 ? [hash('c0')] : [], mempoolconflicts: [], time: 1700000000, timereceived: 1700000000,
+    'bip125-replaceable': confirmations === 0 ? 'yes' : 'no', parent_descs: [`${DESCRIPTOR}#${CHECKSUM}`],
+    details: [{ involvesWatchonly: true, address: ADDRESS_1, parent_descs: [`${DESCRIPTOR}#${CHECKSUM}`], category: 'receive', amount: btc('0.10000000'), label: '', vout: 0, abandoned: false }],
+    hex: '02000000000101',
+  };
+}
+
+/** A gettxout result for an unspent output, as documented. */
+function txOut(confirmations: number): Json {
+  return {
+    bestblock: hash('3f'), confirmations, value: btc('0.10000000'),
+    scriptPubKey: { asm: `0 ${'c0'.repeat(20)}`, desc: `addr(${ADDRESS_1})#${CHECKSUM}`, hex: `0014${'c0'.repeat(20)}`, address: ADDRESS_1, type: 'witness_v0_keyhash' },
+    coinbase: false,
+  };
+}
 
 /** Asserts that `promise` rejects with a ChainBackendError whose message matches `pattern`. */
 async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -236,6 +274,140 @@ test('broadcast: sendrawtransaction gives the txid; a rejection surfaces with Co
   assert.equal(await chain.broadcast('0200cafe'), txid);
   await assert.rejects(chain.broadcast('0200beef'), (error: unknown) => error instanceof BitcoinCoreRpcError && error.code === -26 && error.rpcMessage === 'min relay fee not met, 100 < 141' && /sendrawtransaction: min relay fee not met, 100 < 141/.test(error.message));
   assert.deepEqual(node.calls.map((call) => [call.path, call.params]), [['/', ['0200cafe']], ['/', ['0200beef']]]);
+});
+
+test('unspentOf: listunspent from 0 confirmations for the addresses; a confirmed output\'s block from gettransaction, once per transaction', async (t) => {
+  const [txA, txB, txC, txD] = ['a1', 'b2', 'c3', 'd4'].map(hash) as [string, string, string, string];
+  const block = { hash: hash('3f'), height: 820_000 };
+  const earlier = { hash: hash('2e'), height: 819_998 };
+  const entries = [
+    unspent(txA, 0, ADDRESS_1, '0.00012345', 3), // two outputs of one confirmed transaction: one gettransaction
+    unspent(txA, 1, ADDRESS_2, '21000000.00000000', 3),
+    unspent(txB, 1, ADDRESS_1, '0.50000000', 0), // paid by a mempool transaction
+    unspent(txC, 2, ADDRESS_2, '0.40000000', 1),
+    unspent(txD, 0, NOT_WATCHED, '0.80000000', 1), // the wallet's, but not asked about
+  ];
+  const confirmations: Record<string, number> = { [txA]: 4, [txC]: 2 }; // a block arrived between the two calls
+  const node = await startNode(t, (call) => {
+    if (call.method === 'listunspent') return listUnspent(call, entries);
+    if (call.method === 'gettransaction') {
+      const [txid] = call.params as [string];
+      const count = confirmations[txid];
+      if (count === undefined) return NOT_IN_WALLET;
+      return { result: walletTransaction(txid, count, count > 0 ? (txid === txA ? earlier : block) : undefined) };
+    }
+    throw new Error(`unexpected ${call.method}`);
+  });
+  const chain = backend(node.url);
+  const byKey = (a: { txid: string; vout: number }, b: { txid: string; vout: number }) => `${a.txid}:${a.vout}`.localeCompare(`${b.txid}:${b.vout}`);
+  assert.deepEqual([...(await chain.unspentOf([ADDRESS_1, ADDRESS_2, ADDRESS_1]))].sort(byKey), [
+    { txid: txA, vout: 0, address: ADDRESS_1, valueSats: 12345, block: earlier },
+    { txid: txA, vout: 1, address: ADDRESS_2, valueSats: 2.1e15, block: earlier },
+    { txid: txB, vout: 1, address: ADDRESS_1, valueSats: 50_000_000, block: null },
+    { txid: txC, vout: 2, address: ADDRESS_2, valueSats: 40_000_000, block },
+  ].sort(byKey));
+  // minconf 0, maxconf, each address once (Core refuses a duplicate), include_unsafe; to the wallet.
+  assert.deepEqual(node.calls[0]!.path, '/wallet/bitwrk-deposits');
+  assert.deepEqual(node.calls[0]!.params, [0, 9_999_999, [ADDRESS_1, ADDRESS_2], true]);
+  assert.deepEqual(node.calls.slice(1).map((call) => [call.path, call.method, call.params]).sort(), [
+    ['/wallet/bitwrk-deposits', 'gettransaction', [txA, true]], ['/wallet/bitwrk-deposits', 'gettransaction', [txC, true]],
+  ].sort());
+  // No address, no call (an empty list would ask for the whole wallet).
+  const count = node.calls.length;
+  assert.deepEqual(await chain.unspentOf([]), []);
+  assert.equal(node.calls.length, count);
+  // A reorg between listunspent and gettransaction: an error to ask again, not a mixed answer.
+  confirmations[txC] = 0;
+  await rejectsWith(chain.unspentOf([ADDRESS_2]), new RegExp(`${txC} left the best chain while its outputs were listed`));
+});
+
+test('transactionStatus: gettransaction\'s block when confirmed; unconfirmed only if the mempool holds it; -5 and conflicted are unknown', async (t) => {
+  const [confirmed, pending, replaced, conflicted, stranger, warming] = ['01', '02', '03', '04', '05', '06'].map(hash) as [string, string, string, string, string, string];
+  const block = { hash: hash('3f'), height: 820_000 };
+  const node = await startNode(t, (call) => {
+    const [txid] = call.params as [string];
+    if (call.method === 'getmempoolentry') return txid === pending ? { result: MEMPOOL_ENTRY } : NOT_FOUND('Transaction not in mempool');
+    if (call.method !== 'gettransaction') throw new Error(`unexpected ${call.method}`);
+    if (txid === confirmed) return { result: walletTransaction(txid, 6, block) };
+    if (txid === pending || txid === replaced) return { result: walletTransaction(txid, 0) };
+    if (txid === conflicted) return { result: walletTransaction(txid, -2) };
+    if (txid === warming) return { error: { code: -28, message: 'Loading wallet…' } };
+    return NOT_IN_WALLET;
+  });
+  const chain = backend(node.url);
+  assert.deepEqual(await chain.transactionStatus(confirmed), { state: 'confirmed', block });
+  assert.deepEqual(await chain.transactionStatus(pending), { state: 'mempool' });
+  assert.deepEqual(await chain.transactionStatus(replaced), { state: 'unknown' }, 'the wallet holds it unconfirmed; the mempool no longer');
+  assert.deepEqual(await chain.transactionStatus(conflicted), { state: 'unknown' });
+  assert.deepEqual(await chain.transactionStatus(stranger), { state: 'unknown' });
+  await rejectsWith(chain.transactionStatus(warming), /gettransaction: Loading wallet… \(RPC error -28\)/);
+  await assert.rejects(chain.transactionStatus('not-a-txid'), RangeError);
+  assert.deepEqual(node.calls.filter((call) => call.method === 'gettransaction').map((call) => [call.path, call.params]), [confirmed, pending, replaced, conflicted, stranger, warming].map((txid) => ['/wallet/bitwrk-deposits', [txid, true]]));
+  // Only the unconfirmed ones are looked up in the mempool (the conflicted one is unknown already).
+  assert.deepEqual(node.calls.filter((call) => call.method === 'getmempoolentry').map((call) => [call.path, call.params]), [['/', [pending]], ['/', [replaced]]]);
+});
+
+test('spenderOf: gettxout with the mempool; null is spent (by an unknown transaction) unless the funding transaction is unknown', async (t) => {
+  const [funding, unknown, replaced] = ['0f', '1e', '2d'].map(hash) as [string, string, string];
+  const block = { hash: hash('3f'), height: 820_000 };
+  const spent = new Set([`${funding}:1`, `${replaced}:0`]);
+  const node = await startNode(t, (call) => {
+    const [txid, vout] = call.params as [string, number];
+    switch (call.method) {
+      case 'gettxout':
+        return { result: txid === funding && !spent.has(`${txid}:${vout}`) && vout < 3 ? txOut(5) : null };
+      case 'gettransaction':
+        if (txid === funding) return { result: walletTransaction(txid, 5, block) };
+        if (txid === replaced) return { result: walletTransaction(txid, 0) };
+        return NOT_IN_WALLET;
+      case 'getmempoolentry':
+        return NOT_FOUND('Transaction not in mempool');
+      default:
+        throw new Error(`unexpected ${call.method}`);
+    }
+  });
+  const chain = backend(node.url);
+  assert.deepEqual(await chain.spenderOf(funding, 0), { spent: false });
+  assert.deepEqual(node.calls.map((call) => [call.path, call.method, call.params]), [['/', 'gettxout', [funding, 0, true]]], 'an unspent output costs one call');
+  assert.deepEqual(await chain.spenderOf(funding, 1), { spent: true, txid: null });
+  assert.deepEqual(await chain.spenderOf(unknown, 0), { spent: false }, 'a transaction the wallet does not know');
+  assert.deepEqual(await chain.spenderOf(replaced, 0), { spent: false }, 'a transaction that left the mempool has no outputs to spend');
+  await assert.rejects(chain.spenderOf(funding, -1), RangeError);
+  await assert.rejects(chain.spenderOf('zz', 0), RangeError);
+});
+
+test('malformed listunspent, gettransaction and gettxout answers are ChainBackendErrors that say what was wrong', async (t) => {
+  const txid = hash('a1');
+  const block = { hash: hash('3f'), height: 820_000 };
+  let answer: Handler = () => ({ result: null });
+  const node = await startNode(t, (call) => answer(call));
+  const chain = backend(node.url);
+  const listing = (entries: unknown, transaction: Json = walletTransaction(txid, 1, block)): Handler => (call) => (call.method === 'listunspent' ? { result: entries } : { result: transaction });
+  const cases: Array<[Handler, () => Promise<unknown>, RegExp]> = [
+    [listing({ txid }), () => chain.unspentOf([ADDRESS_1]), /listunspent: expected an array, got object/],
+    [listing(['x']), () => chain.unspentOf([ADDRESS_1]), /listunspent entry: expected an object, got "x"/],
+    [listing([{ ...unspent(txid, 0, ADDRESS_1, '0.1', 1), txid: 'abc' }]), () => chain.unspentOf([ADDRESS_1]), /listunspent entry txid: expected a 64-character hex hash, got "abc"/],
+    [listing([{ ...unspent(txid, 0, ADDRESS_1, '0.1', 1), vout: 1.5 }]), () => chain.unspentOf([ADDRESS_1]), /listunspent entry vout: expected an integer, got 1\.5/],
+    [listing([unspent(txid, 0, ADDRESS_1, '0.123456789', 1)]), () => chain.unspentOf([ADDRESS_1]), /listunspent entry amount: 0\.123456789 has more than 8 decimal places/],
+    [listing([unspent(txid, 0, ADDRESS_2, '0.1', 1)]), () => chain.unspentOf([ADDRESS_1]), /listunspent: an output paying "bc1qnjg0.*", which was not asked about/],
+    [listing([{ ...unspent(txid, 0, ADDRESS_1, '0.1', 1), address: undefined }]), () => chain.unspentOf([ADDRESS_1]), /listunspent: an output paying undefined/],
+    [listing([unspent(txid, 0, ADDRESS_1, '0.1', -1)]), () => chain.unspentOf([ADDRESS_1]), /listunspent entry confirmations: -1 is negative/],
+    [listing([{ ...unspent(txid, 0, ADDRESS_1, '0.1', 1), confirmations: '1' }]), () => chain.unspentOf([ADDRESS_1]), /listunspent entry confirmations: expected an integer, got "1"/],
+    [listing([unspent(txid, 0, ADDRESS_1, '0.1', 1)], { ...walletTransaction(txid, 1, block), blockhash: undefined }), () => chain.unspentOf([ADDRESS_1]), /gettransaction blockhash: expected a 64-character hex hash, got undefined/],
+    [listing([unspent(txid, 0, ADDRESS_1, '0.1', 1)], walletTransaction(hash('77'), 1, block)), () => chain.unspentOf([ADDRESS_1]), /gettransaction: asked for a1a1.*, got "7777/],
+    [() => ({ result: [walletTransaction(txid, 1, block)] }), () => chain.transactionStatus(txid), /gettransaction: expected an object, got an array/],
+    [() => ({ result: { ...walletTransaction(txid, 1, block), blockheight: '820000' } }), () => chain.transactionStatus(txid), /gettransaction blockheight: expected an integer, got "820000"/],
+    [() => ({ result: { ...walletTransaction(txid, 1, block), confirmations: undefined } }), () => chain.transactionStatus(txid), /gettransaction confirmations: expected an integer, got undefined/],
+    [(call) => ({ result: call.method === 'gettransaction' ? walletTransaction(txid, 0) : 'yes' }), () => chain.transactionStatus(txid), /getmempoolentry: expected an object, got "yes"/],
+    [() => ({ result: false }), () => chain.spenderOf(txid, 0), /gettxout: expected an object, got false/],
+    [() => ({ result: { ...txOut(1), value: '0.1' } }), () => chain.spenderOf(txid, 0), /gettxout value: "0\.1" is not an amount/],
+    [() => ({ result: { ...txOut(1), bestblock: 'tip' } }), () => chain.spenderOf(txid, 0), /gettxout bestblock: expected a 64-character hex hash/],
+    [(call) => ({ result: call.method === 'gettxout' ? null : { ...walletTransaction(txid, 1, block), txid: 7 } }), () => chain.spenderOf(txid, 0), /gettransaction: asked for a1a1.*, got 7/],
+  ];
+  for (const [handler, run, pattern] of cases) {
+    answer = handler;
+    await rejectsWith(run(), pattern);
+  }
 });
 
 test('malformed answers are ChainBackendErrors that say what was wrong', async (t) => {

@@ -9,10 +9,12 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { HDKey } from '@scure/bip32';
-import { p2wpkh } from '@scure/btc-signer';
-import { DEVNET_NETWORK } from '../../src/chain/devnet-tx.js';
+import { p2wpkh, Transaction } from '@scure/btc-signer';
+import { ChainBackendError, type ChainPayment } from '../../src/chain/backend.js';
+import { addressScript, DEVNET_NETWORK } from '../../src/chain/devnet-tx.js';
 import { Devnet } from '../../src/chain/devnet.js';
 import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet-server.js';
+import { EsploraBackend } from '../../src/chain/esplora.js';
 
 const address = p2wpkh(HDKey.fromMasterSeed(sha256(new TextEncoder().encode('server-test'))).derive("m/84'/1'/0'/0/0").publicKey!, DEVNET_NETWORK).address!;
 let devnet: Devnet;
@@ -184,6 +186,121 @@ test('hostile input is answered with 4xx and the server stays up', async () => {
   });
   assert.match(garbage, /^HTTP\/1\.1 400/);
   assert.equal((await get('/blocks/tip/height')).status, 200, 'still serving');
+});
+
+/** A P2WPKH test wallet from a name. */
+function wallet(name: string): { readonly key: HDKey; readonly address: string; readonly script: Uint8Array } {
+  const key = HDKey.fromMasterSeed(sha256(new TextEncoder().encode(name))).derive("m/84'/1'/0'/0/0");
+  const payment = p2wpkh(key.publicKey!, DEVNET_NETWORK);
+  return { key, address: payment.address!, script: payment.script };
+}
+
+/** Signs a spend of one coin of `from` paying `amountSats` to `to` (the rest is the fee). */
+function spend(from: ReturnType<typeof wallet>, coin: { readonly txid: string; readonly vout: number; readonly valueSats: number }, to: string, amountSats: number): string {
+  const tx = new Transaction({ version: 2, lockTime: 0 });
+  tx.addInput({ txid: coin.txid, index: coin.vout, sequence: 0xfffffffd, witnessUtxo: { script: from.script, amount: BigInt(coin.valueSats) } });
+  tx.addOutput({ script: addressScript(to), amount: BigInt(amountSats) });
+  tx.sign(from.key.privateKey!);
+  tx.finalize();
+  return tx.hex;
+}
+
+const byOutpoint = (payments: readonly ChainPayment[]): ChainPayment[] => [...payments].sort((a, b) => `${a.txid}:${a.vout}`.localeCompare(`${b.txid}:${b.vout}`));
+
+test('EsploraBackend: unspentOf, transactionStatus and spenderOf follow the mempool, confirmation and replacement', async () => {
+  const chain = new EsploraBackend(server.url);
+  const [a, b] = [wallet('unspent-a'), wallet('unspent-b')];
+  const unknown = 'cd'.repeat(32);
+  const funding = devnet.faucet.pay(a.address, 100_000, { outputs: [{ address: b.address, amountSats: 50_000 }] });
+  const [fundingHash] = devnet.mine(1);
+  const fundingBlock = { height: devnet.tip().height, hash: fundingHash! };
+  const pending = devnet.faucet.pay(b.address, 70_000);
+  const toReplace = devnet.faucet.pay(a.address, 40_000);
+  const spender = devnet.submit(spend(a, { txid: funding, vout: 0, valueSats: 100_000 }, b.address, 99_000));
+  const expected = (replacing: string, block: ChainPayment['block'] = null): ChainPayment[] => byOutpoint([
+    { txid: funding, vout: 1, address: b.address, valueSats: 50_000, block: fundingBlock }, // funding:0 is spent in the mempool: absent
+    { txid: pending, vout: 0, address: b.address, valueSats: 70_000, block },
+    { txid: replacing, vout: 0, address: a.address, valueSats: 40_000, block },
+    { txid: spender, vout: 0, address: b.address, valueSats: 99_000, block },
+  ]);
+  assert.deepEqual(byOutpoint(await chain.unspentOf([a.address, b.address, a.address])), expected(toReplace), 'each address once');
+  assert.deepEqual(await chain.unspentOf([]), []);
+  assert.deepEqual(await chain.transactionStatus(funding), { state: 'confirmed', block: fundingBlock });
+  assert.deepEqual(await chain.transactionStatus(pending), { state: 'mempool' });
+  assert.deepEqual(await chain.transactionStatus(unknown), { state: 'unknown' });
+  assert.deepEqual(await chain.spenderOf(funding, 0), { spent: true, txid: spender });
+  assert.deepEqual(await chain.spenderOf(funding, 1), { spent: false });
+  assert.deepEqual(await chain.spenderOf(devnet.transaction(funding)!.tx.inputs[0]!.txid, devnet.transaction(funding)!.tx.inputs[0]!.vout), { spent: true, txid: funding }, 'the faucet coin it spent');
+  assert.deepEqual(await chain.spenderOf(unknown, 0), { spent: false });
+  // The faucet replaces one payment: the original is unknown, its output gone, the replacement's there.
+  const replacement = devnet.faucet.replace(toReplace, { payTo: [{ address: a.address, amountSats: 40_000 }] });
+  assert.deepEqual(await chain.transactionStatus(toReplace), { state: 'unknown' });
+  assert.deepEqual(await chain.transactionStatus(replacement), { state: 'mempool' });
+  assert.deepEqual(await chain.spenderOf(toReplace, 0), { spent: false });
+  assert.deepEqual(byOutpoint(await chain.unspentOf([a.address, b.address])), expected(replacement));
+  // Mined: the mempool outputs now have their block, and the spend is confirmed.
+  const [minedHash] = devnet.mine(1);
+  const mined = { height: devnet.tip().height, hash: minedHash! };
+  assert.deepEqual(await chain.transactionStatus(spender), { state: 'confirmed', block: mined });
+  assert.deepEqual(await chain.spenderOf(funding, 0), { spent: true, txid: spender });
+  assert.deepEqual(byOutpoint(await chain.unspentOf([a.address, b.address])), expected(replacement, mined));
+});
+
+test('EsploraBackend: a malformed utxo, status or outspend answer is a ChainBackendError naming the path; addresses asked at most `parallel` at once', async () => {
+  const txid = 'ab'.repeat(32);
+  const blockHash = 'cd'.repeat(32);
+  const answering = (body: string, status = 200): EsploraBackend => new EsploraBackend('http://esplora.invalid', { fetch: () => Promise.resolve(new Response(body, { status, headers: { 'content-type': 'application/json' } })) });
+  const utxo = (fields: Record<string, unknown>): string => JSON.stringify([{ txid, vout: 0, value: 1_000, status: { confirmed: true, block_height: 5, block_hash: blockHash }, ...fields }]);
+  const spent = (fields: Record<string, unknown>): string => JSON.stringify({ spent: true, txid, vin: 0, status: { confirmed: false }, ...fields });
+  const cases: Array<[string, (chain: EsploraBackend) => Promise<unknown>, RegExp]> = [
+    ['{}', (chain) => chain.unspentOf([address]), /\/address\/bcrt1\w+\/utxo: not a list of unspent outputs/],
+    [utxo({ txid: 'abc' }), (chain) => chain.unspentOf([address]), /\/utxo\[0\]: not an unspent output \(txid, vout\)/],
+    [utxo({ vout: -1 }), (chain) => chain.unspentOf([address]), /\/utxo\[0\]: not an unspent output/],
+    [utxo({ value: 1.5 }), (chain) => chain.unspentOf([address]), /\/utxo\[0\]: no whole, non-negative value/],
+    [utxo({ value: '1000' }), (chain) => chain.unspentOf([address]), /\/utxo\[0\]: no whole, non-negative value/],
+    [utxo({ status: undefined }), (chain) => chain.unspentOf([address]), /\/utxo\[0\]\.status: not a transaction status/],
+    [utxo({ status: { confirmed: true, block_height: 5 } }), (chain) => chain.unspentOf([address]), /\/utxo\[0\]\.status: a confirmed transaction without its block/],
+    ['oops', (chain) => chain.unspentOf([address]), /\/utxo: the answer is not JSON/],
+    ['{"confirmed":"yes"}', (chain) => chain.transactionStatus(txid), new RegExp(`/tx/${txid}/status: no confirmed flag`)],
+    ['{"confirmed":true,"block_height":5,"block_hash":"XY"}', (chain) => chain.transactionStatus(txid), /\/status: a confirmed transaction without its block/],
+    ['[]', (chain) => chain.transactionStatus(txid), /\/status: not a transaction status/],
+    ['{"spent":"no"}', (chain) => chain.spenderOf(txid, 3), new RegExp(`/tx/${txid}/outspend/3: not an outspend \\(no spent flag\\)`)],
+    [spent({ txid: undefined }), (chain) => chain.spenderOf(txid, 3), /\/outspend\/3: a spent output without the spending txid and vin/],
+    [spent({ vin: -1 }), (chain) => chain.spenderOf(txid, 3), /\/outspend\/3: a spent output without the spending txid and vin/],
+    [spent({ status: undefined }), (chain) => chain.spenderOf(txid, 3), /\/outspend\/3\.status: not a transaction status/],
+    [spent({ status: { confirmed: true } }), (chain) => chain.spenderOf(txid, 3), /\/outspend\/3\.status: a confirmed transaction without its block/],
+    ['[]', (chain) => chain.transactionStatus('zz'), /not a txid: zz/],
+    ['[]', (chain) => chain.spenderOf(txid, -1), /not an output index: -1/],
+    ['[]', (chain) => chain.spenderOf(txid, 1.5), /not an output index: 1\.5/],
+  ];
+  for (const [body, run, pattern] of cases) {
+    await assert.rejects(run(answering(body)), (error: unknown) => {
+      assert.ok(error instanceof ChainBackendError, `${body}: a ChainBackendError, got ${String(error)}`);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  }
+  await assert.rejects(answering('Internal error', 500).unspentOf([address]), /\/utxo: HTTP 500 Internal error/);
+  // The documented shapes themselves pass.
+  assert.deepEqual(await answering(utxo({})).unspentOf([address]), [{ txid, vout: 0, address, valueSats: 1_000, block: { height: 5, hash: blockHash } }]);
+  assert.deepEqual(await answering(spent({})).spenderOf(txid, 3), { spent: true, txid });
+  // Bounded parallelism, as paymentsTo: five addresses (one given twice), two at a time.
+  let inFlight = 0;
+  let most = 0;
+  const asked: string[] = [];
+  const slow = new EsploraBackend('http://esplora.invalid', {
+    parallel: 2,
+    fetch: async (input) => {
+      asked.push(String(input));
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return new Response('[]', { headers: { 'content-type': 'application/json' } });
+    },
+  });
+  assert.deepEqual(await slow.unspentOf(['a1', 'a2', 'a3', 'a1', 'a4', 'a5']), []);
+  assert.equal(most, 2);
+  assert.deepEqual(asked.sort(), ['a1', 'a2', 'a3', 'a4', 'a5'].map((name) => `http://esplora.invalid/address/${name}/utxo`));
 });
 
 test('the server listens on loopback only', async () => {

@@ -335,3 +335,55 @@ test('mempool chains are limited to 25 transactions; a transaction waits for its
   devnet.mine(1);
   devnet.submit(locked);
 });
+
+test('devnetBackend: unspentOf, transactionStatus and spenderOf follow the mempool, confirmation, replacement and reorgs', async () => {
+  const devnet = new Devnet({ seed: 16 });
+  const backend = devnetBackend(devnet);
+  const byOutpoint = <T extends { readonly txid: string; readonly vout: number }>(list: readonly T[]): T[] => [...list].sort((a, b) => `${a.txid}:${a.vout}`.localeCompare(`${b.txid}:${b.vout}`));
+  const unknown = 'cd'.repeat(32);
+  const funding = devnet.faucet.pay(alice.address, 100_000, { outputs: [{ address: bob.address, amountSats: 50_000 }] });
+  const [fundingHash] = devnet.mine(1);
+  const fundingBlock = { height: devnet.tip().height, hash: fundingHash! };
+  const pending = devnet.faucet.pay(bob.address, 70_000);
+  const toReplace = devnet.faucet.pay(alice.address, 40_000);
+  const spender = devnet.submit(spend(alice, [{ txid: funding, vout: 0, valueSats: 100_000 }], [{ address: bob.address, amountSats: 99_000 }]));
+  const expected = (replacing: string, block: { height: number; hash: string } | null = null) => byOutpoint([
+    { txid: funding, vout: 1, address: bob.address, valueSats: 50_000, block: fundingBlock }, // funding:0 is spent in the mempool: absent
+    { txid: pending, vout: 0, address: bob.address, valueSats: 70_000, block },
+    { txid: replacing, vout: 0, address: alice.address, valueSats: 40_000, block },
+    { txid: spender, vout: 0, address: bob.address, valueSats: 99_000, block },
+  ]);
+  assert.deepEqual(byOutpoint(await backend.unspentOf([alice.address, bob.address, alice.address])), expected(toReplace), 'each address once');
+  assert.deepEqual(await backend.unspentOf([]), []);
+  await assert.rejects(backend.unspentOf(['notanaddress']), DevnetRefusal);
+  assert.deepEqual(await backend.transactionStatus(funding), { state: 'confirmed', block: fundingBlock });
+  assert.deepEqual(await backend.transactionStatus(pending), { state: 'mempool' });
+  assert.deepEqual(await backend.transactionStatus(unknown), { state: 'unknown' });
+  assert.deepEqual(await backend.spenderOf(funding, 0), { spent: true, txid: spender });
+  assert.deepEqual(await backend.spenderOf(funding, 1), { spent: false });
+  assert.deepEqual(await backend.spenderOf(funding, 9), { spent: false }, 'an output the transaction does not have');
+  const input = devnet.transaction(funding)!.tx.inputs[0]!;
+  assert.deepEqual(await backend.spenderOf(input.txid, input.vout), { spent: true, txid: funding }, 'the faucet coin it spent');
+  assert.deepEqual(await backend.spenderOf(unknown, 0), { spent: false });
+  // The faucet replaces one payment: the original is unknown, its output gone, the replacement's there.
+  const replacement = devnet.faucet.replace(toReplace, { payTo: [{ address: alice.address, amountSats: 40_000 }] });
+  assert.deepEqual(await backend.transactionStatus(toReplace), { state: 'unknown' });
+  assert.deepEqual(await backend.transactionStatus(replacement), { state: 'mempool' });
+  assert.deepEqual(await backend.spenderOf(toReplace, 0), { spent: false });
+  assert.deepEqual(byOutpoint(await backend.unspentOf([alice.address, bob.address])), expected(replacement));
+  // Mined: the mempool outputs have their block, the spend is confirmed.
+  const [minedHash] = devnet.mine(1);
+  const mined = { height: devnet.tip().height, hash: minedHash! };
+  assert.deepEqual(await backend.transactionStatus(spender), { state: 'confirmed', block: mined });
+  assert.deepEqual(await backend.spenderOf(funding, 0), { spent: true, txid: spender });
+  assert.deepEqual(byOutpoint(await backend.unspentOf([alice.address, bob.address])), expected(replacement, mined));
+  // Reorged out: back in the mempool; dropped by the next reorg: unknown, its outputs unspent and gone.
+  devnet.invalidate(minedHash!);
+  assert.deepEqual(await backend.transactionStatus(spender), { state: 'mempool' });
+  assert.deepEqual(byOutpoint(await backend.unspentOf([alice.address, bob.address])), expected(replacement));
+  devnet.mine(1);
+  devnet.reorg(1, { drop: [spender] });
+  assert.deepEqual(await backend.transactionStatus(spender), { state: 'unknown' });
+  assert.deepEqual(await backend.spenderOf(funding, 0), { spent: false });
+  assert.deepEqual((await backend.unspentOf([alice.address])).map((utxo) => `${utxo.txid}:${utxo.vout}`).sort(), [`${funding}:0`, `${replacement}:0`].sort());
+});

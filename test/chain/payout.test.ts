@@ -63,7 +63,7 @@ test('a batch built by the exchange, signed by the payer, checked and broadcast 
   devnet.mine(3);
   const status = devnet.transaction(txid)!.status;
   assert.ok(status.confirmed);
-  step({ type: 'CONFIRM', block: { height: status.blockHeight, hash: status.blockHash } });
+  step({ type: 'CONFIRM', txid, block: { height: status.blockHeight, hash: status.blockHash } });
   step({ type: 'COMPLETE' });
   assert.deepEqual(devnet.addressUtxos(ALICE_DEST).map((u) => u.valueSats), [70_000]);
   assert.deepEqual(devnet.addressUtxos(BOB_DEST).map((u) => u.valueSats), [50_000]);

@@ -232,7 +232,7 @@ test('credit, deposits and payouts', () => {
 function payOut(core: MarketCore, participant: string, key: string, amountSats: number): void {
   expect(core, { nowMs: T0, type: 'requestWithdrawal', participant, key, destination: 'bcrt1qdestination', amountSats }, 'accepted');
   const id = core.funds.withdrawalsOf(participant).find((w) => w.key === key)!.withdrawalId;
-  const steps = [{ type: 'APPROVE', by: 'processor', nowMs: T0 }, { type: 'BATCH', batchId: 'b1' }, { type: 'SIGN', txid: 'ab'.repeat(32) }, { type: 'BROADCAST' }, { type: 'CONFIRM', block: { height: 1, hash: 'cd'.repeat(32) } }, { type: 'COMPLETE' }];
+  const steps = [{ type: 'APPROVE', by: 'processor', nowMs: T0 }, { type: 'BATCH', batchId: 'b1' }, { type: 'SIGN', txid: 'ab'.repeat(32) }, { type: 'BROADCAST' }, { type: 'CONFIRM', txid: 'ab'.repeat(32), block: { height: 1, hash: 'cd'.repeat(32) } }, { type: 'COMPLETE' }];
   for (const step of steps) expect(core, { nowMs: T0, type: 'withdrawalStep', withdrawalId: id, step: step as never }, 'accepted');
 }
 

@@ -71,5 +71,5 @@ test('a snapshot that breaks an invariant is refused', () => {
   const first = state.accounts[0]!;
   const richer = { ...state, accounts: [{ ...first, availableSats: first.availableSats + 1 }, ...state.accounts.slice(1)] };
   assert.throws(() => MarketCore.fromState(richer, { verifyReceipt }), /money is conserved/);
-  assert.throws(() => MarketCore.fromState({ ...state, version: 1 as 4 }, { verifyReceipt }), /market state version 1 is not supported/);
+  assert.throws(() => MarketCore.fromState({ ...state, version: 1 as 5 }, { verifyReceipt }), /market state version 1 is not supported/);
 });

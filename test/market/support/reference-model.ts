@@ -523,7 +523,10 @@ export class ReferenceMarket {
         withdrawal.state = next;
         if (step.type === 'BATCH') withdrawal.batchId = step.batchId;
         if (step.type === 'SIGN') withdrawal.txid = step.txid;
-        if (step.type === 'CONFIRM') withdrawal.block = { ...step.block };
+        if (step.type === 'CONFIRM') {
+          withdrawal.txid = step.txid;
+          withdrawal.block = { ...step.block };
+        }
         if (step.type === 'REORG') withdrawal.block = null;
         if (step.type === 'FAIL') withdrawal.reason = step.reason;
         if (next === 'completed' || next === 'refunded') {
@@ -629,6 +632,10 @@ export class ReferenceMarket {
       withdrawalHistory: [...this.withdrawalHistory].sort((a, b) => compareStrings(a.participant, b.participant)).map((h) => ({ ...h })),
       withdrawalDestinations: [...this.withdrawalDestinations].sort((a, b) => compareStrings(`${a.participant}\n${a.destination}`, `${b.participant}\n${b.destination}`)).map((d) => ({ ...d })),
       withdrawalKeys: [...this.withdrawalKeys].sort((a, b) => compareStrings(a.participant, b.participant) || compareStrings(a.key, b.key)).map((k) => ({ ...k })),
+      // The model drives withdrawals step by step (withdrawalStep); payout batches are tested in test/market/payout-batches.test.ts.
+      payoutBatchSeq: 0,
+      changeIndexNext: 1,
+      payoutBatches: [],
       reputations: [...this.reputations].sort((a, b) => compareStrings(a[0], b[0])).map(([address, { sales, purchases }]) => ({ address, sales: { ...sales }, purchases: { ...purchases } })),
     };
   }

@@ -87,7 +87,7 @@ const WITHDRAWAL_STEPS: readonly WithdrawalEvent[] = [
   { type: 'BATCH', batchId: 'batch-1' },
   { type: 'SIGN', txid: 'ef'.repeat(32) },
   { type: 'BROADCAST' },
-  { type: 'CONFIRM', block: { height: 9, hash: '9a'.repeat(32) } },
+  { type: 'CONFIRM', txid: 'ef'.repeat(32), block: { height: 9, hash: '9a'.repeat(32) } },
   { type: 'REORG' },
   { type: 'COMPLETE' },
   { type: 'CONFLICT' },
