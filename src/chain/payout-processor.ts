@@ -61,7 +61,12 @@ export interface PayoutProcessorOptions extends PayoutSettings {
   readonly clock: Clock;
   /** Anything the operator must look at: a halt, a conflict, a fee spike, a failed step. */
   readonly onAlert?: (message: string) => void;
+  /** Fault injection for the crash tests: called at each point where a kill -9 must be survivable. */
+  readonly crashPoint?: (point: PayoutCrashPoint) => void;
 }
+
+/** Where the crash tests kill the exchange: between a chain action and its journal record. */
+export type PayoutCrashPoint = 'signed-before-broadcast' | 'broadcast-before-record' | 'confirmed-before-complete';
 
 export interface Reconciliation {
   readonly height: number;
@@ -96,7 +101,8 @@ export class PayoutRefusal extends Error {
   }
 }
 
-const VBYTES_INCREMENT = 1; // BIP125: a replacement pays at least 1 sat/vB of its own size more
+/** BIP125 and Bitcoin Core's default incremental relay fee: a replacement pays at least this much more per vbyte. */
+const INCREMENTAL_RELAY_SAT_VB = 1;
 const BUMP_FACTOR = 1.5;
 
 export class PayoutProcessor {
@@ -215,21 +221,31 @@ export class PayoutProcessor {
         if (this.lastReconciled?.halted === true) return; // halted: nothing new leaves
         const last = batch.candidates[batch.candidates.length - 1]!;
         const status = await backend.transactionStatus(last.txid);
+        this.options.crashPoint?.('signed-before-broadcast');
         if (status.state === 'unknown') await this.send(last.rawHex, batch.batchId);
+        this.options.crashPoint?.('broadcast-before-record');
         await step({ type: 'BROADCAST' });
         return;
       }
       case 'broadcast': {
-        let inMempool: string | undefined;
+        const newest = batch.candidates[batch.candidates.length - 1]!;
+        let olderInMempool = false;
+        let newestInMempool = false;
         for (const candidate of [...batch.candidates].reverse()) {
           const status = await backend.transactionStatus(candidate.txid);
           if (status.state === 'confirmed') {
             await step({ type: 'CONFIRM', txid: candidate.txid, block: status.block });
             return;
           }
-          if (status.state === 'mempool') inMempool ??= candidate.txid;
+          if (status.state === 'mempool' && candidate === newest) newestInMempool = true;
+          else if (status.state === 'mempool') olderInMempool = true;
         }
-        if (inMempool !== undefined) return this.maybeBump(batch, inMempool, tip);
+        if (newestInMempool) return this.maybeBump(batch, newest.txid, tip);
+        // A signed replacement not yet sent: it replaces its predecessor in the mempool.
+        if (olderInMempool) {
+          if (this.lastReconciled?.halted !== true) await this.send(newest.rawHex, batch.batchId);
+          return;
+        }
         // None of its candidates is anywhere: dropped (a reorg, mempool expiry) or double-spent.
         for (const input of batch.inputs) {
           const spender = await backend.spenderOf(input.txid, input.vout);
@@ -239,7 +255,7 @@ export class PayoutProcessor {
             return;
           }
         }
-        await this.send(batch.candidates[batch.candidates.length - 1]!.rawHex, batch.batchId);
+        await this.send(newest.rawHex, batch.batchId);
         return;
       }
       case 'confirmed': {
@@ -249,7 +265,9 @@ export class PayoutProcessor {
           this.alert(`payout batch ${batch.batchId}: block ${first.block!.hash} left the best chain; the transaction is watched again`);
           return;
         }
-        if (tip.height - status.block.height + 1 >= this.settings.confirmations) await step({ type: 'COMPLETE' });
+        if (tip.height - status.block.height + 1 < this.settings.confirmations) return;
+        this.options.crashPoint?.('confirmed-before-complete');
+        await step({ type: 'COMPLETE' });
         return;
       }
       case 'conflicted':
@@ -278,7 +296,8 @@ export class PayoutProcessor {
     if (tip.height - seen < this.settings.bumpAfterBlocks || batch.unsigned !== null || this.lastReconciled?.halted === true) return;
     const last = batch.candidates[batch.candidates.length - 1]!;
     const estimate = rateFor(await this.options.backend.feeEstimates(), this.settings.feeTargetBlocks);
-    const rate = Math.min(this.settings.feeRateCapSatVb, Math.max(estimate, last.feeRateSatVb * BUMP_FACTOR));
+    // BIP125 rule 4: the replacement pays for its own bandwidth on top of what it replaces (+1 sat/vB).
+    const rate = Math.min(this.settings.feeRateCapSatVb, Math.max(estimate, last.feeRateSatVb * BUMP_FACTOR, last.feeRateSatVb + INCREMENTAL_RELAY_SAT_VB));
     if (rate <= last.feeRateSatVb) {
       this.alertOnce(`cap:${txid}`, `payout batch ${batch.batchId}: ${txid} is stuck at the fee cap of ${this.settings.feeRateCapSatVb} sat/vB`);
       return;
@@ -292,9 +311,10 @@ export class PayoutProcessor {
       this.alertOnce(`bump:${txid}`, `payout batch ${batch.batchId}: cannot bump ${txid}: ${(error as Error).message}`);
       return;
     }
-    // BIP125 rule 4: the replacement pays for its own bandwidth on top of what it replaces.
-    const vbytes = Math.ceil(built.manifest.feeSats / rate);
-    if (built.manifest.feeSats < last.feeSats + VBYTES_INCREMENT * vbytes) return;
+    if (built.manifest.feeSats <= last.feeSats) {
+      this.alertOnce(`bump:${txid}`, `payout batch ${batch.batchId}: a replacement at ${rate} sat/vB would not pay more than ${txid}`);
+      return;
+    }
     await this.options.port.execute((nowMs) => ({ type: 'payoutBump', nowMs, batchId: batch.batchId, unsigned: { psbtBase64: built.psbtBase64, feeSats: built.manifest.feeSats, changeSats: built.manifest.change.amountSats, feeRateSatVb: rate } }));
     this.alert(`payout batch ${batch.batchId}: ${txid} unconfirmed for ${tip.height - seen} blocks; a replacement at ${rate} sat/vB waits for the payer`);
   }

@@ -10,6 +10,7 @@ import { startDevnetServer, type DevnetServer } from '../chain/devnet-server.js'
 import { EsploraBackend } from '../chain/esplora.js';
 import type { NetworkName } from '../crypto/networks.js';
 import { integerFlag, UsageError } from './command.js';
+import type { PayoutServerSettings } from '../server/serve.js';
 
 export const CHAIN_FLAGS = {
   chain: { type: 'string' },
@@ -33,6 +34,42 @@ export const CHAIN_USAGE = `  --chain BACKEND      where deposits are watched: d
   --large-confirmations N (default ${DEFAULT_CONFIRMATION_POLICY.largeConfirmations})
   --final-confirmations F after F a credit is no longer re-checked for reorgs (default ${DEFAULT_CONFIRMATION_POLICY.finalConfirmations})
   --chain-poll SECONDS how often the chain is read (default 10; 1 on the devnet)`;
+
+export const PAYOUT_FLAGS = {
+  payouts: { type: 'boolean' },
+  payer: { type: 'string' },
+  'batch-interval': { type: 'string' },
+  'fee-cap': { type: 'string' },
+  'payout-confirmations': { type: 'string' },
+} as const;
+
+export const PAYOUT_USAGE = `  --payouts            pay withdrawals on chain (needs --chain and a BIP84 --deposit-key): batches
+                       of approved withdrawals as PSBTs for the payer (bitwrk payer) to sign
+  --payer ADDRESS      address whose signature submits signed batches (default: the admin's;
+                       bitwrk payer init prints it)
+  --batch-interval SECONDS  between batches (default 600)
+  --fee-cap SAT_PER_VB the highest fee rate paid; above it batches wait (default 50)
+  --payout-confirmations N  confirmations before a withdrawal is completed (default 6)`;
+
+/** The payout settings from the flags, or undefined without --payouts. Throws UsageError with the reason. */
+export function payoutsFromFlags(values: { readonly [K in keyof typeof PAYOUT_FLAGS]?: string | boolean }, chain: ChainSetup | undefined, key: DepositKey | undefined): PayoutServerSettings | undefined {
+  if (values.payouts !== true) {
+    for (const name of ['payer', 'batch-interval', 'fee-cap', 'payout-confirmations'] as const) if (values[name] !== undefined) throw new UsageError(`--${name} needs --payouts`);
+    return undefined;
+  }
+  if (chain === undefined || key === undefined) throw new UsageError('--payouts needs --chain and --deposit-key: batches spend the deposit wallet');
+  if (key.type !== 'p2wpkh') throw new UsageError('--payouts spends BIP84 (native segwit) deposits; taproot deposits cannot be paid out yet');
+  const crash = process.env['BITWRK_CRASH_AT'];
+  return {
+    pollMs: chain.pollMs,
+    batchIntervalMs: integerFlag(values['batch-interval'] as string | undefined, 'batch-interval', 600, { min: 0, max: 86_400 }) * 1000,
+    feeRateCapSatVb: integerFlag(values['fee-cap'] as string | undefined, 'fee-cap', 50, { min: 1, max: 10_000 }),
+    confirmations: integerFlag(values['payout-confirmations'] as string | undefined, 'payout-confirmations', 6, { min: 1, max: 1_000 }),
+    depositCoinConfirmations: chain.policy.confirmations,
+    // Fault injection for the crash tests (test/chain/payout-crash.test.ts): kill -9 at one point.
+    ...(crash === undefined ? {} : { crashPoint: (point: string) => void (point === crash && process.kill(process.pid, 'SIGKILL')) }),
+  };
+}
 
 type ChainValues = { readonly [K in keyof typeof CHAIN_FLAGS]?: string };
 

@@ -8,7 +8,8 @@ import { depositAddress, DepositKeyError, parseDepositKey, type DepositKey } fro
 import { isNetworkName, type NetworkName } from '../crypto/networks.js';
 import { startExchangeServer } from '../server/serve.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
-import { CHAIN_FLAGS, CHAIN_USAGE, chainFromFlags } from './chain-flags.js';
+import { CHAIN_FLAGS, CHAIN_USAGE, chainFromFlags, PAYOUT_FLAGS, PAYOUT_USAGE, payoutsFromFlags } from './chain-flags.js';
+import { floatAddress } from '../chain/payout-processor.js';
 import { bitwrkHome, defaultKeyFile } from './paths.js';
 import { untilSignal } from './signals.js';
 
@@ -35,6 +36,7 @@ options:
                        a private key or a key of another network is refused (docs/payments.md)
   --taproot-deposits   BIP86 taproot deposit addresses from an xpub/tpub (default: BIP84 segwit)
 ${CHAIN_USAGE}
+${PAYOUT_USAGE}
   --exchange-id ID     the id signed into every command (default bitwrk-local)
   --workers N          signature verification threads (default: one per core)
   --connections-max N  TCP connections at once (default: what the file-descriptor limit allows,
@@ -57,6 +59,7 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       workers: { type: 'string' },
       'connections-max': { type: 'string' },
       ...CHAIN_FLAGS,
+      ...PAYOUT_FLAGS,
     });
     const network: NetworkName = values.network === undefined ? 'testnet' : isNetworkName(values.network) ? values.network : invalid('--network must be mainnet, testnet or regtest');
     const exchangeId = values['exchange-id'] ?? 'bitwrk-local';
@@ -70,7 +73,20 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     if (!arbiterParsed.ok) invalid(`--arbiter: ${arbiterParsed.detail}`);
     // The devnet is a regtest chain: its deposit addresses are bcrt1…, whatever the participants' network.
     const depositKey = depositKeyFrom(values['deposit-key'], values.chain === 'devnet' && network !== 'mainnet' ? 'regtest' : network, values['taproot-deposits'] === true);
+    if (values.payer !== undefined) {
+      const payerParsed = parseAddress(values.payer, network);
+      if (!payerParsed.ok) invalid(`--payer: ${payerParsed.detail}`);
+    }
+    // Checked before the chain starts (it may start a devnet): a usage error leaves nothing running.
+    if (values.payouts === true && (values.chain === undefined || depositKey === undefined)) invalid('--payouts needs --chain and --deposit-key: batches spend the deposit wallet');
     const chain = await chainFromFlags(values, network, depositKey);
+    let payouts;
+    try {
+      payouts = payoutsFromFlags(values, chain, depositKey);
+    } catch (error) {
+      await chain?.close();
+      throw error;
+    }
     const alert = (message: string): void => console.error(`ALERT ${new Date().toISOString()} ${message}`); // tidy-allow: a log line's wall-clock time
     const server = await startExchangeServer({
       clock: realClock,
@@ -82,6 +98,8 @@ storage failure (it answers nothing more; restart it and it recovers the journal
       network,
       adminAddress,
       arbiterAddress,
+      ...(values.payer === undefined ? {} : { payerAddress: values.payer }),
+      ...(payouts === undefined ? {} : { payouts }),
       ...(values.workers === undefined ? {} : { workers: integerFlag(values.workers, 'workers', 1, { min: 1, max: 64 }) }),
       ...(values['connections-max'] === undefined ? {} : { connections: { connectionsMax: integerFlag(values['connections-max'], 'connections-max', 1, { min: 1, max: 1_000_000 }) } }),
       ...(chain === undefined || depositKey === undefined ? {} : { deposits: { key: depositKey, backend: chain.backend, policy: chain.policy, pollMs: chain.pollMs, onAlert: alert } }),
@@ -100,6 +118,10 @@ storage failure (it answers nothing more; restart it and it recovers the journal
     if (depositKey !== undefined) console.log(`  deposits:  ${depositKey.type === 'p2tr' ? 'BIP86 taproot' : 'BIP84 segwit'}, first addresses ${depositAddress(depositKey, 0)}, ${depositAddress(depositKey, 1)}`);
     if (chain !== undefined) console.log(`  chain:     ${chain.description}; credit at ${chain.policy.confirmations} confirmations (${chain.policy.largeConfirmations} from ${chain.policy.largeSats} sat), final at ${chain.policy.finalConfirmations}`);
     else if (depositKey !== undefined) console.log('  chain:     none (--chain): deposit addresses are not handed out');
+    if (payouts !== undefined && depositKey !== undefined) {
+      console.log(`  payouts:   a batch every ${payouts.batchIntervalMs! / 1000} s at most ${payouts.feeRateCapSatVb} sat/vB, completed at ${payouts.confirmations} confirmations; payer ${values.payer ?? adminAddress}`);
+      console.log(`  float:     ${floatAddress(depositKey)} (the exchange's own coins: network fees are paid from them and its fee income)`);
+    }
     const ended = await Promise.race([signalled, server.failed]);
     if (ended instanceof Error) {
       // Fail-stop: memory may be ahead of the journal, so nothing is flushed or snapshotted.

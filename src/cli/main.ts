@@ -8,10 +8,12 @@ import { identityCommands } from './identity.js';
 import { playgroundCommand } from './playground.js';
 import { renderCommand } from './render.js';
 import { arbiterCommand } from './arbiter.js';
+import { payerCommand } from './payer.js';
+import { adminCommand } from './admin.js';
 import { workerCommand } from './worker.js';
 import { depositCommand, withdrawCommand } from './funds.js';
 
-const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, playgroundCommand, devnetCommand, depositCommand, withdrawCommand, ...identityCommands];
+const builtIn: readonly Command[] = [exchangeCommand, daemonCommand, workerCommand, renderCommand, arbiterCommand, adminCommand, payerCommand, playgroundCommand, devnetCommand, depositCommand, withdrawCommand, ...identityCommands];
 let commands: readonly Command[] = builtIn;
 
 function version(): string {

@@ -30,7 +30,7 @@ import type { DepositKey } from '../chain/deposit-keys.js';
 import type { ConfirmationPolicy } from '../chain/deposit-policy.js';
 import { DepositWatcher, type DepositWatcherOptions } from '../chain/deposit-watcher.js';
 import { exchangeDepositPort } from './deposit-port.js';
-import { PayoutProcessor, type PayoutSettings } from '../chain/payout-processor.js';
+import { PayoutProcessor, type PayoutProcessorOptions, type PayoutSettings } from '../chain/payout-processor.js';
 import { exchangePayoutPort } from './payout-port.js';
 
 export interface ExchangeServerOptions {
@@ -74,6 +74,7 @@ export interface DepositSettings {
 export interface PayoutServerSettings extends PayoutSettings {
   /** Between passes of the payout processor (default 10 s). */
   readonly pollMs?: number;
+  readonly crashPoint?: NonNullable<PayoutProcessorOptions['crashPoint']>;
 }
 
 export interface RunningExchangeServer {
