@@ -11,7 +11,7 @@
 // test (their timers are set far out), so every step is deterministic.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hex } from '@scure/base';
@@ -22,10 +22,11 @@ import { Devnet } from '../../src/chain/devnet.js';
 import { startDevnetServer } from '../../src/chain/devnet-server.js';
 import { EsploraBackend } from '../../src/chain/esplora.js';
 import type { ChainBackend } from '../../src/chain/backend.js';
-import { accountXpub, newPayerKey, payerIdentity, payerPass, SignedLog, type PayerKey } from '../../src/chain/payer-agent.js';
+import { accountXpub, newPayerKey, payerIdentity, payerPass, readPayerKey, SignedLog, writePayerKey, type PayerKey } from '../../src/chain/payer-agent.js';
+import { main } from '../../src/cli/main.js';
 import { floatAddress } from '../../src/chain/payout-processor.js';
 import { realClock } from '../../src/clock.js';
-import type { Identity } from '../../src/crypto/keys.js';
+import { encodeWif, type Identity } from '../../src/crypto/keys.js';
 import { ExchangeClient } from '../../src/daemon/exchange-client.js';
 import { exchangeProtocol } from '../../src/protocol/exchange.js';
 import { startExchangeServer, type RunningExchangeServer } from '../../src/server/serve.js';
@@ -323,3 +324,82 @@ function spendElsewhere(key: PayerKey, coin: { txid: string; vout: number; value
   tx.finalize();
   return tx.hex;
 }
+
+test('bitwrk payer: init writes a key file and prints the exchange flags; export, sign (offline) and submit; run --once; a refusal exits 1 with the reason', async () => {
+  const s = await setup();
+  const dir = mkdtempSync(join(tmpdir(), 'bitwrk-payer-cli-'));
+  const { lines, restore } = captureConsole();
+  try {
+    // init: a fresh key, never overwritten.
+    const fresh = join(dir, 'fresh.json');
+    assert.equal(await main(['payer', 'init', '--key-file', fresh, '--network', 'regtest']), 0);
+    assert.equal(statSync(fresh).mode & 0o777, 0o600);
+    const initKey = readPayerKey(fresh);
+    assert.ok(lines.some((line) => line.includes(`--deposit-key ${accountXpub(initKey)} --payouts --payer ${payerIdentity(initKey).address}`)));
+    assert.equal(await main(['payer', 'init', '--key-file', fresh, '--network', 'regtest']), 1, 'an existing key file is kept');
+    // The setup's payer key, as a key file.
+    const keyFile = join(dir, 'payer.json');
+    writePayerKey(keyFile, s.payerKey);
+    const { client } = await s.funded(200_000);
+    await client.requestWithdrawal('k1', DEST, 20_000);
+    await s.pass();
+    const exchange = ['--exchange', s.server.wsUrl];
+    assert.equal(await main(['payer', 'export', '--out', join(dir, 'out'), ...exchange]), 0);
+    const file = join(dir, 'out', 'b1.json');
+    assert.equal(await main(['payer', 'sign', file, '--key-file', keyFile, '--fee-cap', '10']), 1, 'over its fee cap');
+    assert.ok(lines.some((line) => /^bitwrk payer: refused: the fee of \d+ sat is over the cap of 10$/.test(line)));
+    assert.equal(await main(['payer', 'sign', file, '--key-file', keyFile]), 0);
+    assert.equal(await main(['payer', 'submit', join(dir, 'out', 'b1.signed.json'), '--key-file', keyFile, ...exchange]), 0);
+    assert.ok(lines.some((line) => /^b1: [0-9a-f]{64} accepted/.test(line)));
+    await client.requestWithdrawal('k2', DEST2, 15_000);
+    await s.pass();
+    assert.equal(await main(['payer', 'run', '--once', '--key-file', keyFile, ...exchange]), 0);
+    assert.ok(lines.some((line) => /^b2: signed and submitted [0-9a-f]{64}$/.test(line)));
+    await s.pass();
+    s.devnet.mine(CONFIRMATIONS);
+    await s.pass();
+    await s.pass();
+    assert.deepEqual(s.devnet.addressUtxos(DEST).map((u) => u.valueSats), [20_000]);
+    assert.deepEqual(s.devnet.addressUtxos(DEST2).map((u) => u.valueSats), [15_000]);
+    assert.equal(new SignedLog(`${keyFile}.signed.jsonl`).signedToday(realClock.now()), 35_000, 'the payer counted both toward its daily limit');
+  } finally {
+    restore();
+  }
+});
+
+function captureConsole(): { lines: string[]; restore(): void } {
+  const lines: string[] = [];
+  const { log, error } = console;
+  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+  console.error = (...parts: unknown[]) => void lines.push(parts.join(' '));
+  return { lines, restore: () => Object.assign(console, { log, error }) };
+}
+
+test('bitwrk admin: the policy sends large withdrawals to review; the processor leaves them; admin approve lets them through', async () => {
+  const s = await setup();
+  const dir = mkdtempSync(join(tmpdir(), 'bitwrk-admin-cli-'));
+  const adminFile = join(dir, 'admin.wif');
+  writeFileSync(adminFile, encodeWif(s.admin), { mode: 0o600 });
+  const flags = ['--exchange', s.server.wsUrl, '--key-file', adminFile];
+  const { lines, restore } = captureConsole();
+  try {
+    assert.equal(await main(['admin', 'policy', '--daily-limit', '1000000', '--manual-above', '40000', '--new-destination-delay', '0', ...flags]), 0);
+    const { client } = await s.funded(200_000);
+    const large = await client.requestWithdrawal('k1', DEST, 50_000);
+    await s.pass();
+    assert.equal(withdrawalOf(s, large.withdrawalId)?.state, 'requested', 'above the threshold: waits for the admin');
+    assert.equal(await main(['admin', 'approve', large.withdrawalId, ...flags]), 0);
+    assert.ok(lines.includes(`${large.withdrawalId}: approved`), lines.join('\n'));
+    assert.equal(await main(['admin', 'approve', large.withdrawalId, ...flags]), 1, 'twice: refused with the reason');
+    assert.ok(lines.some((line) => /withdrawal_wrong_state 5025/.test(line)), lines.join('\n'));
+    await s.pass();
+    assert.equal(withdrawalOf(s, large.withdrawalId)?.state, 'batched');
+    assert.equal(await main(['admin', 'payouts', ...flags]), 0);
+    assert.ok(lines.some((line) => /^b1: waits for the payer; 1 withdrawal\(s\)/m.test(line)), lines.join('\n'));
+    assert.equal(await main(['admin', 'fail-batch', 'b1', '--reason', 'wrong destination, says the participant', ...flags]), 0, 'nobody signed it yet: it may fail');
+    assert.equal(await main(['admin', 'refund', large.withdrawalId, ...flags]), 0);
+    assert.deepEqual(s.server.exchange.core.funds.withdrawalsOf(s.admin.address), []);
+  } finally {
+    restore();
+  }
+});

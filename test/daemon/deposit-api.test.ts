@@ -2,7 +2,8 @@
 // retry the same withdrawal): POST /account/deposit-address gives
 // a deposit address of the exchange with its BIP21 URI and a QR code (only to a caller with the
 // token and a JSON body), GET /account then follows the payment from seen to credited; against an
-// exchange without chain deposits the answer says so (409). Method: a real exchange (with a devnet
+// exchange without chain deposits the answer says so (409); end to end, the withdrawals are paid on
+// chain with the payer signing. Method: a real exchange (with a devnet
 // as its chain) and daemon (support/daemons.ts), requests over real HTTP.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,6 +12,12 @@ import { parseDepositKey } from '../../src/chain/deposit-keys.js';
 import { Devnet, devnetBackend } from '../../src/chain/devnet.js';
 import { auth, startMarket } from '../support/daemons.js';
 import { main } from '../../src/cli/main.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accountXpub, newPayerKey, payerIdentity, payerPass, SignedLog } from '../../src/chain/payer-agent.js';
+import { floatAddress } from '../../src/chain/payout-processor.js';
+import { connectClient } from '../support/exchange.js';
 
 const json = { 'content-type': 'application/json' };
 const key = parseDepositKey(HDKey.fromMasterSeed(new Uint8Array(32).fill(11), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'").publicExtendedKey, 'regtest');
@@ -118,6 +125,54 @@ test('the CLI: bitwrk deposit prints the address, its URI and a QR code; bitwrk 
   } finally {
     console.log = log;
     console.error = error;
+    await market.stop();
+  }
+});
+
+test('end to end on the devnet: a participant deposits, withdraws through the local API and the CLI, the payer signs, the withdrawals are paid exactly and completed', async () => {
+  const devnet = new Devnet({ seed: 8 });
+  const payerKey = newPayerKey('regtest', new Uint8Array(32).fill(12));
+  const walletKey = parseDepositKey(accountXpub(payerKey), 'regtest');
+  const market = await startMarket({
+    deposits: { key: walletKey, backend: devnetBackend(devnet), pollMs: 3_600_000 },
+    payouts: { pollMs: 3_600_000, batchIntervalMs: 0, confirmations: 2 },
+    payerAddress: payerIdentity(payerKey).address,
+  });
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+  try {
+    const daemon = await market.daemon('withdrawer');
+    const post = async (path: string, body: object) => fetch(`${daemon.apiUrl}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { ...json, ...auth(daemon) } });
+    const { address } = (await (await post('/account/deposit-address', {})).json()) as DepositAnswer;
+    devnet.faucet.pay(address, 120_000);
+    devnet.faucet.pay(floatAddress(walletKey), 20_000); // the operator's float pays network fees
+    devnet.mine(3);
+    const pass = async () => {
+      await market.exchange.depositWatcher!.poll();
+      await market.exchange.payoutProcessor!.tick();
+    };
+    await pass();
+    const api = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+    const cli = 'bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs2ns5wu';
+    assert.equal((await post('/withdrawals', { key: 'page-1', destination: api, amountSats: 30_000 })).status, 201);
+    assert.equal(await main(['withdraw', cli, '25000', '--key', 'cli-1', '--daemon', daemon.apiUrl, '--token', daemon.apiToken]), 0);
+    await pass();
+    const { client, peer } = await connectClient(market.exchange.url, payerIdentity(payerKey), market.clock);
+    const signedLog = new SignedLog(join(mkdtempSync(join(tmpdir(), 'bitwrk-payer-')), 'signed.jsonl'));
+    const report = await payerPass({ key: payerKey, policy: { feeCapSats: 10_000, dailyLimitSats: 1_000_000 }, log: signedLog, nowMs: () => market.clock.now(), exchange: { payouts: () => peer.request('payouts', {}), submitPayout: (batchId, rawHex) => client.submitPayout(batchId, rawHex) } });
+    peer.close(1000, 'done');
+    assert.equal(report.signed.length, 1, 'one batch pays both');
+    await pass();
+    devnet.mine(2);
+    await pass();
+    await pass();
+    const account = (await (await fetch(`${daemon.apiUrl}/account`, { headers: auth(daemon) })).json()) as { availableSats: number; payoutPendingSats: number; withdrawals: unknown[] };
+    assert.deepEqual([account.availableSats, account.payoutPendingSats, account.withdrawals.length], [120_000 - 55_000, 0, 0]);
+    assert.deepEqual(devnet.addressUtxos(api).map((utxo) => [utxo.txid, utxo.valueSats]), [[report.signed[0]!.txid, 30_000]]);
+    assert.deepEqual(devnet.addressUtxos(cli).map((utxo) => [utxo.txid, utxo.valueSats]), [[report.signed[0]!.txid, 25_000]]);
+  } finally {
+    console.log = log;
     await market.stop();
   }
 });

@@ -33,12 +33,12 @@ export interface Market {
   stop(): Promise<void>;
 }
 
-export async function startMarket(options: { deposits?: ExchangeServerOptions['deposits'] } = {}): Promise<Market> {
+export async function startMarket(options: { deposits?: ExchangeServerOptions['deposits']; payouts?: ExchangeServerOptions['payouts']; payerAddress?: string } = {}): Promise<Market> {
   const clock = new VirtualClock(START_MS);
   const admin = newIdentity();
   const directory = mkdtempSync(join(tmpdir(), 'bitwrk-daemon-test-'));
   const open = (port?: number) =>
-    startExchange(join(directory, 'exchange'), clock, admin, { ...(port === undefined ? {} : { port }), extra: { initialArticles: DEFAULT_ARTICLES }, ...(options.deposits === undefined ? {} : { deposits: options.deposits }) });
+    startExchange(join(directory, 'exchange'), clock, admin, { ...(port === undefined ? {} : { port }), extra: { initialArticles: DEFAULT_ARTICLES }, ...(options.deposits === undefined ? {} : { deposits: options.deposits }), ...(options.payouts === undefined ? {} : { payouts: options.payouts }), ...(options.payerAddress === undefined ? {} : { payerAddress: options.payerAddress }) });
   const daemons: Daemon[] = [];
   const workers: Array<{ stop(): Promise<void> }> = [];
   const identities = new Map<string, Identity>();

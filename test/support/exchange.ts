@@ -5,6 +5,7 @@ import type { Clock } from '../../src/clock.js';
 import { generatePrivateKey, identityFromPrivateKey, type Identity } from '../../src/crypto/keys.js';
 import { articleWithDefaults } from '../../src/market/articles.js';
 import type { Exchange } from '../../src/server/exchange.js';
+import type { PayoutProcessor } from '../../src/chain/payout-processor.js';
 import type { DepositWatcher } from '../../src/chain/deposit-watcher.js';
 import type { Relay } from '../../src/server/relay.js';
 import { startExchangeServer, type ExchangeServerOptions } from '../../src/server/serve.js';
@@ -19,6 +20,7 @@ export const EXCHANGE_ID = 'bitwrk-test';
 export interface RunningExchange {
   readonly exchange: Exchange;
   readonly depositWatcher?: DepositWatcher;
+  readonly payoutProcessor?: PayoutProcessor;
   readonly relay: Relay;
   readonly url: string;
   readonly port: number;
@@ -29,7 +31,7 @@ export async function startExchange(
   directory: string,
   clock: Clock,
   admin: Identity,
-  options: { port?: number; extra?: ExchangeServerOptions['exchange']; deposits?: ExchangeServerOptions['deposits'] } = {},
+  options: { port?: number; extra?: ExchangeServerOptions['exchange']; deposits?: ExchangeServerOptions['deposits']; payouts?: ExchangeServerOptions['payouts']; payerAddress?: string } = {},
 ): Promise<RunningExchange> {
   // The production assembly (src/server/serve.ts), with the test's clock and catalogue, verifying
   // on the main thread unless the test hands it a pool.
@@ -44,8 +46,12 @@ export async function startExchange(
     workers: 0,
     exchange: { initialArticles: [articleWithDefaults(TEST_ARTICLE, { description: 'hash a file N rounds' })], ...options.extra },
     ...(options.deposits === undefined ? {} : { deposits: options.deposits }),
+    ...(options.payouts === undefined ? {} : { payouts: options.payouts }),
+    ...(options.payerAddress === undefined ? {} : { payerAddress: options.payerAddress }),
   });
-  return { ...(running.depositWatcher === undefined ? {} : { depositWatcher: running.depositWatcher }), exchange: running.exchange, relay: running.relay, url: running.wsUrl, port: running.port, stop: () => running.stop() };
+  return {
+    ...(running.depositWatcher === undefined ? {} : { depositWatcher: running.depositWatcher }),
+    ...(running.payoutProcessor === undefined ? {} : { payoutProcessor: running.payoutProcessor }), exchange: running.exchange, relay: running.relay, url: running.wsUrl, port: running.port, stop: () => running.stop() };
 }
 
 export function newIdentity(): Identity {

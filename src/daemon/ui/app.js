@@ -21,7 +21,7 @@ async function api(path, init = {}) {
   const headers = { ...(init.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
   const response = await fetch(path, { ...init, headers });
   const body = response.headers.get('content-type')?.startsWith('application/json') ? await response.json() : await response.text();
-  if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  if (!response.ok) throw Object.assign(new Error(body?.error?.message ?? `HTTP ${response.status}`), { status: response.status });
   return body;
 }
 
@@ -87,6 +87,11 @@ async function refresh() {
       ? `account: unknown (${account.problem})`
       : `account: ${account.availableSats} sat available, ${account.heldSats} sat held, ${account.depositPendingSats} sat deposited, not yet credited${account.frozen ? ' · FROZEN' : ''}`;
     if (account.deposits !== undefined) showDeposits(account.deposits);
+    if (account.withdrawals !== undefined) {
+      fill('withdrawals', account.withdrawals, (row, withdrawal) => {
+        for (const value of [withdrawal.withdrawalId, withdrawal.destination, withdrawal.amountSats, withdrawal.state, withdrawal.txid ?? '']) cell(row, value);
+      });
+    }
     for (const select of document.querySelectorAll('select[name=article]')) {
       if (select.options.length > 0) continue;
       for (const article of info.articles) select.add(new Option(article, article));
@@ -146,6 +151,29 @@ document.getElementById('deposit-form').addEventListener('submit', async (event)
     qr.hidden = false;
     output.textContent = '';
   } catch (error) {
+    output.textContent = error.message;
+  }
+});
+
+// One idempotency key per withdrawal the user means: kept until the exchange answers, so a
+// resubmission after a lost answer is the same withdrawal, never a second one.
+let withdrawalKey = null;
+
+document.getElementById('withdraw-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const output = document.getElementById('withdraw-error');
+  withdrawalKey ??= `page-${crypto.randomUUID()}`;
+  try {
+    const answer = await api('/withdrawals', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: withdrawalKey, destination: String(form.get('destination')).trim(), amountSats: Number(form.get('amountSats')) }) });
+    withdrawalKey = null;
+    output.textContent = `${answer.withdrawalId}: ${answer.amountSats} sat to ${answer.destination}, ${answer.state}`;
+    event.target.reset();
+    refresh();
+  } catch (error) {
+    // Refused (a bad address, too little money: 4xx): the next try is a new withdrawal. After a
+    // lost answer or an unreachable exchange the key stays: trying again cannot pay twice.
+    if (error.status !== undefined && error.status < 500) withdrawalKey = null;
     output.textContent = error.message;
   }
 });
