@@ -13,7 +13,7 @@ import type { Identity } from '../../src/crypto/keys.js';
 import { signMessage } from '../../src/crypto/signmessage.js';
 import { ARTICLES_MAX } from '../../src/market/limits.js';
 import { startExchangeServer, type ExchangeServerOptions, type RunningExchangeServer } from '../../src/server/serve.js';
-import { approveWithdrawalText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
+import { approveWithdrawalText, failPayoutBatchText, failWithdrawalText, submitPayoutText, creditText, defineArticleText, freezeAccountText, placeBidText, requestDepositAddressText, requestWithdrawalText, withdrawalPolicyText, resolveDisputeText, submitEvidenceText, txMessageText, withdrawBidText } from '../../src/protocol/signed-commands.js';
 import { LmdbStore } from '../../src/store/lmdb.js';
 import { encode } from '../../src/transport/codec.js';
 import { newIdentity } from '../support/exchange.js';
@@ -23,6 +23,9 @@ import { COVERS } from './covers.js';
 import { HDKey } from '@scure/bip32';
 import { parseDepositKey } from '../../src/chain/deposit-keys.js';
 import { Devnet, devnetBackend } from '../../src/chain/devnet.js';
+import { accountXpub, newPayerKey, payerIdentity } from '../../src/chain/payer-agent.js';
+import { signBatch } from '../../src/chain/payer.js';
+import { floatAddress } from '../../src/chain/payout-processor.js';
 
 const EXCHANGE_ID = 'bitwrk-conformance';
 const ARTICLE = 'net.bitwrk/test/hash/0';
@@ -436,6 +439,46 @@ test('withdrawals: 5030-5034 for the destination, 5023 for a reused key, 5007 pa
   expectError(await ask(client, 'approveWithdrawal', approve(admin, 'w9')), 5024, 'no such withdrawal');
   assert.deepEqual((await ask(client, 'approveWithdrawal', approve(admin, 'w1'))).body, { withdrawalId: 'w1', state: 'approved' });
   expectError(await ask(client, 'approveWithdrawal', approve(admin, 'w1')), 5025, 'approved already');
+  client.close();
+});
+
+test('payouts: 5017 without a payout processor; 5038 failing a batched withdrawal; 5036, 5039 and 5037 for the payer\'s submissions; a batch signed over the wire', async () => {
+  const { server: bare } = await start();
+  const bareClient = await RawClient.connect(bare.wsUrl);
+  expectError(await ask(bareClient, 'payouts', {}), 5017, 'an exchange that pays nothing on chain');
+  bareClient.close();
+  const payerKey = newPayerKey('regtest', new Uint8Array(32).fill(5));
+  const payer = payerIdentity(payerKey);
+  const key = parseDepositKey(accountXpub(payerKey), 'regtest');
+  const devnet = new Devnet({ seed: 5 });
+  const { server, admin } = await start({ payerAddress: payer.address, deposits: { key, backend: devnetBackend(devnet), pollMs: 3_600_000 }, payouts: { pollMs: 3_600_000, batchIntervalMs: 0 } });
+  const client = await RawClient.connect(server.wsUrl);
+  const owner = newIdentity();
+  const { address } = (await ask(client, 'requestDepositAddress', (() => {
+    const body = { address: owner.address, nonce: nonce() };
+    return { ...body, signature: sign(requestDepositAddressText(EXCHANGE_ID, body), owner) };
+  })())).body as { address: string };
+  devnet.faucet.pay(address, 50_000);
+  devnet.faucet.pay(floatAddress(key), 10_000);
+  devnet.mine(3);
+  await server.depositWatcher!.poll();
+  const withdrawal = { key: 'k1', destination: 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080', amountSats: 20_000, address: owner.address, nonce: nonce() };
+  assert.equal((await ask(client, 'requestWithdrawal', { ...withdrawal, signature: sign(requestWithdrawalText(EXCHANGE_ID, withdrawal), owner) })).kind, 'response');
+  await server.payoutProcessor!.tick();
+  const failWithdrawal = { withdrawalId: 'w1', reason: 'conformance', address: admin.address, nonce: nonce() };
+  expectError(await ask(client, 'failWithdrawal', { ...failWithdrawal, signature: sign(failWithdrawalText(EXCHANGE_ID, failWithdrawal), admin) }), 5038, 'a withdrawal in a batch');
+  const submit = (batchId: string, rawHex: string) => {
+    const body = { batchId, rawHex, address: payer.address, nonce: nonce() };
+    return { ...body, signature: sign(submitPayoutText(EXCHANGE_ID, body), payer) };
+  };
+  expectError(await ask(client, 'submitPayout', submit('b9', '00')), 5036, 'no such batch');
+  expectError(await ask(client, 'submitPayout', submit('b1', '0200000000')), 5039, 'not a transaction of the PSBT');
+  const [batch] = ((await ask(client, 'payouts', {})).body as { batches: { batchId: string; psbtBase64: string; manifest: never }[] }).batches;
+  const signedBatch = signBatch({ accountXprv: payerKey.accountXprv, network: 'regtest', psbtBase64: batch!.psbtBase64, manifest: batch!.manifest, policy: { feeCapSats: 10_000, dailyLimitSats: 1_000_000 }, signedTodaySats: 0 });
+  assert.deepEqual((await ask(client, 'submitPayout', submit('b1', signedBatch.rawHex))).body, { batchId: 'b1', txid: signedBatch.txid });
+  expectError(await ask(client, 'submitPayout', submit('b1', signedBatch.rawHex)), 5037, 'nothing waits for a signature');
+  const failBatch = { batchId: 'b1', reason: 'conformance', address: admin.address, nonce: nonce() };
+  expectError(await ask(client, 'failPayoutBatch', { ...failBatch, signature: sign(failPayoutBatchText(EXCHANGE_ID, failBatch), admin) }), 5037, 'a signed batch may still confirm');
   client.close();
 });
 
