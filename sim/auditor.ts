@@ -9,7 +9,9 @@
 //   - a seller is paid only against the buyer's receipt (or by the arbiter), never more than the price;
 //   - a retired transaction splits exactly price + fee between seller, fees and refund;
 //   - money is conserved: what was credited (by the admin, or deposits once credited, less
-//     reversed ones) equals the accounts' balances plus the fees.
+//     reversed ones, less withdrawals paid out) equals the accounts' balances plus the fees;
+//   - every completed withdrawal was paid on chain exactly once, its amount to its destination in
+//     the transaction it names; and the wallet's coins cover what participants are owed.
 // A broken promise throws InvariantViolation with what was seen. The model-based tests add checks
 // of the whole state after every command (test/market/support/auditor.ts).
 import type { ArticleSpec } from '../src/market/articles.js';
@@ -44,6 +46,8 @@ export class Auditor {
   private readonly receipts = new Set<string>();
   private order = 0;
   creditedSats = 0;
+  /** Completed withdrawals: where they were paid, how much, by which transaction. */
+  private readonly completed: { readonly withdrawalId: string; readonly destination: string; readonly amountSats: number; readonly txid: string }[] = [];
   eventsSeen = 0;
   checks = 0;
 
@@ -90,7 +94,13 @@ export class Auditor {
         case 'transfer':
           // Money in: credits, and deposits once credited (spendable); a reversed deposit takes it back out.
           if (event.kind === 'credit' || event.kind === 'deposit_confirmed') this.creditedSats += event.amountSats;
-          if (event.kind === 'deposit_reversed') this.creditedSats -= event.amountSats;
+          if (event.kind === 'deposit_reversed' || event.kind === 'payout_sent') this.creditedSats -= event.amountSats;
+          break;
+        case 'withdrawal':
+          if (event.state === 'completed' && !event.repeated) {
+            if (event.txid === null) throw new InvariantViolation(`${event.withdrawalId} completed without a transaction`);
+            this.completed.push({ withdrawalId: event.withdrawalId, destination: event.destination, amountSats: event.amountSats, txid: event.txid });
+          }
           break;
         default:
           break;
@@ -154,6 +164,28 @@ export class Auditor {
     if (balancesSats + feesSats !== this.creditedSats) {
       throw new InvariantViolation(`money is not conserved: credited ${this.creditedSats}, balances ${balancesSats} + fees ${feesSats}`);
     }
+  }
+
+  /** Each completed withdrawal's destination holds exactly its payment: paid once, exactly, by its transaction. */
+  checkPayouts(confirmedOutputsTo: (address: string) => readonly { readonly txid: string; readonly valueSats: number }[]): void {
+    for (const withdrawal of this.completed) {
+      this.checks++;
+      const outputs = confirmedOutputsTo(withdrawal.destination);
+      if (outputs.length !== 1 || outputs[0]!.txid !== withdrawal.txid || outputs[0]!.valueSats !== withdrawal.amountSats) {
+        throw new InvariantViolation(`${withdrawal.withdrawalId}: ${withdrawal.amountSats} sat by ${withdrawal.txid} to ${withdrawal.destination}, the chain shows ${JSON.stringify(outputs)}`);
+      }
+    }
+  }
+
+  /** With no payout in flight: the wallet's confirmed coins cover what the participants are owed (credited less fees). */
+  checkWallet(walletSats: number, feesSats: number): void {
+    this.checks++;
+    const owedSats = this.creditedSats - feesSats;
+    if (walletSats < owedSats) throw new InvariantViolation(`the wallet holds ${walletSats} sat, the participants are owed ${owedSats}`);
+  }
+
+  get completedWithdrawals(): number {
+    return this.completed.length;
   }
 
   get openTransactions(): number {

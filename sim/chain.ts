@@ -7,6 +7,8 @@
 // (accounts overdrawn and frozen, their running transactions still settling).
 import { HDKey } from '@scure/bip32';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { accountXpub, newPayerKey, type PayerKey } from '../src/chain/payer-agent.js';
+import { floatAddress } from '../src/chain/payout-processor.js';
 import type { Clock } from '../src/clock.js';
 import { depositAddress, parseDepositKey, type DepositKey } from '../src/chain/deposit-keys.js';
 import { DEFAULT_CONFIRMATION_POLICY } from '../src/chain/deposit-policy.js';
@@ -20,19 +22,28 @@ const OUTPUTS_PER_TX = 100;
 /** A coinbase's 50 regtest BTC in satoshis, with a margin for the halving and fees. */
 const SPENDABLE_PER_COINBASE_SATS = 20 * 100_000_000;
 
+/** The operator's float: its own coins that pay the payouts' network fees. */
+const FLOAT_SATS = 100_000_000;
+
 export class SimChain {
   readonly devnet: Devnet;
   readonly key: DepositKey;
+  /** The payer's key (the operator's wallet, which the simulated payer signs with). */
+  readonly payerKey: PayerKey;
+  /** Where withdrawals go: one fresh address of the participants' own wallets per withdrawal. */
+  private readonly destinations: DepositKey;
   /** Funding transactions not yet chosen for a double spend. */
   private readonly funding: string[] = [];
   reorgs = 0;
 
-  constructor(seed: number, clock: Clock, fundingSats: number) {
+  constructor(seed: number, readonly clock: Clock, fundingSats: number) {
     // Enough mature coinbases for every payment: each one beyond the first 101 blocks matures one more.
-    const extra = Math.ceil(fundingSats / SPENDABLE_PER_COINBASE_SATS) + 1;
+    const extra = Math.ceil((fundingSats + FLOAT_SATS) / SPENDABLE_PER_COINBASE_SATS) + 1;
     this.devnet = new Devnet({ seed: `sim-${seed}`, now: () => clock.now(), initialBlocks: 101 + extra });
-    const account = HDKey.fromMasterSeed(sha256(new TextEncoder().encode(`bitwrk-sim-operator-${seed}`)), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'");
-    this.key = parseDepositKey(account.publicExtendedKey, 'regtest');
+    this.payerKey = newPayerKey('regtest', sha256(new TextEncoder().encode(`bitwrk-sim-operator-${seed}`)));
+    this.key = parseDepositKey(accountXpub(this.payerKey), 'regtest');
+    const wallets = HDKey.fromMasterSeed(sha256(new TextEncoder().encode(`bitwrk-sim-participants-${seed}`)), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'");
+    this.destinations = parseDepositKey(wallets.publicExtendedKey, 'regtest');
   }
 
   /**
@@ -42,6 +53,7 @@ export class SimChain {
    */
   async fund(exchange: () => Exchange, participants: readonly string[], amountSats: number): Promise<void> {
     const addresses: string[] = [];
+    this.devnet.faucet.pay(floatAddress(this.key), FLOAT_SATS);
     for (const participant of participants) {
       const core = exchange().core;
       const index = core.funds.nextDepositIndex();
@@ -56,6 +68,11 @@ export class SimChain {
       this.funding.push(txid);
     }
     this.devnet.mine(DEFAULT_CONFIRMATION_POLICY.largeConfirmations);
+  }
+
+  /** The destination of the n-th withdrawal (each one its own address, so each payment is seen apart). */
+  destination(n: number): string {
+    return depositAddress(this.destinations, n);
   }
 
   startMining(clock: Clock): void {

@@ -26,6 +26,7 @@ const scenarioFlags = {
   cheaters: { type: 'string' },
   funding: { type: 'string' },
   'reorgs-per-hour': { type: 'string' },
+  'withdrawals-per-hour': { type: 'string' },
   scenario: { type: 'string' },
   out: { type: 'string' },
 } as const;
@@ -45,6 +46,9 @@ const SCENARIO_OPTIONS = `  --seed N            random seed (default 1)
                       devnet, credited by the exchange's deposit watcher; blocks every 10 minutes)
   --reorgs-per-hour R with --funding chain: reorgs that double-spend a funding transaction after
                       its credit (its buyers' accounts are left owing and frozen)
+  --withdrawals-per-hour W  with --funding chain: sellers cash out half their balance, paid on
+                      chain by the exchange's payout processor and a simulated payer; the auditor
+                      checks each payment on chain and the wallet against the ledger
   --scenario FILE     a JSON scenario (the fields of sim/scenario.ts); flags override it
   --out DIR           where the report goes (default ./sim-out)`;
 
@@ -195,6 +199,7 @@ function scenarioFrom(values: Partial<Record<keyof typeof scenarioFlags, string>
   if (values.funding !== undefined && values.funding !== 'credit' && values.funding !== 'chain') throw new UsageError(`--funding must be credit or chain, got "${values.funding}"`);
   set('funding', values.funding);
   set('reorgsPerHour', decimal('reorgs-per-hour'));
+  set('withdrawalsPerHour', decimal('withdrawals-per-hour'));
   const network = { ...((base['network'] as Record<string, unknown> | undefined) ?? {}) };
   if (values.latency !== undefined) {
     const match = /^(\d+)-(\d+)$/.exec(values.latency);

@@ -19,6 +19,11 @@ import type { ChainBackend } from '../src/chain/backend.js';
 import type { DepositKey } from '../src/chain/deposit-keys.js';
 import { DepositWatcher } from '../src/chain/deposit-watcher.js';
 import { exchangeDepositPort } from '../src/server/deposit-port.js';
+import { exchangePayoutPort } from '../src/server/payout-port.js';
+import { PayoutProcessor } from '../src/chain/payout-processor.js';
+import { signBatch } from '../src/chain/payer.js';
+import type { PayerKey } from '../src/chain/payer-agent.js';
+import type { TimerId } from '../src/clock.js';
 import { InvariantViolation } from './auditor.js';
 
 export const SIM_EXCHANGE_ID = 'bitwrk-sim';
@@ -36,6 +41,8 @@ export interface SimExchangeOptions {
   readonly acceptAnyReceipt?: boolean;
   /** Chain deposits: the production watcher polls this backend on the virtual clock. */
   readonly deposits?: { readonly key: DepositKey; readonly backend: ChainBackend; readonly pollMs: number };
+  /** Chain payouts: the production processor on the virtual clock, and a payer signing with this key. */
+  readonly payouts?: { readonly payerKey: PayerKey; readonly batchIntervalMs: number };
 }
 
 /** The planted bug's verifier: anything that looks like a receipt (64 hex digits signed) passes. */
@@ -51,6 +58,10 @@ export class SimExchange {
   private journal: Journal | undefined;
   private stopListening: (() => void) | undefined;
   watcher: DepositWatcher | undefined;
+  processor: PayoutProcessor | undefined;
+  private payerTimer: TimerId | undefined;
+  /** What the payout processor raised for the operator, over all starts. */
+  readonly payoutAlerts: string[] = [];
 
   constructor(private readonly options: SimExchangeOptions) {}
 
@@ -90,14 +101,46 @@ export class SimExchange {
       exchange.depositWatcher = watcher;
       watcher.start(options.clock, options.deposits.pollMs);
       this.watcher = watcher;
+      if (options.payouts !== undefined) this.startPayouts(exchange, options.deposits, options.payouts);
     }
     this.stopListening = options.network.listen(EXCHANGE_ADDRESS, (connection) => exchange.accept(connection));
+  }
+
+  /** A new processor for each start (it keeps no state: the journal has the batches), and the payer beside it. */
+  private startPayouts(exchange: Exchange, deposits: NonNullable<SimExchangeOptions['deposits']>, payouts: NonNullable<SimExchangeOptions['payouts']>): void {
+    const { clock } = this.options;
+    const processor = new PayoutProcessor({
+      key: deposits.key, backend: deposits.backend, port: exchangePayoutPort(exchange), clock,
+      batchIntervalMs: payouts.batchIntervalMs, confirmations: 3, depositCoinConfirmations: 3,
+      onAlert: (message) => this.payoutAlerts.push(message),
+    });
+    exchange.payoutProcessor = processor;
+    processor.start(deposits.pollMs);
+    this.processor = processor;
+    // The payer: signs what waits (its policy generous: the processor's refusals are what the run tests).
+    const sign = (): void => {
+      this.payerTimer = clock.setTimer(() => {
+        for (const batch of processor.toSign()) {
+          try {
+            const signed = signBatch({ accountXprv: payouts.payerKey.accountXprv, network: 'regtest', psbtBase64: batch.psbtBase64, manifest: batch.manifest, policy: { feeCapSats: 1_000_000, dailyLimitSats: Number.MAX_SAFE_INTEGER }, signedTodaySats: 0 });
+            void processor.submitSigned(batch.batchId, signed.rawHex).catch((error: unknown) => this.payoutAlerts.push(`payer: ${(error as Error).message}`));
+          } catch (error) {
+            this.payoutAlerts.push(`payer refused ${batch.batchId}: ${(error as Error).message}`);
+          }
+        }
+        sign();
+      }, deposits.pollMs);
+    };
+    sign();
   }
 
   /** Goes down (connections cut, nothing new accepted) once every accepted command is durable; returns its state hash. */
   async stop(): Promise<string> {
     const exchange = this.running;
     this.watcher?.stop();
+    this.processor?.stop();
+    if (this.payerTimer !== undefined) this.options.clock.clearTimer(this.payerTimer);
+    this.payerTimer = undefined;
     this.stopListening?.();
     await exchange.close();
     for (let turns = 0; this.journal!.lastDurableSequence !== this.journal!.lastSequence; turns++) {

@@ -37,6 +37,7 @@ export function summaryTable(result: SimulationResult): string {
     ['daemon faults: late errors / workers removed / seller restarts', `${faults.lateErrors} / ${faults.workersRemoved} / ${faults.sellerRestarts}`],
     ['stale facts the trade logic ignored', faults.staleFactsIgnored],
     ...(result.scenario.funding === 'chain' ? [['chain: reorgs / deposits reversed / accounts left owing', `${faults.reorgs} / ${faults.depositsReversed} / ${faults.accountsOverdrawn}`] as [string, string]] : []),
+    ...(result.scenario.withdrawalsPerHour > 0 ? [['withdrawals: requested / completed (paid once, checked on chain) / batches / conflicted', `${faults.withdrawalsRequested} / ${faults.withdrawalsCompleted} / ${faults.payoutBatches} / ${faults.payoutsConflicted}`] as [string, string]] : []),
     ['journal records', result.journalRecords],
     ['core invariant checks / auditor checks', `${checks.coreInvariantChecks} / ${checks.auditorChecks}`],
     ['final state hash', result.stateHash.slice(0, 16)],

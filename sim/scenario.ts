@@ -78,12 +78,15 @@ export const scenarioSchema = z
     funding: z.enum(['credit', 'chain']).default('credit'),
     /** With chain funding: reorgs per hour that double-spend a funding transaction after its credit. */
     reorgsPerHour: z.number().min(0).max(100).default(0),
+    /** With chain funding: withdrawals per hour, each of part of a random participant's balance, paid on chain by the production payout processor. */
+    withdrawalsPerHour: z.number().min(0).max(10_000).default(0),
   })
   .refine((scenario) => scenario.network.latencyMinMs <= scenario.network.latencyMaxMs, { message: 'network.latencyMinMs must not exceed latencyMaxMs', path: ['network'] })
   .refine((scenario) => scenario.adaptiveSellers + scenario.flakySellers + scenario.cheatingSellers + scenario.forgingSellers <= 1 + SHARE_ROUNDING, { message: 'the seller shares add up to more than 1', path: ['adaptiveSellers'] })
   .refine((scenario) => scenario.priceTakers + scenario.silentBuyers <= 1 + SHARE_ROUNDING, { message: 'the buyer shares add up to more than 1', path: ['priceTakers'] })
   .refine((scenario) => scenario.funding === 'credit' || scenario.connector === 'exchange', { message: "chain funding needs the 'exchange' connector (the deposit watcher runs in the exchange)", path: ['funding'] })
   .refine((scenario) => scenario.reorgsPerHour === 0 || scenario.funding === 'chain', { message: 'reorgs need chain funding', path: ['reorgsPerHour'] })
+  .refine((scenario) => scenario.withdrawalsPerHour === 0 || scenario.funding === 'chain', { message: 'withdrawals need chain funding', path: ['withdrawalsPerHour'] })
   .refine((scenario) => scenario.connector === 'exchange' || (scenario.restartEveryMinutes === 0 && scenario.network.lossProbability === 0), {
     message: "the 'core' connector has no journal to restart from and no frames to lose: use the 'exchange' connector",
     path: ['connector'],

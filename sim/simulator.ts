@@ -27,6 +27,7 @@ import { Metrics, type MinuteRow, type VerificationTally } from './metrics.js';
 import { simArticle, type Scenario } from './scenario.js';
 import { SimChain } from './chain.js';
 import { devnetBackend } from '../src/chain/devnet.js';
+import { chainAddress } from '../src/chain/deposit-keys.js';
 import type { Exchange } from '../src/server/exchange.js';
 
 export const START_MS = 1_700_000_000_000;
@@ -41,6 +42,8 @@ const CHAIN_POLL_MS = 60_000;
 const CREDIT_BATCH = 1_000;
 /** After the last new work, how long normal transactions get to finish before disputes are timed out. */
 const DRAIN_MS = 30 * MINUTE_MS;
+/** Withdrawals are batched every 10 minutes of market time (a block's worth). */
+const PAYOUT_BATCH_INTERVAL_MS = 10 * MINUTE_MS;
 /**
  * A withdrawal of a removed worker's bid takes a round trip, and on a lossy network its resends
  * (5 of 10 s at most): a match of its bid later than this after the removal is a ghost.
@@ -75,6 +78,11 @@ export interface SimulationResult {
     readonly reorgs: number;
     readonly depositsReversed: number;
     readonly accountsOverdrawn: number;
+    /** With withdrawals: requested, completed (each checked on chain by the auditor), batches, batches conflicted by a reorg. */
+    readonly withdrawalsRequested: number;
+    readonly withdrawalsCompleted: number;
+    readonly payoutBatches: number;
+    readonly payoutsConflicted: number;
   };
   readonly stateHash: string;
   readonly journalRecords: number;
@@ -110,11 +118,15 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     isWitness: (txId) => context.witnessTxIds.has(txId),
   });
   let violation: unknown;
-  const chainFaults = { depositsReversed: 0, accountsOverdrawn: 0 };
+  const chainFaults = { depositsReversed: 0, accountsOverdrawn: 0, withdrawalsRequested: 0, withdrawalsCompleted: 0, payoutBatches: 0, payoutsConflicted: 0 };
   const onEvents = (events: readonly CoreEvent[]): void => {
     for (const event of events) {
       if (event.type === 'deposit' && event.change === 'reversed') chainFaults.depositsReversed++;
       if (event.type === 'accountOverdrawn') chainFaults.accountsOverdrawn++;
+      if (event.type === 'withdrawal' && !event.repeated && event.state === 'requested') chainFaults.withdrawalsRequested++;
+      if (event.type === 'withdrawal' && event.state === 'completed') chainFaults.withdrawalsCompleted++;
+      if (event.type === 'payoutBatch' && event.change === 'created') chainFaults.payoutBatches++;
+      if (event.type === 'payoutBatch' && event.change === 'CONFLICT') chainFaults.payoutsConflicted++;
     }
     try {
       auditor.observe(events);
@@ -197,6 +209,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     };
     nextReorg();
   }
+  if (chain !== undefined && scenario.withdrawalsPerHour > 0) scheduleWithdrawals(scenario, chain, venue, sellers, () => context.open);
 
   // Arrivals: a Poisson process per buyer, or the same thinned to ten-minute bursts at twice the rate.
   const endMs = clock.now() + Math.round(scenario.hours * 3_600_000);
@@ -240,6 +253,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
       core.checkInvariants();
       coreInvariantChecks++;
       checkConservation(auditor, core, buyers, sellers);
+      checkPayoutsRunning(venue);
     }
     clock.setTimer(everyMinute, MINUTE_MS);
   };
@@ -271,6 +285,11 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   finalCore.checkInvariants();
   coreInvariantChecks++;
   checkConservation(auditor, finalCore, buyers, sellers);
+  if (chain !== undefined && scenario.withdrawalsPerHour > 0) {
+    checkPayoutsRunning(venue);
+    auditor.checkPayouts((address) => chain.devnet.addressUtxos(address).filter((utxo) => utxo.status.confirmed));
+    if (finalCore.funds.payoutBatches().length === 0) auditor.checkWallet(walletSats(chain, finalCore), finalCore.feesSats);
+  }
   const active = finalCore.exportState().transactions.length;
   if (active > 0 || auditor.openTransactions > 0) throw new InvariantViolation(`liveness: ${active} transactions still active after the drain phase`);
   const stateHash = finalCore.stateHash();
@@ -333,9 +352,55 @@ function checkConservation(auditor: Auditor, core: MarketCore, buyers: readonly 
   let balancesSats = 0;
   for (const agent of [...buyers, ...sellers]) {
     const account = core.account(agent.address);
-    if (account !== undefined) balancesSats += account.availableSats + account.heldSats;
+    if (account !== undefined) balancesSats += account.availableSats + account.heldSats + account.payoutPendingSats;
   }
   auditor.checkConservation(balancesSats, core.feesSats);
+}
+
+/** The reconciliation held: the production processor never halted payouts. */
+function checkPayoutsRunning(venue: Venue): void {
+  const status = venue.exchange?.().payoutProcessor?.status();
+  if (status?.halted === true) throw new InvariantViolation(`payouts halted: ${status.reason}`);
+}
+
+/** The wallet's confirmed coins on the devnet: every deposit address handed out, the float and every change address. */
+function walletSats(chain: SimChain, core: MarketCore): number {
+  const addresses = [
+    ...Array.from({ length: core.funds.nextDepositIndex() }, (_, index) => chainAddress(chain.key, 0, index)),
+    ...Array.from({ length: core.funds.nextPayoutBatch().changeIndex }, (_, index) => chainAddress(chain.key, 1, index)),
+  ];
+  return addresses.reduce((sum, address) => sum + chain.devnet.addressUtxos(address).reduce((own, utxo) => own + (utxo.status.confirmed ? utxo.valueSats : 0), 0), 0);
+}
+
+/**
+ * Sellers cash out: a Poisson process of withdrawals, each of half a random seller's available
+ * balance (when it is at least 2,000 sat) to a fresh address of its own, through the exchange's
+ * command path (the server's address check is tested elsewhere; these destinations are valid).
+ */
+function scheduleWithdrawals(scenario: Scenario, chain: SimChain, venue: Venue, sellers: readonly SellerAgent[], open: () => boolean): void {
+  const prng = createPrng((scenario.seed ^ 0x0d15_ba5e) >>> 0);
+  const clock = chain.clock;
+  let count = 0;
+  const next = (): void => {
+    clock.setTimer(() => {
+      if (!open()) return;
+      next();
+      const seller = sellers[prng.nextInt(sellers.length)]!;
+      let exchange: Exchange;
+      try {
+        exchange = venue.exchange!();
+      } catch {
+        return; // down for a restart: this one is skipped
+      }
+      const available = exchange.core.account(seller.address)?.availableSats ?? 0;
+      if (available < 2_000) return;
+      const n = count++;
+      void exchange
+        .execute(undefined, (nowMs) => ({ type: 'requestWithdrawal', nowMs, participant: seller.address, key: `sim-${n}`, destination: chain.destination(n), amountSats: Math.floor(available / 2) }))
+        .catch(() => undefined); // refused (the balance moved meanwhile): nothing changed
+    }, -Math.log(1 - prng.nextFloat()) * (3_600_000 / scenario.withdrawalsPerHour));
+  };
+  next();
 }
 
 /** Where the agents trade: the production exchange over the network, or the core directly. */
@@ -388,6 +453,7 @@ async function openVenue(scenario: Scenario, parts: VenueParts): Promise<Venue> 
     settle: () => kernel.settle(),
     ...(parts.plant === 'accept-any-receipt' ? { acceptAnyReceipt: true } : {}),
     ...(parts.chain === undefined ? {} : { deposits: { key: parts.chain.key, backend: devnetBackend(parts.chain.devnet), pollMs: CHAIN_POLL_MS } }),
+    ...(parts.chain === undefined || scenario.withdrawalsPerHour === 0 ? {} : { payouts: { payerKey: parts.chain.payerKey, batchIntervalMs: PAYOUT_BATCH_INTERVAL_MS } }),
   });
   await host.start();
   return {

@@ -780,8 +780,10 @@ export class MarketCore {
     const heldByOwner = new Map<string, number>();
     for (const hold of holds) heldByOwner.set(hold.owner, (heldByOwner.get(hold.owner) ?? 0) + hold.amountSats);
     let totalSats = this.ledger.feesSats + this.ledger.worldSats;
+    let owingSats = 0;
     for (const [address, record] of this.ledger.accounts) {
       const c = record.state.context;
+      owingSats += Math.max(0, -c.availableSats);
       for (const bucket of [c.heldSats, c.depositPendingSats, c.payoutPendingSats]) {
         assert(isSats(bucket), `${address}: every balance is whole and non-negative`);
         totalSats += bucket;
@@ -794,7 +796,9 @@ export class MarketCore {
     for (const [address, record] of this.ledger.accounts) assert(!isEmpty(record.state), `${address}: an account that holds nothing and is not frozen is gone`);
     this.funds.checkInvariants();
     assert(totalSats === 0, `money is conserved (all ledger accounts sum to ${totalSats}, not 0)`);
-    assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= 0, 'fees and world have their signs');
+    // Money inside is never negative, except by what overdrawn accounts owe (a credit reversed
+    // after it was spent, perhaps paid out: the exchange lost that on chain).
+    assert(this.ledger.feesSats >= 0 && this.ledger.worldSats <= owingSats, 'fees are not negative; the world holds no more than overdrawn accounts owe');
     for (const [, record] of this.bids) {
       const c = record.state.context;
       assert(record.state.value === 'placed' && record.heapIndex >= 0, `${c.bidId} rests in the book`);

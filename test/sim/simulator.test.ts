@@ -137,9 +137,10 @@ test('the sweep scores every setting and recommends by the stated objective', as
   assert.equal(recommend([row(100, 900, 5), row(100, 900, 8)]), 1, 'equal cost: more fee income wins');
 });
 
-test('chain funding: buyers funded by devnet deposits through the exchange\'s watcher; reorgs that reverse credits mid-run keep every invariant, deterministically', async () => {
-  const scenario = scenarioSchema.parse({ seed: 3, buyers: 150, sellers: 60, hours: 0.5, funding: 'chain', reorgsPerHour: 4, restartEveryMinutes: 10 });
+test('chain funding: buyers funded by devnet deposits through the exchange\'s watcher; reorgs that reverse credits mid-run keep every invariant, deterministically; sellers\' withdrawals are paid once on chain', async () => {
+  const scenario = scenarioSchema.parse({ seed: 3, buyers: 150, sellers: 60, hours: 0.5, funding: 'chain', reorgsPerHour: 4, restartEveryMinutes: 10, withdrawalsPerHour: 60 });
   const first = await simulate(scenario);
+  assert.ok(first.faults.withdrawalsCompleted > 0 && first.faults.payoutBatches > 0, `withdrawals were batched and paid (${first.faults.withdrawalsCompleted} in ${first.faults.payoutBatches} batches; each checked on chain by the auditor)`);
   assert.ok(first.faults.reorgs > 0, `reorgs happened (${first.faults.reorgs})`);
   assert.ok(first.faults.depositsReversed > 0 && first.faults.accountsOverdrawn > 0, `credits were reversed (${first.faults.depositsReversed}) and accounts left owing (${first.faults.accountsOverdrawn})`);
   assert.ok(first.totals.trades > 50, `the market traded on deposited money (${first.totals.trades})`);
@@ -147,6 +148,7 @@ test('chain funding: buyers funded by devnet deposits through the exchange\'s wa
   assert.equal(summaryTable(await simulate(scenario)), summaryTable(first));
   assert.equal(scenarioSchema.safeParse({ funding: 'chain', connector: 'core' }).success, false);
   assert.equal(scenarioSchema.safeParse({ reorgsPerHour: 1 }).success, false);
+  assert.equal(scenarioSchema.safeParse({ withdrawalsPerHour: 1 }).success, false);
 });
 
 test('a scenario with a mistake is refused, naming the field', () => {
