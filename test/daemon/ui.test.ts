@@ -4,7 +4,7 @@
 // (headless, through playwright-core) on the buyer daemon's page, with a real exchange, seller
 // daemon and worker behind it on a VirtualClock that the test moves while the page polls. A
 // third test funds an account from the page: a deposit address with its QR code, a devnet payment,
-// the credit shown.
+// the credit shown; then withdraws (a refused destination shows why; a good one is listed).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -149,6 +149,18 @@ test('the page: a deposit address with its QR code, and the deposit followed to 
     await funded.exchange.depositWatcher!.poll();
     await page.locator('#deposits tbody tr', { hasText: 'credited' }).waitFor();
     await page.locator('#account', { hasText: '70000 sat available' }).waitFor();
+    // Withdraw from the page: a refused destination shows the exchange's reason; a good one is requested and listed.
+    const withdraw = page.locator('#withdraw-form');
+    await withdraw.locator('input[name=destination]').fill('bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4');
+    await withdraw.locator('input[name=amountSats]').fill('20000');
+    await withdraw.locator('button[type=submit]').click();
+    await page.locator('#withdraw-error', { hasText: /another Bitcoin network/ }).waitFor();
+    await withdraw.locator('input[name=destination]').fill('bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080');
+    await withdraw.locator('button[type=submit]').click();
+    await page.locator('#withdraw-error', { hasText: 'w1: 20000 sat to bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080, requested' }).waitFor();
+    await page.locator('#withdrawals tbody tr', { hasText: 'requested' }).waitFor();
+    await page.locator('#account', { hasText: '50000 sat available' }).waitFor();
+    assert.equal(funded.exchange.exchange.core.funds.withdrawalsOf(daemon.identity.address).length, 1, 'one withdrawal, not one per click');
     assert.deepEqual(problems, [], 'no script errors on the page');
     await page.close();
   } finally {
