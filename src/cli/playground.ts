@@ -4,7 +4,9 @@
 // mandates; one purchase goes through end to end (and a demo frame is rendered through the
 // market), then everything keeps running for the user to look at and to send more work to.
 // The buyer is funded as a user would be: a deposit address from the exchange, a payment from
-// the local devnet's faucet, blocks mined, the credit after its confirmations.
+// the local devnet's faucet, blocks mined, the credit after its confirmations. Withdrawals are paid
+// out: the exchange's payout processor batches them, a payer in this process signs (with the
+// operator's key, which the exchange never has), the devnet mines a block every 10 s.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +15,14 @@ import { makeDemoScene } from '../blender/demo.js';
 import { renderScene } from '../blender/render.js';
 import { renderJob } from '../blender/worker.js';
 import { realClock } from '../clock.js';
-import { HDKey } from '@scure/bip32';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { parseDepositKey, type DepositKey } from '../chain/deposit-keys.js';
+import { parseDepositKey } from '../chain/deposit-keys.js';
+import { accountXpub, newPayerKey, payerIdentity, payerPass, SignedLog, type PayerKey } from '../chain/payer-agent.js';
+import { floatAddress } from '../chain/payout-processor.js';
+import { ExchangeClient } from '../daemon/exchange-client.js';
+import { exchangeProtocol } from '../protocol/exchange.js';
+import { RpcPeer } from '../transport/rpc.js';
+import { connectWebSocket } from '../transport/ws-client.js';
 import { DEFAULT_CONFIRMATION_POLICY, type ConfirmationPolicy } from '../chain/deposit-policy.js';
 import { Devnet, devnetBackend } from '../chain/devnet.js';
 import { startDevnetServer } from '../chain/devnet-server.js';
@@ -38,6 +45,10 @@ const BUY_PRICE_LIMIT_SATS = 1_500;
 const SAMPLE_WORK = 'Hello from the BitWrk playground!\n';
 const TILE_SELL_PRICE_SATS = 100;
 const TILE_BUY_PRICE_LIMIT_SATS = 150;
+/** The operator's float: its own coins that pay the payouts' network fees. */
+const FLOAT_SATS = 1_000_000;
+/** After the start, a devnet block this often (so that withdrawals confirm). */
+const BLOCK_INTERVAL_MS = 10_000;
 
 export const playgroundCommand: Command = {
   name: 'playground',
@@ -108,11 +119,17 @@ async function startPlayground(dataDir: string, basePort: number, blenderVersion
     const devnet = new Devnet({ seed: 0 });
     const devnetServer = await startDevnetServer({ devnet });
     stack.push(() => devnetServer.close());
+    const operator = operatorKey();
+    const walletKey = parseDepositKey(accountXpub(operator), 'regtest');
     const exchange = await startExchangeServer({
       clock: realClock, host: '127.0.0.1', port: portAt(basePort, 0), dataDir: join(dataDir, 'exchange'), exchangeId: EXCHANGE_ID, network: 'testnet', adminAddress: admin.address, workers: 1,
-      deposits: { key: operatorDepositKey(), backend: devnetBackend(devnet), policy: PLAYGROUND_POLICY, pollMs: 1_000, onAlert: (message) => say(`  ALERT ${message}`) },
+      deposits: { key: walletKey, backend: devnetBackend(devnet), policy: PLAYGROUND_POLICY, pollMs: 1_000, onAlert: (message) => say(`  ALERT ${message}`) },
+      payouts: { pollMs: 1_000, batchIntervalMs: 5_000, confirmations: 1 },
+      payerAddress: payerIdentity(operator).address,
     });
     stack.push(() => exchange.stop());
+    devnet.faucet.pay(floatAddress(walletKey), FLOAT_SATS);
+    stack.push(await startPayer(exchange, operator, join(dataDir, 'payer'), say));
     say(`  exchange       ${exchange.httpUrl}  (WebSocket ${exchange.wsUrl})`);
     say(`  devnet         ${devnetServer.url}  (a local Bitcoin regtest chain, Esplora API; faucet: POST /devnet/faucet)`);
     const daemon = async (name: string, offset: number): Promise<Daemon> => {
@@ -153,10 +170,13 @@ async function startPlayground(dataDir: string, basePort: number, blenderVersion
       await buyer.mandates.add({ side: 'buy', article: blenderArticle, priceSats: TILE_BUY_PRICE_LIMIT_SATS });
     }
     say(`  buyer daemon   ${buyer.apiUrl}/  ${buyer.identity.address}, buys up to ${BUY_PRICE_LIMIT_SATS} sat${blenderArticle === undefined ? '' : `, tiles up to ${TILE_BUY_PRICE_LIMIT_SATS} sat`}`);
+    // From now on the devnet mines on its own, so that withdrawals (and new deposits) confirm.
+    const mining = devnet.startMining(realClock, BLOCK_INTERVAL_MS);
+    stack.push(async () => mining.stop());
     return {
       sampleTrade: () => sampleTrade(exchange, buyer, seller, say),
       sampleRender: () => (blenderArticle === undefined ? Promise.resolve() : sampleRender(dataDir, buyer, blenderArticle, say)),
-      printGuide: () => printGuide(exchange, buyer, seller, blenderArticle === undefined ? undefined : join(dataDir, 'demo', 'scene.blend'), say),
+      printGuide: () => printGuide(exchange, buyer, seller, blenderArticle === undefined ? undefined : join(dataDir, 'demo', 'scene.blend'), devnet.faucet.address, say),
       stop,
     };
   } catch (error) {
@@ -165,10 +185,37 @@ async function startPlayground(dataDir: string, basePort: number, blenderVersion
   }
 }
 
-/** The playground operator's wallet (elsewhere, in real life): the exchange gets only its account tpub. */
-function operatorDepositKey(): DepositKey {
-  const account = HDKey.fromMasterSeed(sha256(new TextEncoder().encode('bitwrk-playground-operator')), { private: 0x04358394, public: 0x043587cf }).derive("m/84'/1'/0'");
-  return parseDepositKey(account.publicExtendedKey, 'regtest');
+/** The playground operator's wallet (elsewhere, in real life): the exchange gets only its account tpub; the payer holds the key. */
+function operatorKey(): PayerKey {
+  return newPayerKey('regtest', sha256(new TextEncoder().encode('bitwrk-playground-operator')));
+}
+
+/**
+ * The payer, as `bitwrk payer run` does it, but in this process (in real life it runs on another
+ * machine with the key): every 2 s it signs the batches waiting for it and submits them.
+ */
+async function startPayer(exchange: RunningExchangeServer, key: PayerKey, dir: string, say: (line: string) => void): Promise<() => Promise<void>> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const peer = new RpcPeer(await connectWebSocket(exchange.wsUrl, { clock: realClock }), exchangeProtocol, {}, { clock: realClock });
+  const client = new ExchangeClient(peer, payerIdentity(key), EXCHANGE_ID, realClock);
+  const log = new SignedLog(join(dir, 'signed.jsonl'));
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const pass = (): void => {
+    if (stopped) return;
+    running = payerPass({ key, log, nowMs: () => realClock.now(), policy: { feeCapSats: 100_000, dailyLimitSats: 100_000_000 }, exchange: { payouts: () => peer.request('payouts', {}), submitPayout: (batchId, rawHex) => client.submitPayout(batchId, rawHex) } })
+      .then((report) => {
+        for (const done of report.signed) say(`  [payer] signed payout batch ${done.batchId}: ${done.txid}`);
+        for (const refused of report.refused) say(`  [payer] REFUSED ${refused.batchId}: ${refused.reason}`);
+      }, (error: unknown) => say(`  [payer] ${(error as Error).message}`))
+      .finally(() => void realClock.setTimer(pass, 2_000));
+  };
+  pass();
+  return async () => {
+    stopped = true;
+    await running;
+    peer.close(1000, 'done');
+  };
 }
 
 const PLAYGROUND_POLICY: ConfirmationPolicy = { ...DEFAULT_CONFIRMATION_POLICY, finalConfirmations: DEFAULT_CONFIRMATION_POLICY.largeConfirmations + 1 };
@@ -245,7 +292,7 @@ async function sampleRender(dataDir: string, buyer: Daemon, article: string, say
   say(frame.ok ? `  frame 1 after ${elapsedS.toFixed(1)} s: ${frame.paths.join(', ')} (${frame.satsSpent} sat for ${frame.purchases} tiles)` : `  frame 1 not completed: ${frame.error ?? ''}`);
 }
 
-function printGuide(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, demoScene: string | undefined, say: (line: string) => void): void {
+function printGuide(exchange: RunningExchangeServer, buyer: Daemon, seller: Daemon, demoScene: string | undefined, withdrawTo: string, say: (line: string) => void): void {
   say(`
 Open in a browser (the links carry each daemon's API token, which its page needs to make changes):
   buyer daemon   ${buyer.pageUrl}
@@ -255,5 +302,8 @@ Open in a browser (the links carry each daemon's API token, which its page needs
 Buy more work (the answer is the result; docs/daemon.md explains the API):
   curl -H 'authorization: Bearer ${buyer.apiToken}' --data-binary @some-file ${buyer.apiUrl}/buy/${TEST_HASH_ARTICLE}
 ${demoScene === undefined ? '' : `\nRender a Blender scene through the market (docs/blender.md):\n  npx bitwrk render ${demoScene} --frames 1-3 --daemon ${buyer.apiUrl} --token ${buyer.apiToken}\n`}
+Withdraw bitcoin to an address (here the devnet faucet's; a block comes every ${BLOCK_INTERVAL_MS / 1000} s, the payer signs):
+  npx bitwrk withdraw ${withdrawTo} 10000 --key my-first --daemon ${buyer.apiUrl} --token ${buyer.apiToken}
+
 Press Ctrl-C to stop.`);
 }

@@ -1,10 +1,12 @@
 // Goal: the commands a newcomer types work as the README says. `bitwrk playground` (npm start)
+// (its printed withdraw command too: paid on its devnet, the payer signing)
 // shows a trade go through and keeps serving; `bitwrk daemon` starts against a running exchange,
 // keeps its mandates across a restart, stops cleanly, and refuses a bad config file with a clear
 // error. Method: the real commands as child processes (real clock, real ports), in a temporary
 // BITWRK_HOME, driven over their HTTP APIs.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +80,20 @@ test('bitwrk playground shows a trade go through, then serves more work until Ct
     const response = await fetch(`${buyerUrl}/buy/${TEST_HASH_ARTICLE}`, { method: 'POST', body: work, headers: { authorization: `Bearer ${token}` } });
     assert.equal(response.status, 200, await response.clone().text());
     assert.deepEqual(new Uint8Array(await response.arrayBuffer()), hashWork(work));
+    // The printed withdraw command: the payer signs, the devnet mines, the withdrawal completes.
+    const [, withdrawArgs] = (await playground.waitFor(/^ {2}npx bitwrk (withdraw .+)$/))!;
+    const withdraw = run(withdrawArgs!.split(' '), home);
+    await withdraw.waitFor(/^w1: 10000 sat to bcrt1\S+, requested$/);
+    const exitCode = withdraw.child.exitCode ?? (await once(withdraw.child, 'exit'))[0];
+    assert.equal(exitCode, 0);
+    await playground.waitFor(/\[payer\] signed payout batch b1: [0-9a-f]{64}/);
+    const account = async () => (await (await fetch(`${buyerUrl}/account`, { headers: { authorization: `Bearer ${token}` } })).json()) as { withdrawals: unknown[]; payoutPendingSats: number };
+    // A real process mining a block every 10 s of wall time: polled, not slept through.
+    for (let tries = 0; (await account()).withdrawals.length > 0; tries++) {
+      assert.ok(tries < 600, 'the withdrawal completed within a minute');
+      await new Promise((resolve) => setTimeout(resolve, 100)); // tidy-allow: a real child process's wall-clock blocks
+    }
+    assert.equal((await account()).payoutPendingSats, 0);
   } finally {
     assert.equal(await playground.stop(), 0);
   }
