@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { blenderMissing } from '../src/blender/blender.js';
+import { blenderMissing, PINNED_KERNEL_ENV } from '../src/blender/blender.js';
 import { renderScene } from '../src/blender/render.js';
 import { renderJob } from '../src/blender/worker.js';
 import { LocalApiClient } from '../src/daemon/local-client.js';
@@ -48,7 +48,7 @@ const renderDirect = async (copies: number): Promise<number> => {
   const start = performance.now();
   const times = await Promise.all(
     Array.from({ length: copies }, async (_, copy) => {
-      await promisify(execFile)('blender', ['-b', '--factory-startup', '-noaudio', '-Y', scene, '-t', '1', '-o', join(dir, `direct${copy}-#`), '-f', '1']);
+      await promisify(execFile)('blender', ['-b', '--factory-startup', '-noaudio', '-Y', scene, '-t', '1', '-o', join(dir, `direct${copy}-#`), '-f', '1'], { env: { ...process.env, ...PINNED_KERNEL_ENV } }); // the sellers' kernel
       return seconds(start);
     }),
   );

@@ -88,6 +88,45 @@ function readHeader(bytes: Buffer): ExrHeader {
   return { width, height, channels, compression, end: offset };
 }
 
+/** The attributes OpenEXR requires of a scanline image; a normalised tile carries these only. */
+const REQUIRED_ATTRIBUTES: ReadonlySet<string> = new Set(['channels', 'compression', 'dataWindow', 'displayWindow', 'lineOrder', 'pixelAspectRatio', 'screenWindowCenter', 'screenWindowWidth']);
+
+/**
+ * The seller's tile with only the attributes OpenEXR requires: Blender also writes the render's
+ * date, its times, the scene file's path on the seller's machine and other metadata, which would
+ * leak the seller's details to the buyer and make two renders of the same work differ in their
+ * bytes (so that their result hashes could not be compared). The pixels, the chunks and their
+ * order are kept; the chunk offsets move by the bytes removed. Throws for a file this module does
+ * not read (the worker then refuses the job).
+ */
+export function normalizeExr(result: Uint8Array): Uint8Array {
+  const bytes = Buffer.from(result.buffer, result.byteOffset, result.byteLength);
+  let header: ExrHeader;
+  try {
+    header = readHeader(bytes);
+  } catch (error) {
+    if (error instanceof ExrError) throw new Error(`not an EXR image the worker can normalise: ${error.message}`);
+    throw error;
+  }
+  const kept: Buffer[] = [bytes.subarray(0, 8)];
+  for (let offset = 8; ; ) {
+    const [name, afterName] = readString(bytes, offset, 255);
+    if (name === '') break;
+    const [, afterType] = readString(bytes, afterName, 255);
+    const end = afterType + 4 + bytes.readInt32LE(afterType);
+    if (REQUIRED_ATTRIBUTES.has(name)) kept.push(bytes.subarray(offset, end));
+    offset = end;
+  }
+  kept.push(Buffer.from([0]));
+  const newHeader = Buffer.concat(kept);
+  const removed = header.end - newHeader.length;
+  const chunks = Math.ceil(header.height / LINES_PER_CHUNK[header.compression]!);
+  const table = Buffer.from(bytes.subarray(header.end, header.end + chunks * 8));
+  if (table.length !== chunks * 8) throw new Error('not an EXR image the worker can normalise: the chunk offset table is cut off');
+  for (let chunk = 0; chunk < chunks; chunk++) table.writeBigUInt64LE(table.readBigUInt64LE(chunk * 8) - BigInt(removed), chunk * 8);
+  return new Uint8Array(Buffer.concat([newHeader, table, bytes.subarray(header.end + chunks * 8)]));
+}
+
 /** Why `result` is not the image the Blender job `work` asked for, or null when it is well-formed. */
 export function checkBlenderTile(work: Uint8Array, result: Uint8Array): string | null {
   let rendered;

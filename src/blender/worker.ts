@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseBlenderArticle } from '../market/blender-articles.js';
 import { runBlender, scriptPath } from './blender.js';
 import { decodeJob } from './job.js';
+import { normalizeExr } from './exr-check.js';
 
 export interface BlenderWorkerOptions {
   readonly blender: string;
@@ -68,6 +69,7 @@ export async function renderJob(work: Uint8Array, article: string, options: Blen
       timeoutMs: options.timeoutMs,
       fileBytes: options.fileBytes,
       signal,
+      pinnedKernel: true,
       ...(options.memoryBytes === undefined ? {} : { memoryBytes: options.memoryBytes }),
     });
     if (outcome.stopped === 'timeout') throw new JobRefusedError(`the render took longer than ${options.timeoutMs / 1000} s and was stopped`);
@@ -76,7 +78,12 @@ export async function renderJob(work: Uint8Array, article: string, options: Blen
     if (!status.success) throw new JobRefusedError(`Blender failed (exit ${outcome.code ?? outcome.signal}): ${outcome.tail.split('\n').slice(-5).join(' | ')}`);
     for (const warning of status.data.warnings) options.log?.(`warning: ${warning}`);
     if (!status.data.ok) throw new JobRefusedError(status.data.error ?? 'refused');
-    return new Uint8Array(await readFile(output));
+    // Only the pixels and the attributes OpenEXR needs: nothing of this machine reaches the buyer.
+    try {
+      return normalizeExr(new Uint8Array(await readFile(output)));
+    } catch (error) {
+      throw new JobRefusedError(`Blender wrote no tile this worker can send: ${(error as Error).message}`);
+    }
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -63,7 +63,9 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
     // As many at once as agreement still needs (two results that pass the check), so that the
     // check ends well inside the transaction's deadline; each avoids the sellers asked so far.
     const count = Math.min(witnessesNeeded(claims), EVIDENCE_WITNESSES_MAX - (claims.length - 1));
-    const avoid = claims.map((claim) => claim.seller);
+    // Distinct: two witnesses bought at once may both have come from one seller with several
+    // workers (one vote), and the exchange refuses an avoid list that names a seller twice.
+    const avoid = [...new Set(claims.map((claim) => claim.seller))];
     const bought = await Promise.all(Array.from({ length: count }, () => port.buyWitness(own, avoid)));
     for (const witness of bought) {
       if (witness === null) failures++;

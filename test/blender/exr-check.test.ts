@@ -1,7 +1,8 @@
 // Goal: the buyer's daemon refuses, before it signs a receipt, a Blender tile that is not a float
 // EXR of the rendered rectangle, and never fails on hostile bytes. Method: a real EXR rendered by
 // Blender (skipped, saying why, without it), the wrong sizes and garbage refused with a reason, and
-// fast-check truncations and byte changes that must give a reason or pass, never throw.
+// fast-check truncations and byte changes that must give a reason or pass, never throw. The
+// worker's normalisation keeps the pixels and drops what would identify the seller's machine.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { checkBlenderTile } from '../../src/blender/exr-check.js';
+import { checkBlenderTile, decodeExr, normalizeExr } from '../../src/blender/exr-check.js';
 import { encodeJobHeader } from '../../src/blender/job.js';
 import { directRender, makeScene, NO_BLENDER } from './support.js';
 
@@ -29,6 +30,19 @@ describe('the structural check of a Blender tile', { skip: NO_BLENDER === undefi
     assert.match(checkBlenderTile(job(64, 36), new TextEncoder().encode('not an image'))!, /not a float EXR image: it is not an OpenEXR file/);
     assert.match(checkBlenderTile(job(64, 36), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'))!, /not an OpenEXR file/);
     assert.match(checkBlenderTile(new Uint8Array(10), exr)!, /the work is not a Blender job/);
+  });
+
+  test('normalised: only the attributes OpenEXR requires are left (no date, times or file path of the machine), the pixels unchanged', () => {
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+    assert.match(text(exr), /Date/, 'Blender wrote its metadata');
+    assert.match(text(exr), /scene\.blend/, "and the scene file's path on this machine");
+    const normal = normalizeExr(exr);
+    assert.doesNotMatch(text(normal), /Date|RenderTime|render_time|scene\.blend|cycles\./);
+    assert.ok(normal.length < exr.length);
+    assert.deepEqual(decodeExr(normal), decodeExr(exr), 'every pixel the same');
+    assert.equal(checkBlenderTile(job(64, 36), normal), null, 'still a well-formed tile');
+    assert.deepEqual(normalizeExr(normal), normal, 'normalising twice changes nothing');
+    assert.throws(() => normalizeExr(new TextEncoder().encode('not an image')), /not an EXR image the worker can normalise/);
   });
 
   test('property: a cut-off EXR is refused; changed bytes give a reason or pass, and never throw', () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blenderMissing, blenderVersion, scriptPath } from '../../src/blender/blender.js';
+import { blenderMissing, blenderVersion, PINNED_KERNEL_ENV, scriptPath } from '../../src/blender/blender.js';
 import { makeDemoScene, type DemoSceneOptions } from '../../src/blender/demo.js';
 import { realClock } from '../../src/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
@@ -27,7 +27,8 @@ let reports = 0;
 /** Runs Blender without blocking this process (daemons in it keep serving meanwhile). */
 async function blender(args: readonly string[]): Promise<string> {
   try {
-    return (await execFileAsync('blender', ['-b', '--factory-startup', '-noaudio', ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 2 ** 20 })).stdout;
+    // With the sellers' pinned CPU kernel: a direct render is the reference for tiles rendered by workers.
+    return (await execFileAsync('blender', ['-b', '--factory-startup', '-noaudio', ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 2 ** 20, env: { ...process.env, ...PINNED_KERNEL_ENV } })).stdout;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new Error(`blender ${args.join(' ')} failed: ${(error as Error).message.split('\n')[0]}: ${(stdout + stderr).slice(-2000)}`);
@@ -72,7 +73,7 @@ export interface RealMarket {
 export async function startRealMarket(dir: string, fundsSats = 10_000_000): Promise<RealMarket> {
   const admin = newIdentity();
   const exchange = await startExchange(join(dir, 'exchange'), realClock, admin, { extra: { initialArticles: DEFAULT_ARTICLES } });
-  const start = (name: string) => Daemon.start({ clock: realClock, identity: newIdentity(), dataDir: join(dir, name), exchangeUrl: exchange.url, apiPort: 0, peerPort: 0 });
+  const start = (name: string) => Daemon.start({ clock: realClock, identity: newIdentity(), dataDir: join(dir, name), exchangeUrl: exchange.url, apiPort: 0, peerPort: 0, ...(process.env['BITWRK_TEST_LOG'] === undefined ? {} : { log: (line: string) => console.error(`[${name}] ${line}`) }) });
   const buyer = await start('buyer');
   const seller = await start('seller');
   const { client, peer } = await connectClient(exchange.url, admin, realClock);
@@ -110,7 +111,8 @@ export function blenderWithAddon(scene: string, config: object, profile: string,
   mkdirSync(profile, { recursive: true });
   const configPath = join(profile, `config-${++configs}.json`);
   writeFileSync(configPath, JSON.stringify(config));
-  const env = { ...process.env, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_SCRIPTS: join(profile, 'scripts'), BITWRK_COMMAND: `${process.execPath} ${BIN}` };
+  // The pinned kernel: the driver's own direct renders are the reference for the workers' tiles.
+  const env = { ...process.env, ...PINNED_KERNEL_ENV, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_SCRIPTS: join(profile, 'scripts'), BITWRK_COMMAND: `${process.execPath} ${BIN}` };
   return new Promise((resolve) => {
     const child = spawn('blender', ['-b', '--factory-startup', '-noaudio', scene, '--python-exit-code', '1', '-P', ADDON_DRIVER, '--', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

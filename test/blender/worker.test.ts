@@ -1,10 +1,12 @@
 // Goal: a seller renders strangers' scenes without running their code, refuses jobs above its
-// cost class or that would run scripts, and the buyer's packing names what it could not pack.
+// cost class or that would run scripts, and the buyer's packing names what it could not pack;
+// two sellers' tiles of the same work are equal byte for byte and carry nothing of their machines.
 // Method: real Blender through the worker's job handler (renderJob, what `bitwrk worker blender`
 // runs for each push). The hostile scene has a registered text block and a Python driver that
 // each write a marker file when run; a control run with autoexec on shows the markers do appear
 // when scripts run, so their absence means something.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +45,27 @@ describe('the Blender worker with strangers\' scenes', { skip: NO_BLENDER === un
     // Control: the same scene opened with autoexec on runs the text block.
     await runBlender({ blender: 'blender', file: scene, script: scriptPath('probe.py'), scriptArgs: [join(dir, 'probe.json')], autoexec: true, timeoutMs: 60_000 });
     assert.equal(existsSync(`${marker}.text`), true, 'control: with autoexec on the marker is written (so the check above can fail)');
+  });
+
+  test('two sellers render the same tile byte for byte (another folder, another thread count, a processor without AVX2), so result hashes compare; nothing of the machine is in it', async () => {
+    const scene = await makeScene(join(dir, 'replicable'), { width: 96, height: 54, samples: 16 });
+    const packed = await packScene('blender', scene, { autoexec: false });
+    const payload = await readPayload(packed);
+    const job = Buffer.concat([encodeJobHeader({ frame: 1, width: 96, height: 54, rendered: { x: 16, y: 8, width: 48, height: 30 }, resources: packed.facts.resources.map(({ name, size }) => ({ name, size })), blendSize: packed.blendSize }), ...payload]);
+    const hash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+    const first = await renderJob(job, ARTICLE, { ...WORKER, tmpRoot: mkdtempSync(join(dir, 'seller-a-')) }, new AbortController().signal);
+    const second = await renderJob(job, ARTICLE, { ...WORKER, threads: 2, tmpRoot: mkdtempSync(join(dir, 'seller-b-')) }, new AbortController().signal);
+    // A processor without AVX2 (Cycles would pick its SSE4.1 kernel): the pinned kernel is the same there.
+    process.env['CYCLES_CPU_NO_AVX2'] = '1';
+    const third = await renderJob(job, ARTICLE, { ...WORKER, tmpRoot: mkdtempSync(join(dir, 'seller-c-')) }, new AbortController().signal).finally(() => delete process.env['CYCLES_CPU_NO_AVX2']);
+    assert.equal(hash(second), hash(first));
+    assert.equal(hash(third), hash(first));
+    assert.doesNotMatch(Buffer.from(first).toString('latin1'), /seller-a|bitwrk-job|Date|RenderTime|render_time/, "no path, date or time of the seller's machine");
+    // Control: fewer samples (a cheaper render) is another result.
+    const cheaper = await makeScene(join(dir, 'replicable-cheaper'), { width: 96, height: 54, samples: 15 });
+    const packedCheaper = await packScene('blender', cheaper, { autoexec: false });
+    const cheaperJob = Buffer.concat([encodeJobHeader({ frame: 1, width: 96, height: 54, rendered: { x: 16, y: 8, width: 48, height: 30 }, resources: packedCheaper.facts.resources.map(({ name, size }) => ({ name, size })), blendSize: packedCheaper.blendSize }), ...(await readPayload(packedCheaper))]);
+    assert.notEqual(hash(await renderJob(cheaperJob, ARTICLE, WORKER, new AbortController().signal)), hash(first));
   });
 
   test('a Python driver expression is refused and does not run', async () => {

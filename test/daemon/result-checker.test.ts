@@ -112,3 +112,33 @@ test('spot checks: a new seller is always checked, an established one at the art
   await checkResult(none.port, { ...policy, replicable: false }, none.own);
   assert.equal(none.bought.length, 0, 'results that cannot be compared are not bought twice');
 });
+
+test('two witnesses bought at once from one seller (it runs several workers) count once; the next purchase avoids each seller once, as the exchange requires (3015 otherwise), and reaches another seller', async () => {
+  const cheat: Seller = { address: 'cheat', cheats: true, passesCheck: false, finishedSales: 20 };
+  const avoids: (readonly string[])[] = [];
+  const bought: ResultClaim[] = [];
+  let next = 1;
+  // The first honest seller takes both witnesses of the first round; the second honest seller is there for the next.
+  const port: CheckPort = {
+    buyWitness: (_parent, avoid) => {
+      avoids.push(avoid);
+      // As the exchange does: a BUY's avoid list names each participant at most once.
+      if (new Set(avoid).size !== avoid.length) return Promise.resolve(null);
+      const seller = !avoid.includes('honest-1') ? 'honest-1' : !avoid.includes('honest-2') ? 'honest-2' : undefined;
+      if (seller === undefined) return Promise.resolve(null);
+      const claim: ResultClaim = { tradeId: `t${next}`, txId: `tx${next++}`, seller, resultHash: RIGHT, checkedOk: true, problem: null };
+      bought.push(claim);
+      return Promise.resolve(claim);
+    },
+    accept: () => Promise.resolve(),
+    reject: () => Promise.resolve(),
+    finishedSales: () => Promise.resolve(20),
+    draw: () => 0.5,
+    log: () => undefined,
+  };
+  const outcome = await checkResult(port, FULL, { tradeId: 't0', txId: 'tx0', seller: cheat.address, resultHash: 'wrong', checkedOk: false, problem: 'the result fails the check' });
+  for (const avoid of avoids) assert.equal(new Set(avoid).size, avoid.length, `an avoid list without repeats: ${avoid.join(',')}`);
+  assert.ok(bought.some((claim) => claim.seller === 'honest-2'), 'the second round reached the other seller');
+  assert.equal(outcome.accepted, false);
+  assert.ok(outcome.replacement !== null, "a witness's result stands in for the cheat's");
+});

@@ -13,6 +13,7 @@ import type { VerifyReceipt } from '../../../src/market/core.js';
 import { ACCOUNTS_MAX, ARTICLES_MAX, AVOID_SELLERS_MAX, DEPOSIT_ADDRESSES_MAX, DEPOSIT_ADDRESSES_UNUSED_MAX, DEPOSIT_SATS_MIN, OPEN_BIDS_MAX, MONEY_SATS_MAX, OPEN_BIDS_PER_ARTICLE_DEFAULT, REFERENCE_CHARS_MAX } from '../../../src/market/limits.js';
 import type { RejectionName } from '../../../src/market/rejections.js';
 import { compareStrings, hashMarketState, MARKET_STATE_VERSION } from '../../../src/market/state.js';
+import { parseBlenderArticle } from '../../../src/market/blender-articles.js';
 import type { AccountSnapshot, BidSnapshot, MarketState, TxSnapshot, WithdrawalSnapshot } from '../../../src/market/state.js';
 import { isTxMessageType, txFieldsValid } from '../../../src/market/tx-messages.js';
 import type { TxMessageType } from '../../../src/market/tx-messages.js';
@@ -189,7 +190,8 @@ export class ReferenceMarket {
     if (tx === undefined) return this.issued(command.txId, 't', this.txSeq) ? 'tx_retired' : 'tx_not_found';
     if (command.participant !== tx.buyer) return command.participant === tx.seller ? 'tx_wrong_sender' : 'tx_not_party';
     if (tx.phase !== 'RESULT_DISPUTED') return 'tx_not_disputed';
-    if (!tx.article.startsWith(REPLICABLE_FAMILY)) return 'tx_evidence_not_replicable';
+    // Replicable: the test family (deterministic hashing) and Blender tiles (the pinned kernel, normalised EXR).
+    if (!tx.article.startsWith(REPLICABLE_FAMILY) && parseBlenderArticle(tx.article) === undefined) return 'tx_evidence_not_replicable';
     const { witnesses } = command;
     if (witnesses.length < 2 || witnesses.length > 4) return 'tx_evidence_invalid';
     const sellers = [tx.seller];
