@@ -64,6 +64,12 @@ export interface WorkSent {
 
 /** How long a seller has to confirm a cancel before the buyer ends the purchase anyway. */
 const PEER_CANCEL_TIMEOUT_MS = 5_000;
+/**
+ * A witness purchase that no seller has matched by then is given up: the check goes on without it
+ * (when no other seller is on the market, waiting out the bid's lifetime would hold up the purchase
+ * that is being checked for minutes).
+ */
+export const WITNESS_MATCH_WAIT_MS = 15_000;
 
 /** Transfers remembered for the API (the newest ones). */
 const WORK_SENT_KEPT_MAX = 10_000;
@@ -460,7 +466,18 @@ export class Buyer implements Executor<'buy'> {
         const priceSats = this.permissions.get(parent.tradeId)?.priceSats;
         const witness = this.buy(context.article, { fileKey: context.workFileKey, size: context.workSize }, { avoid, witness: true, ...(priceSats === undefined ? {} : { priceSats }) });
         deps.log(`buy ${parent.tradeId}: buying the same work as ${witness.tradeId} to check the result of ${parent.txId}`);
-        return new Promise((resolve) => this.witnessWaits.set(witness.tradeId, { report: resolve }));
+        const unmatched = deps.clock.setTimer(() => {
+          const state = this.runtime.handle(witness.tradeId)?.state.value;
+          if (state === 'bidding' || state === 'bidPlaced' || state === 'clearance') {
+            void this.cancel(witness.tradeId).then((why) => why !== undefined && deps.log(`buy ${witness.tradeId}: not given up (${why})`));
+          }
+        }, WITNESS_MATCH_WAIT_MS);
+        return new Promise((resolve) => this.witnessWaits.set(witness.tradeId, {
+          report: (claim) => {
+            deps.clock.clearTimer(unmatched);
+            resolve(claim);
+          },
+        }));
       },
       accept: async (claim) => {
         try {

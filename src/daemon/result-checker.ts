@@ -71,6 +71,9 @@ export async function checkResult(port: CheckPort, policy: VerificationPolicy, o
       if (witness === null) failures++;
       else claims.push(witness);
     }
+    // A round in which no witness could be bought: no other seller is there now; asking again
+    // would only wait as long once more.
+    if (bought.every((witness) => witness === null)) break;
   }
   const majority = claims.length > 1 ? agreedResult(claims) : null;
   if (claims.length > 1 && majority === null) port.log(`${own.tradeId}: no majority among ${claims.length} results (${failures} witness purchases failed): each result stands on its own check`);

@@ -18,38 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeJobHeader } from '../../src/blender/job.js';
 import { startWorkerServer } from '../../src/daemon/worker-server.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { ARTICLE, blendersUnder, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, until, type RealMarket } from './support.js';
-
-const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `bitwrk ARGS` as its own process (async: the daemons in this process keep serving). */
-function bitwrk(args: readonly string[], token: string): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BITWRK_API_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-interface RenderJson {
-  readonly frames: ReadonlyArray<{ frame: number; ok: boolean; paths: string[]; purchases: number; jobBytes: number; bytesSent: number; satsSpent: number; error?: string }>;
-  readonly grid: { columns: number; rows: number };
-  readonly overscan: number;
-}
-
-function summaryOf(run: CliRun): RenderJson {
-  assert.equal(run.code, 0, `bitwrk render exited ${run.code}:\n${run.stderr.slice(-3000)}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop()!) as RenderJson;
-}
+import { ARTICLE, bitwrk, BIN, blendersUnder, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, summaryOf, until, type RealMarket } from './support.js';
 
 describe('Blender through the market', { skip: NO_BLENDER === undefined ? false : `Blender cannot run here: ${NO_BLENDER}` }, () => {
   let dir: string;
@@ -176,35 +145,6 @@ describe('Blender through the market', { skip: NO_BLENDER === undefined ? false 
     } finally {
       await cheating.stop();
       await cheat.stop();
-    }
-  });
-
-  test('a Blender dispute ends by evidence: a cheat\'s tile is outvoted by two other sellers\' byte-identical tiles, the buyer is refunded at once, the frame is exact', async () => {
-    // A second honest seller (its own daemon and worker, another folder and thread count) and a cheat that undercuts both.
-    const second = await market.addSeller('second-honest');
-    const secondHome = join(dir, 'second-home');
-    mkdirSync(secondHome);
-    const secondWorker = await startWorkerProcess(second.apiUrl, second.apiToken, 'blender', { kind: 'blender', args: ['--jobs', '1', '--threads', '2'], cwd: secondHome, env: { HOME: secondHome, TMPDIR: secondHome } });
-    const cheat = await market.addSeller('evidence-cheat');
-    const cheating = await startWorkerServer({ daemonUrl: cheat.apiUrl, token: cheat.apiToken, id: 'cheat', article: ARTICLE, compute: () => new TextEncoder().encode('not an image') });
-    try {
-      await second.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 100 });
-      await cheat.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 40 });
-      await until(() => cheat.trades().some((trade) => trade.state.value === 'bidPlaced'), 10_000, 'the cheat\'s bid');
-      await until(() => second.trades().some((trade) => trade.state.value === 'bidPlaced'), 30_000, 'the second seller\'s bid');
-      const scene = await makeScene(join(dir, 'evidence'), { width: 64, height: 36 });
-      const out = join(dir, 'evidence-out');
-      const summary = summaryOf(await bitwrk(['render', scene, '--grid', '1x1', '--retries', '1', '--max-price', '200', '--output', out, '--daemon', market.buyer.apiUrl, '--json'], market.buyer.apiToken));
-      assert.ok(summary.frames[0]!.ok, summary.frames[0]!.error);
-      const lost = market.exchange.exchange.core.reputationOf(cheat.identity.address).sales.disputesLost;
-      assert.ok(lost >= 1, `the cheat lost its dispute by evidence (${lost})`);
-      assert.equal(market.exchange.exchange.core.account(cheat.identity.address)?.availableSats ?? 0, 0, 'the cheat was paid nothing');
-      assert.deepEqual(market.exchange.exchange.core.disputes(100).filter((tx) => tx.seller === cheat.identity.address), [], 'no dispute of the cheat waits for the arbiter');
-      const comparison = await compareImages(await directRender(scene, join(dir, 'evidence-direct'), 1), join(out, '0001.exr'), dir);
-      assert.equal(comparison.maxDifference, 0, `${comparison.differing} channel values differ, the largest by ${comparison.maxDifference}`);
-    } finally {
-      await cheating.stop();
-      await secondWorker.stop();
     }
   });
 

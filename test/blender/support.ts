@@ -2,6 +2,7 @@
 // reference, pixel comparison (compare.py), and a small market on the real clock (Blender renders
 // take real seconds, so the daemons' deadlines run on real time here): an exchange, a buyer daemon
 // with funds and a seller daemon, each with its own data directory.
+import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -96,7 +97,38 @@ export async function startRealMarket(dir: string, fundsSats = 10_000_000): Prom
   };
 }
 
-const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
+
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `bitwrk ARGS` as its own process (async: the daemons in this process keep serving). */
+export function bitwrk(args: readonly string[], token: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BITWRK_API_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface RenderJson {
+  readonly frames: ReadonlyArray<{ frame: number; ok: boolean; paths: string[]; purchases: number; jobBytes: number; bytesSent: number; satsSpent: number; error?: string }>;
+  readonly grid: { columns: number; rows: number };
+  readonly overscan: number;
+}
+
+export function summaryOf(run: CliRun): RenderJson {
+  assert.equal(run.code, 0, `bitwrk render exited ${run.code}:\n${run.stderr.slice(-3000)}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as RenderJson;
+}
+
 const ADDON_DRIVER = fileURLToPath(new URL('../../blender/tests/render_with_addon.py', import.meta.url));
 
 export interface BlenderRun {
