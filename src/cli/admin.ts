@@ -6,14 +6,10 @@ import { realClock } from '../clock.js';
 import { loadKeyFile } from '../crypto/keyfile.js';
 import { isNetworkName } from '../crypto/networks.js';
 import { ExchangeClient } from '../daemon/exchange-client.js';
-import { exchangeProtocol } from '../protocol/exchange.js';
-import { ProtocolError } from '../transport/errors.js';
-import { RpcPeer } from '../transport/rpc.js';
-import { connectWebSocket } from '../transport/ws-client.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { defaultKeyFile } from './paths.js';
+import { DEFAULT_EXCHANGE_URL, withExchangePeer } from './exchange-peer.js';
 
-const DEFAULT_EXCHANGE_URL = 'ws://127.0.0.1:8090/ws';
 const ACTIONS = ['approve', 'fail', 'refund', 'fail-batch', 'policy', 'payouts'] as const;
 
 export const adminCommand: Command = {
@@ -56,12 +52,8 @@ options:
     };
     const network = values.network ?? 'testnet';
     if (!isNetworkName(network)) throw new UsageError(`--network must be mainnet, testnet or regtest, got "${network}"`);
-    const url = values.exchange ?? DEFAULT_EXCHANGE_URL;
-    if (!/^wss?:\/\//.test(url)) throw new UsageError(`--exchange expects a ws:// URL, got "${url}"`);
-    const peer = new RpcPeer(await connectWebSocket(url, { clock: realClock }), exchangeProtocol, {}, { clock: realClock });
     const print = (text: string, data: unknown): void => console.log(values.json === true ? JSON.stringify(data) : text);
-    try {
-      const info = await peer.request('info', {});
+    return withExchangePeer(values.exchange ?? DEFAULT_EXCHANGE_URL, 'admin', async (peer, info) => {
       if (action === 'payouts') {
         const answer = await peer.request('payouts', {});
         const r = answer.reconciliation;
@@ -86,15 +78,7 @@ options:
       const answer = action === 'approve' ? await client.approveWithdrawal(target!) : action === 'fail' ? await client.failWithdrawal(target!, values.reason!) : await client.refundWithdrawal(target!);
       print(`${answer.withdrawalId}: ${answer.state}`, answer);
       return 0;
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        console.error(`bitwrk admin: the exchange refused: ${error.message} (${error.errorName} ${error.code})`);
-        return 1;
-      }
-      throw error;
-    } finally {
-      peer.close(1000, 'done');
-    }
+    });
   },
 };
 

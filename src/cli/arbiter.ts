@@ -5,14 +5,9 @@ import { realClock } from '../clock.js';
 import { loadKeyFile } from '../crypto/keyfile.js';
 import { isNetworkName } from '../crypto/networks.js';
 import { ExchangeClient } from '../daemon/exchange-client.js';
-import { exchangeProtocol } from '../protocol/exchange.js';
-import { ProtocolError } from '../transport/errors.js';
-import { RpcPeer } from '../transport/rpc.js';
-import { connectWebSocket } from '../transport/ws-client.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 import { defaultKeyFile } from './paths.js';
-
-const DEFAULT_EXCHANGE_URL = 'ws://127.0.0.1:8090/ws';
+import { DEFAULT_EXCHANGE_URL, withExchangePeer } from './exchange-peer.js';
 
 /** "seller", "buyer" or a number of sat: what the seller gets of `priceSats`. */
 export function sellerShare(text: string, priceSats: number): number {
@@ -64,12 +59,8 @@ options:
     if (action === 'resolve' && values['seller-gets'] === undefined) throw new UsageError('resolve needs --seller-gets seller|buyer|SATS');
     const network = values.network ?? 'testnet';
     if (!isNetworkName(network)) throw new UsageError(`--network must be mainnet, testnet or regtest, got "${network}"`);
-    const url = values.exchange ?? DEFAULT_EXCHANGE_URL;
-    if (!/^wss?:\/\//.test(url)) throw new UsageError(`--exchange expects a ws:// URL, got "${url}"`);
-    const peer = new RpcPeer(await connectWebSocket(url, { clock: realClock }), exchangeProtocol, {}, { clock: realClock });
     const print = (text: string, data: unknown): void => console.log(values.json === true ? JSON.stringify(data) : text);
-    try {
-      const info = await peer.request('info', {});
+    return withExchangePeer(values.exchange ?? DEFAULT_EXCHANGE_URL, 'arbiter', async (peer, info) => {
       if (action === 'list') {
         const { disputes } = await peer.request('disputes', { limit: 1000 });
         print(disputes.length === 0 ? 'no disputed transactions' : disputes.map((dispute) => describe(dispute, info.nowMs)).join('\n\n'), disputes);
@@ -86,14 +77,6 @@ options:
       const changed = await client.setFrozen(target!, action === 'freeze');
       print(`${changed.participant}: ${changed.frozen ? 'frozen' : 'unfrozen'}`, changed);
       return 0;
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        console.error(`bitwrk arbiter: the exchange refused: ${error.message} (${error.errorName} ${error.code})`);
-        return 1;
-      }
-      throw error;
-    } finally {
-      peer.close(1000, 'done');
-    }
+    });
   },
 };

@@ -6,10 +6,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { realClock } from '../clock.js';
 import { ExchangeClient } from '../daemon/exchange-client.js';
-import { exchangeProtocol } from '../protocol/exchange.js';
-import { ProtocolError } from '../transport/errors.js';
-import { RpcPeer } from '../transport/rpc.js';
-import { connectWebSocket } from '../transport/ws-client.js';
 import { parseDepositKey } from '../chain/deposit-keys.js';
 import { PayerRefusal } from '../chain/payer.js';
 import { accountXpub, newPayerKey, payerIdentity, payerPass, PayerKeyError, readPayerKey, signAndRecord, SignedLog, writePayerKey, type BatchToSign, type PayerKey } from '../chain/payer-agent.js';
@@ -17,8 +13,7 @@ import { floatAddress } from '../chain/payout-processor.js';
 import { isNetworkName } from '../crypto/networks.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { untilSignal } from './signals.js';
-
-const DEFAULT_EXCHANGE_URL = 'ws://127.0.0.1:8090/ws';
+import { DEFAULT_EXCHANGE_URL, withExchangePeer } from './exchange-peer.js';
 
 const FLAGS = {
   exchange: { type: 'string' },
@@ -92,7 +87,7 @@ options:
         case 'run':
         case 'export':
         case 'submit':
-          return await withExchange(values.exchange ?? DEFAULT_EXCHANGE_URL, async (peer, exchangeId) => {
+          return await withExchangePeer(values.exchange ?? DEFAULT_EXCHANGE_URL, 'payer', async (peer, info) => {
             if (action === 'export') {
               const dir = values.out ?? (() => { throw new UsageError('export needs --out DIR'); })();
               mkdirSync(dir, { recursive: true });
@@ -101,7 +96,7 @@ options:
               console.log(batches.length === 0 ? 'no batch waits for a signature' : `${batches.length} batch(es) written to ${dir}: ${batches.map((batch) => batch.batchId).join(', ')}`);
               return 0;
             }
-            const client = new ExchangeClient(peer, payerIdentity(key()), exchangeId, realClock);
+            const client = new ExchangeClient(peer, payerIdentity(key()), info.exchangeId, realClock);
             if (action === 'submit') {
               if (file === undefined) throw new UsageError('submit needs a FILE written by bitwrk payer sign');
               const signed = readSignedFile(file);
@@ -137,23 +132,6 @@ options:
     }
   },
 };
-
-async function withExchange(url: string, run: (peer: RpcPeer<typeof exchangeProtocol>, exchangeId: string) => Promise<number>): Promise<number> {
-  if (!/^wss?:\/\//.test(url)) throw new UsageError(`--exchange expects a ws:// URL, got "${url}"`);
-  const peer = new RpcPeer(await connectWebSocket(url, { clock: realClock }), exchangeProtocol, {}, { clock: realClock });
-  try {
-    const info = await peer.request('info', {});
-    return await run(peer, info.exchangeId);
-  } catch (error) {
-    if (error instanceof ProtocolError) {
-      console.error(`bitwrk payer: the exchange refused: ${error.message} (${error.errorName} ${error.code})`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    peer.close(1000, 'done');
-  }
-}
 
 function readJson(file: string): Record<string, unknown> {
   try {
