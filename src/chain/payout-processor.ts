@@ -16,7 +16,8 @@
 import type { Clock, TimerId } from '../clock.js';
 import type { MarketCommand, CoreEvent } from '../market/commands.js';
 import type { PayoutBatchSnapshot, WithdrawalSnapshot } from '../market/state.js';
-import type { ChainBackend, ChainBlockRef, FeeEstimate } from './backend.js';
+import type { ChainBackend, ChainBlockRef, ChainPayment, FeeEstimate } from './backend.js';
+import { INCREMENTAL_RELAY_SATS_PER_VBYTE, MIN_RELAY_SATS_PER_VBYTE } from './devnet-policy.js';
 import { chainAddress, type DepositKey } from './deposit-keys.js';
 import { BatchError, buildBatch, manifestOf, verifySignedBatch, type BatchManifest, type WalletCoin } from './payout-batch.js';
 
@@ -101,8 +102,6 @@ export class PayoutRefusal extends Error {
   }
 }
 
-/** BIP125 and Bitcoin Core's default incremental relay fee: a replacement pays at least this much more per vbyte. */
-const INCREMENTAL_RELAY_SAT_VB = 1;
 const BUMP_FACTOR = 1.5;
 
 export class PayoutProcessor {
@@ -126,7 +125,7 @@ export class PayoutProcessor {
       batchIntervalMs: options.batchIntervalMs ?? 600_000,
       batchSizeMax: options.batchSizeMax ?? 100,
       feeTargetBlocks: options.feeTargetBlocks ?? 3,
-      feeRateMinSatVb: options.feeRateMinSatVb ?? 1,
+      feeRateMinSatVb: options.feeRateMinSatVb ?? MIN_RELAY_SATS_PER_VBYTE,
       feeRateCapSatVb: options.feeRateCapSatVb ?? 50,
       bumpAfterBlocks: options.bumpAfterBlocks ?? 3,
       confirmations: options.confirmations ?? 6,
@@ -202,10 +201,13 @@ export class PayoutProcessor {
     const { backend } = this.options;
     const tip = await backend.tip();
     for (const batch of this.options.port.payoutBatches()) await this.follow(batch, tip);
-    const reconciliation = await this.reconcile(tip);
+    // One read of the wallet per pass: the reconciliation counts it, the next batch spends from it.
+    this.deriveWallet();
+    const unspent = await backend.unspentOf([...this.wallet.keys()]);
+    const reconciliation = this.reconcile(tip, unspent);
     if (reconciliation.halted) return;
     await this.approveDue();
-    await this.batchIfDue();
+    await this.batchIfDue(tip, unspent);
   }
 
   // ---- 1. Following batches ----------------------------------------------------------------
@@ -297,7 +299,7 @@ export class PayoutProcessor {
     const last = batch.candidates[batch.candidates.length - 1]!;
     const estimate = rateFor(await this.options.backend.feeEstimates(), this.settings.feeTargetBlocks);
     // BIP125 rule 4: the replacement pays for its own bandwidth on top of what it replaces (+1 sat/vB).
-    const rate = Math.min(this.settings.feeRateCapSatVb, Math.max(estimate, last.feeRateSatVb * BUMP_FACTOR, last.feeRateSatVb + INCREMENTAL_RELAY_SAT_VB));
+    const rate = Math.min(this.settings.feeRateCapSatVb, Math.max(estimate, last.feeRateSatVb * BUMP_FACTOR, last.feeRateSatVb + INCREMENTAL_RELAY_SATS_PER_VBYTE));
     if (rate <= last.feeRateSatVb) {
       this.alertOnce(`cap:${txid}`, `payout batch ${batch.batchId}: ${txid} is stuck at the fee cap of ${this.settings.feeRateCapSatVb} sat/vB`);
       return;
@@ -321,10 +323,8 @@ export class PayoutProcessor {
 
   // ---- 2. Reconciliation -------------------------------------------------------------------
 
-  private async reconcile(tip: ChainBlockRef): Promise<Reconciliation> {
+  private reconcile(tip: ChainBlockRef, unspent: readonly ChainPayment[]): Reconciliation {
     const { port } = this.options;
-    this.deriveWallet();
-    const unspent = await this.options.backend.unspentOf([...this.wallet.keys()]);
     const confirmed = unspent.filter((coin) => coin.block !== null);
     const held = new Set(confirmed.map((coin) => `${coin.txid}:${coin.vout}`));
     let walletSats = confirmed.reduce((sum, coin) => sum + coin.valueSats, 0);
@@ -367,7 +367,7 @@ export class PayoutProcessor {
     }
   }
 
-  private async batchIfDue(): Promise<void> {
+  private async batchIfDue(tip: ChainBlockRef, unspent: readonly ChainPayment[]): Promise<void> {
     const { port, clock, backend, key } = this.options;
     const batches = port.payoutBatches();
     if (batches.some((batch) => batch.unsigned !== null && batch.candidates.length === 0)) return; // one waits for the payer
@@ -384,7 +384,7 @@ export class PayoutProcessor {
       return;
     }
     const rate = Math.max(this.settings.feeRateMinSatVb, estimate);
-    const coins = await this.spendableCoins();
+    const coins = this.spendableCoins(tip, unspent);
     const next = port.nextPayoutBatch();
     let built;
     try {
@@ -410,12 +410,10 @@ export class PayoutProcessor {
   }
 
   /** Confirmed wallet coins no live batch spends: deposits once credited, change once in a block. */
-  private async spendableCoins(): Promise<WalletCoin[]> {
-    const { port, backend } = this.options;
-    this.deriveWallet();
-    const tip = await backend.tip();
+  private spendableCoins(tip: ChainBlockRef, unspent: readonly ChainPayment[]): WalletCoin[] {
+    const { port } = this.options;
     const coins: WalletCoin[] = [];
-    for (const coin of await backend.unspentOf([...this.wallet.keys()])) {
+    for (const coin of unspent) {
       const place = this.wallet.get(coin.address);
       if (place === undefined || coin.block === null || port.coinInBatch(coin.txid, coin.vout)) continue;
       const confirmations = tip.height - coin.block.height + 1;

@@ -374,11 +374,6 @@ export class Funds {
     return this.batchBook.exportLive();
   }
 
-  /** One live batch. */
-  payoutBatchById(batchId: string): PayoutBatchSnapshot | undefined {
-    return this.batchBook.exportLive().find((batch) => batch.batchId === batchId);
-  }
-
   /** The id and change index the next batch must carry. */
   nextPayoutBatch(): { readonly batchId: string; readonly changeIndex: number } {
     return { batchId: this.batchBook.nextBatchId(), changeIndex: this.batchBook.changeIndexNext };
