@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildBlenderAddon } from '../../scripts/build-blender-addon.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, type RealMarket } from './support.js';
+import type { WorkerProcess } from '../support/worker-process.js';
+import { ARTICLE, compareImages, directRender, makeScene, NO_BLENDER, startBlenderWorker, startRealMarket, type RealMarket } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/bitwrk.js', import.meta.url));
 const DRIVER = fileURLToPath(new URL('../../blender/tests/ui_walkthrough.py', import.meta.url));
@@ -30,8 +30,7 @@ describe('the add-on in Blender\'s interface', { skip: SKIP === undefined ? fals
     dir = mkdtempSync(join(tmpdir(), 'bitwrk-addon-ui-test-'));
     market = await startRealMarket(dir);
     const sellerHome = join(dir, 'seller-home');
-    mkdirSync(sellerHome);
-    worker = await startWorkerProcess(market.seller.apiUrl, market.seller.apiToken, 'blender', { kind: 'blender', args: ['--jobs', '2', '--threads', '1'], cwd: sellerHome, env: { HOME: sellerHome, TMPDIR: sellerHome } });
+    worker = await startBlenderWorker(market.seller, sellerHome, 2, 1);
     await market.seller.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 100 });
   });
   after(async () => {

@@ -5,13 +5,13 @@
 // exact. Method: real Blender, a real exchange and daemons on the real clock; two honest sellers
 // as `bitwrk worker blender` processes in their own folders with other thread counts.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startWorkerServer } from '../../src/daemon/worker-server.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
-import { ARTICLE, bitwrk, compareImages, directRender, makeScene, NO_BLENDER, startRealMarket, summaryOf, until, type RealMarket } from './support.js';
+import type { WorkerProcess } from '../support/worker-process.js';
+import { ARTICLE, bitwrk, compareImages, directRender, makeScene, NO_BLENDER, startBlenderWorker, startRealMarket, summaryOf, until, type RealMarket } from './support.js';
 
 describe('Blender disputes by evidence', { skip: NO_BLENDER === undefined ? false : `Blender cannot run here: ${NO_BLENDER}` }, () => {
   let dir: string;
@@ -22,8 +22,7 @@ describe('Blender disputes by evidence', { skip: NO_BLENDER === undefined ? fals
     dir = mkdtempSync(join(tmpdir(), 'bitwrk-blender-evidence-'));
     market = await startRealMarket(dir);
     const sellerHome = join(dir, 'seller-home');
-    mkdirSync(sellerHome);
-    worker = await startWorkerProcess(market.seller.apiUrl, market.seller.apiToken, 'blender', { kind: 'blender', args: ['--jobs', '2', '--threads', '1'], cwd: sellerHome, env: { HOME: sellerHome, TMPDIR: sellerHome } });
+    worker = await startBlenderWorker(market.seller, sellerHome, 2, 1);
     await market.seller.mandates.add({ side: 'sell', article: ARTICLE, priceSats: 100 });
   });
   after(async () => {
@@ -34,9 +33,7 @@ describe('Blender disputes by evidence', { skip: NO_BLENDER === undefined ? fals
   test('a Blender dispute ends by evidence: a cheat\'s tile is outvoted by two other sellers\' byte-identical tiles, the buyer is refunded at once, the frame is exact', async () => {
     // A second honest seller (its own daemon and worker, another folder and thread count) and a cheat that undercuts both.
     const second = await market.addSeller('second-honest');
-    const secondHome = join(dir, 'second-home');
-    mkdirSync(secondHome);
-    const secondWorker = await startWorkerProcess(second.apiUrl, second.apiToken, 'blender', { kind: 'blender', args: ['--jobs', '1', '--threads', '2'], cwd: secondHome, env: { HOME: secondHome, TMPDIR: secondHome } });
+    const secondWorker = await startBlenderWorker(second, join(dir, 'second-home'), 1, 2);
     const cheat = await market.addSeller('evidence-cheat');
     const cheating = await startWorkerServer({ daemonUrl: cheat.apiUrl, token: cheat.apiToken, id: 'cheat', article: ARTICLE, compute: () => new TextEncoder().encode('not an image') });
     try {

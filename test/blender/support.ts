@@ -15,6 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { blenderArticleId } from '../../src/market/blender-articles.js';
 import { DEFAULT_ARTICLES } from '../../src/market/catalogue.js';
 import { connectClient, newIdentity, startExchange, type RunningExchange } from '../support/exchange.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 /** Why the Blender tests cannot run here, or undefined when they can. */
 export const NO_BLENDER = blenderMissing();
@@ -162,6 +163,12 @@ export function blenderWithAddon(scene: string, config: object, profile: string,
   });
 }
 
+
+/** `bitwrk worker blender --jobs N --threads T` for `seller`, in its own folder `home` (its HOME and TMPDIR). */
+export async function startBlenderWorker(seller: Daemon, home: string, jobs: number, threads: number): Promise<WorkerProcess> {
+  mkdirSync(home, { recursive: true });
+  return startWorkerProcess(seller.apiUrl, seller.apiToken, 'blender', { kind: 'blender', args: ['--jobs', String(jobs), '--threads', String(threads)], cwd: home, env: { HOME: home, TMPDIR: home } });
+}
 
 /** Blender processes rendering jobs under `folder` (the seller's job folders). */
 export function blendersUnder(folder: string): number {
