@@ -2,7 +2,7 @@
 // own key file, never on the exchange), signs only what matches a batch's manifest and its own
 // policy (fee cap, daily limit), and submits the signed transaction with its own signature. An
 // offline path writes the batches to files, signs a file on another machine, and submits it.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { realClock } from '../clock.js';
 import { ExchangeClient } from '../daemon/exchange-client.js';
@@ -133,8 +133,13 @@ options:
   },
 };
 
+/** A batch file holds one PSBT and its manifest: far below this. */
+const BATCH_FILE_BYTES_MAX = 4 * 1024 * 1024;
+
 function readJson(file: string): Record<string, unknown> {
   try {
+    const size = statSync(file).size;
+    if (size > BATCH_FILE_BYTES_MAX) throw new Error(`${size} bytes, more than a batch file holds (${BATCH_FILE_BYTES_MAX})`);
     const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;

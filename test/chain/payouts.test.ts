@@ -348,6 +348,10 @@ test('bitwrk payer: init writes a key file and prints the exchange flags; export
     const file = join(dir, 'out', 'b1.json');
     assert.equal(await main(['payer', 'sign', file, '--key-file', keyFile, '--fee-cap', '10']), 1, 'over its fee cap');
     assert.ok(lines.some((line) => /^bitwrk payer: refused: the fee of \d+ sat is over the cap of 10$/.test(line)));
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, ' '.repeat(5 * 1024 * 1024));
+    assert.equal(await main(['payer', 'sign', huge, '--key-file', keyFile]), 1, 'a file larger than any batch is not read');
+    assert.ok(lines.some((line) => /^bitwrk payer: huge\.json: \d+ bytes, more than a batch file holds/.test(line)));
     assert.equal(await main(['payer', 'sign', file, '--key-file', keyFile]), 0);
     assert.equal(await main(['payer', 'submit', join(dir, 'out', 'b1.signed.json'), '--key-file', keyFile, ...exchange]), 0);
     assert.ok(lines.some((line) => /^b1: [0-9a-f]{64} accepted/.test(line)));
