@@ -2,7 +2,8 @@
 //  - chunk+hash: the streaming chunker plus SHA-256 of every chunk, MiB/s, hashing inline and on a
 //    worker thread (overlapped with chunking), against node's plain SHA-256 of the same data in the
 //    same run (the ratios are the figures); the chunker alone; importFile (chunk, hash, whole-file
-//    key, store in memory) both ways;
+//    key, store in memory) both ways; importFile into the daemon's disk store (pack files) and its
+//    ratio to the memory store, and reading the file back from disk (every chunk checked);
 //  - re-sync: bytes on the wire (every frame, both ways: offers, bitmaps, chunks, answers) to bring
 //    a receiver holding a 64 MiB file up to date after scattered edits, as a fraction of the file,
 //    for two shapes (see docs/cafs.md): 1% of the bytes rewritten in 64 runs at random places, and
@@ -14,7 +15,12 @@ import { createPrng } from '../src/random.js';
 import { Chunker, splitBlock, type ChunkBlock } from '../src/cafs/chunker.js';
 import { ChunkHashWorker, hashedChunks } from '../src/cafs/chunk-hasher.js';
 import { MemoryChunkStore } from '../src/cafs/memory-store.js';
-import { importFile } from '../src/cafs/files.js';
+import { importFile, readFile } from '../src/cafs/files.js';
+import { DiskChunkStore } from '../src/cafs/disk-store.js';
+import type { FileManifest } from '../src/cafs/chunk-store.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cafsProtocol, cafsReceiver, sendFile } from '../src/cafs/sync.js';
 import { RpcPeer } from '../src/transport/rpc.js';
 import { connectWebSocket } from '../src/transport/ws-client.js';
@@ -75,6 +81,21 @@ const subtleSeconds = await bestSeconds(repetitions, chunkAndHashSubtle);
 const shaSeconds = await bestSeconds(repetitions, async () => void hash('sha256', data, 'buffer'));
 const importInlineSeconds = await bestSeconds(repetitions, () => importFile(new MemoryChunkStore(1024 * MIB), megabytes(data)));
 const importWorkerSeconds = await bestSeconds(repetitions, () => importFile(new MemoryChunkStore(1024 * MIB), megabytes(data), { hasher }));
+// The daemon's on-disk store (pack files): import into a fresh one, then read the file back.
+const diskDirectory = mkdtempSync(join(tmpdir(), 'bitwrk-bench-cafs-'));
+let diskPass = 0;
+let diskStore: DiskChunkStore | undefined;
+let diskManifest: FileManifest | undefined;
+const importDiskSeconds = await bestSeconds(repetitions, async () => {
+  diskStore?.close();
+  diskStore = new DiskChunkStore(join(diskDirectory, String(diskPass++)));
+  diskManifest = await importFile(diskStore, megabytes(data));
+});
+const readDiskSeconds = await bestSeconds(repetitions, async () => {
+  for await (const part of readFile(diskStore!, diskManifest!)) void part;
+});
+diskStore?.close();
+rmSync(diskDirectory, { recursive: true, force: true });
 await hasher.close();
 
 /** Bytes that cross a connection in both directions during a sync of `edited` onto `original`. */
@@ -143,6 +164,9 @@ printFigures('cafs', {
   ratioWorkerToSha256: round(shaSeconds / workerSeconds, 2),
   importFileInlineMiBPerSecond: round(fileBytes / MIB / importInlineSeconds),
   importFileWorkerMiBPerSecond: round(fileBytes / MIB / importWorkerSeconds),
+  importFileDiskMiBPerSecond: round(fileBytes / MIB / importDiskSeconds),
+  ratioImportDiskToMemory: round(importInlineSeconds / importDiskSeconds, 2),
+  readFileDiskMiBPerSecond: round(fileBytes / MIB / readDiskSeconds),
   chunks: chunkCount,
   resyncOnePercentIn64RunsFraction: round(runs.wireBytes / fileBytes, 4),
   resyncOnePercentIn64RunsChunksSent: runs.chunksSent,

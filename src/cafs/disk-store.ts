@@ -1,14 +1,15 @@
-// The daemon's on-disk chunk store: survives restarts. Chunks are files named by their key under
-// chunks/<first two hex digits>/, manifests are JSON files under files/; every write goes to a
-// temporary file first and is renamed into place, so a crash leaves either nothing or a whole
-// file. Reference counts are rebuilt from the manifests at open, so they are right after a crash.
+// The daemon's on-disk chunk store: survives restarts. Chunks are appended to pack files under
+// packs/ (pack-files.ts); manifests are JSON files under files/, each written to a temporary file
+// and renamed into place after the packs are synced, so a manifest never names a chunk a crash
+// could lose. Reference counts are rebuilt from the manifests at open, so they are right after a
+// crash. A store from before packs (one file per chunk under chunks/) is moved into packs at open.
 // A large file's chunk list is stored as a tree: list nodes kept as chunks (chunk-list.ts), and a
 // manifest that names them.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeListNode, encodeListNodes, INLINE_LIST_ENTRIES_MAX } from './chunk-list.js';
 import { assertChunksPresent, checkChunk, chunkKey, KEY_PATTERN, MissingChunkError, RefCounts, type ChunkStore, type FileManifest } from './chunk-store.js';
+import { PackFiles } from './pack-files.js';
 
 /** A manifest as stored: the chunk list inline, or (for large files) the keys of its list nodes. */
 type StoredManifest = FileManifest | { readonly fileKey: string; readonly size: number; readonly chunkCount: number; readonly listNodes: string[] };
@@ -16,23 +17,16 @@ type StoredManifest = FileManifest | { readonly fileKey: string; readonly size: 
 export class DiskChunkStore implements ChunkStore {
   readonly description: string;
   private readonly refs = new RefCounts();
-  private readonly present = new Set<string>();
+  private readonly packs: PackFiles;
   private bytes = 0;
   private temporaryCounter = 0;
-  /** Shard folders known to exist (a mkdir per chunk costs more than the write). */
-  private readonly shards = new Set<string>();
 
-  constructor(private readonly directory: string) {
+  constructor(private readonly directory: string, options: { packBytesTarget?: number } = {}) {
     this.description = `disk:${directory}`;
-    mkdirSync(join(directory, 'chunks'), { recursive: true, mode: 0o700 });
     mkdirSync(join(directory, 'files'), { recursive: true, mode: 0o700 });
-    for (const shard of readdirSync(join(directory, 'chunks'))) {
-      for (const name of readdirSync(join(directory, 'chunks', shard))) {
-        if (!KEY_PATTERN.test(name)) continue; // a temporary file left by a crash
-        this.present.add(name);
-        this.bytes += statSync(join(directory, 'chunks', shard, name)).size;
-      }
-    }
+    this.packs = new PackFiles(join(directory, 'packs'), options.packBytesTarget);
+    this.moveLooseChunks(join(directory, 'chunks'));
+    for (const [, size] of this.packs.chunks()) this.bytes += size;
     for (const name of readdirSync(join(directory, 'files'))) {
       if (!name.endsWith('.json')) continue;
       const { manifest, listNodes } = this.readStored(join(directory, 'files', name));
@@ -41,26 +35,25 @@ export class DiskChunkStore implements ChunkStore {
   }
 
   has(key: string): boolean {
-    return this.present.has(key);
+    return this.packs.has(key);
   }
 
   async get(key: string): Promise<Uint8Array> {
-    if (!KEY_PATTERN.test(key) || !this.present.has(key)) throw new MissingChunkError(`chunk ${key.slice(0, 16)}… is not in the store`);
-    return checkChunk(key, new Uint8Array(await readFile(this.chunkPath(key))));
+    if (!KEY_PATTERN.test(key) || !this.packs.has(key)) throw new MissingChunkError(`chunk ${key.slice(0, 16)}… is not in the store`);
+    return checkChunk(key, await this.packs.read(key));
   }
 
   async put(data: Uint8Array, knownKey?: string): Promise<string> {
     const key = knownKey ?? chunkKey(data);
-    if (this.present.has(key)) return key;
-    const shard = key.slice(0, 2);
-    if (!this.shards.has(shard)) {
-      mkdirSync(join(this.directory, 'chunks', shard), { recursive: true, mode: 0o700 });
-      this.shards.add(shard);
-    }
-    this.writeAtomically(this.chunkPath(key), data);
-    this.present.add(key);
+    if (this.packs.has(key)) return key;
+    this.packs.write(key, data);
     this.bytes += data.length;
     return key;
+  }
+
+  /** Closes the pack files (the store is not used after). */
+  close(): void {
+    this.packs.close();
   }
 
   pin(key: string): void {
@@ -74,13 +67,14 @@ export class DiskChunkStore implements ChunkStore {
   async saveFile(manifest: FileManifest): Promise<void> {
     const path = this.filePath(manifest.fileKey);
     if (existsSync(path)) return;
-    assertChunksPresent(manifest, (key) => this.present.has(key));
+    assertChunksPresent(manifest, (key) => this.packs.has(key));
     let stored: StoredManifest = manifest;
     const listNodes: string[] = [];
     if (manifest.chunks.length > INLINE_LIST_ENTRIES_MAX) {
       for (const node of encodeListNodes(manifest.chunks)) listNodes.push(await this.put(node));
       stored = { fileKey: manifest.fileKey, size: manifest.size, chunkCount: manifest.chunks.length, listNodes };
     }
+    this.packs.sync();
     this.writeAtomically(path, Buffer.from(JSON.stringify(stored)));
     for (const key of [...manifest.chunks.map((chunk) => chunk.key), ...listNodes]) this.refs.add(key);
   }
@@ -103,33 +97,40 @@ export class DiskChunkStore implements ChunkStore {
   private readStored(path: string): { manifest: FileManifest; listNodes: string[] } {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredManifest;
     if (!('listNodes' in stored)) return { manifest: stored, listNodes: [] };
-    const chunks = stored.listNodes.flatMap((key) => decodeListNode(checkChunk(key, new Uint8Array(readFileSync(this.chunkPath(key))))));
+    const chunks = stored.listNodes.flatMap((key) => decodeListNode(checkChunk(key, this.packs.readSync(key))));
     if (chunks.length !== stored.chunkCount) throw new MissingChunkError(`file ${stored.fileKey.slice(0, 16)}…: its list nodes hold ${chunks.length} of ${stored.chunkCount} chunks`);
     return { manifest: { fileKey: stored.fileKey, size: stored.size, chunks }, listNodes: stored.listNodes };
   }
 
   async gc(): Promise<{ removedChunks: number; freedBytes: number }> {
-    let removedChunks = 0;
+    const removed: string[] = [];
     let freedBytes = 0;
-    for (const key of [...this.present]) {
+    for (const [key, size] of this.packs.chunks()) {
       if (this.refs.held(key)) continue;
-      const path = this.chunkPath(key);
-      const size = statSync(path).size;
-      rmSync(path);
-      this.present.delete(key);
-      this.bytes -= size;
-      removedChunks += 1;
+      removed.push(key);
       freedBytes += size;
     }
-    return { removedChunks, freedBytes };
+    this.packs.remove(removed);
+    this.bytes -= freedBytes;
+    return { removedChunks: removed.length, freedBytes };
   }
 
   usage(): { chunks: number; bytes: number } {
-    return { chunks: this.present.size, bytes: this.bytes };
+    return { chunks: this.packs.count, bytes: this.bytes };
   }
 
-  private chunkPath(key: string): string {
-    return join(this.directory, 'chunks', key.slice(0, 2), key);
+  /** Moves a store from before packs (chunks/<shard>/<key>) into packs; a file that is not its chunk is left out. */
+  private moveLooseChunks(looseDirectory: string): void {
+    if (!existsSync(looseDirectory)) return;
+    for (const shard of readdirSync(looseDirectory)) {
+      for (const name of readdirSync(join(looseDirectory, shard))) {
+        if (!KEY_PATTERN.test(name)) continue; // a temporary file left by a crash
+        const data = new Uint8Array(readFileSync(join(looseDirectory, shard, name)));
+        if (chunkKey(data) === name) this.packs.write(name, data);
+      }
+    }
+    this.packs.sync();
+    rmSync(looseDirectory, { recursive: true, force: true });
   }
 
   private filePath(fileKey: string): string {

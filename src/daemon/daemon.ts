@@ -300,6 +300,7 @@ export class Daemon {
     }
     this.link.close();
     await this.store.close();
+    this.cafs.close();
     await this.lock.release();
   }
 }
