@@ -42,7 +42,8 @@ export class PackFiles {
   private readonly index = new Map<string, Location>();
   private readonly packs = new Map<number, Pack>();
   private active = 0;
-  private dirty = false;
+  /** Packs written to since the last sync. */
+  private readonly dirty = new Set<number>();
 
   constructor(private readonly directory: string, private readonly packBytesTarget = PACK_BYTES_TARGET) {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
@@ -50,7 +51,7 @@ export class PackFiles {
       const match = PACK_NAME.exec(name);
       return match === null ? [] : [Number(match[1])];
     }).sort((a, b) => a - b);
-    for (const number of numbers) this.openPack(number);
+    for (const number of numbers) this.openPack(number, number === numbers.at(-1));
     this.active = numbers.at(-1) ?? 0;
     if (!this.packs.has(this.active) || this.packs.get(this.active)!.size >= this.packBytesTarget) this.startPack();
   }
@@ -101,14 +102,16 @@ export class PackFiles {
     writeFully(pack.fd, Buffer.concat([header, data]), offset);
     pack.size += HEADER_BYTES + data.length;
     this.index.set(key, { pack: this.active, offset, size: data.length });
-    this.dirty = true;
+    this.dirty.add(this.active);
   }
 
   /** Makes every write so far durable (before a manifest that needs them is written). */
   sync(): void {
-    if (!this.dirty) return;
-    fdatasyncSync(this.packs.get(this.active)!.fd);
-    this.dirty = false;
+    for (const number of this.dirty) {
+      const pack = this.packs.get(number);
+      if (pack !== undefined) fdatasyncSync(pack.fd);
+    }
+    this.dirty.clear();
   }
 
   remove(keys: readonly string[]): void {
@@ -153,8 +156,12 @@ export class PackFiles {
     return this.openPack(this.active);
   }
 
-  /** Opens a pack, indexes its records and cuts off a torn tail. */
-  private openPack(number: number): Pack {
+  /**
+   * Opens a pack and indexes its records. Only the newest pack is appended to, so only it can end
+   * in a torn record, which is cut off; an older pack with a bad header keeps the records before it
+   * (the rest are not found, and are never overwritten).
+   */
+  private openPack(number: number, newest = true): Pack {
     const path = this.path(number);
     const fd = openSync(path, existsSync(path) ? 'r+' : 'w+', 0o600);
     const length = fstatSync(fd).size;
@@ -171,8 +178,9 @@ export class PackFiles {
       else this.index.set(key, { pack: number, offset, size });
       offset += HEADER_BYTES + size;
     }
-    if (offset < length) ftruncateSync(fd, offset); // a record torn by a crash: never acknowledged
-    pack.size = offset;
+    if (offset < length && newest) ftruncateSync(fd, offset); // a record torn by a crash: never acknowledged
+    pack.size = newest ? offset : length;
+    pack.deadBytes += pack.size - offset; // what follows a bad header in an older pack is lost to the index
     return pack;
   }
 

@@ -84,6 +84,23 @@ test('disk: a record torn by a crash is cut off at open; every whole record befo
   assert.deepEqual(await new DiskChunkStore(directory).get(torn), new Uint8Array(3000).fill(2), 'appends after the cut are whole');
 });
 
+test('disk: a bad header in an older pack costs the records after it, never the pack or the newer ones', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
+  const store = new DiskChunkStore(directory, { packBytesTarget: 10_000 });
+  const keys: string[] = [];
+  for (let index = 0; index < 6; index++) keys.push(await store.put(new Uint8Array(4000).fill(index))); // three records a pack
+  store.close();
+  const older = join(directory, 'packs', '00000001.pack');
+  const bytes = readFileSync(older);
+  const sizeBefore = bytes.length;
+  bytes[4040] = 0; // the magic of the pack's second record
+  writeFileSync(older, bytes);
+  const reopened = new DiskChunkStore(directory);
+  assert.deepEqual(keys.map((key) => reopened.has(key)), [true, false, false, true, true, true]);
+  assert.equal(statSync(older).size, sizeBefore, 'an older pack is never cut');
+  assert.deepEqual(await reopened.get(keys[3]!), new Uint8Array(4000).fill(3));
+});
+
 test('disk: gc compacts packs that are mostly dead and keeps every held chunk', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
   const store = new DiskChunkStore(directory, { packBytesTarget: 64 * 1024 });
