@@ -35,6 +35,9 @@ interface Pack {
   size: number;
   /** Bytes of records whose chunk was removed or found again earlier. */
   deadBytes: number;
+  /** Reads in flight; a compacted pack's descriptor is closed when they are done. */
+  reads: number;
+  retired: boolean;
 }
 
 /** The chunk bytes of a DiskChunkStore: where each chunk is, and its raw (unchecked) bytes. */
@@ -71,9 +74,13 @@ export class PackFiles {
 
   read(key: string): Promise<Uint8Array> {
     const location = this.locate(key);
+    const pack = this.packs.get(location.pack)!;
     const buffer = Buffer.allocUnsafe(location.size);
+    pack.reads += 1;
     return new Promise((resolve, reject) => {
-      readAt(this.packs.get(location.pack)!.fd, buffer, 0, location.size, location.offset + HEADER_BYTES, (error, bytesRead) => {
+      readAt(pack.fd, buffer, 0, location.size, location.offset + HEADER_BYTES, (error, bytesRead) => {
+        pack.reads -= 1;
+        if (pack.retired && pack.reads === 0) closeSync(pack.fd);
         if (error !== null) reject(error);
         else resolve(new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead));
       });
@@ -125,19 +132,13 @@ export class PackFiles {
     }
     // The active pack too: a fresh one takes the appends, so it can be compacted like the rest.
     if (touched.has(this.active) && this.mostlyDead(this.packs.get(this.active)!)) this.startPack();
-    for (const number of touched) if (number !== this.active && this.mostlyDead(this.packs.get(number)!)) this.compact(number);
+    const compacted = new Set([...touched].filter((number) => number !== this.active && this.mostlyDead(this.packs.get(number)!)));
+    if (compacted.size > 0) this.compact(compacted);
   }
 
   close(): void {
     for (const pack of this.packs.values()) closeSync(pack.fd);
     this.packs.clear();
-  }
-
-  /** Bytes the packs take on disk, dead records included. */
-  diskBytes(): number {
-    let bytes = 0;
-    for (const pack of this.packs.values()) bytes += pack.size;
-    return bytes;
   }
 
   private locate(key: string): Location {
@@ -165,7 +166,7 @@ export class PackFiles {
     const path = this.path(number);
     const fd = openSync(path, existsSync(path) ? 'r+' : 'w+', 0o600);
     const length = fstatSync(fd).size;
-    const pack: Pack = { fd, size: 0, deadBytes: 0 };
+    const pack: Pack = { fd, size: 0, deadBytes: 0, reads: 0, retired: false };
     this.packs.set(number, pack);
     const header = Buffer.alloc(HEADER_BYTES);
     let offset = 0;
@@ -188,18 +189,22 @@ export class PackFiles {
     return pack.deadBytes > 0 && pack.deadBytes >= pack.size * COMPACT_DEAD_SHARE;
   }
 
-  private compact(number: number): void {
-    const pack = this.packs.get(number)!;
-    const live = [...this.index].filter(([, location]) => location.pack === number);
+  /** Appends the live chunks of these packs anew, then deletes the packs. */
+  private compact(numbers: ReadonlySet<number>): void {
+    const live = [...this.index].filter(([, location]) => numbers.has(location.pack));
     for (const [key] of live) {
       const data = this.readSync(key);
       this.index.delete(key);
       this.write(key, data);
     }
-    this.sync(); // the copies are durable before the pack that held them goes
-    closeSync(pack.fd);
-    this.packs.delete(number);
-    rmSync(this.path(number));
+    this.sync(); // the copies are durable before the packs that held them go
+    for (const number of numbers) {
+      const pack = this.packs.get(number)!;
+      this.packs.delete(number);
+      rmSync(this.path(number)); // a read in flight still reads the unlinked file through its descriptor
+      if (pack.reads === 0) closeSync(pack.fd);
+      else pack.retired = true;
+    }
   }
 }
 

@@ -120,6 +120,20 @@ test('disk: gc compacts packs that are mostly dead and keeps every held chunk', 
   assert.equal((await readFileBytes(reopened, held)).length, 200_000, 'after a restart too');
 });
 
+test('disk: a read in flight while gc compacts its pack still returns the chunk', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
+  const store = new DiskChunkStore(directory, { packBytesTarget: 10_000 });
+  const held = await store.put(new Uint8Array(3000).fill(1));
+  store.pin(held);
+  await store.put(new Uint8Array(4000).fill(2));
+  await store.put(new Uint8Array(4000).fill(3)); // the first pack is full; both of these are loose
+  const reads = Array.from({ length: 8 }, () => store.get(held));
+  assert.equal((await store.gc()).removedChunks, 2);
+  assert.equal(existsSync(join(directory, 'packs', '00000001.pack')), false, 'the first pack was compacted');
+  for (const read of reads) assert.deepEqual(await read, new Uint8Array(3000).fill(1));
+  assert.deepEqual(await store.get(held), new Uint8Array(3000).fill(1), 'and from its new place');
+});
+
 test('disk: a store from before packs (one file per chunk) is moved into packs at open', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'bitwrk-cafs-'));
   const data = new Uint8Array(4000).fill(5);
