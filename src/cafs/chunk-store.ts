@@ -45,9 +45,13 @@ export interface ChunkStore {
   saveFile(manifest: FileManifest): Promise<void>;
   loadFile(fileKey: string): Promise<FileManifest | undefined>;
   deleteFile(fileKey: string): Promise<void>;
+  /** The keys of every recorded file. */
+  listFiles(): Promise<string[]>;
   /** Removes every chunk no file and no pin holds. */
   gc(): Promise<{ removedChunks: number; freedBytes: number }>;
   usage(): { chunks: number; bytes: number };
+  /** What `usage().bytes` counts for a chunk of `size` bytes. */
+  chunkCostBytes(size: number): number;
 }
 
 export function chunkKey(data: Uint8Array): string {

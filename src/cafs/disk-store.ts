@@ -93,6 +93,13 @@ export class DiskChunkStore implements ChunkStore {
     for (const key of [...manifest.chunks.map((chunk) => chunk.key), ...listNodes]) this.refs.remove(key);
   }
 
+  async listFiles(): Promise<string[]> {
+    return readdirSync(join(this.directory, 'files')).flatMap((name) => {
+      const fileKey = name.slice(0, -'.json'.length);
+      return name.endsWith('.json') && KEY_PATTERN.test(fileKey) ? [fileKey] : [];
+    });
+  }
+
   /** Reads a stored manifest, following its list nodes (each checked against its key). */
   private readStored(path: string): { manifest: FileManifest; listNodes: string[] } {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredManifest;
@@ -117,6 +124,10 @@ export class DiskChunkStore implements ChunkStore {
 
   usage(): { chunks: number; bytes: number } {
     return { chunks: this.packs.count, bytes: this.bytes };
+  }
+
+  chunkCostBytes(size: number): number {
+    return size;
   }
 
   /** Moves a store from before packs (chunks/<shard>/<key>) into packs; a file that is not its chunk is left out. */

@@ -66,6 +66,10 @@ export class MemoryChunkStore implements ChunkStore {
     for (const chunk of manifest.chunks) this.refs.remove(chunk.key);
   }
 
+  async listFiles(): Promise<string[]> {
+    return [...this.files.keys()];
+  }
+
   async gc(): Promise<{ removedChunks: number; freedBytes: number }> {
     let removedChunks = 0;
     let freedBytes = 0;
@@ -81,6 +85,10 @@ export class MemoryChunkStore implements ChunkStore {
 
   usage(): { chunks: number; bytes: number } {
     return { chunks: this.chunks.size, bytes: this.bytes };
+  }
+
+  chunkCostBytes(size: number): number {
+    return size + ENTRY_OVERHEAD_BYTES;
   }
 
   private makeRoom(cost: number): void {
