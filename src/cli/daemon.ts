@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { realClock } from '../clock.js';
 import { loadOrCreateKeyFile } from '../crypto/keyfile.js';
-import { ConfigError, CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_EXCHANGE_URL, daemonConfigFile, readConfigFile, resolveConfig, type DaemonConfig } from '../daemon/config.js';
+import { CAFS_BUDGET_MIB_DEFAULT, ConfigError, CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_EXCHANGE_URL, KEEP_RESULTS_DEFAULT, daemonConfigFile, readConfigFile, resolveConfig, type DaemonConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { integerFlag, parseFlags, UsageError, type Command } from './command.js';
 import { bitwrkHome, defaultKeyFile } from './paths.js';
@@ -21,6 +21,8 @@ const flagOptions = {
   'peer-url': { type: 'string' },
   relay: { type: 'string' },
   attempts: { type: 'string' },
+  'cafs-budget-mib': { type: 'string' },
+  'keep-results': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
@@ -52,6 +54,9 @@ options:
   --relay MODE        auto (default): through the exchange's relay unless --peer-url is set or
                       the exchange is on this machine; always; never
   --attempts N        bids a purchase may place before it fails (default 3)
+  --cafs-budget-mib N what the work and result store may hold before files no open trade needs
+                      are deleted, least recently used first (default ${CAFS_BUDGET_MIB_DEFAULT})
+  --keep-results N    results of completed purchases kept whatever the budget (default ${KEEP_RESULTS_DEFAULT})
   -q, --quiet         print only the startup summary, not every trade`,
   async run(argv) {
     const { values } = parseFlags(argv, flagOptions);
@@ -70,6 +75,8 @@ options:
       ...(config.peerUrl === undefined ? {} : { peerPublicUrl: config.peerUrl }),
       relay: config.relay,
       attemptsMax: config.attemptsMax,
+      cafsBudgetBytes: config.cafsBudgetMiB * 1024 ** 2,
+      keepResults: config.keepResults,
       log,
     });
     // Listen for the signals before saying where we are: a supervisor may stop us right after.
@@ -107,6 +114,8 @@ function configFrom(values: FlagValues): DaemonConfig {
     peerUrl: values['peer-url'],
     relay: values.relay,
     attemptsMax: values.attempts === undefined ? undefined : integerFlag(values.attempts, 'attempts', 3, { min: 1, max: 100 }),
+    cafsBudgetMiB: values['cafs-budget-mib'] === undefined ? undefined : integerFlag(values['cafs-budget-mib'], 'cafs-budget-mib', CAFS_BUDGET_MIB_DEFAULT, { min: 1, max: 1024 ** 3 }),
+    keepResults: values['keep-results'] === undefined ? undefined : integerFlag(values['keep-results'], 'keep-results', KEEP_RESULTS_DEFAULT, { min: 0, max: 10_000 }),
   };
   const checked = daemonConfigFile.safeParse(Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined)));
   if (!checked.success) {
@@ -121,7 +130,7 @@ function configFrom(values: FlagValues): DaemonConfig {
   }
 }
 
-const FLAG_NAMES: Readonly<Record<string, string>> = { exchangeUrl: 'exchange', keyFile: 'key-file', apiHost: 'api-host', apiPort: 'api-port', peerHost: 'peer-host', peerPort: 'peer-port', peerUrl: 'peer-url', attemptsMax: 'attempts' };
+const FLAG_NAMES: Readonly<Record<string, string>> = { exchangeUrl: 'exchange', keyFile: 'key-file', apiHost: 'api-host', apiPort: 'api-port', peerHost: 'peer-host', peerPort: 'peer-port', peerUrl: 'peer-url', attemptsMax: 'attempts', cafsBudgetMiB: 'cafs-budget-mib', keepResults: 'keep-results' };
 
 function flagName(setting: string): string {
   return FLAG_NAMES[setting] ?? setting;

@@ -183,9 +183,15 @@ export class Buyer implements Executor<'buy'> {
         if (this.permissions.get(tradeId)?.witness !== true) this.checkedResults.delete(tradeId);
         this.permissions.delete(tradeId);
         this.closeSession(tradeId);
+        deps.tradeEnded();
         deps.log(`buy ${tradeId} ${effect.value}${effect.reason === null ? '' : `: ${effect.reason}`}`);
         return this.runtime.forgetOld('buy', TRADE_HISTORY_MAX);
     }
+  }
+
+  /** Results a check holds outside any trade's state (a witness's, until the check has used it). */
+  filesInUse(): Iterable<string> {
+    return this.checkedResults.values();
   }
 
   /** Local first, then a mandate, then the request's own price; else wait for one of them (the phase's deadline ends that). */

@@ -9,6 +9,8 @@ import { isNetworkName, type NetworkName } from '../crypto/networks.js';
 export const CONFIG_FILE = 'config.json';
 export const DEFAULT_EXCHANGE_URL = 'ws://127.0.0.1:8090/ws';
 export const DEFAULT_API_PORT = 8091;
+export const CAFS_BUDGET_MIB_DEFAULT = 8192;
+export const KEEP_RESULTS_DEFAULT = 20;
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1).max(255).regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address');
@@ -26,6 +28,8 @@ export const daemonConfigFile = z.strictObject({
   peerUrl: wsUrl.optional(),
   relay: z.enum(['auto', 'always', 'never']).optional(),
   attemptsMax: z.number().int().min(1).max(100).optional(),
+  cafsBudgetMiB: z.number().int().min(1).max(1024 ** 3).optional(),
+  keepResults: z.number().int().min(0).max(10_000).optional(),
 });
 export type DaemonConfigFile = z.output<typeof daemonConfigFile>;
 
@@ -41,6 +45,10 @@ export interface DaemonConfig {
   readonly peerUrl: string | undefined;
   readonly relay: 'auto' | 'always' | 'never';
   readonly attemptsMax: number;
+  /** What CAFS may hold before files no open trade needs are collected. */
+  readonly cafsBudgetMiB: number;
+  /** Results of completed purchases kept whatever the budget. */
+  readonly keepResults: number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +88,8 @@ export function resolveConfig(dataDir: string, defaultKeyFile: string, file: Dae
     peerUrl: merged.peerUrl,
     relay: merged.relay ?? 'auto',
     attemptsMax: merged.attemptsMax ?? 3,
+    cafsBudgetMiB: merged.cafsBudgetMiB ?? CAFS_BUDGET_MIB_DEFAULT,
+    keepResults: merged.keepResults ?? KEEP_RESULTS_DEFAULT,
   };
 }
 

@@ -21,6 +21,7 @@ import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-s
 import { Buyer, type BuyActor } from './buyer.js';
 import { DaemonStore } from './daemon-store.js';
 import { ExchangeLink } from './exchange-link.js';
+import { CAFS_BUDGET_BYTES_DEFAULT, FileRetention, KEEP_RESULTS_DEFAULT } from './file-retention.js';
 import { BUILT_IN_VERIFIERS, type ResultVerifiers } from './result-checks.js';
 import { createLocalApi } from './local-api.js';
 import type { AccessPolicy } from './api-access.js';
@@ -55,6 +56,10 @@ export interface DaemonOptions {
   readonly relay?: 'auto' | 'always' | 'never';
   /** Bids a buy may place before it fails (default 3). */
   readonly attemptsMax?: number;
+  /** What CAFS may hold before files no open trade needs are collected (default 8 GiB). */
+  readonly cafsBudgetBytes?: number;
+  /** Results of completed purchases kept whatever the budget (default 20). */
+  readonly keepResults?: number;
   readonly verifiers?: ResultVerifiers;
   readonly random?: (count: number) => Uint8Array;
   readonly prng?: Prng;
@@ -76,6 +81,8 @@ export class Daemon {
   readonly seller: Seller;
   /** Where the trades run: actors of the trade logic, saved on every step. */
   readonly runtime: TradeRuntime;
+  /** Collects CAFS files no open trade needs once the store is over its budget. */
+  readonly retention: FileRetention;
   private readonly store: LmdbStore;
   private readonly stopping = new AbortController();
   private apiServer: Server | undefined;
@@ -121,10 +128,15 @@ export class Daemon {
       verifiers: options.verifiers ?? BUILT_IN_VERIFIERS,
       log,
       stopping: this.stopping.signal,
+      tradeEnded: () => this.retention.request(),
     };
     this.runtime = new TradeRuntime({ clock: options.clock, store: daemonStore, log, stopping: this.stopping.signal });
     this.seller = new Seller(deps, this.runtime, async () => this.peerUrl);
     this.buyer = new Buyer(deps, this.runtime, this.seller, options.attemptsMax ?? 3);
+    this.retention = new FileRetention(
+      { cafs: this.cafs, clock: options.clock, trades: () => this.runtime.trades(), inUse: () => this.buyer.filesInUse(), log },
+      { budgetBytes: options.cafsBudgetBytes ?? CAFS_BUDGET_BYTES_DEFAULT, keepResults: options.keepResults ?? KEEP_RESULTS_DEFAULT },
+    );
   }
 
   get identity(): Identity {
@@ -175,6 +187,7 @@ export class Daemon {
     this.buyer.resumeIds(records.flatMap((record) => (record.side === 'buy' ? [record.state] : [])));
     await this.runtime.forgetOld('buy', TRADE_HISTORY_MAX);
     await this.runtime.forgetOld('sell', TRADE_HISTORY_MAX);
+    this.retention.request();
     const apiHost = options.apiHost ?? '127.0.0.1';
     let policy: AccessPolicy | undefined;
     const app = createLocalApi(this, () => policy!);
@@ -300,6 +313,7 @@ export class Daemon {
     }
     this.link.close();
     await this.store.close();
+    await this.retention.idle(); // a collection under way finishes before its store closes
     this.cafs.close();
     await this.lock.release();
   }

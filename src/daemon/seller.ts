@@ -197,6 +197,7 @@ export class Seller implements Executor<'sell'> {
         const txId = sell?.state.context.txId ?? null;
         if (txId !== null) this.byTx.delete(txId);
         this.offer();
+        deps.tradeEnded();
         return this.runtime.forgetOld('sell', TRADE_HISTORY_MAX);
       }
     }

@@ -24,6 +24,8 @@ export interface TradeDeps {
   readonly log: (line: string) => void;
   /** Aborted when the daemon stops: executors end their waits and leave trades as saved. */
   readonly stopping: AbortSignal;
+  /** Called when a trade ends: the files it named may now be collected. */
+  readonly tradeEnded: () => void;
 }
 
 /** The connection dropped or the answer did not come: the request may or may not have taken effect. */
