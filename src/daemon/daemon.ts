@@ -21,7 +21,8 @@ import { attachWebSocketServer, type WebSocketEndpoint } from '../transport/ws-s
 import { Buyer, type BuyActor } from './buyer.js';
 import { DaemonStore } from './daemon-store.js';
 import { ExchangeLink } from './exchange-link.js';
-import { CAFS_BUDGET_BYTES_DEFAULT, FileRetention, KEEP_RESULTS_DEFAULT } from './file-retention.js';
+import { KEEP_RESULTS_DEFAULT } from './config.js';
+import { CAFS_BUDGET_BYTES_DEFAULT, FileRetention } from './file-retention.js';
 import { BUILT_IN_VERIFIERS, type ResultVerifiers } from './result-checks.js';
 import { createLocalApi } from './local-api.js';
 import type { AccessPolicy } from './api-access.js';

@@ -6,11 +6,10 @@
 import type { Clock } from '../clock.js';
 import type { ChunkStore } from '../cafs/chunk-store.js';
 import { collectFiles, type RetentionReport } from '../cafs/retention.js';
-import { CAFS_BUDGET_MIB_DEFAULT, KEEP_RESULTS_DEFAULT } from './config.js';
+import { CAFS_BUDGET_MIB_DEFAULT } from './config.js';
 import type { TradeHandle } from './trade-runtime.js';
 
 export const CAFS_BUDGET_BYTES_DEFAULT = CAFS_BUDGET_MIB_DEFAULT * 1024 ** 2;
-export { KEEP_RESULTS_DEFAULT };
 
 /** Long enough for a file to be named by its trade after it is whole. */
 export const UNNAMED_GRACE_MS = 10 * 60_000;
