@@ -1,6 +1,7 @@
 // Runs every test file under test/ with node's test runner (through tsx).
 // Node 20's `--test` takes no glob patterns, so the files are listed here.
 // Usage: npm test [-- PATTERN...]   (a pattern keeps the files whose path contains it)
+// Property tests share one fixed seed unless FC_SEED says otherwise (test/support/fast-check-seed.mjs, plain JavaScript: worker threads load it too).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  ['--import', 'tsx', '--import', './test/support/fast-check-seed.mjs', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

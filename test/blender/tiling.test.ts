@@ -41,7 +41,7 @@ test('plans cover the frame once, fit the class and keep rendered rectangles ins
       assert.ok(plan.tiles.length >= Math.min(minTiles, scene.width * scene.height) || plan.columns === scene.width || plan.rows === scene.height);
       assert.equal(plan.tiles.length, plan.columns * plan.rows);
     }),
-    { numRuns: 300 },
+    { numRuns: 300, seed: 21 },
   );
 });
 
@@ -69,7 +69,10 @@ test('no other grid with as many tiles or more is cheaper (rays rendered plus ov
         }
       }
     }),
-    { numRuns: 60 },
+    { numRuns: 60, seed: 1995617029, examples: [
+      // Found by CI: 1 x 9 rows does not fit but 1 x 8 does, and the planner took 1 x 10.
+      [{ width: 2, height: 11, samples: 4, maxBounces: 1, viewLayers: 1 }, 72, 4, 1, 0],
+    ] },
   );
 });
 
