@@ -6,7 +6,7 @@
 // pixels are decoded). A tile whose pixels are wrong but finite passes this check: it is caught
 // when the frame is stitched, and bought again from another seller.
 import { inflateSync } from 'node:zlib';
-import { decodeJob, JobFormatError } from './job.js';
+import { decodeJobHeader, JobFormatError } from './job.js';
 
 const EXR_MAGIC = 20000630;
 const FLAG_TILED = 0x200;
@@ -127,11 +127,14 @@ export function normalizeExr(result: Uint8Array): Uint8Array {
   return new Uint8Array(Buffer.concat([newHeader, table, bytes.subarray(header.end + chunks * 8)]));
 }
 
-/** Why `result` is not the image the Blender job `work` asked for, or null when it is well-formed. */
-export function checkBlenderTile(work: Uint8Array, result: Uint8Array): string | null {
+/**
+ * Why `result` is not the image the Blender job asked for, or null when it is well-formed. `work`
+ * is the job, or its first JOB_HEAD_BYTES_MAX bytes of `workSize` (the header is all it reads).
+ */
+export function checkBlenderTile(work: Uint8Array, result: Uint8Array, workSize = work.length): string | null {
   let rendered;
   try {
-    rendered = decodeJob(work).header.rendered;
+    rendered = decodeJobHeader(work, workSize).header.rendered;
   } catch (error) {
     if (error instanceof JobFormatError) return `the work is not a Blender job: ${error.message}`;
     throw error;

@@ -66,9 +66,15 @@ export interface DecodedJob {
   readonly blend: Uint8Array;
 }
 
-/** Reads a job, checking every length against the bytes there are; a JobFormatError says what is wrong. */
-export function decodeJob(work: Uint8Array): DecodedJob {
-  const bytes = Buffer.from(work.buffer, work.byteOffset, work.byteLength);
+/** The most a job's start can take before its scene: magic, header length and header. */
+export const JOB_HEAD_BYTES_MAX = JOB_MAGIC.length + 4 + HEADER_BYTES_MAX;
+
+/**
+ * A job's header from the job's first bytes (JOB_HEAD_BYTES_MAX are enough, the whole job will
+ * do), checked against the job's whole size; a JobFormatError says what is wrong.
+ */
+export function decodeJobHeader(head: Uint8Array, jobSize: number): { readonly header: JobHeader; readonly headerEnd: number } {
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   if (bytes.length < JOB_MAGIC.length + 4 || bytes.toString('latin1', 0, JOB_MAGIC.length) !== JOB_MAGIC) {
     throw new JobFormatError(`not a BitWrk Blender job (it does not start with "${JOB_MAGIC}")`);
   }
@@ -84,13 +90,20 @@ export function decodeJob(work: Uint8Array): DecodedJob {
   const checked = jobHeader.safeParse(parsed);
   if (!checked.success) throw new JobFormatError(`the header is not valid: ${z.prettifyError(checked.error).replace(/\n/g, '; ')}`);
   const header = checked.data;
-  let offset = start + headerLength;
-  const expected = offset + header.resources.reduce((sum, resource) => sum + resource.size, 0) + header.blendSize;
-  if (expected !== bytes.length) throw new JobFormatError(`the header announces ${expected} bytes in all, the job has ${bytes.length}`);
+  const headerEnd = start + headerLength;
+  const expected = headerEnd + header.resources.reduce((sum, resource) => sum + resource.size, 0) + header.blendSize;
+  if (expected !== jobSize) throw new JobFormatError(`the header announces ${expected} bytes in all, the job has ${jobSize}`);
+  return { header, headerEnd };
+}
+
+/** Reads a job, checking every length against the bytes there are; a JobFormatError says what is wrong. */
+export function decodeJob(work: Uint8Array): DecodedJob {
+  const { header, headerEnd } = decodeJobHeader(work, work.length);
+  let offset = headerEnd;
   const resources = new Map<string, Uint8Array>();
   for (const resource of header.resources) {
-    resources.set(resource.name, bytes.subarray(offset, offset + resource.size));
+    resources.set(resource.name, work.subarray(offset, offset + resource.size));
     offset += resource.size;
   }
-  return { header, resources, blend: bytes.subarray(offset, offset + header.blendSize) };
+  return { header, resources, blend: work.subarray(offset, offset + header.blendSize) };
 }

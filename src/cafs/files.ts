@@ -26,9 +26,11 @@ export async function importFile(store: ChunkStore, input: AsyncIterable<Uint8Ar
   try {
     for await (const block of hashedChunks(counted(), options)) {
       for (const chunk of block) {
-        const key = await store.put(chunk.data, chunk.key);
-        store.pin(key); // held until the file is saved, so a budgeted store cannot evict it meanwhile
-        chunks.push({ key, size: chunk.data.length });
+        // Pinned before it is stored and until the file is saved: a collection that runs while
+        // this import waits on the store (or a budgeted store making room) cannot take it.
+        store.pin(chunk.key);
+        chunks.push({ key: chunk.key, size: chunk.data.length });
+        await store.put(chunk.data, chunk.key);
       }
     }
     const manifest: FileManifest = { fileKey: whole.digest('hex'), size, chunks };
@@ -62,6 +64,28 @@ export async function* readFile(store: ChunkStore, manifest: FileManifest): Asyn
     yield data;
   }
   if (size !== manifest.size || whole.digest('hex') !== manifest.fileKey) throw new FileMismatchError(`file ${manifest.fileKey.slice(0, 16)}… does not match its key`);
+}
+
+/** A stored file, to stream as often as needed (each read is checked against the file key). */
+export interface FileSource {
+  readonly size: number;
+  read(): AsyncIterable<Uint8Array>;
+}
+
+export function fileSource(store: ChunkStore, manifest: FileManifest): FileSource {
+  return { size: manifest.size, read: () => readFile(store, manifest) };
+}
+
+/** The first `limit` bytes of a stream (fewer if it is shorter); reads no further than it needs. */
+export async function readHead(input: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of input) {
+    parts.push(part.subarray(0, limit - size));
+    size += parts.at(-1)!.length;
+    if (size >= limit) break;
+  }
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** Reads a whole file into memory (for small files and tests). */

@@ -107,13 +107,13 @@ export function cafsReceiver(store: ChunkStore, onFile?: (manifest: FileManifest
         return { data, key: expected.key };
       });
       for (const { data, key } of checked) {
+        pinOnce(store, transfer, key); // before the put: a collection meanwhile must not take it
         try {
           await store.put(data, key); // just checked against this key: no second hash
         } catch (error) {
           if (error instanceof StoreFullError) throw ProtocolError.of('store_full', error.message);
           throw error;
         }
-        pinOnce(store, transfer, key);
       }
       return { stored: checked.length };
     },

@@ -5,7 +5,7 @@
 // result, signs the receipt, gets the key, decrypts and checks the result, and accepts it. Every
 // fact it reports names the bid or transaction it is about, so a late answer about an earlier
 // attempt changes nothing.
-import { importFile, readFileBytes } from '../cafs/files.js';
+import { fileSource, importFile, readFileBytes, type FileSource } from '../cafs/files.js';
 import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
 import { createNonce } from '../crypto/nonce.js';
 import { signMessage, verifyMessage } from '../crypto/signmessage.js';
@@ -249,7 +249,7 @@ export class Buyer implements Executor<'buy'> {
     const { deps } = this;
     try {
       const context = this.context(tradeId);
-      const result = await deps.workers.run(workerId, await this.readWork(context), tradeId, deps.stopping);
+      const result = await deps.workers.run(workerId, await this.work(context), tradeId, deps.stopping);
       await this.check(context, result);
       const stored = await importFile(deps.cafs, [result]);
       this.send(tradeId, { type: 'VERIFIED', nowMs: this.now(), txId: null, resultFileKey: stored.fileKey });
@@ -513,14 +513,15 @@ export class Buyer implements Executor<'buy'> {
   private async check(context: BuyContext, result: Uint8Array): Promise<void> {
     const verifier = this.deps.verifiers(context.article);
     if (verifier === undefined) return;
-    const wrong = verifier(await this.readWork(context), result);
+    const wrong = await verifier(await this.work(context), result);
     if (wrong !== null) throw new ResultDecryptionError(`the result is wrong (${context.article}): ${wrong}`);
   }
 
-  private async readWork(context: BuyContext): Promise<Uint8Array> {
+  /** The trade's work, to stream from the store (it need not fit in memory). */
+  private async work(context: BuyContext): Promise<FileSource> {
     const manifest = await this.deps.cafs.loadFile(context.workFileKey);
     if (manifest === undefined) throw new Error(`the work ${context.workFileKey} is missing from CAFS`);
-    return readFileBytes(this.deps.cafs, manifest);
+    return fileSource(this.deps.cafs, manifest);
   }
 
   /**

@@ -5,7 +5,7 @@
 // secret, runs the worker, encrypts the result, hands it over, and publishes the key with the
 // buyer's receipt.
 import { cafsReceiver, sendFile, type CafsProtocol } from '../cafs/sync.js';
-import { importFile, readFileBytes } from '../cafs/files.js';
+import { fileSource, importFile } from '../cafs/files.js';
 import { NonceRegistry, nonceTimeMs } from '../crypto/nonce.js';
 import { recoverMessageSigner, signMessage, verifyMessage } from '../crypto/signmessage.js';
 import type { SellEffect, SellFact } from '../machines/trade-logic.js';
@@ -241,11 +241,11 @@ export class Seller implements Executor<'sell'> {
     const { deps } = this;
     const manifest = await deps.cafs.loadFile(workFileKey);
     if (manifest === undefined) throw new Error(`the work ${workFileKey} is missing from CAFS`);
-    const work = await readFileBytes(deps.cafs, manifest);
     let result: Uint8Array;
     try {
       // The phase ends when the sale does (the buyer cancelled, the transaction ended): the worker stops.
-      result = await deps.workers.run(workerId, work, txId, AbortSignal.any([deps.stopping, phase]));
+      // The work streams from the store to the worker: it need not fit in memory.
+      result = await deps.workers.run(workerId, fileSource(deps.cafs, manifest), txId, AbortSignal.any([deps.stopping, phase]));
     } catch (error) {
       if (deps.stopping.aborted || phase.aborted) throw error;
       const reason = describe(error).slice(0, 200);

@@ -7,6 +7,7 @@
 // next push and backs off until it registers again or is unregistered).
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import type { FileSource } from '../cafs/files.js';
 import type { WorkerState } from '../machines/worker.js';
 import { workerMachine } from '../machines/worker.js';
 import { ARTICLE_ID_PATTERN } from '../market/articles.js';
@@ -124,7 +125,7 @@ export class WorkerRegistry {
   }
 
   /** Pushes work to the worker and returns its result; the worker is busy meanwhile. */
-  async run(id: string, work: Uint8Array, jobId: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async run(id: string, work: FileSource, jobId: string, signal?: AbortSignal): Promise<Uint8Array> {
     const entry = this.workers.get(id);
     if (entry === undefined) throw new WorkerFailedError(`worker ${id} is not registered`);
     if (entry.state.value !== 'idle') throw new WorkerFailedError(`worker ${id} is ${entry.state.value}, not idle`);
@@ -167,16 +168,19 @@ function view(entry: WorkerEntry): WorkerView {
   };
 }
 
-async function push(registration: WorkerRegistration, work: Uint8Array, clock: Clock, signal?: AbortSignal): Promise<Uint8Array> {
+async function push(registration: WorkerRegistration, work: FileSource, clock: Clock, signal?: AbortSignal): Promise<Uint8Array> {
   const controller = new AbortController();
   const timer = clock.setTimer(() => controller.abort(new Error(`no answer within ${WORK_TIMEOUT_MS / 1000} s`)), WORK_TIMEOUT_MS);
   const forward = (): void => controller.abort(signal?.reason);
   signal?.addEventListener('abort', forward);
   try {
+    // Streamed from the store with its length declared: the work need not fit in memory, and
+    // workers that read Content-Length (most HTTP servers) get it.
     const response = await fetch(registration.pushUrl, {
       method: 'POST',
-      body: work,
-      headers: { 'content-type': 'application/octet-stream', 'x-bitwrk-article': registration.article },
+      body: ReadableStream.from(work.read()),
+      duplex: 'half',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(work.size), 'x-bitwrk-article': registration.article },
       signal: controller.signal,
     });
     if (response.status !== 200) throw new WorkerFailedError(`worker ${registration.id} answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);

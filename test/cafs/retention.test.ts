@@ -14,7 +14,8 @@ import { createPrng } from '../../src/random.js';
 import type { ChunkStore } from '../../src/cafs/chunk-store.js';
 import { DiskChunkStore } from '../../src/cafs/disk-store.js';
 import { MemoryChunkStore } from '../../src/cafs/memory-store.js';
-import { readFileBytes } from '../../src/cafs/files.js';
+import { importFile, readFileBytes } from '../../src/cafs/files.js';
+import { cafsReceiver } from '../../src/cafs/sync.js';
 import { collectFiles } from '../../src/cafs/retention.js';
 
 const scenario = fc.record({
@@ -109,4 +110,34 @@ test('disk store: the same, with pack files (compaction included)', async () => 
     }),
     { seed: 21, numRuns: 60 },
   );
+});
+
+/** A store where a collection runs while every put is under way (as a daemon's can, between awaits). */
+class CollectingStore extends MemoryChunkStore {
+  override async put(data: Uint8Array, key?: string): Promise<string> {
+    const stored = await super.put(data, key);
+    await this.gc();
+    return stored;
+  }
+}
+
+test('a collection while an import or a transfer waits on the store takes none of its chunks', async () => {
+  const data = createPrng(5).nextBytes(200_000);
+  const imported = await importFile(new CollectingStore(), [data]);
+  assert.ok(imported.chunks.length > 3, 'several chunks, so a collection runs between their puts');
+
+  const sender = new MemoryChunkStore();
+  const manifest = await importFile(sender, [data]);
+  const store = new CollectingStore();
+  const receiver = cafsReceiver(store);
+  const keys = new Uint8Array(manifest.chunks.length * 32);
+  manifest.chunks.forEach((chunk, index) => keys.set(Buffer.from(chunk.key, 'hex'), index * 32));
+  const transferId = 't1';
+  await receiver['cafs.offer']!({ transferId, fileKey: manifest.fileKey, size: manifest.size, chunkCount: manifest.chunks.length, first: 0, keys, sizes: manifest.chunks.map((chunk) => chunk.size) }, undefined as never);
+  for (const [index, chunk] of manifest.chunks.entries()) {
+    await receiver['cafs.chunks']!({ transferId, chunks: [{ index, compressed: false, data: (await sender.get(chunk.key)) as Uint8Array<ArrayBuffer> }] }, undefined as never);
+  }
+  const done = await receiver['cafs.done']!({ transferId }, undefined as never);
+  assert.equal(done.fileKey, manifest.fileKey);
+  assert.deepEqual(await readFileBytes(store, (await store.loadFile(manifest.fileKey))!), data);
 });
