@@ -4,6 +4,7 @@
 // against its key and records it. A transfer that breaks off resumes by offering again: the
 // bitmap then names only what is still missing. See docs/cafs.md.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { pack } from 'msgpackr';
 import { z } from 'zod';
 import { ProtocolError } from '../transport/errors.js';
 import { defineProtocol, fields } from '../transport/protocol.js';
@@ -168,7 +169,7 @@ const MESSAGES_IN_FLIGHT = Math.max(1, Math.floor(CHUNKS_IN_FLIGHT_MAX / CHUNKS_
 export interface SendReport {
   readonly chunks: number;
   readonly chunksSent: number;
-  /** Chunk payload bytes put on the wire (after compression). */
+  /** Bytes put on the wire: the chunks' data (after compression) and the offered chunk lists (MessagePack). */
   readonly bytesSent: number;
   readonly fileKey: string;
 }
@@ -181,11 +182,14 @@ export async function sendFile(
   options: { transferId: string; window?: number; compress?: boolean; onProgress?: (sentChunks: number, missingChunks: number) => void },
 ): Promise<SendReport> {
   const missing: number[] = [];
+  let offerBytes = 0;
   for (let first = 0; first < manifest.chunks.length || (first === 0 && manifest.chunks.length === 0); first += OFFER_PAGE_CHUNKS_MAX) {
     const page = manifest.chunks.slice(first, first + OFFER_PAGE_CHUNKS_MAX);
     const keys = new Uint8Array(page.length * 32);
     page.forEach((chunk, index) => keys.set(Buffer.from(chunk.key, 'hex'), index * 32));
-    const answer = await peer.request('cafs.offer', { transferId: options.transferId, fileKey: manifest.fileKey, size: manifest.size, chunkCount: manifest.chunks.length, first, keys, sizes: page.map((chunk) => chunk.size) });
+    const offer = { transferId: options.transferId, fileKey: manifest.fileKey, size: manifest.size, chunkCount: manifest.chunks.length, first, keys, sizes: page.map((chunk) => chunk.size) };
+    offerBytes += pack(offer).length;
+    const answer = await peer.request('cafs.offer', offer);
     for (let i = 0; i < page.length; i++) if ((answer.missing[i >> 3]! & (0x80 >> (i & 7))) !== 0) missing.push(first + i);
     if (manifest.chunks.length === 0) break;
   }
@@ -217,6 +221,6 @@ export async function sendFile(
   const window = Math.min(options.window ?? MESSAGES_IN_FLIGHT, MESSAGES_IN_FLIGHT);
   await Promise.all(Array.from({ length: window }, lane));
   const done = await peer.request('cafs.done', { transferId: options.transferId });
-  return { chunks: manifest.chunks.length, chunksSent: sent, bytesSent, fileKey: done.fileKey };
+  return { chunks: manifest.chunks.length, chunksSent: sent, bytesSent: bytesSent + offerBytes, fileKey: done.fileKey };
 }
 

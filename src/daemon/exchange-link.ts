@@ -45,6 +45,8 @@ export class TxRetiredError extends Error {
   }
 }
 
+type ParticipantView = ResponseBody<ExchangeProtocol, 'participant'>;
+
 export class ExchangeLink {
   readonly connection: ReconnectingClient<ExchangeProtocol>;
   client!: ExchangeClient;
@@ -53,6 +55,9 @@ export class ExchangeLink {
   private readonly listeners = new Set<(event: PushedEvent) => void>();
   /** Recent retirements, so a waiter that missed the moment still learns how a tx ended. */
   private readonly retired = new Map<string, RetiredTx>();
+  /** The participant request on the wire, and the one queued behind it (see participantView). */
+  private viewAsked: Promise<ParticipantView> | undefined;
+  private viewQueued: Promise<ParticipantView> | undefined;
 
   constructor(
     private readonly options: {
@@ -199,9 +204,35 @@ export class ExchangeLink {
     return this.connection.request('reputation', { address });
   }
 
+  /**
+   * Our bids and transactions as the exchange has them now. Every waiting bid asks after each
+   * push, and the view holds all our bids, so asking once per waiter made a push cost O(bids²):
+   * callers share one request, and one that arrives while a request is on the wire gets the next
+   * one (queued, shared by all who arrive meanwhile), so its answer is never older than its call.
+   */
+  private participantView(): Promise<ParticipantView> {
+    if (this.viewAsked === undefined) return this.askView();
+    this.viewQueued ??= this.viewAsked.then(
+      () => this.askView(),
+      () => this.askView(),
+    );
+    return this.viewQueued;
+  }
+
+  private askView(): Promise<ParticipantView> {
+    this.viewQueued = undefined;
+    const asked = this.connection.request('participant', { address: this.address });
+    this.viewAsked = asked;
+    const done = (): void => {
+      if (this.viewAsked === asked) this.viewAsked = undefined;
+    };
+    asked.then(done, done);
+    return asked;
+  }
+
   /** Where a bid of ours stands: still open, matched into a transaction, or ended without one. */
   async bidOutcome(bidId: string): Promise<BidOutcome> {
-    const view = await this.connection.request('participant', { address: this.address });
+    const view = await this.participantView();
     if (view.bids.some((bid) => bid.bidId === bidId)) return { kind: 'open' };
     for (const tx of view.transactions) {
       const deal = { priceSats: Number(tx['priceSats']), feeSats: Number(tx['feeSats']) };
@@ -234,7 +265,7 @@ export class ExchangeLink {
 
   /** Our open bids on the exchange (to withdraw the ones no trade knows of after a crash). */
   async openBids(): Promise<string[]> {
-    const view = await this.connection.request('participant', { address: this.address });
+    const view = await this.participantView();
     return view.bids.map((bid) => bid.bidId);
   }
 }
