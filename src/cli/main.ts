@@ -39,6 +39,7 @@ function overview(): string {
 
 /** Runs the command line; `extra` adds commands that live outside src/ (the simulator). */
 export async function main(argv: readonly string[], extra: readonly Command[] = []): Promise<number> {
+  keepRunningWithoutOutput();
   commands = [...builtIn, ...extra].sort((a, b) => (a.name < b.name ? -1 : 1));
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -67,5 +68,20 @@ export async function main(argv: readonly string[], extra: readonly Command[] = 
     }
     console.error(`bitwrk ${name}: ${(error as Error).message}`);
     return 1;
+  }
+}
+
+/**
+ * A closed stdout or stderr (the terminal gone, `bitwrk daemon | head`) must not kill a daemon or
+ * an exchange mid-trade: the lines are lost, the work goes on. Other stream errors still throw.
+ */
+let outputGuarded = false;
+function keepRunningWithoutOutput(): void {
+  if (outputGuarded) return; // main() runs many times in one test process
+  outputGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
   }
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -141,5 +141,22 @@ test('bitwrk daemon runs against an exchange, keeps its mandates across a restar
     assert.match(refused.output.join('\n'), /config\.json: Unrecognized key: "apiPrt"/);
   } finally {
     await exchange.stop();
+  }
+});
+
+test('a daemon whose output pipe closes (its terminal gone, `| head`) keeps working and stops cleanly', async () => {
+  // It died of an unhandled EPIPE at the next line it printed.
+  const home = mkdtempSync(join(tmpdir(), 'bitwrk-daemon-epipe-'));
+  const exchange = run(['exchange', '--port', '0'], home);
+  try {
+    const [, wsUrl] = (await exchange.waitFor(/WebSocket: (\S+)/))!;
+    const daemon = run(['daemon', '--exchange', wsUrl!, '--api-port', '0', '--data-dir', join(home, 'daemon')], home);
+    const [, apiUrl] = (await daemon.waitFor(/API: +(http:\S+)\/ \(changes need/))!;
+    daemon.child.stdout!.destroy();
+    assert.equal((await fetch(`${apiUrl}/info`)).status, 200);
+    assert.equal(await daemon.stop(), 0, daemon.output.join('\n')); // it prints "SIGTERM: stopping" into the closed pipe
+  } finally {
+    await exchange.stop();
+    rmSync(home, { recursive: true, force: true });
   }
 });
