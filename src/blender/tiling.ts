@@ -71,46 +71,31 @@ function grown(start: number, end: number, overscan: number, size: number): read
   return [Math.max(0, start - overscan), Math.min(size, end + overscan)];
 }
 
-/** The widest rendered span of `count` parts of `size` (inner parts grow on both sides). */
-function widestSpan(size: number, count: number, overscan: number): number {
-  const cut = edges(size, count);
+/**
+ * The widest rendered span of `count` parts of `size` (inner parts grow on both sides) and the
+ * spans together. The edges are edges()'s, computed in place: planTiles calls this size²/2 times.
+ */
+function spans(size: number, count: number, overscan: number): { readonly widest: number; readonly sum: number } {
   let widest = 0;
+  let sum = 0;
   for (let i = 0; i < count; i++) {
-    const [start, end] = grown(cut[i]!, cut[i + 1]!, overscan, size);
+    const [start, end] = grown(Math.floor((size * i) / count), Math.floor((size * (i + 1)) / count), overscan, size);
     widest = Math.max(widest, end - start);
-  }
-  return widest;
-}
-
-/** widestSpan and spanSum of `size` for every count from 1 to `size` (index = count). */
-function spanTable(size: number, overscan: number): { readonly widest: Int32Array; readonly sum: Float64Array } {
-  const widest = new Int32Array(size + 1);
-  const sum = new Float64Array(size + 1);
-  for (let count = 1; count <= size; count++) {
-    // The same edges as edges(), computed in place: this runs size²/2 times.
-    let most = 0;
-    let total = 0;
-    for (let i = 0; i < count; i++) {
-      const start = Math.max(0, Math.floor((size * i) / count) - overscan);
-      const end = Math.min(size, Math.floor((size * (i + 1)) / count) + overscan);
-      most = Math.max(most, end - start);
-      total += end - start;
-    }
-    widest[count] = most;
-    sum[count] = total;
+    sum += end - start;
   }
   return { widest, sum };
 }
 
-/** The rendered spans of `count` parts together. */
-function spanSum(size: number, count: number, overscan: number): number {
-  const cut = edges(size, count);
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const [start, end] = grown(cut[i]!, cut[i + 1]!, overscan, size);
-    sum += end - start;
+/** spans() of `size` for every count from 1 to `size` (index = count). */
+function spanTable(size: number, overscan: number): { readonly widest: Int32Array; readonly sum: Float64Array } {
+  const widest = new Int32Array(size + 1);
+  const sum = new Float64Array(size + 1);
+  for (let count = 1; count <= size; count++) {
+    const span = spans(size, count, overscan);
+    widest[count] = span.widest;
+    sum[count] = span.sum;
   }
-  return sum;
+  return { widest, sum };
 }
 
 export class TilingError extends Error {
@@ -145,7 +130,7 @@ export function planTiles(scene: SceneCost, options: PlanOptions): TilePlan {
   const { width, height } = scene;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1) throw new TilingError(`the frame is ${width} x ${height} pixels`);
   const perPixel = raysPerPixel(scene);
-  const fits = (columns: number, rows: number): boolean => widestSpan(width, columns, options.overscan) * widestSpan(height, rows, options.overscan) * perPixel <= options.maxRays;
+  const fits = (columns: number, rows: number): boolean => spans(width, columns, options.overscan).widest * spans(height, rows, options.overscan).widest * perPixel <= options.maxRays;
   const plan = (columns: number, rows: number): TilePlan => {
     const tiles = tilesOf(scene, columns, rows, options.overscan);
     return { columns, rows, overscan: options.overscan, tiles, rays: tiles.reduce((sum, tile) => sum + tile.rays, 0) };

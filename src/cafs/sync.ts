@@ -188,7 +188,7 @@ export async function sendFile(
     const keys = new Uint8Array(page.length * 32);
     page.forEach((chunk, index) => keys.set(Buffer.from(chunk.key, 'hex'), index * 32));
     const offer = { transferId: options.transferId, fileKey: manifest.fileKey, size: manifest.size, chunkCount: manifest.chunks.length, first, keys, sizes: page.map((chunk) => chunk.size) };
-    offerBytes += pack(offer).length;
+    offerBytes += pack(offer).length; // once per page of up to OFFER_PAGE_CHUNKS_MAX chunks: cheap next to the chunks
     const answer = await peer.request('cafs.offer', offer);
     for (let i = 0; i < page.length; i++) if ((answer.missing[i >> 3]! & (0x80 >> (i & 7))) !== 0) missing.push(first + i);
     if (manifest.chunks.length === 0) break;
